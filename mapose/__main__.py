@@ -1,0 +1,5 @@
+import sys
+
+from mapose.cli import main
+
+sys.exit(main())

@@ -1,0 +1,71 @@
+"""The ``mapose`` command.
+
+Each sub-command is one module in this package (``mapose/cli/<name>.py``; underscores become
+dashes: ``evaluate_tracks.py`` -> ``mapose evaluate-tracks``) that defines:
+
+- ``HELP``: one line shown by ``mapose --help``;
+- ``add_arguments(parser)``: declares its options (argparse);
+- ``run(args) -> int``: does the work through the public Python API and returns the exit code.
+
+Modules are discovered automatically, so adding a command never edits this file.  Heavy imports
+(torch, sklearn, ...) belong inside ``run``.  Commands may also define a sub-command list by
+giving ``add_arguments`` a ``parser.add_subparsers`` of their own.
+
+Any :class:`~mapose.errors.MaposeError` (bad file, unknown body part, ...) is printed as one line
+``mapose <command>: error: <message>`` with exit code 2 and no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+from typing import Optional, Sequence
+
+from mapose import __version__
+from mapose.errors import MaposeError
+
+
+def _command_modules():
+    pkg = importlib.import_module("mapose.cli")
+    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
+        if info.name.startswith("_"):
+            continue
+        mod = importlib.import_module(f"mapose.cli.{info.name}")
+        if hasattr(mod, "run") and hasattr(mod, "add_arguments"):
+            yield info.name.replace("_", "-"), mod
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mapose",
+        description="mapose: multi-animal pose estimation, tracking and behaviour analysis.",
+    )
+    parser.add_argument("--version", action="version", version=f"mapose {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, mod in _command_modules():
+        p = sub.add_parser(name, help=mod.HELP, description=mod.HELP)
+        mod.add_arguments(p)
+        p.set_defaults(_run=mod.run, _name=name)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 1
+    try:
+        return int(args._run(args) or 0)
+    except MaposeError as exc:
+        print(f"mapose {args._name}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"mapose {args._name}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

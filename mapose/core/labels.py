@@ -1,0 +1,101 @@
+"""The :class:`Labels` type: human (or predicted) keypoints on individual images, for training."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from mapose.core.detections import Detections
+from mapose.core.skeleton import Skeleton
+from mapose.errors import ValidationError
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """Where a labelled image comes from: a frame of a video, or an image file.
+
+    Paths are kept as the label file wrote them (often relative); :meth:`Labels.resolve` turns
+    them into existing files.
+    """
+
+    video: str = ""
+    frame: int = -1
+    image: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.video and not self.image:
+            raise ValidationError("an ImageRef needs a video (with a frame index) or an image path")
+        if self.video and self.frame < 0:
+            raise ValidationError(f"ImageRef for video {self.video!r} needs a frame index >= 0")
+
+
+@dataclass(frozen=True)
+class Labels:
+    """Labelled frames: instances placed on images, with optional identities.
+
+    Parameters
+    ----------
+    skeleton
+        The skeleton of every instance.
+    images
+        One :class:`ImageRef` per labelled frame.
+    instances
+        :class:`Detections` whose ``frame`` is an index into ``images`` (so ``n_frames`` equals
+        ``len(images)``), ``track_id`` the identity index into ``individuals`` (-1 = none).
+    individuals
+        Identity names (empty when the labels carry no identities).
+    is_user
+        ``(N,)`` bool: True where an instance was placed by a person, False where predicted.
+    root
+        Folder against which relative image/video paths are resolved.
+    """
+
+    skeleton: Skeleton
+    images: tuple[ImageRef, ...]
+    instances: Detections
+    individuals: tuple[str, ...] = ()
+    is_user: Optional[np.ndarray] = None
+    root: str = ""
+    source: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "images", tuple(self.images))
+        object.__setattr__(self, "individuals", tuple(str(i) for i in self.individuals))
+        if self.instances.n_frames != len(self.images):
+            raise ValidationError(
+                f"Labels has {len(self.images)} images but instances.n_frames is {self.instances.n_frames}"
+            )
+        self.skeleton.check_same_keypoints(self.instances.skeleton, "label instances")
+        n = len(self.instances)
+        is_user = np.ones(n, bool) if self.is_user is None else np.asarray(self.is_user, bool).reshape(-1)
+        if is_user.shape != (n,):
+            raise ValidationError(f"Labels.is_user has shape {is_user.shape}; expected ({n},)")
+        object.__setattr__(self, "is_user", is_user)
+        tid = self.instances.track_id
+        if tid is not None and n and tid.max() >= len(self.individuals):
+            raise ValidationError(
+                f"instance identity {int(tid.max())} has no name; individuals: {list(self.individuals)}"
+            )
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def resolve(self, path: str) -> Path:
+        """Absolute path of an image/video path written in the label file."""
+        p = Path(path)
+        if not p.is_absolute() and self.root:
+            p = Path(self.root) / p
+        return p
+
+    def frame_instances(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """Keypoints ``(n, K, 2)`` and track ids ``(n,)`` of labelled frame ``i``."""
+        sel = self.instances.frame == i
+        tid = self.instances.track_id
+        return self.instances.keypoints[sel], (tid[sel] if tid is not None else np.full(sel.sum(), -1))
+
+    def videos(self) -> list[str]:
+        """Distinct video paths referenced by the labelled frames (in first-seen order)."""
+        return list(dict.fromkeys(r.video for r in self.images if r.video))

@@ -1,0 +1,227 @@
+"""The :class:`Skeleton`: keypoint names, edges and left/right symmetry pairs."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+
+from mapose.errors import SkeletonError
+
+
+def _fmt_known(names: Sequence[str], limit: int = 30) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (", …" if len(names) > limit else "")
+
+
+@dataclass(frozen=True)
+class Skeleton:
+    """Keypoint names, the edges that connect them and left/right symmetric pairs.
+
+    Parameters
+    ----------
+    keypoints
+        Unique keypoint (body part) names, in model/channel order.
+    edges
+        Pairs of keypoint indices ``(source, destination)``; the order of an edge gives the
+        direction of its part-affinity field.
+    symmetry
+        Pairs of keypoint indices that swap under a left/right mirror (e.g. ``("earL", "earR")``).
+        Used by flip augmentation.
+    name
+        Optional skeleton name.
+
+    Examples
+    --------
+    >>> sk = Skeleton.from_names(["head", "thorax", "tail"], edges=[("head", "thorax"),
+    ...                          ("thorax", "tail")])
+    >>> sk.index("thorax")
+    1
+    """
+
+    keypoints: tuple[str, ...]
+    edges: tuple[tuple[int, int], ...] = ()
+    symmetry: tuple[tuple[int, int], ...] = ()
+    name: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        kps = tuple(str(k) for k in self.keypoints)
+        object.__setattr__(self, "keypoints", kps)
+        if len(kps) == 0:
+            raise SkeletonError("a skeleton needs at least one keypoint")
+        seen: set[str] = set()
+        dup = sorted({k for k in kps if k in seen or seen.add(k)})  # type: ignore[func-returns-value]
+        if dup:
+            raise SkeletonError(f"duplicated keypoint names in skeleton: {', '.join(dup)}")
+        n = len(kps)
+        for attr in ("edges", "symmetry"):
+            pairs = tuple((int(a), int(b)) for a, b in getattr(self, attr))
+            for a, b in pairs:
+                if not (0 <= a < n and 0 <= b < n):
+                    raise SkeletonError(
+                        f"{attr[:-1] if attr == 'edges' else attr} ({a}, {b}) refers to a keypoint "
+                        f"index outside 0..{n - 1}"
+                    )
+                if a == b:
+                    raise SkeletonError(f"{attr} pair ({kps[a]}, {kps[b]}) links a keypoint to itself")
+            object.__setattr__(self, attr, pairs)
+
+    # ------------------------------------------------------------------ constructors
+    @classmethod
+    def from_names(
+        cls,
+        keypoints: Iterable[str],
+        edges: Iterable[tuple[str, str]] = (),
+        symmetry: Iterable[tuple[str, str]] = (),
+        name: str = "",
+    ) -> "Skeleton":
+        """Build a skeleton from keypoint names, with edges and symmetry pairs given by name."""
+        kps = tuple(str(k) for k in keypoints)
+        tmp = cls(kps, name=name)
+        return cls(
+            kps,
+            tuple((tmp.index(a), tmp.index(b)) for a, b in edges),
+            tuple((tmp.index(a), tmp.index(b)) for a, b in symmetry),
+            name=name,
+        )
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> "Skeleton":
+        """Inverse of :meth:`to_dict`."""
+        unknown = set(d) - {"keypoints", "edges", "symmetry", "name"}
+        if unknown:
+            raise SkeletonError(
+                f"unknown skeleton fields {sorted(unknown)}; allowed: keypoints, edges, symmetry, name"
+            )
+        return cls.from_names(
+            d["keypoints"],
+            [tuple(e) for e in d.get("edges", ())],
+            [tuple(s) for s in d.get("symmetry", ())],
+            name=d.get("name", ""),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> "Skeleton":
+        return cls.from_dict(json.loads(text))
+
+    # ------------------------------------------------------------------ queries
+    @property
+    def n_keypoints(self) -> int:
+        return len(self.keypoints)
+
+    @property
+    def n_edges(self) -> int:
+        return len(self.edges)
+
+    @property
+    def edge_names(self) -> list[tuple[str, str]]:
+        return [(self.keypoints[a], self.keypoints[b]) for a, b in self.edges]
+
+    @property
+    def symmetry_names(self) -> list[tuple[str, str]]:
+        return [(self.keypoints[a], self.keypoints[b]) for a, b in self.symmetry]
+
+    def index(self, name: str) -> int:
+        """Index of keypoint ``name``; raises :class:`SkeletonError` listing the known names."""
+        try:
+            return self.keypoints.index(name)
+        except ValueError:
+            raise SkeletonError(
+                f"bodypart {name!r} not in skeleton; known: {_fmt_known(list(self.keypoints))}"
+            ) from None
+
+    def indices(self, names: Iterable[str]) -> list[int]:
+        return [self.index(n) for n in names]
+
+    def flip_permutation(self) -> np.ndarray:
+        """Keypoint permutation applied by a left/right mirror: ``new[k] = old[perm[k]]``."""
+        perm = np.arange(self.n_keypoints)
+        for a, b in self.symmetry:
+            perm[a], perm[b] = b, a
+        return perm
+
+    # ------------------------------------------------------------------ transforms
+    def rename(self, mapping: Mapping[str, str]) -> "Skeleton":
+        """Return a copy with keypoints renamed by ``mapping`` (names not in it are kept)."""
+        unknown = [k for k in mapping if k not in self.keypoints]
+        if unknown:
+            raise SkeletonError(
+                f"cannot rename {unknown}: not in skeleton; known: {_fmt_known(list(self.keypoints))}"
+            )
+        return Skeleton(
+            tuple(mapping.get(k, k) for k in self.keypoints), self.edges, self.symmetry, self.name
+        )
+
+    def subset(self, names: Sequence[str]) -> "Skeleton":
+        """Skeleton restricted to ``names`` (in that order); edges/pairs touching others are dropped."""
+        idx = self.indices(names)
+        where = {old: new for new, old in enumerate(idx)}
+        edges = tuple((where[a], where[b]) for a, b in self.edges if a in where and b in where)
+        sym = tuple((where[a], where[b]) for a, b in self.symmetry if a in where and b in where)
+        return Skeleton(tuple(names), edges, sym, self.name)
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "keypoints": list(self.keypoints),
+            "edges": [list(e) for e in self.edge_names],
+            "symmetry": [list(s) for s in self.symmetry_names],
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict())
+
+    def check_same_keypoints(self, other: "Skeleton", what: str = "data") -> None:
+        """Raise :class:`SkeletonError` unless ``other`` has the same keypoints in the same order."""
+        if self.keypoints != other.keypoints:
+            missing = [k for k in self.keypoints if k not in other.keypoints]
+            extra = [k for k in other.keypoints if k not in self.keypoints]
+            detail = []
+            if missing:
+                detail.append(f"missing {missing}")
+            if extra:
+                detail.append(f"unexpected {extra}")
+            if not detail:
+                detail.append("same names in another order")
+            raise SkeletonError(f"skeleton of {what} does not match: {'; '.join(detail)}")
+
+    @staticmethod
+    def guess_symmetry(keypoints: Sequence[str]) -> list[tuple[str, str]]:
+        """Guess left/right pairs from names such as ``wingL``/``wingR``, ``left_ear``/``right_ear``.
+
+        Returns name pairs; used when a file format stores no symmetry.
+        """
+        out: list[tuple[str, str]] = []
+        names = list(keypoints)
+        rules = [
+            ("L", "R", "suffix"), ("_l", "_r", "suffix"), ("_left", "_right", "suffix"),
+            ("left_", "right_", "prefix"), ("left ", "right ", "prefix"), ("l_", "r_", "prefix"),
+            ("Left", "Right", "prefix"), ("left", "right", "prefix"),
+        ]
+        used: set[str] = set()
+        for n in names:
+            if n in used:
+                continue
+            for left, right, kind in rules:
+                if kind == "suffix" and n.endswith(left):
+                    partner = n[: len(n) - len(left)] + right
+                elif kind == "prefix" and n.startswith(left):
+                    partner = right + n[len(left):]
+                else:
+                    continue
+                if partner in names and partner not in used:
+                    out.append((n, partner))
+                    used.update((n, partner))
+                    break
+            else:
+                # Names like "wingL1" / "wingR1" or "hindlegL3" / "hindlegR3".
+                for i, ch in enumerate(n):
+                    if ch == "L" and i > 0:
+                        partner = n[:i] + "R" + n[i + 1:]
+                        if partner != n and partner in names and partner not in used:
+                            out.append((n, partner))
+                            used.update((n, partner))
+                            break
+        return out
