@@ -32,9 +32,27 @@ def _command_modules():
     for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
         if info.name.startswith("_"):
             continue
-        mod = importlib.import_module(f"mapose.cli.{info.name}")
+        try:
+            mod = importlib.import_module(f"mapose.cli.{info.name}")
+        except ImportError as exc:  # keep the other commands usable; say why this one is not
+            yield info.name.replace("_", "-"), _Unavailable(info.name, exc)
+            continue
         if hasattr(mod, "run") and hasattr(mod, "add_arguments"):
             yield info.name.replace("_", "-"), mod
+
+
+class _Unavailable:
+    """Stand-in for a command whose module cannot be imported (missing optional dependency)."""
+
+    def __init__(self, name: str, exc: Exception) -> None:
+        self.HELP = f"(unavailable: {exc})"
+        self._msg = f"command {name!r} cannot be loaded: {exc}"
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("rest", nargs=argparse.REMAINDER)
+
+    def run(self, args) -> int:
+        raise MaposeError(self._msg)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,34 @@
+"""Small helpers shared by CLI commands (argument parsing only; no science here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mapose.errors import MaposeError
+
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".mpg", ".mpeg", ".m4v", ".wmv")
+
+
+def is_video(path: str | Path) -> bool:
+    return Path(path).suffix.lower() in VIDEO_SUFFIXES
+
+
+def read_pose_any(path: str | Path, fmt: str | None = None, fps: float | None = None):
+    """Read ``path`` as Tracks if it holds tracks, else as Labels.
+
+    Returns ``("tracks", ds)`` or ``("labels", labels)``.
+    """
+    from mapose import io
+
+    name = fmt or io.detect_format(path)
+    mod = io.get_format(name)
+    kw = {"fps": fps} if fps is not None else {}
+    if hasattr(mod, "read_tracks"):
+        try:
+            return "tracks", io.read_tracks(path, format=name, **kw)
+        except MaposeError:
+            if not hasattr(mod, "read_labels"):
+                raise
+    if hasattr(mod, "read_labels"):
+        return "labels", io.read_labels(path, format=name)
+    raise MaposeError(f"{path}: format {name!r} can be neither read as tracks nor as labels")
