@@ -1,0 +1,214 @@
+"""Frame-level decoding API: model outputs -> instances -> :class:`~mapose.core.Detections`."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from mapose.core.detections import Detections
+from mapose.core.skeleton import Skeleton
+from mapose.decode.assembly import assemble
+from mapose.decode.geometry import cell_to_pixel
+from mapose.decode.peaks import detect_peaks
+from mapose.errors import ValidationError
+
+#: One decoded frame: keypoints (n, K, 2) model-input pixels (NaN = missing), keypoint scores
+#: (n, K) (NaN = missing) and instance scores (n,).
+FrameResult = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def decode_frame(
+    heatmap: np.ndarray,
+    paf: np.ndarray | None,
+    offset: np.ndarray | None,
+    skeleton: Skeleton,
+    stride: float,
+    *,
+    peak_threshold: float = 0.1,
+    max_animals: int | None = None,
+    nms_radius: int = 1,
+    max_peaks: int | None = 32,
+    keep_singletons: bool = True,
+    merge_radius: float | None = None,
+    n_samples: int = 10,
+    min_sample_score: float = 0.05,
+    min_fraction: float = 0.8,
+    max_length: float | None = None,
+) -> FrameResult:
+    """Decode one frame's model outputs into animal instances.
+
+    Parameters
+    ----------
+    heatmap
+        ``(K, h, w)`` keypoint probabilities in ``[0, 1]``.
+    paf
+        ``(2E, h, w)`` part-affinity fields of ``skeleton.edges``, or ``None``.
+    offset
+        ``(2K, h, w)`` sub-cell offsets (dx, dy per keypoint) in output cells, or ``None``
+        (quadratic refinement on the heatmap instead).
+    skeleton
+        Keypoints and edges of the model.
+    stride
+        Output stride (model-input pixels per output cell).
+    peak_threshold
+        Minimum heatmap value of a keypoint candidate.
+    max_animals
+        Keep at most this many assembled animals per frame (the best instance scores).
+    nms_radius, max_peaks
+        Non-maximum-suppression window half-size (cells) and the cap on candidates per keypoint.
+    keep_singletons
+        Return unassembled candidates as one-keypoint, low-score instances (see
+        :mod:`mapose.decode.assembly`); drop them later with :func:`filter_instances`.
+    merge_radius
+        Merge distance (output cells) of fragments of disconnected skeleton components.
+    n_samples, min_sample_score, min_fraction, max_length
+        PAF scoring options (:func:`mapose.decode.paf.score_connections`).
+
+    Returns
+    -------
+    keypoints, keypoint_scores, instance_scores
+        ``(n, K, 2)`` float64 x, y in model-input pixels (NaN = missing); ``(n, K)`` heatmap values
+        (NaN = missing); ``(n,)`` instance scores.  Animals come first by decreasing score, then
+        singletons.
+    """
+    hm = np.asarray(heatmap)
+    k = skeleton.n_keypoints
+    if hm.ndim != 3 or hm.shape[0] != k:
+        raise ValidationError(
+            f"heatmap has shape {hm.shape}; expected ({k} keypoints of the skeleton, h, w)"
+        )
+    if paf is not None and np.asarray(paf).shape[0] != 2 * skeleton.n_edges:
+        raise ValidationError(
+            f"paf has {np.asarray(paf).shape[0]} channels; expected 2 x {skeleton.n_edges} edges"
+        )
+    peaks = detect_peaks(hm, offset, threshold=peak_threshold, nms_radius=nms_radius,
+                         max_peaks=max_peaks)
+    asm = assemble(
+        peaks, paf, skeleton.edges, k, max_animals=max_animals, keep_singletons=keep_singletons,
+        merge_radius=merge_radius, n_samples=n_samples, min_sample_score=min_sample_score,
+        min_fraction=min_fraction, max_length=max_length,
+    )
+    n = len(asm.members)
+    has = asm.members >= 0
+    idx = np.where(has, asm.members, 0)
+    p = asm.peaks
+    kp = np.full((n, k, 2), np.nan)
+    kp[..., 0] = np.where(has, cell_to_pixel(p.col[idx], stride), np.nan)
+    kp[..., 1] = np.where(has, cell_to_pixel(p.row[idx], stride), np.nan)
+    ks = np.where(has, p.score[idx], np.nan)
+    return kp, ks, asm.instance_scores.astype(np.float64)
+
+
+def decode_batch(
+    outputs: Mapping[str, np.ndarray], skeleton: Skeleton, stride: float, **kwargs
+) -> list[FrameResult]:
+    """Decode a batch of model outputs (numpy arrays with a leading batch axis ``B``).
+
+    Parameters
+    ----------
+    outputs
+        ``{"heatmap": (B, K, h, w), "paf": (B, 2E, h, w) (optional), "offset": (B, 2K, h, w)
+        (optional)}``.
+    skeleton, stride, **kwargs
+        As for :func:`decode_frame`.
+
+    Returns
+    -------
+    list of FrameResult
+        One ``(keypoints, keypoint_scores, instance_scores)`` per batch element.
+    """
+    if "heatmap" not in outputs:
+        raise ValidationError(f"model outputs lack 'heatmap'; got {sorted(outputs)}")
+    hm = np.asarray(outputs["heatmap"])
+    paf = outputs.get("paf")
+    off = outputs.get("offset")
+    b = hm.shape[0]
+    for name, arr in (("paf", paf), ("offset", off)):
+        if arr is not None and np.asarray(arr).shape[0] != b:
+            raise ValidationError(f"{name} has batch size {np.asarray(arr).shape[0]}; heatmap has {b}")
+    return [
+        decode_frame(hm[i], None if paf is None else paf[i], None if off is None else off[i],
+                     skeleton, stride, **kwargs)
+        for i in range(b)
+    ]
+
+
+def model_to_video(
+    xy: np.ndarray, scale: float | Sequence[float] = 1.0, origin: Sequence[float] = (0.0, 0.0)
+) -> np.ndarray:
+    """Map model-input pixel coordinates back to the video's pixels.
+
+    The model input is the video frame cropped at ``origin`` (x0, y0 in video pixels) then resized
+    by ``scale`` (a number or ``(sx, sy)``) with OpenCV's pixel-centre convention
+    (``x_model = (x_crop + 0.5) * s - 0.5``).  This inverts it:
+    ``x_video = (x_model + 0.5) / s - 0.5 + x0``.
+
+    Parameters
+    ----------
+    xy
+        ``(..., 2)`` x, y in model-input pixels.
+    """
+    s = np.broadcast_to(np.asarray(scale, dtype=np.float64), (2,))
+    if np.any(s <= 0):
+        raise ValidationError(f"scale must be positive, got {scale}")
+    o = np.asarray(origin, dtype=np.float64).reshape(2)
+    return (np.asarray(xy, dtype=np.float64) + 0.5) / s - 0.5 + o
+
+
+def to_detections(
+    frames: Sequence[FrameResult],
+    skeleton: Skeleton,
+    frame_indices: Sequence[int],
+    *,
+    scale: float | Sequence[float] = 1.0,
+    origin: Sequence[float] = (0.0, 0.0),
+    n_frames: int = -1,
+    fps: float | None = None,
+    source: str = "",
+) -> Detections:
+    """Gather decoded frames into :class:`~mapose.core.Detections` in video pixels.
+
+    Parameters
+    ----------
+    frames
+        Results of :func:`decode_frame`, one per entry of ``frame_indices``.
+    frame_indices
+        Video frame index of each result.
+    scale, origin
+        How the model input was made from the video frame (see :func:`model_to_video`).
+    n_frames, fps, source
+        Passed to :class:`~mapose.core.Detections`.
+    """
+    if len(frames) != len(frame_indices):
+        raise ValidationError(
+            f"{len(frames)} decoded frames but {len(frame_indices)} frame indices"
+        )
+    k = skeleton.n_keypoints
+    counts = [len(f[2]) for f in frames]
+    frame = np.repeat(np.asarray(frame_indices, dtype=np.int64), counts)
+    if sum(counts):
+        kp = np.concatenate([f[0] for f in frames if len(f[2])])
+        ks = np.concatenate([f[1] for f in frames if len(f[2])])
+        inst = np.concatenate([f[2] for f in frames if len(f[2])])
+    else:
+        kp, ks, inst = np.zeros((0, k, 2)), np.zeros((0, k)), np.zeros(0)
+    kp = model_to_video(kp, scale, origin)
+    return Detections(frame=frame, keypoints=kp, keypoint_scores=ks, instance_scores=inst,
+                      skeleton=skeleton, n_frames=n_frames, fps=fps, source=source)
+
+
+def filter_instances(det: Detections, min_keypoints: int = 2, min_score: float = 0.0) -> Detections:
+    """Drop instances with fewer than ``min_keypoints`` keypoints or a lower instance score.
+
+    ``min_keypoints=2`` removes the singletons that :func:`decode_frame` keeps for unassembled
+    keypoints (on a skeleton with more than one keypoint).
+    """
+    n_kp = np.isfinite(det.keypoints).all(-1).sum(-1)
+    keep = (n_kp >= min(min_keypoints, det.n_keypoints)) & (det.instance_scores >= min_score)
+    return replace(det.select(np.flatnonzero(keep)))
+
+
+__all__ = ["FrameResult", "decode_batch", "decode_frame", "filter_instances", "model_to_video",
+           "to_detections"]

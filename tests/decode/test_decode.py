@@ -1,0 +1,251 @@
+"""Golden tests for the decoders: known heatmaps/PAFs -> known peaks and assemblies."""
+
+import cv2
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mapose.core import Skeleton
+from mapose.decode import (
+    Peaks,
+    assemble,
+    cell_to_pixel,
+    decode_batch,
+    decode_frame,
+    detect_peaks,
+    filter_instances,
+    find_peaks,
+    model_to_video,
+    pixel_to_cell,
+    to_detections,
+)
+from mapose.errors import ValidationError
+
+from decode_synthetic import fly, render
+
+
+def match_to_truth(kp, truth):
+    """For every decoded instance, the GT animal index of each present keypoint (nearest)."""
+    out = []
+    for inst in kp:
+        ids = []
+        for j in range(inst.shape[0]):
+            if np.isfinite(inst[j]).all():
+                d = np.hypot(*(truth[:, j] - inst[j]).T)
+                ids.append(int(np.nanargmin(d)))
+        out.append(ids)
+    return out
+
+
+# ---------------------------------------------------------------- geometry
+def test_geometry_convention_and_inverse():
+    assert cell_to_pixel(0, 4) == 1.5
+    assert cell_to_pixel(0, 1) == 0.0
+    assert cell_to_pixel(3, 2) == 6.5
+    x = np.array([0.0, 1.5, 17.25, 383.0])
+    np.testing.assert_allclose(cell_to_pixel(pixel_to_cell(x, 4), 4), x)
+    with pytest.raises(ValueError, match="stride"):
+        cell_to_pixel(1, 0)
+
+
+# ---------------------------------------------------------------- peaks
+def test_find_peaks_known_locations_threshold_and_order():
+    hm = np.zeros((2, 10, 12), np.float32)
+    hm[0, 2, 3], hm[0, 7, 9], hm[0, 5, 5] = 0.9, 0.5, 0.05  # last below threshold
+    hm[1, 4, 4] = 0.7
+    hm[1, 4, 5] = 0.6  # neighbour of a higher value: suppressed
+    k, r, c, s = find_peaks(hm, threshold=0.1)
+    assert k.tolist() == [0, 0, 1]
+    assert list(zip(r.tolist(), c.tolist())) == [(2, 3), (7, 9), (4, 4)]
+    np.testing.assert_allclose(s, [0.9, 0.5, 0.7], rtol=1e-6)
+    k, r, c, s = find_peaks(hm, threshold=0.1, max_peaks=1)
+    assert k.tolist() == [0, 1] and r.tolist() == [2, 4]
+
+
+def test_find_peaks_plateau_gives_one_peak():
+    hm = np.zeros((1, 8, 8), np.float32)
+    hm[0, 3:5, 3:5] = 0.8
+    k, r, c, _ = find_peaks(hm, threshold=0.1)
+    assert len(k) == 1 and (r[0], c[0]) == (3, 3)
+
+
+def test_quadratic_refinement_recovers_gaussian_centre():
+    sk = Skeleton(("a", "b"))
+    truth = np.array([[[21.3, 14.8], [40.9, 33.1]]])
+    hm, _, _ = render(truth, sk, 4, (16, 16), sigma=1.2)
+    p = detect_peaks(hm, None)
+    np.testing.assert_allclose(cell_to_pixel(p.col, 4), truth[0, :, 0], atol=1e-6)
+    np.testing.assert_allclose(cell_to_pixel(p.row, 4), truth[0, :, 1], atol=1e-6)
+
+
+def test_offset_refinement_exact():
+    sk = Skeleton(("a", "b"))
+    truth = np.array([[[21.3, 14.8], [40.9, 33.1]]])
+    hm, _, off = render(truth, sk, 4, (16, 16), sigma=1.0)
+    p = detect_peaks(hm, off)
+    np.testing.assert_allclose(cell_to_pixel(p.col, 4), truth[0, :, 0], atol=1e-5)
+    np.testing.assert_allclose(cell_to_pixel(p.row, 4), truth[0, :, 1], atol=1e-5)
+    with pytest.raises(ValidationError, match="offset"):
+        detect_peaks(hm, off[:3])
+
+
+# ---------------------------------------------------------------- assembly
+def test_two_separate_animals_exact(fly_skeleton):
+    truth = np.stack([fly(30, 30, 0.3), fly(90, 70, 2.0)])
+    hm, paf, off = render(truth, fly_skeleton, 4, (32, 32))
+    kp, ks, inst = decode_frame(hm, paf, off, fly_skeleton, 4)
+    assert kp.shape == (2, 5, 2)
+    assert match_to_truth(kp, truth) in ([[0] * 5, [1] * 5], [[1] * 5, [0] * 5])
+    order = [match_to_truth(kp, truth)[i][0] for i in range(2)]
+    np.testing.assert_allclose(kp, truth[order], atol=1e-4)
+    # keypoint score = heatmap value at the peak cell (the nearest cell to the true point)
+    cells = np.rint(pixel_to_cell(kp, 4)).astype(int)
+    expect = np.exp(-((cells - pixel_to_cell(kp, 4)) ** 2).sum(-1) / 2)
+    np.testing.assert_allclose(ks, expect, atol=1e-5)
+    np.testing.assert_allclose(inst, ks.mean(1))
+
+
+@pytest.mark.parametrize("gap", [6.0, 8.0, 10.0, 16.0])
+def test_two_animals_touching(fly_skeleton, gap):
+    # Side by side, same heading, thoraxes `gap` pixels apart (wings overlap/touch).
+    truth = np.stack([fly(60, 60, 0.0), fly(60, 60 + gap, 0.0)])
+    hm, paf, off = render(truth, fly_skeleton, 2, (64, 64), sigma=1.0, width=1.0)
+    kp, ks, inst = decode_frame(hm, paf, off, fly_skeleton, 2, max_animals=2)
+    animals = kp[inst > 1 / 5 + 1e-9]
+    ids = match_to_truth(animals, truth)
+    for row in ids:  # every decoded animal's keypoints come from one GT animal
+        assert len(set(row)) == 1
+    assert sorted(len(r) for r in ids) == [5, 5]
+
+
+def test_missing_leaf_keypoint_is_nan(fly_skeleton):
+    truth = np.stack([fly(30, 30, 0.3), fly(90, 70, 2.0)])
+    truth[1, 3] = np.nan  # wingL of animal 1 not visible
+    hm, paf, off = render(truth, fly_skeleton, 4, (32, 32))
+    kp, ks, inst = decode_frame(hm, paf, off, fly_skeleton, 4)
+    assert len(kp) == 2
+    full, part = (0, 1) if np.isfinite(kp[0]).all() else (1, 0)
+    assert np.isnan(kp[part, 3]).all() and np.isnan(ks[part, 3])
+    assert np.isfinite(kp[part, [0, 1, 2, 4]]).all()
+    np.testing.assert_allclose(inst[part], np.nansum(ks[part]) / 5)
+    assert inst[full] > inst[part]  # ranked first
+
+
+def test_missing_hub_keypoint_leaves_singletons_not_wrong_links(fly_skeleton):
+    truth = np.stack([fly(30, 30, 0.3), fly(90, 70, 2.0)])
+    truth[0, 1] = np.nan  # thorax (the hub) missing: animal 0's parts cannot be connected
+    hm, paf, off = render(truth, fly_skeleton, 4, (32, 32))
+    kp, ks, inst = decode_frame(hm, paf, off, fly_skeleton, 4)
+    n_kp = np.isfinite(kp).all(-1).sum(1)
+    assert n_kp.tolist() == [5, 1, 1, 1, 1]  # one animal, then four singletons (last)
+    assert set(match_to_truth(kp[:1], truth)[0]) == {1}
+    assert all(r == [0] for r in match_to_truth(kp[1:], truth))
+    assert np.all(inst[1:] <= 1 / 5)
+    det = to_detections([(kp, ks, inst)], fly_skeleton, [0])
+    assert len(filter_instances(det, min_keypoints=2)) == 1
+    kp2, _, _ = decode_frame(hm, paf, off, fly_skeleton, 4, keep_singletons=False)
+    assert len(kp2) == 1
+
+
+def test_max_animals_keeps_best(fly_skeleton):
+    truth = np.stack([fly(30, 30, 0.3), fly(90, 70, 2.0), fly(30, 100, 1.0)])
+    truth[2, [0, 2]] = np.nan  # third animal: 3 keypoints -> lowest score
+    hm, paf, off = render(truth, fly_skeleton, 4, (32, 32))
+    kp, _, inst = decode_frame(hm, paf, off, fly_skeleton, 4, max_animals=2)
+    assert len(kp) == 2
+    assert sorted(set(r) for r in map(tuple, match_to_truth(kp, truth))) == [{0}, {1}]
+    kp, _, inst = decode_frame(hm, paf, off, fly_skeleton, 4)
+    assert len(kp) == 3 and np.all(np.diff(inst) <= 0)
+
+
+def test_no_paf_head_merges_by_proximity(fly_skeleton):
+    truth = np.stack([fly(30, 30, 0.3), fly(90, 70, 2.0)])
+    hm, _, off = render(truth, fly_skeleton, 4, (32, 32))
+    kp, _, inst = decode_frame(hm, None, off, fly_skeleton, 4, merge_radius=8)
+    ids = match_to_truth(kp, truth)
+    assert sorted(map(tuple, ids)) == [(0,) * 5, (1,) * 5]
+    # single animal, no PAF: the best candidate of each keypoint
+    kp1, _, inst1 = decode_frame(hm, None, off, fly_skeleton, 4, max_animals=1)
+    assert np.isfinite(kp1[0]).all() and np.all(inst1[1:] <= 1 / 5)
+
+
+def test_disconnected_skeleton_components_merged(fly_skeleton):
+    # Drop the thorax-abdomen edge: {thorax, head, wings} and {abdomen} are separate components.
+    sk = Skeleton(fly_skeleton.keypoints, tuple(e for e in fly_skeleton.edges if e != (1, 2)))
+    truth = np.stack([fly(30, 30, 0.3), fly(90, 70, 2.0)])
+    hm, paf, off = render(truth, sk, 4, (32, 32))
+    kp, _, _ = decode_frame(hm, paf, off, sk, 4, merge_radius=6)
+    assert sorted(map(tuple, match_to_truth(kp, truth))) == [(0,) * 5, (1,) * 5]
+
+
+def test_decode_batch_and_errors(fly_skeleton):
+    truth = np.stack([fly(30, 30, 0.3), fly(90, 70, 2.0)])
+    hm, paf, off = render(truth, fly_skeleton, 4, (32, 32))
+    out = {"heatmap": np.stack([hm, hm * 0]), "paf": np.stack([paf, paf]), "offset": np.stack([off, off])}
+    res = decode_batch(out, fly_skeleton, 4)
+    assert len(res) == 2 and len(res[0][0]) == 2 and len(res[1][0]) == 0
+    with pytest.raises(ValidationError, match="heatmap"):
+        decode_frame(hm[:3], paf, off, fly_skeleton, 4)
+    with pytest.raises(ValidationError, match="paf"):
+        decode_frame(hm, paf[:2], off, fly_skeleton, 4)
+
+
+def _instances_as_set(asm):
+    p = asm.peaks
+    out = set()
+    for row in asm.members:
+        out.add(tuple((int(k), round(float(p.col[i]), 6), round(float(p.row[i]), 6))
+                      for k, i in enumerate(row) if i >= 0))
+    return out
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    n_animals=st.integers(1, 4),
+    drop=st.floats(0.0, 0.3),
+)
+def test_assembly_invariant_to_candidate_order(seed, n_animals, drop):
+    rng = np.random.default_rng(seed)
+    sk = Skeleton.from_names(["head", "thorax", "abdomen", "wingL", "wingR"],
+                             edges=[("thorax", "head"), ("thorax", "abdomen"), ("thorax", "wingL"),
+                                    ("thorax", "wingR")])
+    truth = np.stack([fly(*rng.uniform(15, 113, 2), rng.uniform(0, 2 * np.pi)) for _ in range(n_animals)])
+    truth[rng.random(truth.shape[:2]) < drop] = np.nan
+    hm, paf, off = render(truth, sk, 4, (32, 32))
+    hm = hm + rng.uniform(0, 0.15, hm.shape).astype(np.float32)  # clutter: spurious candidates
+    peaks = detect_peaks(np.clip(hm, 0, 1), off, threshold=0.12)
+    ref = assemble(peaks, paf, sk.edges, 5, max_animals=3)
+    perm = rng.permutation(len(peaks))
+    got = assemble(peaks.take(perm), paf, sk.edges, 5, max_animals=3)
+    assert _instances_as_set(got) == _instances_as_set(ref)
+    np.testing.assert_array_equal(np.sort(got.instance_scores), np.sort(ref.instance_scores))
+    # never two candidates of one keypoint in an instance; no candidate in two instances
+    used = got.members[got.members >= 0]
+    assert len(np.unique(used)) == len(used)
+
+
+# ---------------------------------------------------------------- back to video pixels
+def test_model_to_video_inverts_opencv_resize_and_crop():
+    img = np.zeros((120, 160), np.float32)
+    yy, xx = np.mgrid[0:120, 0:160]
+    x0, y0 = 97.3, 61.6
+    img[:] = np.exp(-((xx - x0) ** 2 + (yy - y0) ** 2) / (2 * 6.0**2))
+    crop = img[20:120, 40:160]  # origin (40, 20)
+    small = cv2.resize(crop, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_LINEAR)
+    ys, xs = np.mgrid[0:small.shape[0], 0:small.shape[1]]
+    cx, cy = (small * xs).sum() / small.sum(), (small * ys).sum() / small.sum()
+    back = model_to_video(np.array([cx, cy]), 0.5, (40, 20))
+    np.testing.assert_allclose(back, [x0, y0], atol=0.05)
+
+
+def test_to_detections_frames_and_scaling(fly_skeleton):
+    truth = np.stack([fly(30, 30, 0.3), fly(90, 70, 2.0)])
+    hm, paf, off = render(truth, fly_skeleton, 4, (32, 32))
+    r = decode_frame(hm, paf, off, fly_skeleton, 4)
+    empty = (np.zeros((0, 5, 2)), np.zeros((0, 5)), np.zeros(0))
+    det = to_detections([r, empty, r], fly_skeleton, [3, 4, 7], scale=0.5, origin=(10, 0),
+                        n_frames=10, fps=25.0)
+    assert det.frame.tolist() == [3, 3, 7, 7] and det.n_frames == 10 and det.fps == 25.0
+    np.testing.assert_allclose(det.keypoints[0], (r[0][0] + 0.5) / 0.5 - 0.5 + [10, 0])
