@@ -1,0 +1,43 @@
+"""Builders that read configs and chain the pure steps (the only config readers of this stage)."""
+
+from __future__ import annotations
+
+import xarray as xr
+
+from mapose.kinematics.cleaning import (
+    calibrate,
+    filter_by_confidence,
+    flag_outlier_jumps,
+    interpolate_gaps,
+    rolling_median,
+    savgol_smooth,
+    zeros_to_nan,
+)
+from mapose.kinematics.config import CalibrationConfig, CleaningConfig
+
+
+def clean(ds: xr.Dataset, cfg: CleaningConfig) -> xr.Dataset:
+    """Run the cleaning steps enabled in ``cfg`` in their fixed order (see :class:`CleaningConfig`).
+
+    Each step records itself in ``attrs["cleaning_log"]``.
+    """
+    if cfg.zeros_are_missing:
+        ds = zeros_to_nan(ds)
+    if cfg.confidence_threshold is not None:
+        ds = filter_by_confidence(ds, cfg.confidence_threshold)
+    if cfg.max_speed is not None:
+        ds = flag_outlier_jumps(ds, cfg.max_speed)
+    if cfg.max_gap is not None:
+        ds = interpolate_gaps(ds, cfg.max_gap)
+    if cfg.median_window is not None:
+        ds = rolling_median(ds, cfg.median_window)
+    if cfg.savgol_window is not None:
+        ds = savgol_smooth(ds, cfg.savgol_window, cfg.savgol_polyorder)
+    return ds
+
+
+def apply_calibration(ds: xr.Dataset, cfg: CalibrationConfig) -> xr.Dataset:
+    """Apply :func:`calibrate` with the values of ``cfg`` (no-op when all are empty)."""
+    if cfg.px_per_cm is None and cfg.known_length is None and cfg.fps is None:
+        return ds
+    return calibrate(ds, px_per_cm=cfg.px_per_cm, known_length=cfg.known_length, fps=cfg.fps)

@@ -1,0 +1,301 @@
+"""The feature table: one row per (frame, subject), the hand-off to behaviour analysis.
+
+:func:`feature_table` computes every feature with vectorised numpy over time × animals (no loop
+over frames) and returns a :class:`pandas.DataFrame`:
+
+- ``frame`` (int64, frame index in the video) and ``subject`` (str: the individual's name in
+  ``mode="animal"``, ``"A|B"`` for the ordered pair in ``mode="pair"``), then
+- float32 feature columns with stable names.  Rows are grouped by subject (all frames of the
+  first subject, then the next...), frames increasing.
+
+Animal features (units: space unit = px or cm, time unit = s or frames; names do not change
+with calibration):
+
+=====================  ==============================================================
+``centroid_x/_y``      centroid position (space unit)
+``speed``              centroid speed (space unit / time unit)
+``velocity_forward``   centroid velocity along the heading (>0 = moving forward)
+``velocity_lateral``   centroid velocity across the heading (egocentric +y)
+``acceleration``       norm of the centroid acceleration (space unit / time unit²)
+``nose_speed``         nose speed; ``tail_base_speed`` likewise
+``heading_cos/_sin``   cosine / sine of the heading (tail base -> nose by default)
+``angular_velocity``   signed turning rate of the heading (rad / time unit)
+``body_length``        nose–tail base distance (space unit)
+``body_angle``         angle nose–centroid–tail base (rad, pi = straight)
+``angle_<a>_<b>_<c>``  extra joint angles from :class:`FeatureConfig` (rad)
+``ego_<kp>_x/_y``      keypoint in the animal's egocentric frame (space unit)
+``missing_fraction``   fraction of keypoints missing in the frame
+``<f>_<stat>_<w>``     rolling ``mean/std/min/max`` over ``w`` frames of the dynamic features
+=====================  ==============================================================
+
+Pair features (A = first name of the subject, B = second):
+
+=========================  ==========================================================
+``nose_nose_dist``         A nose to B nose; ``nose_tail_base_dist`` A nose to B tail base;
+                           ``tail_base_nose_dist`` A tail base to B nose
+``centroid_dist``          centroid to centroid
+``min_kp_dist``            closest pair of keypoints of A and B
+``relative_heading``       unsigned angle between the headings (0 = parallel)
+``facing_angle_a``         angle between A's heading and A -> B (0 = A looks at B)
+``facing_angle_b``         angle between B's heading and B -> A
+``approach_speed``         minus the rate of change of ``centroid_dist`` (>0 = approaching)
+``contact``                1.0 when ``min_kp_dist`` < contact distance, else 0.0
+``partner_x/_y``           B's centroid in A's egocentric frame
+``<f>_<stat>_<w>``         window features of the social dynamics
+``a_<f>``, ``b_<f>``       A's and B's own animal features
+=========================  ==========================================================
+
+To add a feature: compute it as a ``(T, I)`` (animal) or ``(T, I, I)`` (pair) array in
+:func:`animal_feature_arrays` / :func:`pair_feature_arrays`, give it a name there, and add the
+name to ``ANIMAL_WINDOWED`` / ``PAIR_WINDOWED`` if it should get window statistics.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal, Optional, Sequence
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from mapose.config import choice
+from mapose.core.tracks import validate_tracks
+from mapose.kinematics._arrays import (
+    angle_between,
+    gradient_from_diffs,
+    quiet_nan,
+    time_gradient,
+    wrap_angle,
+)
+from mapose.kinematics.config import FeatureConfig, Roles, resolve_roles
+from mapose.kinematics.motion import egocentric_array, spec_array
+from mapose.kinematics.social import (
+    facing_angle_array,
+    min_keypoint_distance_array,
+    pair_distance_array,
+    partner_in_frame_array,
+    relative_heading_array,
+)
+from mapose.kinematics.windows import check_windows, rolling_stats
+
+#: Animal features that get rolling window statistics.
+ANIMAL_WINDOWED = ("speed", "velocity_forward", "velocity_lateral", "acceleration",
+                   "angular_velocity", "body_length", "body_angle")
+#: Pair features that get rolling window statistics.
+PAIR_WINDOWED = ("centroid_dist", "nose_nose_dist", "min_kp_dist", "approach_speed",
+                 "facing_angle_a", "facing_angle_b", "contact")
+
+DTYPE = np.float32
+
+
+def column_name(name: str) -> str:
+    """A keypoint name made safe for a column name (``"left ear"`` -> ``"left_ear"``)."""
+    return re.sub(r"\W+", "_", name).strip("_") or "kp"
+
+
+def _centroid_spec(roles: Roles):
+    return list(roles.centroid) if roles.centroid else "centroid"
+
+
+def animal_feature_arrays(
+    pos: np.ndarray, t: np.ndarray, keypoints: Sequence[str], roles: Roles,
+    joint_angles: Sequence[tuple[str, str, str]] = (),
+) -> dict[str, np.ndarray]:
+    """Every per-animal base feature as a ``(T, I)`` float64 array, by column name.
+
+    ``pos`` is ``(T, 2, K, I)``, ``t`` the time coordinate ``(T,)``.
+    """
+    feats: dict[str, np.ndarray] = {}
+    with quiet_nan():
+        cen = spec_array(pos, keypoints, _centroid_spec(roles))
+        nose = spec_array(pos, keypoints, roles.nose)
+        tail = spec_array(pos, keypoints, roles.tail_base)
+        hvec = spec_array(pos, keypoints, roles.heading_to) - spec_array(pos, keypoints, roles.heading_from)
+        hnorm = np.sqrt(hvec[:, 0] ** 2 + hvec[:, 1] ** 2)
+        hnorm = np.where(hnorm > 0, hnorm, np.nan)
+        c, s = hvec[:, 0] / hnorm, hvec[:, 1] / hnorm
+        feats["centroid_x"] = cen[:, 0]
+        feats["centroid_y"] = cen[:, 1]
+        vel = time_gradient(cen, t)
+        feats["speed"] = np.sqrt(vel[:, 0] ** 2 + vel[:, 1] ** 2)
+        feats["velocity_forward"] = c * vel[:, 0] + s * vel[:, 1]
+        feats["velocity_lateral"] = -s * vel[:, 0] + c * vel[:, 1]
+        acc = time_gradient(vel, t)
+        feats["acceleration"] = np.sqrt(acc[:, 0] ** 2 + acc[:, 1] ** 2)
+        for name, p in (("nose_speed", nose), ("tail_base_speed", tail)):
+            v = time_gradient(p, t)
+            feats[name] = np.sqrt(v[:, 0] ** 2 + v[:, 1] ** 2)
+        feats["heading_cos"] = c
+        feats["heading_sin"] = s
+        theta = np.arctan2(hvec[:, 1], hvec[:, 0])
+        if len(t) > 1:
+            feats["angular_velocity"] = gradient_from_diffs(wrap_angle(np.diff(theta, axis=0)), t)
+        else:
+            feats["angular_velocity"] = np.full_like(theta, np.nan)
+        d = nose - tail
+        feats["body_length"] = np.sqrt(d[:, 0] ** 2 + d[:, 1] ** 2)
+        feats["body_angle"] = angle_between(np.moveaxis(nose - cen, 1, -1), np.moveaxis(tail - cen, 1, -1))
+        for a, b, cc in joint_angles:
+            pa, pb, pc = (spec_array(pos, keypoints, k) for k in (a, b, cc))
+            name = f"angle_{column_name(a)}_{column_name(b)}_{column_name(cc)}"
+            feats[name] = angle_between(np.moveaxis(pa - pb, 1, -1), np.moveaxis(pc - pb, 1, -1))
+        origin = cen if roles.origin == "centroid" else spec_array(pos, keypoints, roles.origin)
+        ego = egocentric_array(pos, origin, hvec)  # (T, 2, K, I)
+        for k, kp in enumerate(keypoints):
+            feats[f"ego_{column_name(kp)}_x"] = ego[:, 0, k]
+            feats[f"ego_{column_name(kp)}_y"] = ego[:, 1, k]
+        feats["missing_fraction"] = (~np.isfinite(pos).all(axis=1)).mean(axis=1)
+    return feats
+
+
+def pair_feature_arrays(
+    pos: np.ndarray, t: np.ndarray, keypoints: Sequence[str], roles: Roles, contact_distance: float
+) -> dict[str, np.ndarray]:
+    """Every pair feature as a ``(T, I, I)`` float64 array (``[t, a, b]``), by column name."""
+    feats: dict[str, np.ndarray] = {}
+    with quiet_nan():
+        cen = spec_array(pos, keypoints, _centroid_spec(roles))
+        nose = spec_array(pos, keypoints, roles.nose)
+        tail = spec_array(pos, keypoints, roles.tail_base)
+        hvec = spec_array(pos, keypoints, roles.heading_to) - spec_array(pos, keypoints, roles.heading_from)
+        feats["nose_nose_dist"] = pair_distance_array(nose, nose)
+        feats["nose_tail_base_dist"] = pair_distance_array(nose, tail)
+        feats["tail_base_nose_dist"] = pair_distance_array(tail, nose)
+        feats["centroid_dist"] = pair_distance_array(cen, cen)
+        feats["min_kp_dist"] = min_keypoint_distance_array(pos)
+        feats["relative_heading"] = relative_heading_array(hvec)
+        fa = facing_angle_array(cen, hvec, cen)
+        feats["facing_angle_a"] = fa
+        feats["facing_angle_b"] = np.swapaxes(fa, 1, 2)
+        feats["approach_speed"] = -time_gradient(feats["centroid_dist"], t)
+        md = feats["min_kp_dist"]
+        feats["contact"] = np.where(np.isfinite(md), (md < contact_distance).astype(np.float64), np.nan)
+        partner = partner_in_frame_array(cen, hvec, cen)
+        feats["partner_x"] = partner[..., 0]
+        feats["partner_y"] = partner[..., 1]
+    return feats
+
+
+def default_contact_distance(pos: np.ndarray, keypoints: Sequence[str], roles: Roles,
+                             body_lengths: float) -> float:
+    """``body_lengths`` × the median nose–tail base distance over all frames and animals."""
+    with quiet_nan():
+        d = spec_array(pos, keypoints, roles.nose) - spec_array(pos, keypoints, roles.tail_base)
+        med = float(np.nanmedian(np.sqrt(d[:, 0] ** 2 + d[:, 1] ** 2)))
+    return body_lengths * med if np.isfinite(med) and med > 0 else np.nan
+
+
+def _windowed(feats: dict[str, np.ndarray], names: Sequence[str], windows: Sequence[int],
+              stats: Sequence[str]) -> dict[str, np.ndarray]:
+    """Window statistics of ``feats[name]`` (each ``(T, ...)``), named ``<name>_<stat>_<w>``."""
+    if not windows or not stats or not names:
+        return {}
+    shape = feats[names[0]].shape
+    flat = np.concatenate([feats[n].reshape(shape[0], -1) for n in names], axis=1)
+    width = flat.shape[1] // len(names)
+    res = rolling_stats(flat, windows, stats)
+    out: dict[str, np.ndarray] = {}
+    for w in windows:
+        for s in stats:
+            block = res[(s, w)]
+            for j, n in enumerate(names):
+                out[f"{n}_{s}_{w}"] = block[:, j * width:(j + 1) * width].reshape(shape)
+    return out
+
+
+def animal_features(ds: xr.Dataset, windows: Sequence[int], cfg: FeatureConfig) -> dict[str, np.ndarray]:
+    """Base + window animal features of ``ds`` as ``(T, I)`` arrays, by column name."""
+    pos, t, kps, roles = _prepare(ds, cfg)
+    feats = animal_feature_arrays(pos, t, kps, roles, cfg.joint_angles)
+    feats.update(_windowed(feats, ANIMAL_WINDOWED, windows, cfg.window_stats))
+    return feats
+
+
+def _prepare(ds: xr.Dataset, cfg: FeatureConfig):
+    validate_tracks(ds)
+    da = ds["position"].transpose("time", "space", "keypoints", "individuals")
+    kps = [str(k) for k in da["keypoints"].values]
+    roles = resolve_roles(kps, cfg)
+    return da.values.astype(np.float64, copy=False), np.asarray(ds["time"].values, dtype=np.float64), kps, roles
+
+
+def _frame(columns: dict[str, np.ndarray], frames: np.ndarray, subjects: Sequence[str], n_t: int) -> pd.DataFrame:
+    names = list(columns)
+    n_rows = n_t * len(subjects)
+    block = np.empty((n_rows, len(names)), dtype=DTYPE)
+    for j, n in enumerate(names):
+        block[:, j] = columns[n]
+    df = pd.DataFrame(block, columns=names, copy=False)
+    subj = np.repeat(np.asarray(list(subjects), dtype=object), n_t)
+    head = pd.DataFrame({"frame": np.tile(frames.astype(np.int64), len(subjects)),
+                         "subject": pd.array(subj, dtype="str") if n_rows else pd.array([], dtype="str")})
+    return pd.concat([head, df], axis=1)
+
+
+def feature_table(
+    ds: xr.Dataset,
+    *,
+    mode: Literal["animal", "pair"] = "animal",
+    windows: Sequence[int] = (5, 15, 45),
+    config: Optional[FeatureConfig] = None,
+) -> pd.DataFrame:
+    """Features of every animal (``mode="animal"``) or every ordered pair (``mode="pair"``).
+
+    Parameters
+    ----------
+    ds
+        Tracks (cleaned and calibrated as wished; see :mod:`mapose.kinematics.cleaning`).
+    mode
+        ``"animal"``: one row per (frame, individual); ``"pair"``: one row per (frame, ordered
+        pair A|B), A ≠ B, with the social features plus ``a_``/``b_`` own features.
+    windows
+        Window lengths (frames) of the rolling statistics; ``()`` for none.
+    config
+        :class:`FeatureConfig`; roles left empty are guessed from keypoint names.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``frame``, ``subject``, then float32 features (see the module docstring).
+        Missing keypoints give NaN features.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mapose.core import make_tracks
+    >>> rng = np.random.default_rng(0)
+    >>> ds = make_tracks(rng.normal(size=(50, 2, 3, 2)), keypoints=["nose", "body", "tailbase"], fps=30)
+    >>> df = feature_table(ds, mode="pair", windows=(5,))
+    >>> sorted(df["subject"].unique()), len(df)
+    (['individual_0|individual_1', 'individual_1|individual_0'], 100)
+    """
+    choice(mode, ("animal", "pair"), "feature table mode")
+    windows = check_windows(windows)
+    cfg = config or FeatureConfig()
+    pos, t, kps, roles = _prepare(ds, cfg)
+    n_t, n_i = pos.shape[0], pos.shape[3]
+    names = [str(v) for v in ds["individuals"].values]
+    frames = np.asarray(ds["frame"].values)
+    own = animal_feature_arrays(pos, t, kps, roles, cfg.joint_angles)
+    base_names = list(own)
+    own.update(_windowed(own, ANIMAL_WINDOWED, windows, cfg.window_stats))
+    if mode == "animal":
+        cols = {k: v.T.reshape(-1) for k, v in own.items()}  # subject-major
+        return _frame(cols, frames, names, n_t)
+
+    contact_d = cfg.contact_distance or default_contact_distance(pos, kps, roles, cfg.contact_body_lengths)
+    pair = pair_feature_arrays(pos, t, kps, roles, contact_d)
+    ia, ib = (np.array(x, dtype=np.intp) for x in zip(*[(a, b) for a in range(n_i) for b in range(n_i) if a != b])) \
+        if n_i > 1 else (np.zeros(0, np.intp), np.zeros(0, np.intp))
+    pair.update(_windowed(pair, PAIR_WINDOWED, windows, cfg.window_stats))
+    cols = {k: v[:, ia, ib].T.reshape(-1) for k, v in pair.items()}
+    if cfg.pair_own_features != "none":
+        keep = own if cfg.pair_own_features == "all" else {k: own[k] for k in base_names}
+        for prefix, idx in (("a_", ia), ("b_", ib)):
+            for k, v in keep.items():
+                cols[prefix + k] = v[:, idx].T.reshape(-1)
+    subjects = [f"{names[a]}|{names[b]}" for a, b in zip(ia, ib)]
+    df = _frame(cols, frames, subjects, n_t)
+    df.attrs["contact_distance"] = float(contact_d) if np.isfinite(contact_d) else None
+    return df
