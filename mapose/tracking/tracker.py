@@ -1,0 +1,415 @@
+"""The :class:`Tracker`: :class:`~mapose.core.Detections` in, ``Tracks`` with identities out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from mapose.core import Detections, detections_to_tracks
+from mapose.errors import ValidationError
+from mapose.tracking.costs import body_sizes, centroids
+from mapose.tracking.linking import LinkResult, link_frames
+from mapose.tracking.stitching import (
+    StitchResult,
+    TrackletSummary,
+    appearance_distance,
+    candidate_links,
+    link_costs,
+    stitch_tracklets,
+    summarise_tracklets,
+)
+
+SWAP_COLUMNS = ("frame", "animal_a", "animal_b", "reason", "confidence")
+
+
+def _estimate_step(frame: np.ndarray, cen: np.ndarray, max_pairs: int = 4000) -> float:
+    """Median distance from each centroid to the nearest centroid of the next frame (pixels)."""
+    ok = np.isfinite(cen).all(axis=1)
+    frame, cen = frame[ok], cen[ok]
+    if len(frame) < 2:
+        return np.nan
+    uniq = np.unique(frame)
+    pairs = uniq[:-1][np.diff(uniq) == 1]
+    if len(pairs) == 0:
+        return np.nan
+    if len(pairs) > max_pairs:
+        pairs = pairs[np.linspace(0, len(pairs) - 1, max_pairs).round().astype(int)]
+    lo = np.searchsorted(frame, pairs, side="left")
+    mid = np.searchsorted(frame, pairs + 1, side="left")
+    hi = np.searchsorted(frame, pairs + 1, side="right")
+    dists = []
+    for a, b, c in zip(lo, mid, hi):
+        d = np.hypot(cen[a:b, None, 0] - cen[None, b:c, 0], cen[a:b, None, 1] - cen[None, b:c, 1])
+        dists.append(d.min(axis=1))
+    return float(np.median(np.concatenate(dists)))
+
+
+def _estimate_spacing(frame: np.ndarray, cen: np.ndarray, max_frames: int = 4000) -> float:
+    """Median distance between an animal and its nearest neighbour in the same frame (pixels)."""
+    ok = np.isfinite(cen).all(axis=1)
+    frame, cen = frame[ok], cen[ok]
+    counts = np.bincount(frame) if len(frame) else np.zeros(0, int)
+    multi = np.nonzero(counts >= 2)[0]
+    if len(multi) == 0:
+        return np.nan
+    if len(multi) > max_frames:
+        multi = multi[np.linspace(0, len(multi) - 1, max_frames).round().astype(int)]
+    lo = np.searchsorted(frame, multi, side="left")
+    hi = np.searchsorted(frame, multi, side="right")
+    out = []
+    for a, b in zip(lo, hi):
+        c = cen[a:b]
+        d = np.hypot(c[:, None, 0] - c[None, :, 0], c[:, None, 1] - c[None, :, 1])
+        d[np.arange(b - a), np.arange(b - a)] = np.inf
+        out.append(d.min(axis=1))
+    return float(np.median(np.concatenate(out)))
+
+
+class Tracker:
+    """Multi-animal tracker: frame-to-frame Hungarian linking with a Kalman motion model, then
+    global stitching of tracklets into ``n_animals`` identities (motion, body size, appearance).
+
+    Parameters
+    ----------
+    n_animals
+        Known number of animals.  When given, tracklets are stitched into exactly this many
+        identities (min-cost flow over the whole video) and spurious tracklets are dropped; when
+        ``None`` every tracklet is its own track.
+    max_gap
+        Frames a track may go undetected before the linker ends it.
+    gate
+        Largest mean keypoint distance between a track's prediction and a detection, in body sizes.
+    oks_weight
+        Weight of ``1 - OKS`` in the linking cost (the rest is keypoint distance in body sizes).
+    oks_kappa
+        OKS tolerance, fraction of the body size.
+    min_score
+        Detections with a lower instance score are ignored.
+    body_size
+        Animal size in pixels (bounding-box diagonal of the keypoints).  Learned by :meth:`fit`
+        when ``None`` (for single-keypoint skeletons: half the typical distance between animals).
+    max_stitch_gap
+        Largest gap, in frames, across which two tracklets may be joined.
+    max_link_cost
+        Joins costing more than this (dimensionless, see :func:`~mapose.tracking.stitching.link_costs`)
+        are never made.
+    cover_reward
+        Reward per detection for keeping a tracklet in an identity (versus dropping it as spurious).
+    appearance
+        Use appearance descriptors when a video is given.
+    appearance_frames
+        Largest number of video frames read for appearance.
+    confidence_scale
+        Cost margin (dimensionless) at which identity confidence reaches ``1 - 1/e``.
+    swap_threshold
+        Identity confidence below which a likely swap event is listed in :attr:`swap_events_`.
+
+    Attributes
+    ----------
+    body_size_ : float
+        Animal size used, pixels.
+    step_ : float
+        Typical per-frame displacement, pixels.
+    tracklet_ : numpy.ndarray
+        ``(N,)`` tracklet of each detection of the last :meth:`track` call (-1 = unlinked).
+    identity_ : numpy.ndarray
+        ``(n_tracklets_,)`` identity of each tracklet (-1 = dropped).
+    n_tracklets_ : int
+    swap_events_ : pandas.DataFrame
+        Likely identity swaps: ``frame``, ``animal_a``, ``animal_b``, ``reason``, ``confidence``.
+    identity_descriptors_ : numpy.ndarray or None
+        ``(n_identities, D)`` mean appearance descriptor of each identity, learned from the video.
+
+    Examples
+    --------
+    >>> tracks = Tracker(n_animals=2).fit_track(detections)  # doctest: +SKIP
+    >>> tracks["identity_confidence"]                           # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        n_animals: Optional[int] = None,
+        *,
+        max_gap: int = 5,
+        gate: float = 1.0,
+        oks_weight: float = 0.3,
+        oks_kappa: float = 0.1,
+        min_score: float = 0.0,
+        body_size: Optional[float] = None,
+        max_stitch_gap: int = 300,
+        max_link_cost: float = 30.0,
+        cover_reward: float = 2.0,
+        appearance: bool = True,
+        appearance_frames: int = 600,
+        confidence_scale: float = 0.25,
+        swap_threshold: float = 0.5,
+    ) -> None:
+        self.n_animals = n_animals
+        self.max_gap = max_gap
+        self.gate = gate
+        self.oks_weight = oks_weight
+        self.oks_kappa = oks_kappa
+        self.min_score = min_score
+        self.body_size = body_size
+        self.max_stitch_gap = max_stitch_gap
+        self.max_link_cost = max_link_cost
+        self.cover_reward = cover_reward
+        self.appearance = appearance
+        self.appearance_frames = appearance_frames
+        self.confidence_scale = confidence_scale
+        self.swap_threshold = swap_threshold
+
+    def __repr__(self) -> str:
+        return f"Tracker(n_animals={self.n_animals}, max_gap={self.max_gap}, gate={self.gate})"
+
+    # ------------------------------------------------------------------ checks
+    def _check_params(self) -> None:
+        if self.n_animals is not None and (int(self.n_animals) != self.n_animals or self.n_animals < 1):
+            raise ValidationError(f"n_animals must be a positive integer or None, got {self.n_animals!r}")
+        if self.max_gap < 0:
+            raise ValidationError(f"max_gap must be >= 0 frames, got {self.max_gap}")
+        if not self.gate > 0:
+            raise ValidationError(f"gate must be > 0 body sizes, got {self.gate}")
+        if self.body_size is not None and not self.body_size > 0:
+            raise ValidationError(f"body_size must be > 0 pixels or None, got {self.body_size}")
+        if self.max_stitch_gap < 1:
+            raise ValidationError(f"max_stitch_gap must be >= 1 frame, got {self.max_stitch_gap}")
+        if not self.confidence_scale > 0:
+            raise ValidationError(f"confidence_scale must be > 0, got {self.confidence_scale}")
+
+    @staticmethod
+    def _check_detections(detections: Detections) -> None:
+        if not isinstance(detections, Detections):
+            raise ValidationError(
+                f"Tracker needs mapose.core.Detections, got {type(detections).__name__}; "
+                "convert Tracks with mapose.core.tracks_to_detections"
+            )
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, detections: Detections, video: Optional[str | Path] = None) -> "Tracker":
+        """Learn the animal size and the typical per-frame displacement from the detections.
+
+        Parameters
+        ----------
+        detections
+            Detections of one video (identities, if any, are ignored).
+        video
+            Accepted for API symmetry; appearance is measured in :meth:`track`.
+
+        Returns
+        -------
+        self
+        """
+        self._check_params()
+        self._check_detections(detections)
+        cen = centroids(detections.keypoints)
+        spacing = _estimate_spacing(detections.frame, cen)
+        step = _estimate_step(detections.frame, cen)
+        if self.body_size is not None:
+            size = float(self.body_size)
+        else:
+            sizes = body_sizes(detections.keypoints)
+            sizes = sizes[np.isfinite(sizes) & (sizes > 0)]
+            size = float(np.median(sizes)) if len(sizes) else np.nan
+            if not np.isfinite(size) or size <= 0:  # single keypoint: from the spacing of animals
+                size = 0.5 * spacing if np.isfinite(spacing) and spacing > 0 else np.nan
+            if not np.isfinite(size) or size <= 0:
+                size = 10.0 * step if np.isfinite(step) and step > 0 else 1.0
+        if not np.isfinite(step) or step <= 0:
+            step = 0.05 * size
+        self.body_size_ = size
+        self.step_ = float(min(step, size))
+        return self
+
+    def fit_track(self, detections: Detections, video: Optional[str | Path] = None) -> xr.Dataset:
+        """:meth:`fit` then :meth:`track` on the same detections."""
+        return self.fit(detections, video).track(detections, video)
+
+    # ------------------------------------------------------------------ track
+    def track(self, detections: Detections, video: Optional[str | Path] = None) -> xr.Dataset:
+        """Assign identities to detections and return ``Tracks``.
+
+        Parameters
+        ----------
+        detections
+            Detections (identities ignored).  Keypoints in pixels.
+        video
+            Optional path of the video, for appearance descriptors.
+
+        Returns
+        -------
+        xarray.Dataset
+            ``Tracks`` with an extra variable ``identity_confidence`` ``(time, individuals)``: the
+            confidence in ``[0, 1]`` that the animal in this frame is the one of the same identity
+            in its previous detected frame (NaN where undetected).  Likely swaps are in
+            :attr:`swap_events_`.
+        """
+        if not hasattr(self, "body_size_"):
+            raise ValidationError("this Tracker is not fitted yet; call fit() or fit_track() first")
+        self._check_params()
+        self._check_detections(detections)
+        det = detections.without_identities()
+        n = len(det)
+        kp, scores, frame = det.keypoints, det.instance_scores, det.frame
+        link = link_frames(
+            det.frame_slices(), kp, scores, body_size=self.body_size_, step=self.step_,
+            gate=self.gate, oks_weight=self.oks_weight, oks_kappa=self.oks_kappa,
+            max_gap=self.max_gap, min_score=self.min_score,
+        )
+        link = self._canonical(link, frame, kp)
+        app = None
+        if video is not None and self.appearance and n:
+            from mapose.tracking.appearance import video_descriptors
+
+            ends = self._tracklet_end_frames(link, frame)
+            app = video_descriptors(video, frame, kp, pad=0.1 * self.body_size_,
+                                    max_frames=self.appearance_frames, must_frames=ends)
+        summary = summarise_tracklets(frame, kp, scores, link.tracklet, link.n_tracklets, app)
+        cost_kw = dict(body_size=self.body_size_, step=self.step_)
+        if self.n_animals is not None:
+            lu, lv, lc = candidate_links(summary, self.max_stitch_gap, 2 * int(self.n_animals) + 2,
+                                         self.max_link_cost, **cost_kw)
+            stitch = stitch_tracklets(summary, int(self.n_animals), lu, lv, lc, self.cover_reward)
+            names = [f"individual_{i}" for i in range(int(self.n_animals))]
+        else:
+            stitch = StitchResult(np.arange(link.n_tracklets), np.zeros((0, 4)))
+            names = [f"track_{i}" for i in range(link.n_tracklets)]
+        ident = np.where(link.tracklet >= 0, stitch.identity[np.maximum(link.tracklet, 0)], -1) \
+            if n else np.zeros(0, np.int64)
+        keep = ident >= 0
+        conf_det, events = self._confidence(link, stitch, summary, frame, ident, names, cost_kw)
+        kept = Detections(
+            frame=frame[keep], keypoints=kp[keep], keypoint_scores=det.keypoint_scores[keep],
+            instance_scores=scores[keep], skeleton=det.skeleton, n_frames=det.n_frames,
+            track_id=ident[keep], track_names=tuple(names), fps=det.fps, source=det.source,
+        )
+        ds = detections_to_tracks(kept, individuals=names, source_software="mapose",
+                                  source_file=det.source)
+        idc = np.full((det.n_frames, len(names)), np.nan)
+        idc[frame[keep], ident[keep]] = conf_det[keep]
+        ds["identity_confidence"] = (("time", "individuals"), idc)
+        ds["identity_confidence"].attrs["description"] = (
+            "confidence in [0, 1] that this animal keeps its identity since its previous detection"
+        )
+        if video is not None:
+            ds.attrs["video_path"] = str(video)
+        self.tracklet_ = link.tracklet
+        self.identity_ = stitch.identity
+        self.n_tracklets_ = link.n_tracklets
+        self.swap_events_ = events
+        self.identity_descriptors_ = self._identity_descriptors(summary, stitch.identity, len(names))
+        return ds
+
+    # ------------------------------------------------------------------ helpers
+    @staticmethod
+    def _canonical(link: LinkResult, frame: np.ndarray, kp: np.ndarray) -> LinkResult:
+        """Renumber tracklets by (first frame, x, y of their first detection) so the numbering
+        does not depend on the order of detections within a frame."""
+        m = link.n_tracklets
+        if m == 0:
+            return link
+        tr = link.tracklet
+        use = np.nonzero(tr >= 0)[0]
+        first = np.full(m, np.iinfo(np.int64).max)
+        # detections are sorted by frame: the first detection of a tracklet has the lowest index
+        np.minimum.at(first, tr[use], use)
+        c = centroids(kp[first])
+        order = np.lexsort((c[:, 1], c[:, 0], frame[first]))
+        new_of_old = np.empty(m, np.int64)
+        new_of_old[order] = np.arange(m)
+        remap = np.concatenate([new_of_old, [-1]])
+        return LinkResult(
+            tracklet=remap[tr], margin=link.margin, partner=remap[link.partner],
+            n_tracklets=m, velocity=link.velocity[order],
+        )
+
+    @staticmethod
+    def _tracklet_end_frames(link: LinkResult, frame: np.ndarray) -> np.ndarray:
+        use = link.tracklet >= 0
+        if not use.any():
+            return np.zeros(0, np.int64)
+        tr, fr = link.tracklet[use], frame[use]
+        lo = np.full(link.n_tracklets, np.iinfo(np.int64).max)
+        hi = np.full(link.n_tracklets, -1)
+        np.minimum.at(lo, tr, fr)
+        np.maximum.at(hi, tr, fr)
+        return np.unique(np.concatenate([lo, hi]))
+
+    @staticmethod
+    def _identity_descriptors(s: TrackletSummary, identity: np.ndarray, n_ids: int) -> Optional[np.ndarray]:
+        if s.appearance is None or n_ids == 0:
+            return None
+        out = np.full((n_ids, s.appearance.shape[1]), np.nan)
+        for i in range(n_ids):
+            sel = (identity == i) & np.isfinite(s.appearance).all(axis=1)
+            if sel.any():
+                out[i] = np.average(s.appearance[sel], axis=0, weights=s.n[sel])
+        return out
+
+    def _confidence(self, link: LinkResult, stitch: StitchResult, s: TrackletSummary,
+                    frame: np.ndarray, ident: np.ndarray, names: list[str],
+                    cost_kw: dict) -> tuple[np.ndarray, pd.DataFrame]:
+        """Per-detection identity confidence and the list of likely swap events."""
+        tau = float(self.confidence_scale)
+        with np.errstate(over="ignore"):
+            conf = 1.0 - np.exp(-np.maximum(link.margin, 0.0) / tau)
+        # partner identity of each detection's closest competitor
+        part_id = np.where(link.partner >= 0, stitch.identity[np.maximum(link.partner, 0)], -1) \
+            if len(frame) else np.zeros(0, np.int64)
+        rows = []
+        # 1) close encounters inside tracklets: one event per run of low-confidence frames per pair
+        low = (conf < self.swap_threshold) & (ident >= 0) & (part_id >= 0) & (part_id != ident)
+        if low.any():
+            idx = np.nonzero(low)[0]
+            a = np.minimum(ident[idx], part_id[idx])
+            b = np.maximum(ident[idx], part_id[idx])
+            order = np.lexsort((frame[idx], b, a))
+            idx, a, b = idx[order], a[order], b[order]
+            f = frame[idx]
+            new_run = np.ones(len(idx), bool)
+            new_run[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1]) | (f[1:] - f[:-1] > 1)
+            run_id = np.cumsum(new_run) - 1
+            for r in range(run_id[-1] + 1):
+                sel = idx[run_id == r]
+                j = sel[np.argmin(conf[sel])]
+                rows.append((int(frame[j]), names[int(min(ident[j], part_id[j]))],
+                             names[int(max(ident[j], part_id[j]))],
+                             f"close encounter over {len(np.unique(frame[sel]))} frame(s): exchanging "
+                             f"the two animals would cost only {link.margin[j]:.3g} more",
+                             float(conf[j])))
+        # 2) joins across gaps: compare with exchanging the continuations of two identities
+        junc = stitch.junctions
+        if len(junc):
+            jid, ju, jv, jc = junc[:, 0].astype(int), junc[:, 1].astype(int), junc[:, 2].astype(int), junc[:, 3]
+            for x in range(len(junc)):
+                best, rival = np.inf, -1
+                for y in range(len(junc)):
+                    if jid[y] == jid[x]:
+                        continue
+                    u, v, u2, v2 = ju[x], jv[x], ju[y], jv[y]
+                    if not (s.start[v2] > s.end[u] and s.start[v] > s.end[u2]):
+                        continue
+                    alt = link_costs(s, np.array([u, u2]), np.array([v2, v]), **cost_kw).sum()
+                    d = alt - jc[x] - jc[y]
+                    if d < best:
+                        best, rival = d, jid[y]
+                c_own = float(np.exp(-jc[x] / (20.0 * tau)))
+                c_swap = 1.0 - float(np.exp(-max(best, 0.0) / tau)) if np.isfinite(best) else 1.0
+                c = min(c_own, c_swap)
+                first = np.nonzero(link.tracklet == jv[x])[0]
+                if len(first):
+                    conf[first[0]] = min(conf[first[0]], c)
+                if c < self.swap_threshold:
+                    gap = int(s.start[jv[x]] - s.end[ju[x]])
+                    why = (f"re-linked after a gap of {gap} frame(s) (join cost {jc[x]:.3g}"
+                           + (f"; exchanging with {names[rival]} would cost {best:.3g} more)"
+                              if rival >= 0 else ")"))
+                    rows.append((int(s.start[jv[x]]), names[jid[x]],
+                                 names[rival] if rival >= 0 else "", why, c))
+        events = pd.DataFrame(rows, columns=list(SWAP_COLUMNS))
+        events = events.sort_values(["frame", "animal_a", "animal_b"], kind="stable").reset_index(drop=True)
+        return conf, events
