@@ -335,7 +335,7 @@ def _read_csv_frame(path: Path):
     try:
         data = pd.read_csv(
             path, header=None, skiprows=len(header), dtype={i: str for i in range(n_index)},
-            float_precision="round_trip", keep_default_na=False,
+            keep_default_na=False, **_EXACT_FLOATS,
             na_values={j: ["", "nan", "NaN", "NAN", "NA", "null"] for j in range(n_index, width)},
         )
     except pd.errors.EmptyDataError:
@@ -345,7 +345,7 @@ def _read_csv_frame(path: Path):
     if data.shape[1] != width:
         raise FormatError(f"{path}: data rows have {data.shape[1]} columns; header has {width}")
     values = data.iloc[:, n_index:]
-    bad = [j for j in range(values.shape[1]) if not np.issubdtype(values.dtypes.iloc[j], np.number)]
+    bad = [j for j in range(values.shape[1]) if not pd.api.types.is_numeric_dtype(values.dtypes.iloc[j])]
     if bad:
         j = bad[0]
         col = values.iloc[:, j]
@@ -366,6 +366,10 @@ def _read_csv_frame(path: Path):
     )
     frame.index = pd.Index(index, tupleize_cols=False) if n_index == 1 else pd.MultiIndex.from_tuples(index)
     return frame
+
+
+#: pandas < 3 needs the "round_trip" parser to read every float exactly (the default of pandas 3).
+_EXACT_FLOATS = {"float_precision": "round_trip"} if int(__import__("pandas").__version__.split(".")[0]) < 3 else {}
 
 
 def _split_table(df, path: Path, meta: dict) -> _Table:
