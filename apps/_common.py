@@ -1,0 +1,122 @@
+"""Shared loading and caching for the dashboard pages (public mapose API only, no science)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import streamlit as st
+
+MAX_POINTS = 5000  # plots are downsampled to this many points so 100k-frame sessions stay fluid
+
+
+def _mtime(path: str) -> float:
+    try:
+        return os.path.getmtime(path)
+    except OSError:
+        return 0.0
+
+
+@st.cache_data(show_spinner="Reading pose file…", max_entries=8)
+def _load_tracks(path: str, mtime: float):
+    from mapose.io import read_tracks
+
+    return read_tracks(path)
+
+
+def load_tracks(path: str):
+    """Tracks of ``path`` (cached; re-read when the file changes)."""
+    return _load_tracks(path, _mtime(path))
+
+
+@st.cache_resource(max_entries=4)
+def _video_reader(path: str):
+    from mapose.io.video import VideoReader
+
+    return VideoReader(path)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def read_frame(path: str, index: int) -> np.ndarray:
+    """One RGB frame, read lazily (only the frames looked at are decoded)."""
+    return _video_reader(path)[int(index)]
+
+
+def video_info(path: str) -> dict:
+    r = _video_reader(path)
+    return {"n_frames": r.n_frames, "fps": r.fps, "width": r.width, "height": r.height}
+
+
+def guess_video(pose_path: str, ds=None) -> Optional[str]:
+    """The video of a pose file: its recorded ``video_path``, else a video with the same stem nearby."""
+    from mapose.cli._common import VIDEO_SUFFIXES
+
+    if ds is not None and ds.attrs.get("video_path"):
+        p = Path(ds.attrs["video_path"])
+        if p.exists():
+            return str(p)
+        near = Path(pose_path).parent / p.name
+        if near.exists():
+            return str(near)
+    pp = Path(pose_path)
+    stem = pp.name.split(".")[0]
+    for cand in sorted(pp.parent.iterdir()) if pp.parent.exists() else []:
+        if cand.suffix.lower() in VIDEO_SUFFIXES and (cand.stem.startswith(stem) or stem.startswith(cand.stem)):
+            return str(cand)
+    vids = [c for c in pp.parent.iterdir() if c.suffix.lower() in VIDEO_SUFFIXES] if pp.parent.exists() else []
+    return str(vids[0]) if len(vids) == 1 else None
+
+
+def default_pose_path() -> str:
+    """Pose file given to ``mapose dashboard PATH`` (or the bundled sample)."""
+    env = os.environ.get("MAPOSE_DASHBOARD_PATH", "")
+    if env and Path(env).is_file():
+        return env
+    if env and Path(env).is_dir():
+        for suffix in ("*.h5", "*.slp", "*.nwb", "*.csv", "*.nc"):
+            found = sorted(Path(env).glob(suffix))
+            if found:
+                return str(found[0])
+    sample = Path(__file__).resolve().parents[1] / "data" / "flies_dreem" / "two_flies.slp"
+    return str(sample) if sample.exists() else ""
+
+
+def session_inputs():
+    """Sidebar inputs shared by the pages: pose file and video. Returns (pose_path, video_path, ds)."""
+    from mapose.errors import MaposeError
+
+    st.sidebar.header("Session")
+    pose = st.sidebar.text_input("Pose file", value=st.session_state.get("pose_path", default_pose_path()),
+                                 key="pose_input")
+    st.session_state["pose_path"] = pose
+    if not pose:
+        st.info("Enter the path of a pose file (DeepLabCut, SLEAP, NWB, …) in the sidebar.")
+        return None, None, None
+    try:
+        ds = load_tracks(pose)
+    except MaposeError as exc:
+        st.error(str(exc))
+        return pose, None, None
+    default_video = st.session_state.get("video_path") or os.environ.get("MAPOSE_DASHBOARD_VIDEO") \
+        or guess_video(pose, ds) or ""
+    video = st.sidebar.text_input("Video", value=default_video, key="video_input")
+    st.session_state["video_path"] = video
+    if video and not Path(video).exists():
+        st.sidebar.warning(f"video not found: {video}")
+        video = None
+    return pose, (video or None), ds
+
+
+def downsample_index(n: int, max_points: int = MAX_POINTS) -> np.ndarray:
+    step = max(1, int(np.ceil(n / max_points)))
+    return np.arange(0, n, step)
+
+
+def identity_colours(n: int) -> list[str]:
+    """Hex colours per individual index (the same palette everywhere in the app)."""
+    import matplotlib
+
+    cmap = matplotlib.colormaps["tab10"]
+    return [matplotlib.colors.to_hex(cmap(i % 10)) for i in range(n)]

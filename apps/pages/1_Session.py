@@ -1,0 +1,69 @@
+"""Session view: frame viewer with pose overlay, confidence over time, trajectories."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the apps/ folder, for _common
+from _common import (  # noqa: E402
+    downsample_index,
+    identity_colours,
+    read_frame,
+    session_inputs,
+    video_info,
+)
+
+st.set_page_config(page_title="mapose · Session", layout="wide")
+st.title("Session")
+pose, video, ds = session_inputs()
+if ds is not None:
+    from mapose.core import get_skeleton
+    from mapose.viz.overlay import draw_pose
+
+    n_t = ds.sizes["time"]
+    frames = ds["frame"].values
+    names = [str(i) for i in ds["individuals"].values]
+    colours = identity_colours(len(names))
+    st.write(f"**{n_t}** frames · **{len(names)}** animals ({', '.join(names)}) · "
+             f"**{ds.sizes['keypoints']}** keypoints · fps {ds.attrs.get('fps') or 'unknown'}")
+
+    col_a, col_b = st.columns([3, 1])
+    with col_b:
+        jump = st.number_input("Jump to frame", min_value=0, max_value=max(n_t - 1, 0),
+                               value=int(st.session_state.get("frame", 0)), step=1, key="jump")
+        threshold = st.slider("Confidence threshold", 0.0, 1.0, 0.1, 0.05, key="thr")
+    t = st.slider("Frame", 0, max(n_t - 1, 0), int(jump), key="frame_slider")
+    st.session_state["frame"] = t
+    with col_a:
+        if video:
+            img = read_frame(video, int(frames[t]))
+            pos = ds["position"].isel(time=t).transpose("individuals", "keypoints", "space").values
+            conf = ds["confidence"].isel(time=t).transpose("individuals", "keypoints").values
+            out = draw_pose(img, pos, conf, get_skeleton(ds), threshold=threshold)
+            st.image(out, caption=f"frame {int(frames[t])}", use_container_width=True)
+            info = video_info(video)
+            st.caption(f"video {info['width']}×{info['height']}, {info['n_frames']} frames")
+        else:
+            st.info("No video found for this pose file: give its path in the sidebar to see frames.")
+
+    st.subheader("Confidence over time")
+    idx = downsample_index(n_t)
+    conf = ds["confidence"].mean("keypoints").isel(time=idx)
+    df = pd.DataFrame(conf.transpose("time", "individuals").values, columns=names,
+                      index=pd.Index(frames[idx], name="frame"))
+    if np.isfinite(df.values).any():
+        st.line_chart(df, color=colours)
+    else:
+        st.caption("this file stores no confidence values")
+
+    st.subheader("Trajectories")
+    centroid = ds["position"].mean("keypoints", skipna=True).isel(time=idx)
+    traj = []
+    for i, name in enumerate(names):
+        c = centroid.sel(individuals=ds["individuals"].values[i]).transpose("time", "space").values
+        traj.append(pd.DataFrame({"x": c[:, 0], "y": -c[:, 1], "animal": name}))
+    st.scatter_chart(pd.concat(traj).dropna(), x="x", y="y", color="animal", size=8)
+    st.caption("centroid of all keypoints; y flipped so the plot matches the image")
