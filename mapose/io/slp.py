@@ -180,8 +180,11 @@ def _instance_arrays(inst) -> tuple[np.ndarray, np.ndarray, float, bool]:
     return xy, scores, 1.0, True
 
 
-def _video_info(video, slp_path: Path) -> dict[str, Any]:
-    """Resolved path, frame count, fps and image list of a sleap-io Video (no decoding)."""
+def _video_info(video, slp_path: Path, probe: bool = True) -> dict[str, Any]:
+    """Resolved path, frame count, fps and image list of a sleap-io Video.
+
+    With ``probe``, a frame count or fps missing from the file's metadata is read from the video
+    itself when it can be found (opening it costs a fraction of a second)."""
     meta = dict(video.backend_metadata or {})
     filenames = meta.get("filenames")
     if isinstance(video.filename, list) or filenames:
@@ -192,7 +195,7 @@ def _video_info(video, slp_path: Path) -> dict[str, Any]:
     shape = meta.get("shape")
     n_frames = int(shape[0]) if shape is not None else None
     fps = meta.get("fps")
-    if Path(path).is_file() and (n_frames is None or fps is None):
+    if probe and Path(path).is_file() and (n_frames is None or fps is None):
         try:
             from mapose.io.video import probe_video
 
@@ -244,7 +247,7 @@ def read_labels(path: PathLike) -> Labels:
     sio_sk = _pick_skeleton(labels, p)
     skeleton = _to_skeleton(sio_sk)
     track_index = {id(t): i for i, t in enumerate(labels.tracks)}
-    vinfo = {id(v): _video_info(v, p) for v in labels.videos}
+    vinfo = {id(v): _video_info(v, p, probe=False) for v in labels.videos}
 
     images: list[ImageRef] = []
     frame, kps, kscores, iscores, tids, is_user = [], [], [], [], [], []
