@@ -93,6 +93,7 @@ def link_frames(
     body_size: float,
     step: float,
     gate: float = 1.0,
+    max_step: float = np.inf,
     oks_weight: float = 0.3,
     oks_kappa: float = 0.1,
     max_gap: int = 5,
@@ -117,6 +118,10 @@ def link_frames(
     gate
         Largest accepted mean keypoint distance between prediction and detection, in body sizes
         (plus ``step`` per missed frame).
+    max_step
+        Largest accepted distance per frame since the track's last detection, pixels/frame (the
+        smaller of the two gates applies).  A tight gate only splits tracks into more tracklets,
+        which the stitcher joins globally; a loose one can swap identities inside a tracklet.
     oks_weight
         Weight in ``[0, 1]`` of ``1 - OKS`` in the cost; the rest is the normalised keypoint
         distance.
@@ -168,7 +173,7 @@ def link_frames(
     for t in range(len(off) - 1):
         a, b = int(off[t]), int(off[t + 1])
         if len(ids):
-            dead = (t - last) > max_gap
+            dead = (t - last - 1) > max_gap  # frames missed since the last match
             if dead.any():
                 for tid, x in zip(ids[dead], xs[dead]):
                     velocities[tid] = x[2:].copy()
@@ -191,13 +196,14 @@ def link_frames(
             cost = (1.0 - oks_weight) * dnorm
             if oks_weight > 0:
                 cost = cost + oks_weight * (1.0 - oks(pred, det, body_size, oks_kappa))
-            feasible = np.isfinite(dnorm) & (dnorm <= gate)
+            feasible = np.isfinite(dnorm) & (dnorm <= gate) & (dist <= max_step * dt[:, None])
             cmat = np.where(feasible, cost, _INFEASIBLE)
             rows, cols = linear_sum_assignment(cmat)
             ok = feasible[rows, cols]
             rows, cols = rows[ok], cols[ok]
             spare = np.setdiff1d(np.arange(len(idx)), cols)
-            marg, part = swap_margins(np.where(feasible, cost, np.inf), rows, cols, spare)
+            # margins on the ungated cost: a gated-out alternative may still be close
+            marg, part = swap_margins(np.where(np.isfinite(cost), cost, np.inf), rows, cols, spare)
             # Kalman update of matched tracks
             dmatched = det[cols]
             disp = dmatched - tmpl[rows]

@@ -26,16 +26,16 @@ from mapose.tracking.stitching import (
 SWAP_COLUMNS = ("frame", "animal_a", "animal_b", "reason", "confidence")
 
 
-def _estimate_step(frame: np.ndarray, cen: np.ndarray, max_pairs: int = 4000) -> float:
-    """Median distance from each centroid to the nearest centroid of the next frame (pixels)."""
+def _nearest_steps(frame: np.ndarray, cen: np.ndarray, max_pairs: int = 4000) -> np.ndarray:
+    """Distance from each centroid to the nearest centroid of the next frame (pixels)."""
     ok = np.isfinite(cen).all(axis=1)
     frame, cen = frame[ok], cen[ok]
     if len(frame) < 2:
-        return np.nan
+        return np.zeros(0)
     uniq = np.unique(frame)
     pairs = uniq[:-1][np.diff(uniq) == 1]
     if len(pairs) == 0:
-        return np.nan
+        return np.zeros(0)
     if len(pairs) > max_pairs:
         pairs = pairs[np.linspace(0, len(pairs) - 1, max_pairs).round().astype(int)]
     lo = np.searchsorted(frame, pairs, side="left")
@@ -45,7 +45,13 @@ def _estimate_step(frame: np.ndarray, cen: np.ndarray, max_pairs: int = 4000) ->
     for a, b, c in zip(lo, mid, hi):
         d = np.hypot(cen[a:b, None, 0] - cen[None, b:c, 0], cen[a:b, None, 1] - cen[None, b:c, 1])
         dists.append(d.min(axis=1))
-    return float(np.median(np.concatenate(dists)))
+    return np.concatenate(dists)
+
+
+def _estimate_step(frame: np.ndarray, cen: np.ndarray) -> float:
+    """Median distance from a centroid to the nearest centroid of the next frame (pixels)."""
+    d = _nearest_steps(frame, cen)
+    return float(np.median(d)) if len(d) else np.nan
 
 
 def _estimate_spacing(frame: np.ndarray, cen: np.ndarray, max_frames: int = 4000) -> float:
@@ -81,6 +87,12 @@ class Tracker:
         ``None`` every tracklet is its own track.
     max_gap
         Frames a track may go undetected before the linker ends it.
+    max_step
+        Largest distance an animal may move per frame inside a tracklet, pixels/frame.  Learned
+        by :meth:`fit` when ``None``: twice the ``step_quantile`` percentile of frame-to-frame
+        nearest-detection distances (at least 4 typical steps, at most ``gate`` body sizes).
+    step_quantile
+        Percentile used to learn ``max_step``.
     gate
         Largest mean keypoint distance between a track's prediction and a detection, in body sizes.
     oks_weight
@@ -114,6 +126,8 @@ class Tracker:
         Animal size used, pixels.
     step_ : float
         Typical per-frame displacement, pixels.
+    max_step_ : float
+        Frame-to-frame gate used, pixels/frame.
     tracklet_ : numpy.ndarray
         ``(N,)`` tracklet of each detection of the last :meth:`track` call (-1 = unlinked).
     identity_ : numpy.ndarray
@@ -136,6 +150,8 @@ class Tracker:
         *,
         max_gap: int = 5,
         gate: float = 1.0,
+        max_step: Optional[float] = None,
+        step_quantile: float = 99.0,
         oks_weight: float = 0.3,
         oks_kappa: float = 0.1,
         min_score: float = 0.0,
@@ -151,6 +167,8 @@ class Tracker:
         self.n_animals = n_animals
         self.max_gap = max_gap
         self.gate = gate
+        self.max_step = max_step
+        self.step_quantile = step_quantile
         self.oks_weight = oks_weight
         self.oks_kappa = oks_kappa
         self.min_score = min_score
@@ -208,7 +226,8 @@ class Tracker:
         self._check_detections(detections)
         cen = centroids(detections.keypoints)
         spacing = _estimate_spacing(detections.frame, cen)
-        step = _estimate_step(detections.frame, cen)
+        steps = _nearest_steps(detections.frame, cen)
+        step = float(np.median(steps)) if len(steps) else np.nan
         if self.body_size is not None:
             size = float(self.body_size)
         else:
@@ -223,7 +242,36 @@ class Tracker:
             step = 0.05 * size
         self.body_size_ = size
         self.step_ = float(min(step, size))
+        if self.max_step is not None:
+            self.max_step_ = float(self.max_step)
+        else:
+            moves = self._pilot_steps(detections, size)
+            if len(moves) >= 20:
+                q = float(np.percentile(moves, self.step_quantile))
+                self.max_step_ = float(min(max(2.0 * q, 4.0 * self.step_), self.gate * size))
+            else:
+                self.max_step_ = float(self.gate * size)
         return self
+
+    def _pilot_steps(self, detections: Detections, size: float, max_frames: int = 5000) -> np.ndarray:
+        """Per-frame moves (pixels) of animals inside tracklets of a pilot linking (gate only) of
+        the first ``max_frames`` frames."""
+        off = detections.frame_slices()[: max_frames + 1]
+        stop = int(off[-1])
+        kp = detections.keypoints[:stop]
+        link = link_frames(off, kp, detections.instance_scores[:stop], body_size=size,
+                           step=self.step_, gate=self.gate, oks_weight=self.oks_weight,
+                           oks_kappa=self.oks_kappa, max_gap=0, min_score=self.min_score)
+        tr, fr = link.tracklet, detections.frame[:stop]
+        order = np.lexsort((fr, tr))
+        tr, fr, kps = tr[order], fr[order], kp[order]
+        same = np.nonzero((tr[1:] == tr[:-1]) & (tr[1:] >= 0) & (fr[1:] - fr[:-1] == 1))[0]
+        # mean move of the keypoints seen in both frames (a centroid would jump when keypoints vanish)
+        d = np.hypot(*(kps[same + 1] - kps[same]).transpose(2, 0, 1))
+        ok = np.isfinite(d)
+        cnt = ok.sum(axis=1)
+        moves = np.where(ok, d, 0.0).sum(axis=1)[cnt > 0] / cnt[cnt > 0]
+        return moves
 
     def fit_track(self, detections: Detections, video: Optional[str | Path] = None) -> xr.Dataset:
         """:meth:`fit` then :meth:`track` on the same detections."""
@@ -257,7 +305,7 @@ class Tracker:
         kp, scores, frame = det.keypoints, det.instance_scores, det.frame
         link = link_frames(
             det.frame_slices(), kp, scores, body_size=self.body_size_, step=self.step_,
-            gate=self.gate, oks_weight=self.oks_weight, oks_kappa=self.oks_kappa,
+            gate=self.gate, max_step=self.max_step_, oks_weight=self.oks_weight, oks_kappa=self.oks_kappa,
             max_gap=self.max_gap, min_score=self.min_score,
         )
         link = self._canonical(link, frame, kp)

@@ -1,0 +1,81 @@
+"""``mapose track IN --out OUT --n-animals N``: (re-)track any pose file we read."""
+
+from __future__ import annotations
+
+HELP = "assign identities to the animals of a pose file (identities already in it are ignored)"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("input", help="pose file (SLEAP .slp, DLC .h5/.csv, NWB, netCDF, ...)")
+    parser.add_argument("--out", required=True, help="tracks to write; the extension picks the format")
+    parser.add_argument("--n-animals", type=int, default=None,
+                        help="known number of animals (stitches tracklets into exactly N identities)")
+    parser.add_argument("--video", default=None,
+                        help="video of the pose file, for appearance cues (default: the one the file names, if found)")
+    parser.add_argument("--no-appearance", action="store_true", help="do not read the video")
+    parser.add_argument("--max-gap", type=int, default=5, help="frames a track may be lost before it ends (default 5)")
+    parser.add_argument("--gate", type=float, default=1.0,
+                        help="largest frame-to-frame jump, in body sizes (default 1.0)")
+    parser.add_argument("--max-stitch-gap", type=int, default=300,
+                        help="largest gap in frames bridged when stitching tracklets (default 300)")
+    parser.add_argument("--body-size", type=float, default=None,
+                        help="animal size in pixels (default: learned from the keypoints)")
+    parser.add_argument("--min-score", type=float, default=0.0, help="ignore instances scored lower")
+    parser.add_argument("--swaps", default=None,
+                        help="CSV of likely identity swaps (default: OUT.swaps.csv)")
+
+
+def _read_detections(path):
+    from pathlib import Path
+
+    from mapose import io
+    from mapose.core import tracks_to_detections
+
+    from mapose.errors import FormatError
+
+    fmt = io.detect_format(path)
+    if fmt == "slp":  # SLEAP files may hold untracked instances: read every instance
+        from mapose.io.slp import read_detections
+
+        det = read_detections(path).without_identities()
+        try:  # the video path is known from the tracks view of the file, when it has tracks
+            video = str(io.read_tracks(path, format=fmt).attrs.get("video_path") or "")
+        except FormatError:
+            video = ""
+    else:
+        ds = io.read_tracks(path, format=fmt)
+        det = tracks_to_detections(ds)
+        video = str(ds.attrs.get("video_path") or "")
+    return det, video if video and Path(video).is_file() else ""
+
+
+def run(args) -> int:
+    from pathlib import Path
+
+    from mapose import io
+    from mapose.errors import MaposeError
+    from mapose.io.tables import save_feature_table
+    from mapose.tracking import Tracker
+
+    src, dst = Path(args.input), Path(args.out)
+    if src.resolve() == dst.resolve():
+        raise MaposeError(f"{dst}: output would overwrite the input; choose another file")
+    io.format_for_output(dst, "tracks")  # fail before the work on an unknown extension
+    det, found_video = _read_detections(src)
+    video = None if args.no_appearance else (args.video or found_video or None)
+    if video is not None:
+        io.require_file(video, "video")
+    tracker = Tracker(
+        n_animals=args.n_animals, max_gap=args.max_gap, gate=args.gate,
+        max_stitch_gap=args.max_stitch_gap, body_size=args.body_size, min_score=args.min_score,
+    )
+    print(f"tracking {len(det)} detections over {det.n_frames} frames"
+          + (f" with appearance from {video}" if video else ""))
+    ds = tracker.fit_track(det, video=video)
+    ds.attrs["source_file"] = str(src)
+    io.write_tracks(ds, dst)
+    swaps = Path(args.swaps) if args.swaps else dst.with_name(dst.name + ".swaps.csv")
+    save_feature_table(tracker.swap_events_, swaps)
+    print(f"wrote {dst}: {ds.sizes['individuals']} identities from {tracker.n_tracklets_} tracklets; "
+          f"{len(tracker.swap_events_)} likely swap(s) listed in {swaps}")
+    return 0

@@ -1,0 +1,165 @@
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mapose.core import Detections, Skeleton, validate_tracks
+from mapose.errors import ValidationError
+from mapose.tracking import SWAP_COLUMNS, Tracker, evaluate_tracks
+from tests.tracking.synth import crossing, grid_walk, identity_map, lanes, to_detections
+
+
+def _assert_perfect(det, ds, n):
+    ids = identity_map(det, ds)
+    assert sorted(ids) == list(range(n))
+    assigned = [next(iter(v)) for v in ids.values()]
+    assert all(len(v) == 1 for v in ids.values()), ids
+    assert sorted(assigned) == list(range(n)), ids
+
+
+def test_lanes_are_tracked_perfectly_and_output_is_valid_tracks():
+    det = to_detections(lanes(3, 200))
+    tr = Tracker(n_animals=3)
+    ds = tr.fit_track(det)
+    validate_tracks(ds)
+    assert ds.sizes["individuals"] == 3 and ds.sizes["time"] == 200
+    _assert_perfect(det, ds, 3)
+    conf = ds["identity_confidence"].values
+    assert conf.shape == (200, 3)
+    assert np.nanmin(conf) > 0.9  # animals far apart: no doubt
+    assert list(tr.swap_events_.columns) == list(SWAP_COLUMNS)
+    assert len(tr.swap_events_) == 0
+    assert tr.body_size_ == pytest.approx(np.hypot(40, 3), rel=0.05)
+
+
+def test_two_animals_crossing_keep_their_identity():
+    poses = crossing(n_frames=100, cross_frame=50, speed=3.0)
+    det = to_detections(poses)
+    ds = Tracker(n_animals=2).fit_track(det)
+    _assert_perfect(det, ds, 2)
+    # the crossing is flagged as the least certain moment
+    conf = ds["identity_confidence"].values
+    worst = int(np.argmin(np.nanmin(conf, axis=1)))
+    assert abs(worst - 50) <= 3
+
+
+def test_crossing_with_both_animals_missing_at_the_crossing():
+    poses = crossing(n_frames=120, cross_frame=60, speed=3.0)
+    keep = np.ones((120, 2), bool)
+    keep[56:65] = False  # both lost for 9 frames around the crossing: stitching must decide
+    det = to_detections(poses, keep=keep)
+    tr = Tracker(n_animals=2)
+    ds = tr.fit_track(det)
+    _assert_perfect(det, ds, 2)
+    assert tr.n_tracklets_ >= 4  # broken at the gap and re-joined by the stitcher
+
+
+@pytest.mark.parametrize("drop", [0.1, 0.2, 0.3])
+def test_randomly_dropped_detections(drop):
+    rng = np.random.default_rng(int(drop * 100))
+    poses = grid_walk(6, 300, seed=1)
+    keep = rng.random((300, 6)) >= drop
+    det = to_detections(poses, keep=keep)
+    ds = Tracker(n_animals=6).fit_track(det)
+    _assert_perfect(det, ds, 6)
+
+
+def test_spurious_detections_are_dropped():
+    rng = np.random.default_rng(3)
+    poses = lanes(2, 150)
+    n_extra = 15
+    frames = rng.choice(150, n_extra, replace=False)
+    centres = rng.uniform([500, 500], [900, 900], (n_extra, 2))  # far from the animals
+    from tests.tracking.synth import pose
+
+    extra = pose(centres, rng.uniform(0, 2 * np.pi, n_extra))
+    det = to_detections(poses, extra=extra, extra_frames=frames)
+    ds = Tracker(n_animals=2).fit_track(det)
+    _assert_perfect(det, ds, 2)
+    # no spurious detection made it into the output
+    assert int(np.isfinite(ds["position"].values[:, 0, 0, :]).sum()) == 300
+
+
+def test_single_centroid_skeleton():
+    poses = grid_walk(4, 200, seed=2)[:, :, 2:3]  # only the centre keypoint
+    sk = Skeleton(("centroid",))
+    det = to_detections(poses, skeleton=sk)
+    tr = Tracker(n_animals=4)
+    ds = tr.fit_track(det)
+    assert ds.sizes["keypoints"] == 1
+    _assert_perfect(det, ds, 4)
+    assert tr.body_size_ > 0
+
+
+def test_fifty_animals():
+    det = to_detections(grid_walk(50, 60, seed=4))
+    ds = Tracker(n_animals=50).fit_track(det)
+    _assert_perfect(det, ds, 50)
+
+
+def test_one_animal_and_no_known_count():
+    det = to_detections(lanes(1, 50))
+    ds = Tracker().fit_track(det)
+    assert ds.sizes["individuals"] == 1
+    _assert_perfect(det, ds, 1)
+
+
+def test_empty_detections():
+    det = Detections.empty(Skeleton(("a", "b")), n_frames=10)
+    ds = Tracker(n_animals=2).fit_track(det)
+    assert ds.sizes["time"] == 10
+    assert np.isnan(ds["position"].values).all()
+
+
+def test_errors_name_the_bad_value():
+    with pytest.raises(ValidationError, match="n_animals"):
+        Tracker(n_animals=0).fit(to_detections(lanes(1, 5)))
+    with pytest.raises(ValidationError, match="not fitted"):
+        Tracker(n_animals=1).track(to_detections(lanes(1, 5)))
+    with pytest.raises(ValidationError, match="Detections"):
+        Tracker(n_animals=1).fit("detections.slp")
+
+
+def test_identity_switch_inside_a_tracklet_is_listed_as_a_likely_swap():
+    # two animals walk almost on top of each other (1 px apart): every frame is a near-tie
+    t = np.arange(80)
+    x = np.where(t < 40, 100 + 2.0 * t, 180.0 + 0 * t)
+    from tests.tracking.synth import pose
+
+    c0 = np.stack([x, np.full(80, 200.0)], 1)
+    c1 = np.stack([x, np.full(80, 201.0)], 1)
+    poses = pose(np.stack([c0, c1], 1), np.zeros((80, 2)))
+    det = to_detections(poses)
+    tr = Tracker(n_animals=2)
+    tr.fit_track(det)
+    assert len(tr.swap_events_) >= 1
+    ev = tr.swap_events_.iloc[0]
+    assert {ev.animal_a, ev.animal_b} == {"individual_0", "individual_1"}
+    assert 0.0 <= ev.confidence < 0.5
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), n=st.integers(2, 5), drop=st.floats(0.0, 0.3))
+def test_permuting_detections_within_frames_never_changes_tracks(seed, n, drop):
+    rng = np.random.default_rng(seed)
+    poses = grid_walk(n, 40, seed=seed) + rng.normal(0, 0.5, (40, n, 5, 2))
+    keep = rng.random((40, n)) >= drop
+    a = Tracker(n_animals=n).fit_track(to_detections(poses, keep=keep))
+    b = Tracker(n_animals=n).fit_track(to_detections(poses, keep=keep, shuffle_seed=seed + 1))
+    np.testing.assert_array_equal(a["position"].values, b["position"].values)
+    np.testing.assert_array_equal(a["identity_confidence"].values, b["identity_confidence"].values)
+
+
+def test_metrics_of_perfect_and_swapped_tracks():
+    from mapose.tracking import swap_identities
+
+    det = to_detections(lanes(2, 100))
+    truth = Tracker(n_animals=2).fit_track(det)
+    m = evaluate_tracks(truth, truth)
+    assert m["mota"] == 1.0 and m["idf1"] == 1.0 and m["num_switches"] == 0
+    swapped = swap_identities(truth, 50, "individual_0", "individual_1")
+    m = evaluate_tracks(swapped, truth)
+    assert m["num_switches"] == 2
+    assert m["switch_frames"] == [50]
+    assert m["idf1"] == pytest.approx(0.5)
+    assert m["threshold_px"] == pytest.approx(0.5 * np.hypot(40, 3), rel=0.05)
