@@ -1,0 +1,114 @@
+"""Tracking review: the tracker's likely identity swaps as a queue; fix them with undo."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the apps/ folder, for _common
+from _common import downsample_index, identity_colours, read_frame, session_inputs  # noqa: E402
+
+st.set_page_config(page_title="mapose · Tracking review", layout="wide")
+st.title("Tracking review")
+pose, video, ds = session_inputs()
+
+
+def swaps_path(pose_path: str) -> Path:
+    p = Path(pose_path)
+    return p.with_name(p.name + ".swaps.csv")
+
+
+@st.cache_data(show_spinner="Tracking…", max_entries=4)
+def retrack(pose_path: str, mtime: float, n_animals: int, video_path):
+    """Re-track the file (identities in it ignored); returns tracks and swap events."""
+    from mapose.core import tracks_to_detections
+    from mapose.io import read_tracks
+    from mapose.tracking import Tracker
+
+    det = tracks_to_detections(read_tracks(pose_path))
+    tracker = Tracker(n_animals=n_animals)
+    out = tracker.fit_track(det, video=video_path)
+    return out, tracker.swap_events_
+
+
+if ds is not None:
+    from mapose.core import get_skeleton
+    from mapose.io import write_tracks
+    from mapose.io.tables import read_feature_table, save_feature_table
+    from mapose.tracking import swap_identities
+    from mapose.viz.overlay import draw_pose
+
+    names = [str(i) for i in ds["individuals"].values]
+    sp = swaps_path(pose)
+    if sp.exists():
+        events = read_feature_table(sp)
+        st.write(f"{len(events)} likely swap(s) listed by the tracker in `{sp.name}`.")
+    else:
+        st.info(f"No swap list beside this file (`{sp.name}`). `mapose track IN --out OUT --n-animals N` "
+                "writes one; or re-track this file here.")
+        n_animals = st.number_input("Number of animals", 1, 50, len(names), key="n_animals")
+        if st.button("Re-track and list likely swaps", key="retrack"):
+            p = Path(pose)
+            out_path = p.with_name(p.name.split(".")[0] + ".tracked" + "".join(p.suffixes))
+            tracked, ev = retrack(pose, p.stat().st_mtime, int(n_animals), video)
+            write_tracks(tracked, out_path)
+            save_feature_table(ev, swaps_path(str(out_path)))
+            st.session_state["pose_path"] = str(out_path)
+            st.success(f"wrote {out_path} and its swap list; it is now the open session")
+            st.rerun()
+        events = pd.DataFrame(columns=["frame", "animal_a", "animal_b", "reason", "confidence"])
+
+    if "identity_confidence" in ds:
+        st.subheader("Identity confidence over time")
+        idx = downsample_index(ds.sizes["time"])
+        ic = ds["identity_confidence"].isel(time=idx).transpose("time", "individuals").values
+        st.line_chart(pd.DataFrame(ic, columns=names, index=pd.Index(ds["frame"].values[idx], name="frame")),
+                      color=identity_colours(len(names)))
+
+    st.subheader("Review queue")
+    if len(events):
+        st.dataframe(events, use_container_width=True, height=min(300, 40 + 35 * len(events)))
+        labels = [f"#{i}: frame {int(r.frame)} — {r.animal_a} ↔ {r.animal_b} ({r.reason})"
+                  for i, r in enumerate(events.itertuples())]
+        pick = st.selectbox("Event", range(len(events)), format_func=lambda i: labels[i], key="event")
+        ev_frame = int(events.iloc[pick]["frame"])
+        default_a, default_b = str(events.iloc[pick]["animal_a"]), str(events.iloc[pick]["animal_b"])
+    else:
+        st.caption("nothing to review")
+        ev_frame, default_a, default_b = 0, names[0], names[min(1, len(names) - 1)]
+
+    frames = ds["frame"].values
+    t = int(np.clip(np.searchsorted(frames, ev_frame), 0, len(frames) - 1))
+    if video:
+        sk = get_skeleton(ds)
+        cols = st.columns(3)
+        for col, dt in zip(cols, (-5, 0, 5)):
+            ti = int(np.clip(t + dt, 0, len(frames) - 1))
+            pos = ds["position"].isel(time=ti).transpose("individuals", "keypoints", "space").values
+            conf = ds["confidence"].isel(time=ti).transpose("individuals", "keypoints").values
+            col.image(draw_pose(read_frame(video, int(frames[ti])), pos, conf, sk, names=names),
+                      caption=f"frame {int(frames[ti])}", use_container_width=True)
+
+    st.subheader("Swap two animals from a frame onward")
+    c1, c2, c3 = st.columns(3)
+    frm = c1.number_input("From frame", 0, int(frames[-1]) if len(frames) else 0, ev_frame, key="swap_from")
+    a = c2.selectbox("Animal A", names, index=names.index(default_a) if default_a in names else 0, key="swap_a")
+    b = c3.selectbox("Animal B", names, index=names.index(default_b) if default_b in names else 0, key="swap_b")
+    history = st.session_state.setdefault("swap_history", [])
+    bc1, bc2 = st.columns(2)
+    if bc1.button("Swap A ↔ B from here and save", key="do_swap", disabled=(a == b)):
+        write_tracks(swap_identities(ds, int(frm), a, b), pose)  # atomic write
+        history.append((pose, int(frm), a, b))
+        st.success(f"swapped {a} ↔ {b} from frame {int(frm)}; saved {Path(pose).name}")
+        st.rerun()
+    if bc2.button("Undo last swap", key="undo", disabled=not history):
+        p, f0, a0, b0 = history.pop()
+        from mapose.io import read_tracks
+
+        write_tracks(swap_identities(read_tracks(p), f0, a0, b0), p)  # a swap is its own inverse
+        st.success(f"undid swap {a0} ↔ {b0} from frame {f0}")
+        st.rerun()
+    if history:
+        st.caption("swaps applied in this session: " + "; ".join(f"{x[2]}↔{x[3]} from {x[1]}" for x in history))
