@@ -1,0 +1,349 @@
+"""Streaming analysis of a video: frames -> model -> decoding -> tracking -> pose file.
+
+Memory is bounded: frames are decoded by a background thread a few batches ahead
+(:class:`~mapose.inference.frames.BatchReader`), model outputs are decoded batch by batch, and only
+the compact per-frame instances are kept (and saved every ``chunk_size`` frames, so an interrupted
+run resumes, see :mod:`mapose.inference.chunks`).  Tracking needs the whole video's detections,
+which are small (a few numbers per animal per frame).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+from mapose import __version__
+from mapose.core.detections import Detections
+from mapose.decode import decode_batch, filter_instances, to_detections
+from mapose.errors import ValidationError
+from mapose.inference.chunks import ChunkStore
+from mapose.inference.frames import BatchReader, Preprocess, VideoInfo, probe_video
+
+
+@dataclass(frozen=True)
+class DecodeOptions:
+    """Options of :func:`mapose.decode.decode_frame` used by the analysis (see there)."""
+
+    peak_threshold: float = 0.1
+    max_animals: Optional[int] = None
+    nms_radius: int = 1
+    max_peaks: Optional[int] = 32
+    keep_singletons: bool = True
+    merge_radius: Optional[float] = None
+    n_samples: int = 10
+    min_sample_score: float = 0.05
+    min_fraction: float = 0.8
+
+
+@dataclass
+class Timings:
+    """Seconds spent in each stage of an analysis (``read`` runs in a background thread, so it
+    overlaps the others; the rest are sequential)."""
+
+    read: float = 0.0
+    model: float = 0.0
+    decode: float = 0.0
+    track: float = 0.0
+    write: float = 0.0
+    total: float = 0.0
+    frames: int = 0
+    resumed_from_frame: int = 0
+
+    def fps(self) -> float:
+        """End-to-end frames per second."""
+        return self.frames / self.total if self.total > 0 else float("nan")
+
+    def shares(self) -> dict[str, float]:
+        """Fraction of the total wall time of each stage."""
+        t = self.total if self.total > 0 else float("nan")
+        return {k: getattr(self, k) / t for k in ("read", "model", "decode", "track", "write")}
+
+
+def file_checksum(path: str | Path) -> str:
+    """sha256 of a video file (``mapose.io.video.video_checksum`` when that module exists)."""
+    try:
+        from mapose.io.video import video_checksum  # type: ignore[import-not-found]
+    except ImportError:
+        video_checksum = None
+    if video_checksum is not None:
+        return str(video_checksum(path))
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _config_dict(config: Any) -> Any:
+    if config is None:
+        return None
+    try:
+        from mapose.config import to_dict
+
+        return to_dict(config)
+    except Exception:  # a model from elsewhere with a plain dict/other config
+        try:
+            return asdict(config)
+        except TypeError:
+            return str(config)
+
+
+def model_input_scale(model: Any, scale: Optional[float]) -> float:
+    """The resize factor: ``scale`` when given, else the model's training ``data.input_scale``."""
+    if scale is not None:
+        return float(scale)
+    cfg = getattr(model, "config", None)
+    return float(getattr(getattr(cfg, "data", None), "input_scale", 1.0) or 1.0)
+
+
+def predict_video(
+    model: Any,
+    video: str | Path,
+    *,
+    batch_size: int = 8,
+    crop: Optional[tuple[int, int, int, int]] = None,
+    scale: Optional[float] = None,
+    decode: DecodeOptions = DecodeOptions(),
+    partial_dir: Optional[str | Path] = None,
+    chunk_size: int = 500,
+    progress: bool = True,
+    on_chunk: Optional[Callable[[int], None]] = None,
+    timings: Optional[Timings] = None,
+    video_checksum: Optional[str] = None,
+    threads: Optional[int] = None,
+) -> Detections:
+    """Run a pose model over a video and decode every frame (streaming, resumable).
+
+    Parameters
+    ----------
+    model
+        A :class:`mapose.training.PoseModel` (or any object with ``skeleton``, ``stride``,
+        ``checksum`` and ``predict(uint8 tensor (B, H, W[, C])) -> dict of tensors``).
+    video
+        Video file.
+    batch_size
+        Frames per model call.
+    crop, scale
+        ``(x, y, w, h)`` crop in video pixels and resize factor (default: the model's
+        ``data.input_scale``); keypoints are mapped back to the video's pixels.
+    decode
+        Decoding options.
+    partial_dir
+        Folder of chunked temporary results; ``None`` keeps everything in memory (no resume).
+    chunk_size
+        Frames per saved chunk (rounded up to a multiple of ``batch_size`` so that a resumed run
+        feeds the model exactly the same batches).
+    on_chunk
+        Called with the chunk index after each chunk is saved.
+    timings
+        Accumulates stage times when given.
+    video_checksum
+        Checksum for the resume fingerprint (computed when ``None`` and ``partial_dir`` is set).
+    threads
+        Torch intra-op threads during the run (``None``: torch's default).
+
+    Returns
+    -------
+    Detections
+        All instances in video pixels, singletons included; ``n_frames`` = frames decoded.
+    """
+    import torch
+
+    info = probe_video(video)
+    pre = Preprocess(crop, model_input_scale(model, scale), info.grey)
+    pre.check(info)
+    skeleton, stride = model.skeleton, model.stride
+    batch_size = int(batch_size)
+    if batch_size < 1:
+        raise ValidationError(f"batch_size must be >= 1, got {batch_size}")
+    chunk = -(-int(chunk_size) // batch_size) * batch_size
+    tm = timings if timings is not None else Timings()
+    dec_kw = asdict(decode)
+    total_frames = info.n_frames if info.n_frames > 0 else 2**62
+    store: Optional[ChunkStore] = None
+    first_chunk = 0
+    if partial_dir is not None:
+        spec = {
+            "video": info.path.name, "video_size": info.path.stat().st_size,
+            "video_checksum": video_checksum or file_checksum(info.path),
+            "model_checksum": str(getattr(model, "checksum", "")),
+            "skeleton": skeleton.to_dict(), "stride": stride, "crop": crop, "scale": pre.scale,
+            "grey": pre.grey, "decode": dec_kw, "batch_size": batch_size, "chunk_size": chunk,
+            "mapose": __version__,
+        }
+        store = ChunkStore(partial_dir, spec, chunk)
+        first_chunk, finished = store.open()
+        if finished:
+            return store.load(skeleton, info.fps, str(info.path))
+    start = first_chunk * chunk
+    tm.resumed_from_frame = start
+    kept: list[Detections] = []
+    buf_idx: list[np.ndarray] = []
+    buf_res: list = []
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=info.n_frames or None, initial=start, unit="frame",
+                   desc=info.path.name, dynamic_ncols=True)
+
+    def flush(c: int, n_read: int, last: bool) -> None:
+        idx = np.concatenate(buf_idx) if buf_idx else np.zeros(0, np.int64)
+        det = to_detections(buf_res, skeleton, idx, scale=pre.scale, origin=pre.origin,
+                            fps=info.fps, source=str(info.path))
+        if store is not None:
+            store.save(c, det.frame, det.keypoints, det.keypoint_scores, det.instance_scores,
+                       n_read, last)
+        else:
+            kept.append(det)
+        buf_idx.clear()
+        buf_res.clear()
+        if on_chunk is not None:
+            on_chunk(c)
+
+    reader = BatchReader(info, pre, start, total_frames, batch_size)
+    c, chunk_start, next_frame = first_chunk, start, start
+    prev_threads = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(int(threads))
+    try:
+        with torch.inference_mode():
+            for idx, imgs in reader:
+                t0 = time.perf_counter()
+                out = model.predict(torch.from_numpy(imgs))
+                out_np = {k: v.detach().cpu().numpy() for k, v in out.items()}
+                t1 = time.perf_counter()
+                buf_res.extend(decode_batch(out_np, skeleton, stride, **dec_kw))
+                buf_idx.append(idx)
+                tm.decode += time.perf_counter() - t1
+                tm.model += t1 - t0
+                next_frame = int(idx[-1]) + 1
+                tm.frames += len(idx)
+                if bar is not None:
+                    bar.update(len(idx))
+                if next_frame - chunk_start >= chunk and next_frame < total_frames:
+                    flush(c, next_frame - chunk_start, last=False)
+                    c, chunk_start = c + 1, next_frame
+            flush(c, next_frame - chunk_start, last=True)
+    finally:
+        tm.read += reader.read_seconds
+        torch.set_num_threads(prev_threads)
+        if bar is not None:
+            bar.close()
+    if store is not None:
+        return store.load(skeleton, info.fps, str(info.path))
+    det = Detections.concatenate(kept)
+    return Detections(frame=det.frame, keypoints=det.keypoints, keypoint_scores=det.keypoint_scores,
+                      instance_scores=det.instance_scores, skeleton=skeleton, n_frames=next_frame,
+                      fps=info.fps, source=str(info.path))
+
+
+@dataclass
+class AnalysisResult:
+    """What :func:`analyze_video` did: the output file, the frames analysed and stage timings."""
+
+    output: Path
+    n_frames: int
+    n_detections: int
+    timings: Timings
+    resumed_from_frame: int = 0
+    provenance: dict = field(default_factory=dict)
+
+
+def analyze_video(
+    model: Any,
+    video: str | Path,
+    out: str | Path,
+    *,
+    n_animals: Optional[int] = None,
+    batch_size: int = 8,
+    crop: Optional[tuple[int, int, int, int]] = None,
+    scale: Optional[float] = None,
+    decode: Optional[DecodeOptions] = None,
+    min_keypoints: int = 2,
+    chunk_size: int = 500,
+    tracker: Any = None,
+    threads: Optional[int] = None,
+    progress: bool = True,
+    on_chunk: Optional[Callable[[int], None]] = None,
+    model_dir: Optional[str | Path] = None,
+) -> AnalysisResult:
+    """Analyse one video and write tracked poses to ``out`` (format from its extension).
+
+    Steps: :func:`predict_video` (resumable through ``<out>.partial/``), drop instances with fewer
+    than ``min_keypoints`` keypoints (the decoder's singletons), track with ``tracker`` (default
+    :class:`mapose.tracking.Tracker` with ``n_animals``), record provenance in the attrs
+    (``provenance`` JSON: mapose version, model checksum and config, video checksum, options), write
+    atomically with :func:`mapose.io.write_tracks`, then remove the partial folder.
+
+    Parameters
+    ----------
+    n_animals
+        Maximum animals per frame (decoding) and number of identities (tracking).
+    min_keypoints
+        Instances with fewer keypoints are not tracked.
+    tracker
+        Object with ``fit_track(detections, video=...) -> Tracks``.
+    threads
+        Torch intra-op threads (``None``: torch's default).
+    model_dir
+        Recorded in the provenance.
+
+    Returns
+    -------
+    AnalysisResult
+    """
+    from mapose.io import format_for_output, write_tracks
+
+    t_start = time.perf_counter()
+    out = Path(out)
+    format_for_output(out)  # fail early on an unknown extension
+    dec = decode or DecodeOptions(max_animals=n_animals)
+    if decode is not None and n_animals is not None and decode.max_animals is None:
+        dec = DecodeOptions(**{**asdict(decode), "max_animals": n_animals})
+    tm = Timings()
+    vsum = file_checksum(video)
+    partial = out.with_name(out.name + ".partial")
+    det = predict_video(model, video, batch_size=batch_size, crop=crop, scale=scale, decode=dec,
+                        partial_dir=partial, chunk_size=chunk_size, progress=progress,
+                        on_chunk=on_chunk, timings=tm, video_checksum=vsum, threads=threads)
+    chunk = -(-int(chunk_size) // int(batch_size)) * int(batch_size)
+    t0 = time.perf_counter()
+    animals = filter_instances(det, min_keypoints=min_keypoints)
+    if tracker is None:
+        from mapose.tracking import Tracker
+
+        tracker = Tracker(n_animals=n_animals)
+    ds = tracker.fit_track(animals, video=str(video))
+    t1 = time.perf_counter()
+    tm.track += t1 - t0
+    provenance = {
+        "mapose_version": __version__,
+        "model_checksum": str(getattr(model, "checksum", "")),
+        "model_dir": str(model_dir) if model_dir is not None else "",
+        "model_config": _config_dict(getattr(model, "config", None)),
+        "video": str(video),
+        "video_checksum": vsum,
+        "options": {"n_animals": n_animals, "batch_size": batch_size, "crop": crop,
+                    "scale": model_input_scale(model, scale), "min_keypoints": min_keypoints,
+                    "decode": asdict(dec), "tracker": repr(tracker)},
+    }
+    ds.attrs["provenance"] = json.dumps(provenance, sort_keys=True, default=str)
+    ds.attrs["source_software"] = "mapose"
+    ds.attrs["source_file"] = str(video)
+    ds.attrs["video_path"] = str(video)
+    write_tracks(ds, out)
+    tm.write += time.perf_counter() - t1
+    ChunkStore(partial, {}, chunk).remove()
+    tm.total += time.perf_counter() - t_start
+    return AnalysisResult(out, det.n_frames, len(animals), tm, tm.resumed_from_frame, provenance)
+
+
+__all__ = ["AnalysisResult", "DecodeOptions", "Timings", "analyze_video", "file_checksum",
+           "model_input_scale", "predict_video"]
