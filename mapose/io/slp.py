@@ -199,7 +199,7 @@ def _video_info(video, slp_path: Path, probe: bool = True) -> dict[str, Any]:
         try:
             from mapose.io.video import probe_video
 
-            info = probe_video(path)
+            info = probe_video(path, check_decodable=False)
             n_frames = n_frames if n_frames is not None else info.get("n_frames")
             fps = fps if fps is not None else info.get("fps")
         except (ImportError, MaposeError):

@@ -373,8 +373,17 @@ class VideoReader:
         }
 
 
-def probe_video(path: PathLike) -> dict:
+def probe_video(path: PathLike, check_decodable: bool = True) -> dict:
     """Metadata of a video file.
+
+    Parameters
+    ----------
+    path
+        Video file.
+    check_decodable
+        Decode the first and last frames to find truncation and the true frame count (a fraction
+        of a second).  When False only the container's header is read: ``n_frames`` is then the
+        claimed count, ``truncated`` and ``is_color`` are None.
 
     Returns
     -------
@@ -388,8 +397,32 @@ def probe_video(path: PathLike) -> dict:
     MissingFileError, FormatError
         Missing file; a file that is not a decodable video.
     """
-    with VideoReader(path) as vr:
-        return vr.info()
+    if check_decodable:
+        with VideoReader(path) as vr:
+            return vr.info()
+    cv2 = _cv2()
+    p = require_file(path, "video file")
+    cap = _open_capture(p)
+    try:
+        fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        fps_val = fps if np.isfinite(fps) and fps > 0 else None
+        n = max(int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0), 0)
+        fourcc = int(cap.get(cv2.CAP_PROP_FOURCC) or 0)
+        return {
+            "path": str(p),
+            "n_frames": n,
+            "claimed_n_frames": n,
+            "truncated": None,
+            "fps": fps_val,
+            "duration_s": n / fps_val if fps_val else None,
+            "width": int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
+            "height": int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)),
+            "is_color": None,
+            "codec": "".join(chr((fourcc >> (8 * i)) & 0xFF) for i in range(4)).strip("\x00 "),
+            "size_bytes": p.stat().st_size,
+        }
+    finally:
+        cap.release()
 
 
 def video_checksum(path: PathLike, block: int = 1 << 20) -> str:
