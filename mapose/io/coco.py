@@ -9,6 +9,9 @@ occluded, 2 = labelled and visible.  mapose keeps it in the keypoint score: ``v 
 ``v = 1`` -> 0.5; when writing, a labelled point with score >= 0.75 (or NaN) gets ``v = 2``, any
 lower score ``v = 1``.
 
+Keys starting with ``mapose_`` (symmetry pairs and identity order of a category, exact keypoint
+scores of an annotation) are extensions that other COCO tools ignore.
+
 Identities: an annotation's ``track_id`` (as in PoseTrack) or ``attributes`` (``individual``,
 ``track_id`` or ``identity``) names its animal; mapose writes both ``track_id`` (index) and
 ``attributes.individual`` (name).  Predicted instances carry a ``score`` (COCO results style):
@@ -145,6 +148,8 @@ def read_labels(path: PathLike, category: Union[None, int, str] = None,
             raise FormatError(f"{p}: image id {img['id']!r}: {exc}") from None
     frames, kps, scores, inst_scores, ids, is_user = [], [], [], [], [], []
     individuals: list[str] = []
+    if isinstance(cat.get("mapose_individuals"), list):  # identity order written by mapose
+        individuals = [str(i) for i in cat["mapose_individuals"]]
     for ann in data["annotations"]:
         if not isinstance(ann, dict) or ann.get("category_id") != cat.get("id"):
             continue
@@ -284,6 +289,7 @@ def write_labels(labels: Labels, path: PathLike, category_name: str = "animal") 
         "keypoints": list(sk.keypoints),
         "skeleton": [[a + 1, b + 1] for a, b in sk.edges],
         "mapose_symmetry": [list(s) for s in sk.symmetry_names],
+        "mapose_individuals": list(labels.individuals),
     }
     doc = {"info": {"description": "written by mapose"}, "images": images, "annotations": anns,
            "categories": [cat]}
