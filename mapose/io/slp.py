@@ -508,6 +508,13 @@ def read_tracks(path: PathLike, video: Union[int, str, None] = None) -> xr.Datas
             continue
         owner[t, tid] = level
         pos[t, tid], conf[t, tid], iscore[t, tid] = xy, sc, score
+    if "skeleton" in prov:
+        try:
+            stored = Skeleton.from_dict(prov["skeleton"])
+            if stored.keypoints == skeleton.keypoints:
+                skeleton = stored  # keeps the name SLEAP cannot store empty
+        except MaposeError:
+            pass
     fps = prov.get("fps", info.get("fps"))
     video_path = info.get("path") or ""
     ds = make_tracks(
@@ -592,6 +599,7 @@ def write_tracks(ds: xr.Dataset, path: PathLike, video_path: Optional[str] = Non
             "frames": _encode_frames(frames),
             "fps": float(fps) if fps else None,
             "source_software": str(ds.attrs.get("source_software", "")),
+            "skeleton": get_skeleton(ds).to_dict(),
         }
     }
     out = sio.Labels(labeled_frames=lfs, videos=[video], skeletons=[sk], tracks=tracks,

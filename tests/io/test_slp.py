@@ -24,15 +24,7 @@ DREEM = DATA / "flies_dreem" / "two_flies.slp"
 TUTORIAL = DATA / "flies_tutorial_pair" / "predictions" / "predictions.slp"
 
 
-def shared_slp_files() -> list[Path]:
-    return sorted(SHARED.glob("**/*.slp")) if SHARED.is_dir() else []
-
-
-@pytest.fixture
-def shared_data() -> Path:
-    if not SHARED.is_dir():
-        pytest.skip("../shared/data is not present")
-    return SHARED
+SHARED_SLP = sorted(SHARED.glob("**/*.slp")) if SHARED.is_dir() else []
 
 
 # ------------------------------------------------------------------ independent reader (h5py)
@@ -80,16 +72,16 @@ def check_labels_against_raw(labels: Labels, path: Path) -> None:
     det = labels.instances
     assert len(det) == len(raw["instances"])
     # Match instances per labelled frame, in file order.
-    by_img: dict[tuple[int, int], list[dict]] = {}
+    assert len({r["video"] for r in raw["instances"]}) <= 1  # the shared files have one video
+    by_frame: dict[int, list[dict]] = {}
     for r in raw["instances"]:
-        by_img.setdefault((r["video"], r["frame"]), []).append(r)
+        by_frame.setdefault(r["frame"], []).append(r)
     off = det.frame_slices()
     seen = 0
     for i, ref in enumerate(labels.images):
         sl = slice(int(off[i]), int(off[i + 1]))
-        cand = [v for (vid, fr), v in by_img.items() if fr == ref.frame]
-        assert cand, f"frame {ref.frame} not in raw file"
-        rows = next(v for v in cand if len(v) == sl.stop - sl.start)
+        rows = by_frame[ref.frame]
+        assert len(rows) == sl.stop - sl.start
         for j, r in zip(range(sl.start, sl.stop), rows):
             np.testing.assert_allclose(det.keypoints[j], r["xy"], atol=1e-4, equal_nan=True)
             assert bool(labels.is_user[j]) == r["user"]
@@ -198,3 +190,148 @@ def test_hdf5_without_sleap_groups(tmp_path):
 def test_missing_file():
     with pytest.raises(MaposeError, match="not found"):
         slp.read_labels(DATA / "nope.slp")
+
+
+# ------------------------------------------------------------------ tracks
+def raw_dense_tracks(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(frames, tracks, nodes, 2) positions and point scores of tracked instances, from h5py;
+    a user instance replaces a predicted one of the same track and frame."""
+    raw = raw_slp(path)
+    n_t = len(_decode_tracks(path))
+    n_f = max(r["frame"] for r in raw["instances"]) + 1
+    k = len(raw["nodes"])
+    pos = np.full((n_f, n_t, k, 2), np.nan)
+    score = np.full((n_f, n_t, k), np.nan)
+    level = np.zeros((n_f, n_t), int)
+    for r in raw["instances"]:
+        if r["track"] < 0:
+            continue
+        lv = 2 if r["user"] else 1
+        if lv < level[r["frame"], r["track"]]:
+            continue
+        level[r["frame"], r["track"]] = lv
+        pos[r["frame"], r["track"]] = r["xy"]
+        score[r["frame"], r["track"]] = (
+            r["score"] if r["score"] is not None else np.where(np.isfinite(r["xy"]).all(1), 1.0, np.nan))
+    return pos, score
+
+
+def check_tracks_against_raw(ds, path: Path) -> None:
+    validate_tracks(ds)
+    pos, score = raw_dense_tracks(path)
+    assert list(ds["individuals"].values) == _decode_tracks(path)
+    assert list(ds["keypoints"].values) == raw_slp(path)["nodes"]
+    n = pos.shape[0]
+    assert ds.sizes["time"] >= n
+    np.testing.assert_array_equal(ds["frame"].values[:n], np.arange(n))
+    got = ds["position"].transpose("time", "individuals", "keypoints", "space").values
+    np.testing.assert_allclose(got[:n], pos, atol=1e-4, equal_nan=True)
+    assert np.isnan(got[n:]).all()
+    conf = ds["confidence"].transpose("time", "individuals", "keypoints").values
+    np.testing.assert_allclose(conf[:n], score, atol=1e-6, equal_nan=True)
+
+
+def test_read_tracks_tutorial_predictions_matches_hdf5():
+    ds = slp.read_tracks(TUTORIAL)
+    assert ds.sizes["time"] == 1350 and list(ds["individuals"].values) == ["track_0", "track_1"]
+    assert ds.attrs["source_software"] == "SLEAP"
+    assert "instance_score" in ds and np.isfinite(ds["instance_score"].values).all()
+    check_tracks_against_raw(ds, TUTORIAL)
+
+
+def test_read_tracks_dense_over_video_frames():
+    ds = slp.read_tracks(DREEM)
+    assert ds.sizes["time"] == 128 and ds.attrs["fps"] == pytest.approx(25.0)  # from the video
+    assert Path(ds.attrs["video_path"]).name == "two_flies.mp4"
+    check_tracks_against_raw(ds, DREEM)
+
+
+def test_untracked_file_asks_to_track():
+    with pytest.raises(FormatError, match=r"labels\.train\.slp: has no tracks.*run `mapose track"):
+        slp.read_tracks(CENTERED)
+    det = slp.read_detections(CENTERED)
+    assert len(det) == 110 and det.track_id is None
+    assert det.n_frames == 1100 and det.fps == pytest.approx(15.0)  # the bundled 1100-frame video
+    assert det.skeleton.n_keypoints == 24
+
+
+def test_read_detections_keeps_untracked_instances():
+    labels = slp.read_labels(DREEM)
+    det = slp.read_detections(DREEM)
+    assert len(det) == len(labels.instances)
+    np.testing.assert_array_equal(np.sort(det.frame), np.sort([labels.images[i].frame
+                                                             for i in labels.instances.frame]))
+
+
+def _same_tracks(a, b) -> None:
+    for var in ("position", "confidence"):
+        np.testing.assert_array_equal(a[var].values, b[var].values)
+    assert list(a["individuals"].values) == list(b["individuals"].values)
+    assert list(a["keypoints"].values) == list(b["keypoints"].values)
+    np.testing.assert_array_equal(a["frame"].values, b["frame"].values)
+    for key in ("fps", "time_unit", "source_software", "skeleton"):
+        assert a.attrs[key] == b.attrs[key], key
+
+
+def test_slp_tracks_slp_roundtrip_is_lossless(tmp_path):
+    out = tmp_path / "rt.slp"
+    ds = slp.read_tracks(TUTORIAL)
+    slp.write_tracks(ds, out)
+    back = slp.read_tracks(out)
+    _same_tracks(ds, back)
+    np.testing.assert_array_equal(ds["instance_score"].values, back["instance_score"].values)
+    # Instance by instance, the written file holds what the original held.
+    a, b = slp.read_labels(TUTORIAL), slp.read_labels(out)
+    assert [r.frame for r in a.images] == [r.frame for r in b.images]
+    oa = np.lexsort((a.instances.track_id, a.instances.frame))  # order within a frame is free
+    ob = np.lexsort((b.instances.track_id, b.instances.frame))
+    for field in ("frame", "keypoints", "keypoint_scores", "instance_scores", "track_id"):
+        np.testing.assert_array_equal(getattr(a.instances, field)[oa], getattr(b.instances, field)[ob])
+    assert b.individuals == a.individuals
+
+
+def test_tracks_slp_tracks_with_gaps_and_offset_frames(tmp_path):
+    rng = np.random.default_rng(3)
+    pos = rng.uniform(0, 500, (30, 2, 3, 2))
+    pos[5:9, :, :, 1] = np.nan            # animal 1 missing for 4 frames
+    pos[12, :, 2, 0] = np.nan             # one keypoint missing
+    pos[-3:] = np.nan                     # trailing empty frames must survive
+    conf = rng.uniform(0, 1, (30, 3, 2))
+    conf[np.isnan(pos).any(axis=1)] = np.nan
+    ds = make_tracks(pos, conf, keypoints=["nose", "earL", "earR"], individuals=["mouse A", "B"],
+                     fps=30.0, frames=np.arange(100, 130), video_path="/videos/session1.mp4")
+    out = tmp_path / "t.slp"
+    slp.write_tracks(ds, out)
+    back = slp.read_tracks(out)
+    _same_tracks(ds, back)
+    assert back.attrs["video_path"] == "/videos/session1.mp4"
+
+
+def test_write_tracks_failure_leaves_nothing(tmp_path, monkeypatch):
+    import sleap_io
+
+    ds = slp.read_tracks(TUTORIAL)
+    out = tmp_path / "fail.slp"
+
+    def boom(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(sleap_io, "save_slp", boom)
+    with pytest.raises(OSError, match="disk full"):
+        slp.write_tracks(ds, out)
+    assert list(tmp_path.iterdir()) == []
+
+
+# ------------------------------------------------------------------ every shared .slp
+@pytest.mark.shared
+@pytest.mark.parametrize("path", SHARED_SLP, ids=lambda p: str(p.relative_to(SHARED)))
+def test_shared_slp_files(path, shared_data):
+    labels = slp.read_labels(path)
+    check_labels_against_raw(labels, path)
+    for ref in labels.images:
+        assert ref.video and ref.frame >= 0
+    if _decode_tracks(path):
+        check_tracks_against_raw(slp.read_tracks(path), path)
+    else:
+        with pytest.raises(FormatError, match="has no tracks"):
+            slp.read_tracks(path)
