@@ -122,9 +122,9 @@ def sniff(path: PathLike) -> bool:
         return False
     if head == b"\x89HDF\r\n\x1a\n":
         return _h5_pandas_key(p) is not None
-    if p.suffix.lower() == ".csv" or head[:6].lower() == b"scorer":
+    if p.suffix.lower() == ".csv" or head.lstrip(b"\xef\xbb\xbf")[:6].lower() == b"scorer":
         try:
-            with open(p, newline="", encoding="utf-8") as f:
+            with open(p, newline="", encoding="utf-8-sig") as f:
                 first = next(csv.reader(f), [])
         except (OSError, UnicodeDecodeError, csv.Error):
             return False
@@ -308,7 +308,7 @@ def _read_csv_frame(path: Path):
 
     header: list[list[str]] = []
     try:
-        with open(path, newline="", encoding="utf-8") as f:
+        with open(path, newline="", encoding="utf-8-sig") as f:
             reader = csv.reader(f)
             for row in reader:
                 header.append(row)
@@ -335,7 +335,7 @@ def _read_csv_frame(path: Path):
     try:
         data = pd.read_csv(
             path, header=None, skiprows=len(header), dtype={i: str for i in range(n_index)},
-            keep_default_na=False, **_EXACT_FLOATS,
+            encoding="utf-8-sig", keep_default_na=False, **_EXACT_FLOATS,
             na_values={j: ["", "nan", "NaN", "NAN", "NA", "null"] for j in range(n_index, width)},
         )
     except pd.errors.EmptyDataError:
@@ -487,7 +487,12 @@ def _skeleton_for(table: _Table, path: Path, config: Union[None, bool, PathLike]
     elif config is not False and config is not True:
         cfg_path = Path(config)
     if cfg_path is not None:
-        cfg = read_project_config(cfg_path)
+        try:
+            cfg = read_project_config(cfg_path)
+        except ConfigError:
+            if config is not None:  # a config the caller named must be valid
+                raise
+            return Skeleton.from_names(kps, symmetry=Skeleton.guess_symmetry(kps))
         if set(kps) <= set(cfg["bodyparts"]):
             return skeleton_from_config(cfg, kps)
     return Skeleton.from_names(kps, symmetry=Skeleton.guess_symmetry(kps))
@@ -735,7 +740,7 @@ def read_labels(path: PathLike, config: Union[None, bool, PathLike] = None) -> L
         if isinstance(v, tuple):
             name = "/".join(s for s in v if s != "")
         else:
-            name = str(v)
+            name = str(v).replace("\\", "/")  # projects labelled on Windows
         images.append(ImageRef(image=name))
     seen = np.isfinite(xy).any(axis=(2, 3))  # (R, I)
     rows, inds = np.nonzero(seen)

@@ -508,3 +508,22 @@ def test_shared_labelled_projects_attach_config(shared_data):
     assert of.skeleton.keypoints == ("snout", "leftear", "rightear", "tailbase")
     assert of.skeleton.symmetry_names == [("leftear", "rightear")]
     assert len(of.images) == 116 and len(of.instances) == 116
+
+
+def test_excel_bom_windows_paths_and_foreign_config(tmp_path):
+    """A CSV saved by Excel (byte-order mark), labelled on Windows (backslash paths), in a folder
+    whose config.yaml is not a DeepLabCut config: read, with the foreign config ignored."""
+    folder = tmp_path / "labeled-data" / "v1"
+    folder.mkdir(parents=True)
+    (tmp_path / "config.yaml").write_text("data:\n  csv_file: CollectedData.csv\n")
+    path = folder / "CollectedData_bob.csv"
+    text = ("scorer,bob,bob\r\nbodyparts,nose,nose\r\ncoords,x,y\r\n"
+            "labeled-data\\v1\\img007.png,1.25,2.5\r\n")
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    assert dlc.sniff(path)
+    labels = read_labels(path)
+    assert labels.images[0].image == "labeled-data/v1/img007.png"
+    np.testing.assert_array_equal(labels.instances.keypoints[0], [[1.25, 2.5]])
+    assert list(read_tracks(path)["frame"].values) == [7]
+    with pytest.raises(ConfigError):
+        read_labels(path, config=tmp_path / "config.yaml")
