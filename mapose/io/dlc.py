@@ -49,7 +49,7 @@ import xarray as xr
 from mapose.core.detections import Detections
 from mapose.core.labels import ImageRef, Labels
 from mapose.core.skeleton import Skeleton
-from mapose.core.tracks import get_skeleton, make_tracks, validate_tracks
+from mapose.core.tracks import make_tracks, validate_tracks
 from mapose.errors import ConfigError, FormatError, MaposeError
 from mapose.io._files import PathLike, atomic_path, require_file
 
@@ -234,7 +234,8 @@ def skeleton_from_config(cfg: dict, keypoints: Optional[Sequence[str]] = None) -
                 f"{cfg.get('path', 'config')}: skeleton edge ({a}, {b}) names a body part not in "
                 f"bodyparts; known: {', '.join(names)}"
             )
-    return Skeleton.from_names(names, edges, Skeleton.guess_symmetry(names), name=cfg.get("raw", {}).get("Task", "") or "")
+    task = str(cfg.get("raw", {}).get("Task") or "")
+    return Skeleton.from_names(names, edges, Skeleton.guess_symmetry(names), name=task)
 
 
 def find_project_config(path: PathLike, levels: int = 4) -> Optional[Path]:

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mapose.core import Labels, get_skeleton, make_tracks
+from mapose.core import get_skeleton, make_tracks
 from mapose.core.skeleton import Skeleton
 from mapose.errors import ConfigError, FormatError, MaposeError
 from mapose.io import detect_format, dlc, read_labels, read_tracks, write_labels, write_tracks
