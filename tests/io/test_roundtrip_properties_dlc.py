@@ -19,7 +19,7 @@ from mapose.io import dlc
 # Names: letters (some non-ASCII), digits, spaces and punctuation DeepLabCut users put in body part
 # names; no control characters or line breaks (a CSV header cell cannot hold them portably).
 NAME = st.text(alphabet=string.ascii_letters + string.digits + " _-.()/éμ", min_size=1, max_size=12)
-SETTINGS = settings(max_examples=40, deadline=None,
+SETTINGS = settings(max_examples=30, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
@@ -142,3 +142,56 @@ def test_dlc_tracks_dlc(df, src, dst):
         assert [tuple(str(x) for x in c) for c in back.columns] == [tuple(str(x) for x in c) for c in want.columns]
         assert [int(i) for i in back.index] == [int(i) for i in want.index]
         assert np.array_equal(back.to_numpy(dtype=float), want.to_numpy(dtype=float), equal_nan=True)
+
+
+@st.composite
+def random_labels(draw):
+    """Labels as a DeepLabCut project holds them: every point placed by a person (score 1),
+    at least one point per instance, one instance per individual and image."""
+    from mapose.core import Detections, ImageRef, Labels
+
+    k = draw(st.integers(1, 4))
+    kps = draw(st.lists(NAME, min_size=k, max_size=k, unique=True))
+    n_ind = draw(st.integers(0, 3))
+    inds = draw(st.lists(NAME, min_size=n_ind, max_size=n_ind, unique=True))
+    n_img = draw(st.integers(1, 4))
+    images = [ImageRef(image=f"labeled-data/{draw(st.sampled_from(['v1', 'v 2']))}/img{i:03d}.png")
+              for i in range(n_img)]
+    frames, tids, pts = [], [], []
+    for f in range(n_img):
+        slots = draw(st.lists(st.sampled_from(range(n_ind)), unique=True)) if n_ind else (
+            [-1] if draw(st.booleans()) else [])
+        for s in sorted(slots):
+            xy = _values(draw, (k, 2), -500, 2000, True)
+            xy[draw(st.integers(0, k - 1))] = draw(st.tuples(st.floats(0, 100), st.floats(0, 100)))
+            frames.append(f)
+            tids.append(s)
+            pts.append(xy)
+    kp = np.asarray(pts, dtype=float).reshape(-1, k, 2)
+    scores = np.where(np.isfinite(kp).all(axis=-1), 1.0, np.nan)
+    sk = Skeleton(tuple(kps))
+    det = Detections(frame=frames, keypoints=kp, keypoint_scores=scores,
+                     instance_scores=np.ones(len(frames)), skeleton=sk, n_frames=n_img,
+                     track_id=np.asarray(tids, dtype=np.int64) if n_ind else None,
+                     track_names=tuple(inds))
+    return Labels(sk, tuple(images), det, individuals=tuple(inds))
+
+
+@SETTINGS
+@given(labels=random_labels(), suffix=st.sampled_from([".h5", ".csv"]))
+def test_labels_dlc_labels(labels, suffix):
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "labeled-data" / "v1" / f"CollectedData_me{suffix}"
+        dlc.write_labels(labels, out, scorer="me")
+        back = dlc.read_labels(out)
+        assert back.skeleton.keypoints == labels.skeleton.keypoints
+        assert back.individuals == labels.individuals
+        assert back.images == labels.images
+        a, b = back.instances, labels.instances
+        np.testing.assert_array_equal(a.frame, b.frame)
+        assert np.array_equal(a.keypoints, b.keypoints, equal_nan=True)
+        assert np.array_equal(a.keypoint_scores, b.keypoint_scores, equal_nan=True)
+        if b.track_id is None:
+            assert a.track_id is None
+        else:
+            np.testing.assert_array_equal(a.track_id, b.track_id)
