@@ -210,7 +210,13 @@ def _read_open(nwb, p: Path) -> xr.Dataset:
         raise FormatError(f"{p}: timestamps do not map to distinct frames at {fps} fps")
     skeleton = _skeleton(keypoints, pes[0][1], meta)
     first = pes[0][1]
-    videos = list(first.original_videos[:]) if getattr(first, "original_videos", None) is not None else []
+    videos: list = []
+    sv = getattr(first, "source_video", None)
+    if sv is not None and getattr(sv, "external_file", None) is not None:
+        videos = list(sv.external_file[:])
+    elif getattr(first, "original_videos", None) is not None:
+        videos = list(first.original_videos[:])
+    videos = [v.decode() if isinstance(v, bytes) else str(v) for v in videos]
     return make_tracks(
         pos,
         conf,
@@ -306,6 +312,18 @@ def write_tracks(
     conf = ds["confidence"].transpose("individuals", "keypoints", "time").values
     video = str(ds.attrs.get("video_path") or "")
     software = str(ds.attrs.get("source_software") or "mapose")
+    source_video = None
+    if video:
+        from pynwb.image import ImageSeries
+
+        n_video = int(frames.max()) + 1 if len(frames) else 0
+        timing = ({"rate": float(fps), "starting_time": 0.0, "num_samples": n_video} if fps else
+                  {"timestamps": frames.astype(np.float64)})
+        source_video = ImageSeries(
+            name="source_video", description="video the poses were estimated on",
+            external_file=[video], format="external", starting_frame=[0], unit="n.a.", **timing,
+        )
+        nwb.add_acquisition(source_video)
     skeletons, pes, keys = [], [], {}
     edges = np.array(sk.edges, dtype=np.uint8).reshape(-1, 2)
     for i, ind in enumerate(individuals):
@@ -340,7 +358,7 @@ def write_tracks(
             pose_estimation_series=series,
             description=f"Estimated positions of {', '.join(sk.keypoints)} for {ind} "
                         f"using {software}.",
-            original_videos=[video] if video else None,
+            source_video=source_video,
             source_software=software,
             skeleton=skel,
         ))
