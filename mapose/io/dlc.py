@@ -150,6 +150,12 @@ def _h5_pandas_key(path: Path) -> Optional[str]:
     return H5_KEY if H5_KEY in keys else keys[0]
 
 
+def _one_line(exc: BaseException, limit: int = 200) -> str:
+    """``Type: message`` of an exception from a library, on one line and at most ``limit`` chars."""
+    text = " ".join(f"{type(exc).__name__}: {exc}".split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _attr_str(v: Any) -> str:
     if isinstance(v, bytes):
         return v.decode("utf-8", "replace")
@@ -297,7 +303,7 @@ def _read_h5_frame(path: Path):
     except MaposeError:
         raise
     except Exception as exc:  # pytables raises many types for damaged files
-        raise FormatError(f"{path}: cannot read the pandas table {key!r} ({type(exc).__name__}: {exc})") from None
+        raise FormatError(f"{path}: cannot read the pandas table {key!r} ({_one_line(exc)})") from None
     if not isinstance(obj, pd.DataFrame):
         raise FormatError(f"{path}: node {key!r} is a {type(obj).__name__}; expected a DataFrame")
     meta = decode_attrs(meta_text, str(path)) if meta_text is not None else {}
@@ -342,7 +348,7 @@ def _read_csv_frame(path: Path):
     except pd.errors.EmptyDataError:
         data = pd.DataFrame(np.zeros((0, width)))
     except (pd.errors.ParserError, ValueError) as exc:
-        raise FormatError(f"{path}: malformed DeepLabCut CSV rows ({exc})") from None
+        raise FormatError(f"{path}: malformed DeepLabCut CSV rows ({_one_line(exc)})") from None
     if data.shape[1] != width:
         raise FormatError(f"{path}: data rows have {data.shape[1]} columns; header has {width}")
     values = data.iloc[:, n_index:]
@@ -462,6 +468,17 @@ def _split_table(df, path: Path, meta: dict) -> _Table:
 
 def _load_table(path: PathLike) -> _Table:
     p = require_file(path, "DeepLabCut file")
+    with open(p, "rb") as f:
+        is_hdf5 = f.read(8) == b"\x89HDF\r\n\x1a\n"
+    if is_hdf5:
+        import h5py
+
+        try:
+            with h5py.File(p, "r"):
+                pass
+        except (OSError, ValueError) as exc:
+            raise FormatError(f"{p}: HDF5 file cannot be opened, it may be truncated or damaged "
+                              f"({_one_line(exc)})") from None
     if not sniff(p):
         raise FormatError(
             f"{p}: not a DeepLabCut file; expected a pandas HDF5 store with the key {H5_KEY!r} or "

@@ -135,7 +135,7 @@ def read_tracks(path: PathLike, fps: Optional[float] = None, identity: str = "au
             file_fps = _fps(h5, g)
             cm = g.attrs.get("cm_per_pixel")
     except (OSError, KeyError, ValueError) as exc:
-        raise FormatError(f"{p}: cannot read the JABS pose datasets ({exc})") from None
+        raise FormatError(f"{p}: cannot read the JABS pose datasets ({' '.join(str(exc).split())})") from None
     if pts.ndim == 3:
         pts, conf = pts[:, None], conf[:, None]
     if pts.ndim != 4 or pts.shape[2:] != (len(KEYPOINTS), 2) or conf.shape != pts.shape[:3]:

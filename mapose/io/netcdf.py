@@ -24,7 +24,7 @@ from mapose.core.skeleton import Skeleton
 from mapose.core.tracks import make_tracks, validate_tracks
 from mapose.errors import FormatError, MaposeError
 from mapose.io._files import PathLike, atomic_path, require_file
-from mapose.io.dlc import decode_attrs, encode_attrs
+from mapose.io.dlc import _one_line, decode_attrs, encode_attrs
 
 NAME = "netcdf"
 EXTENSIONS = (".nc",)
@@ -84,7 +84,7 @@ def read_tracks(path: PathLike, fps: Optional[float] = None) -> xr.Dataset:
         with xr.open_dataset(p) as raw:
             ds = raw.load()
     except Exception as exc:  # netCDF/HDF5 libraries raise many types for damaged files
-        raise FormatError(f"{p}: cannot open as netCDF ({type(exc).__name__}: {exc})") from None
+        raise FormatError(f"{p}: cannot open as netCDF ({_one_line(exc)})") from None
     if "position" not in ds:
         raise FormatError(f"{p}: no 'position' variable; expected a movement poses dataset "
                           f"(variables: {list(ds.data_vars)})")

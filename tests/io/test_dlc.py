@@ -527,3 +527,14 @@ def test_excel_bom_windows_paths_and_foreign_config(tmp_path):
     assert list(read_tracks(path)["frame"].values) == [7]
     with pytest.raises(ConfigError):
         read_labels(path, config=tmp_path / "config.yaml")
+
+
+def test_truncated_h5_gives_one_line(tmp_path):
+    full = tmp_path / "full.h5"
+    write_tracks(example_tracks(), full)
+    cut = tmp_path / "cut.h5"
+    cut.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
+    with pytest.raises(FormatError) as exc:
+        dlc.read_tracks(cut)
+    msg = str(exc.value)
+    assert str(cut) in msg and "truncated" in msg and "\n" not in msg
