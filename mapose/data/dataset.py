@@ -1,0 +1,254 @@
+"""Torch datasets and the LightningDataModule of pose training.
+
+Labelled frames of one or several :class:`~mapose.core.labels.Labels` are decoded once into memory
+(:class:`PoseSamples`), split into training and validation (:mod:`mapose.data.split`), augmented
+(:mod:`mapose.data.augment`) and encoded into per-head targets (:mod:`mapose.data.targets`).
+
+A batch is a dict of tensors: ``"image"`` ``(B, 3, H, W)`` float32 grey levels 0..255 (the model
+normalises), and per head role the targets: ``"heatmap"`` ``(B, K, h, w)``, ``"paf"``
+``(B, 2E, h, w)``, ``"offset"`` ``(B, 2K, h, w)`` with ``"offset_mask"`` ``(B, K, h, w)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
+
+import cv2
+import numpy as np
+
+from mapose.core.labels import Labels
+from mapose.core.skeleton import Skeleton
+from mapose.data.augment import random_view
+from mapose.data.frames import load_images
+from mapose.data.targets import encode_heatmap, encode_offsets, encode_paf, output_shape
+from mapose.errors import ValidationError
+
+
+@dataclass
+class PoseSamples:
+    """Labelled images in memory with their instances.
+
+    Attributes
+    ----------
+    images
+        ``(H, W, C)`` uint8 per labelled image (already resized by ``input_scale``).
+    keypoints
+        ``(n_i, K, 2)`` float64 per image, in pixels of the stored image (NaN = missing).
+    videos, frames
+        Video key (or image path) and frame index of each image (for splits and reports).
+    sources
+        Label file of each image.
+    label_index
+        Index of each image in its own :class:`Labels` (``images[...]``).
+    """
+
+    skeleton: Skeleton
+    images: list[np.ndarray]
+    keypoints: list[np.ndarray]
+    videos: list[str]
+    frames: list[int]
+    sources: list[str] = field(default_factory=list)
+    label_index: list[int] = field(default_factory=list)
+    input_scale: float = 1.0
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def subset(self, idx: Sequence[int]) -> "PoseSamples":
+        idx = [int(i) for i in idx]
+        return PoseSamples(
+            self.skeleton,
+            [self.images[i] for i in idx],
+            [self.keypoints[i] for i in idx],
+            [self.videos[i] for i in idx],
+            [self.frames[i] for i in idx],
+            [self.sources[i] for i in idx] if self.sources else [],
+            [self.label_index[i] for i in idx] if self.label_index else [],
+            self.input_scale,
+        )
+
+
+def scale_keypoints(kp: np.ndarray, scale: float) -> np.ndarray:
+    """Keypoints of an image resized by ``scale`` (pixel centres at integers)."""
+    return (np.asarray(kp, dtype=np.float64) + 0.5) * scale - 0.5
+
+
+def samples_from_labels(
+    labels_list: Sequence[Labels],
+    skeleton: Optional[Skeleton] = None,
+    input_scale: float = 1.0,
+    user_only: bool = True,
+) -> PoseSamples:
+    """Decode the images of several label files into one :class:`PoseSamples`.
+
+    All label files must share the keypoints of ``skeleton`` (default: the first file's).
+    Frames without any (user) instance are kept as negatives (empty targets).
+    """
+    if not labels_list:
+        raise ValidationError("no label files given")
+    sk = skeleton or labels_list[0].skeleton
+    images, kps, videos, frames, sources, lidx = [], [], [], [], [], []
+    for lab in labels_list:
+        sk.check_same_keypoints(lab.skeleton, f"label file {lab.source}")
+        imgs = load_images(lab)
+        inst = lab.instances
+        for i, ref in enumerate(lab.images):
+            sel = inst.frame == i
+            if user_only:
+                sel &= lab.is_user
+            kp = inst.keypoints[sel]
+            img = imgs[i]
+            if input_scale != 1.0:
+                h, w = img.shape[:2]
+                size = (max(1, round(w * input_scale)), max(1, round(h * input_scale)))
+                interp = cv2.INTER_AREA if input_scale < 1 else cv2.INTER_LINEAR
+                img = cv2.resize(img, size, interpolation=interp).reshape(size[1], size[0], -1)
+                kp = scale_keypoints(kp, input_scale)
+            images.append(img)
+            kps.append(kp)
+            videos.append(ref.video or ref.image)
+            frames.append(ref.frame if ref.video else i)
+            sources.append(lab.source)
+            lidx.append(i)
+    return PoseSamples(sk, images, kps, videos, frames, sources, lidx, input_scale)
+
+
+def pad_to_multiple(image: np.ndarray, multiple: int = 32) -> np.ndarray:
+    """Zero-pad an ``(H, W, C)`` image at the bottom/right to a multiple of ``multiple``."""
+    h, w = image.shape[:2]
+    ph, pw = (-h) % multiple, (-w) % multiple
+    if ph == 0 and pw == 0:
+        return image
+    return np.pad(image, ((0, ph), (0, pw), (0, 0)))
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """What to encode for each enabled head (pixels unless stated)."""
+
+    stride: int
+    sigma: float
+    paf_width: Optional[float] = None
+    offset_radius: Optional[float] = None
+
+
+def encode_sample(
+    image: np.ndarray, keypoints: np.ndarray, skeleton: Skeleton, spec: TargetSpec
+) -> dict[str, np.ndarray]:
+    """Image (``(H, W, C)`` uint8) + keypoints -> dict of float32 arrays (image CHW, 3 channels)."""
+    h, w = output_shape(image.shape[0], image.shape[1], spec.stride)
+    img = image if image.shape[2] == 3 else np.repeat(image[..., :1], 3, axis=2)
+    out = {
+        "image": np.ascontiguousarray(img.transpose(2, 0, 1), dtype=np.float32),
+        "heatmap": encode_heatmap(keypoints, (h, w), spec.stride, spec.sigma),
+    }
+    if spec.paf_width is not None:
+        out["paf"] = encode_paf(keypoints, np.array(skeleton.edges), (h, w), spec.stride, spec.paf_width)
+    if spec.offset_radius is not None:
+        out["offset"], out["offset_mask"] = encode_offsets(keypoints, (h, w), spec.stride, spec.offset_radius)
+    return out
+
+
+class TrainDataset:
+    """Random augmented crops (map-style; ``length`` samples per epoch, drawn with replacement).
+
+    Each item picks an image uniformly, centres the crop on a random labelled animal (or the image
+    centre when it has none, or when ``crop_size == 0``) and augments.
+    """
+
+    def __init__(self, samples: PoseSamples, spec: TargetSpec, augment: dict, crop_size: int,
+                 length: int, seed: int = 0):
+        if len(samples) == 0:
+            raise ValidationError("no training frames left after the split")
+        self.samples, self.spec, self.augment = samples, spec, dict(augment)
+        self.crop_size, self.length, self.seed = crop_size, length, seed
+        self.flip_perm = samples.skeleton.flip_permutation()
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return self.length
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def view(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """The augmented ``(image, keypoints)`` of item ``index`` (deterministic given epoch/seed)."""
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        i = int(rng.integers(len(self.samples)))
+        img, kp = self.samples.images[i], self.samples.keypoints[i]
+        h, w = img.shape[:2]
+        if self.crop_size:
+            out_size = (self.crop_size, self.crop_size)
+            finite = [k for k in kp if np.isfinite(k).all(axis=1).any()]
+            if finite:
+                inst = finite[int(rng.integers(len(finite)))]
+                center = tuple(np.nanmean(inst, axis=0))
+            else:
+                center = ((w - 1) / 2, (h - 1) / 2)
+        else:
+            out_size = (w + (-w) % 32, h + (-h) % 32)
+            center = ((w - 1) / 2, (h - 1) / 2)
+        return random_view(img, kp, out_size, rng, self.flip_perm, center=center, **self.augment)
+
+    def __getitem__(self, index: int) -> dict[str, np.ndarray]:
+        img, kp = self.view(index)
+        return encode_sample(img, kp, self.samples.skeleton, self.spec)
+
+
+class EvalDataset:
+    """Whole frames, padded to a multiple of 32, no augmentation."""
+
+    def __init__(self, samples: PoseSamples, spec: TargetSpec):
+        self.samples, self.spec = samples, spec
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, i: int) -> dict[str, np.ndarray]:
+        img = pad_to_multiple(self.samples.images[i])
+        return encode_sample(img, self.samples.keypoints[i], self.samples.skeleton, self.spec)
+
+
+def _collate(items: list[dict[str, np.ndarray]]):
+    import torch
+
+    keys = items[0].keys()
+    shapes = {k: {it[k].shape for it in items} for k in keys}
+    if any(len(s) > 1 for s in shapes.values()):
+        raise ValidationError(
+            "validation images of different sizes cannot share a batch; use batch size 1"
+        )
+    return {k: torch.from_numpy(np.stack([it[k] for it in items])) for k in keys}
+
+
+def make_datamodule(train: PoseSamples, val: Optional[PoseSamples], spec: TargetSpec, augment: dict,
+                    crop_size: int, samples_per_epoch: int, batch_size: int, num_workers: int = 0,
+                    seed: int = 0):
+    """A ``LightningDataModule`` over in-memory samples (validation batches hold one frame when
+    frames differ in size)."""
+    import pytorch_lightning as pl
+    from torch.utils.data import DataLoader
+
+    class PoseDataModule(pl.LightningDataModule):
+        def __init__(self) -> None:
+            super().__init__()
+            self.train_ds = TrainDataset(train, spec, augment, crop_size, samples_per_epoch, seed)
+            self.val_ds = EvalDataset(val, spec) if val is not None and len(val) else None
+
+        def train_dataloader(self):
+            if self.trainer is not None:
+                self.train_ds.set_epoch(self.trainer.current_epoch)
+            return DataLoader(self.train_ds, batch_size=batch_size, shuffle=False,
+                              num_workers=num_workers, collate_fn=_collate, drop_last=True,
+                              persistent_workers=False)
+
+        def val_dataloader(self):
+            if self.val_ds is None:
+                return []
+            sizes = {im.shape for im in self.val_ds.samples.images}
+            bs = min(batch_size, len(self.val_ds)) if len(sizes) == 1 else 1
+            return DataLoader(self.val_ds, batch_size=bs, shuffle=False, num_workers=0,
+                              collate_fn=_collate)
+
+    return PoseDataModule()

@@ -1,0 +1,195 @@
+"""Target encoders: keypoints -> confidence maps, part-affinity fields, offset maps (numpy).
+
+All encoders take keypoints in model-input pixels (pixel centres at integer coordinates) and
+produce maps on the output grid of a given ``stride``; cell centres follow
+:func:`mapose.decode.geometry.cell_to_pixel`, the convention the decoders use.  Missing
+keypoints (NaN) are skipped.
+
+Shapes (``K`` keypoints, ``E`` edges, ``n`` instances, ``h = ceil(H / stride)``,
+``w = ceil(W / stride)``): heatmap ``(K, h, w)``, PAF ``(2E, h, w)`` (channel ``2e`` = x,
+``2e + 1`` = y of the unit vector source -> destination), offsets ``(2K, h, w)`` (channel ``2k`` =
+dx, ``2k + 1`` = dy, output cells) with a mask ``(K, h, w)``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from mapose.decode.geometry import cell_to_pixel, pixel_to_cell
+
+
+def output_shape(height: int, width: int, stride: int) -> tuple[int, int]:
+    """Output grid ``(h, w) = (ceil(H / stride), ceil(W / stride))`` for an ``H x W`` input."""
+    return int(math.ceil(height / stride)), int(math.ceil(width / stride))
+
+
+def _check_kps(keypoints: np.ndarray) -> np.ndarray:
+    kp = np.asarray(keypoints, dtype=np.float64)
+    if kp.ndim != 3 or kp.shape[-1] != 2:
+        raise ValueError(f"keypoints must have shape (n_instances, K, 2); got {kp.shape}")
+    return kp
+
+
+def encode_heatmap(keypoints: np.ndarray, shape: tuple[int, int], stride: int, sigma: float) -> np.ndarray:
+    """Gaussian confidence maps, the maximum over instances.
+
+    Parameters
+    ----------
+    keypoints
+        ``(n, K, 2)`` x, y in model-input pixels (NaN = missing).
+    shape
+        Output grid ``(h, w)``.
+    stride
+        Output stride (pixels per cell).
+    sigma
+        Gaussian standard deviation in model-input pixels.
+
+    Returns
+    -------
+    ndarray
+        ``(K, h, w)`` float32 in [0, 1]; 1 at a keypoint lying exactly on a cell centre.
+    """
+    kp = _check_kps(keypoints)
+    h, w = shape
+    n, k, _ = kp.shape
+    xs = cell_to_pixel(np.arange(w), stride)
+    ys = cell_to_pixel(np.arange(h), stride)
+    out = np.zeros((k, h, w), np.float32)
+    if n == 0:
+        return out
+    gx = np.exp(-((xs[None, None, :] - kp[..., 0:1]) ** 2) / (2 * sigma**2))  # (n,K,w)
+    gy = np.exp(-((ys[None, None, :] - kp[..., 1:2]) ** 2) / (2 * sigma**2))  # (n,K,h)
+    g = gy[..., :, None] * gx[..., None, :]  # (n,K,h,w)
+    g = np.nan_to_num(g, nan=0.0)
+    return g.max(axis=0).astype(np.float32)
+
+
+def encode_paf(
+    keypoints: np.ndarray,
+    edges: np.ndarray,
+    shape: tuple[int, int],
+    stride: int,
+    width: float,
+) -> np.ndarray:
+    """Part-affinity fields: unit vectors along each edge inside a band of half-width ``width``.
+
+    Where the bands of several instances overlap, the vectors are averaged.
+
+    Parameters
+    ----------
+    keypoints
+        ``(n, K, 2)`` in model-input pixels.
+    edges
+        ``(E, 2)`` int (source, destination) keypoint indices.
+    shape, stride
+        Output grid and stride.
+    width
+        Half-width of the band around the segment, in model-input pixels.
+
+    Returns
+    -------
+    ndarray
+        ``(2E, h, w)`` float32.
+    """
+    kp = _check_kps(keypoints)
+    edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
+    h, w = shape
+    e = len(edges)
+    out = np.zeros((2 * e, h, w), np.float32)
+    if e == 0 or len(kp) == 0:
+        return out
+    xs = cell_to_pixel(np.arange(w), stride)
+    ys = cell_to_pixel(np.arange(h), stride)
+    X, Y = np.meshgrid(xs, ys)
+    for j, (a, b) in enumerate(edges):
+        acc = np.zeros((2, h, w), np.float64)
+        cnt = np.zeros((h, w), np.float64)
+        for inst in kp:
+            pa, pb = inst[a], inst[b]
+            if not (np.all(np.isfinite(pa)) and np.all(np.isfinite(pb))):
+                continue
+            v = pb - pa
+            length = float(np.hypot(*v))
+            if length < 1e-6:
+                continue
+            u = v / length
+            dx, dy = X - pa[0], Y - pa[1]
+            along = dx * u[0] + dy * u[1]
+            across = np.abs(dx * u[1] - dy * u[0])
+            m = (along >= -width) & (along <= length + width) & (across <= width)
+            acc[0][m] += u[0]
+            acc[1][m] += u[1]
+            cnt[m] += 1
+        nz = cnt > 0
+        out[2 * j][nz] = acc[0][nz] / cnt[nz]
+        out[2 * j + 1][nz] = acc[1][nz] / cnt[nz]
+    return out
+
+
+def encode_offsets(
+    keypoints: np.ndarray, shape: tuple[int, int], stride: int, radius: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sub-cell offsets from each cell near a keypoint to that keypoint (in output cells).
+
+    Parameters
+    ----------
+    keypoints
+        ``(n, K, 2)`` in model-input pixels.
+    shape, stride
+        Output grid and stride.
+    radius
+        Cells whose centre lies within ``radius`` cells of the keypoint are supervised; where two
+        instances compete for a cell, the nearer keypoint wins.
+
+    Returns
+    -------
+    offsets : ndarray
+        ``(2K, h, w)`` float32: ``dx = u - col``, ``dy = v - row`` where ``(u, v)`` is the keypoint
+        in cell coordinates, so that ``x = cell_to_pixel(col + dx)``.
+    mask : ndarray
+        ``(K, h, w)`` float32, 1 where supervised.
+    """
+    kp = _check_kps(keypoints)
+    h, w = shape
+    n, k, _ = kp.shape
+    off = np.zeros((2 * k, h, w), np.float32)
+    mask = np.zeros((k, h, w), np.float32)
+    best = np.full((k, h, w), np.inf)
+    cols, rows = np.arange(w)[None, :], np.arange(h)[:, None]
+    for inst in kp:
+        for j in range(k):
+            if not np.all(np.isfinite(inst[j])):
+                continue
+            u, v = pixel_to_cell(inst[j, 0], stride), pixel_to_cell(inst[j, 1], stride)
+            d2 = (cols - u) ** 2 + (rows - v) ** 2
+            m = (d2 <= radius**2) & (d2 < best[j])
+            best[j][m] = d2[m]
+            off[2 * j][m] = (u - cols + 0 * rows)[m]
+            off[2 * j + 1][m] = (v - rows + 0 * cols)[m]
+            mask[j][m] = 1.0
+    return off, mask
+
+
+def decode_targets_argmax(
+    heatmap: np.ndarray, offsets: np.ndarray | None, stride: int
+) -> np.ndarray:
+    """Single-peak read-out of target maps: arg-max cell plus offset, in model-input pixels.
+
+    Only meant to check encoders (and for single-animal sanity checks); multi-animal decoding
+    lives in :mod:`mapose.decode`.
+
+    Returns
+    -------
+    ndarray
+        ``(K, 2)`` x, y in model-input pixels.
+    """
+    k, h, w = heatmap.shape
+    flat = heatmap.reshape(k, -1).argmax(axis=1)
+    r, c = np.divmod(flat, w)
+    x, y = c.astype(np.float64), r.astype(np.float64)
+    if offsets is not None:
+        x = x + offsets[0::2][np.arange(k), r, c]
+        y = y + offsets[1::2][np.arange(k), r, c]
+    return np.stack([cell_to_pixel(x, stride), cell_to_pixel(y, stride)], axis=-1)

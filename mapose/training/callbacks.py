@@ -1,0 +1,73 @@
+"""Training callbacks: wall-clock budget + learning-rate schedule (kept across resumes), plots."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any, Optional
+
+import pytorch_lightning as pl
+
+
+def lr_factor(step: int, fraction: float, warmup_steps: int, final_fraction: float) -> float:
+    """Multiplier of the base learning rate: linear warm-up over ``warmup_steps`` then cosine decay
+    from 1 to ``final_fraction`` as the run's progress ``fraction`` (0..1) goes by."""
+    warm = min(1.0, (step + 1) / max(warmup_steps, 1))
+    f = min(max(fraction, 0.0), 1.0)
+    return warm * (final_fraction + (1 - final_fraction) * 0.5 * (1 + math.cos(math.pi * f)))
+
+
+class BudgetSchedule(pl.Callback):
+    """Stops training after ``minutes`` of wall clock (summed over resumed sessions) or
+    ``max_steps``, and sets the learning rate from the run's progress: progress =
+    ``max(step / max_steps, elapsed / budget)``, so a cosine schedule ends when the budget does.
+
+    The elapsed time is stored in checkpoints, so ``mapose train`` resumed after an interrupt
+    continues the same schedule and budget.
+    """
+
+    def __init__(self, base_lr: float, minutes: float = 0.0, max_steps: int = 0,
+                 warmup_steps: int = 0, final_fraction: float = 0.02):
+        self.base_lr, self.budget_s = base_lr, max(minutes, 0.0) * 60.0
+        self.max_steps, self.warmup_steps, self.final_fraction = max_steps, warmup_steps, final_fraction
+        self.elapsed_before = 0.0
+        self._start: Optional[float] = None
+
+    @property
+    def state_key(self) -> str:
+        return "BudgetSchedule"
+
+    def elapsed(self) -> float:
+        return self.elapsed_before + (time.monotonic() - self._start if self._start else 0.0)
+
+    def progress(self, step: int) -> float:
+        parts = []
+        if self.max_steps:
+            parts.append(step / self.max_steps)
+        if self.budget_s:
+            parts.append(self.elapsed() / self.budget_s)
+        return max(parts) if parts else 0.0
+
+    def on_fit_start(self, trainer, pl_module) -> None:
+        self._start = time.monotonic()
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        step = trainer.global_step
+        p = self.progress(step)
+        if p >= 1.0:
+            trainer.should_stop = True
+        lr = self.base_lr * lr_factor(step, p, self.warmup_steps, self.final_fraction)
+        for opt in trainer.optimizers:
+            for g in opt.param_groups:
+                g["lr"] = lr
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if self.progress(trainer.global_step) >= 1.0:
+            trainer.should_stop = True
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"elapsed_s": self.elapsed()}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.elapsed_before = float(state_dict.get("elapsed_s", 0.0))
+        self._start = time.monotonic()

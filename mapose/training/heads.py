@@ -1,0 +1,85 @@
+"""Head roles: each head = module + target encoder + loss + decoder (activation).
+
+A :class:`HeadRole` ties together, for one output role (``"heatmap"``, ``"paf"``, ``"offset"``):
+
+- ``channels(skeleton)``: output channels, computed from the skeleton;
+- ``make_module(in_channels, hidden)``: the :class:`~mapose.models.heads.ConvHead`;
+- the target encoder, in :mod:`mapose.data.targets` (emitted by the dataset under the role name);
+- ``loss(raw, batch)``: the training loss from raw outputs and the batch targets;
+- ``activate(raw)``: the decoder role's activation, giving the contract output (heatmap
+  probabilities in [0, 1], PAF vectors, offsets in cells).
+
+The generic :class:`~mapose.training.module.PoseLightningModule` sums the enabled heads' weighted
+losses; adding a head means adding a role here and an encoder in ``mapose.data.targets``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from torch.nn import functional as F
+
+from mapose.core.skeleton import Skeleton
+from mapose.models.heads import ConvHead
+
+
+def heatmap_loss(logits: torch.Tensor, target: torch.Tensor, kind: str = "bce") -> torch.Tensor:
+    """Confidence-map loss, normalised by the target mass so it is O(1) whatever the map size.
+
+    ``bce``: binary cross-entropy with the Gaussian targets; ``focal``: the same weighted by
+    ``|target - p| ** 2`` (quality focal loss, which down-weights easy background); ``mse``: squared
+    error of the probabilities.
+    """
+    norm = target.sum().clamp(min=1.0)
+    if kind == "mse":
+        return ((torch.sigmoid(logits) - target) ** 2).sum() / norm
+    bce = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
+    if kind == "focal":
+        bce = bce * (torch.sigmoid(logits) - target).abs().pow(2)
+    return bce.sum() / norm
+
+
+def paf_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Squared error over all cells, normalised by the number of supervised (band) cells."""
+    band = (target.abs() > 0).float().sum().clamp(min=1.0)
+    return ((pred - target) ** 2).sum() / band
+
+
+def offset_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """L1 (smooth, beta 0.05 cells) on the masked cells, per keypoint channel pair."""
+    m = mask.repeat_interleave(2, dim=1)
+    err = F.smooth_l1_loss(pred, target, reduction="none", beta=0.05) * m
+    return err.sum() / m.sum().clamp(min=1.0)
+
+
+@dataclass(frozen=True)
+class HeadRole:
+    name: str
+    channels: Callable[[Skeleton], int]
+    bias_init: float
+    loss: Callable[..., torch.Tensor]
+    activate: Callable[[torch.Tensor], torch.Tensor]
+
+    def make_module(self, in_channels: int, skeleton: Skeleton, hidden: int = 64) -> ConvHead:
+        return ConvHead(in_channels, self.channels(skeleton), hidden, self.bias_init)
+
+
+def _heatmap_loss(raw, batch, kind="bce"):
+    return heatmap_loss(raw, batch["heatmap"], kind)
+
+
+def _paf_loss(raw, batch):
+    return paf_loss(raw, batch["paf"])
+
+
+def _offset_loss(raw, batch):
+    return offset_loss(raw, batch["offset"], batch["offset_mask"])
+
+
+ROLES: dict[str, HeadRole] = {
+    "heatmap": HeadRole("heatmap", lambda sk: sk.n_keypoints, -4.6, _heatmap_loss, torch.sigmoid),
+    "paf": HeadRole("paf", lambda sk: 2 * sk.n_edges, 0.0, _paf_loss, lambda x: x),
+    "offset": HeadRole("offset", lambda sk: 2 * sk.n_keypoints, 0.0, _offset_loss, lambda x: x),
+}

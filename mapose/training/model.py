@@ -1,0 +1,154 @@
+"""The trained pose model: backbone + heads, input normalisation, ``predict``, save/load."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from pathlib import Path
+from typing import Optional
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from mapose.core.skeleton import Skeleton
+from mapose.errors import MaposeError, MissingFileError
+from mapose.models.backbone import FPNBackbone, normalisation_for
+from mapose.training.config import TrainConfig
+from mapose.training.heads import ROLES
+
+
+def enabled_roles(cfg: TrainConfig) -> list[str]:
+    """Head roles switched on in the config, in canonical order."""
+    return [r for r in ROLES if getattr(cfg.heads, r).enabled]
+
+
+class PoseModel(nn.Module):
+    """Backbone + one head per role.
+
+    ``forward(x)`` takes normalised float images ``(B, 3, H, W)`` (H, W multiples of 32) and returns
+    raw head outputs (logits for the heatmap); :meth:`predict` is the inference entry point.
+
+    Attributes
+    ----------
+    skeleton, stride, config
+        The skeleton (channel order), output stride (pixels per cell) and resolved
+        :class:`TrainConfig`.
+    checksum
+        sha256 of the checkpoint file the weights came from ("" when untrained).
+    """
+
+    def __init__(self, skeleton: Skeleton, config: TrainConfig, encoder_weights: Optional[str] = None):
+        super().__init__()
+        self.skeleton = skeleton
+        self.config = config
+        self.stride = int(config.model.stride)
+        self.checksum = ""
+        self.backbone = FPNBackbone(config.model.encoder, self.stride, config.model.decoder_channels,
+                                    encoder_weights)
+        self.heads = nn.ModuleDict({
+            r: ROLES[r].make_module(self.backbone.out_channels, skeleton, config.model.head_channels)
+            for r in enabled_roles(config)
+        })
+        mean, std = normalisation_for(config.model.encoder)
+        self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
+
+    def normalise(self, x: torch.Tensor) -> torch.Tensor:
+        """Grey levels 0..255 ``(B, 3, H, W)`` -> encoder input."""
+        return (x - self.mean) / self.std
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        feats = self.backbone(x)
+        return {r: head(feats) for r, head in self.heads.items()}
+
+    @staticmethod
+    def activate(raw: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Apply each head's decoder activation (contract outputs)."""
+        return {r: ROLES[r].activate(v) for r, v in raw.items()}
+
+    @torch.no_grad()
+    def predict(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Outputs for uint8 images of any size.
+
+        Parameters
+        ----------
+        images
+            ``(B, H, W, 3)`` RGB or ``(B, H, W)`` / ``(B, H, W, 1)`` grey, uint8 (or float 0..255).
+
+        Returns
+        -------
+        dict
+            ``"heatmap"`` ``(B, K, h, w)`` in [0, 1], ``"paf"`` ``(B, 2E, h, w)``, ``"offset"``
+            ``(B, 2K, h, w)`` (cells), with ``h = ceil(H / stride)``, ``w = ceil(W / stride)``.
+        """
+        if images.ndim == 3:
+            images = images[..., None]
+        if images.ndim != 4 or images.shape[-1] not in (1, 3):
+            raise MaposeError(f"predict expects (B, H, W, 3) or (B, H, W) images; got {tuple(images.shape)}")
+        if images.shape[-1] == 1:
+            images = images.expand(-1, -1, -1, 3)
+        was_training = self.training
+        self.eval()
+        dev = self.mean.device
+        x = images.to(dev).permute(0, 3, 1, 2).float()
+        h, w = x.shape[-2:]
+        x = F.pad(x, (0, (-w) % 32, 0, (-h) % 32))
+        out = self.activate(self(self.normalise(x)))
+        oh, ow = math.ceil(h / self.stride), math.ceil(w / self.stride)
+        if was_training:
+            self.train()
+        return {k: v[..., :oh, :ow].float() for k, v in out.items()}
+
+
+def build_untrained_model(skeleton: Skeleton, config: Optional[TrainConfig] = None) -> PoseModel:
+    """A :class:`PoseModel` for ``skeleton``; the encoder gets the configured ImageNet weights
+    (``packaged`` offline Lite0 weights by default), the heads random weights.  Eval mode."""
+    from mapose.training.pretrained import load_lite0_into_smp_encoder
+
+    cfg = config or TrainConfig()
+    weights = cfg.model.weights
+    model = PoseModel(skeleton, cfg, encoder_weights="imagenet" if weights == "imagenet" else None)
+    if weights == "packaged":
+        if "efficientnet_lite0" not in cfg.model.encoder:
+            raise MaposeError(
+                f"model.weights 'packaged' exists only for tu-tf_efficientnet_lite0, not "
+                f"{cfg.model.encoder!r}; use weights: imagenet (needs internet) or none"
+            )
+        load_lite0_into_smp_encoder(model.backbone.encoder)
+    return model.eval()
+
+
+def sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def load_model(model_dir: str | Path, device: str = "cpu", checkpoint: str = "best") -> PoseModel:
+    """Load a trained model from ``MODEL_DIR`` (``config.yaml``, ``skeleton.json``,
+    ``checkpoints/<checkpoint>.ckpt``), in eval mode on ``device``."""
+    from mapose.config import load_yaml
+
+    d = Path(model_dir)
+    ckpt = d / "checkpoints" / f"{checkpoint}.ckpt"
+    if not ckpt.exists() and checkpoint == "best":
+        ckpt = d / "checkpoints" / "last.ckpt"
+    for p in (d / "config.yaml", d / "skeleton.json", ckpt):
+        if not p.exists():
+            raise MissingFileError(f"{p}: not found; is {d} a model folder written by 'mapose train'?")
+    cfg = load_yaml(d / "config.yaml", TrainConfig)
+    skeleton = Skeleton.from_json((d / "skeleton.json").read_text())
+    model = PoseModel(skeleton, cfg)
+    state = torch.load(ckpt, map_location="cpu", weights_only=False)["state_dict"]
+    state = {k[len("model."):]: v for k, v in state.items() if k.startswith("model.")}
+    model.load_state_dict(state)
+    model.checksum = sha256_file(ckpt)
+    return model.to(device).eval()
+
+
+def skeleton_json(skeleton: Skeleton) -> str:
+    return json.dumps(skeleton.to_dict(), indent=1)

@@ -1,0 +1,80 @@
+"""Figures saved beside a model: augmentation preview grid and training curves (matplotlib, Agg)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from mapose.io._files import atomic_path
+
+
+def _figure(rows: int, cols: int, size: float = 2.6):
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * size, rows * size), squeeze=False)
+    return plt, fig, axes
+
+
+def save_augmentation_preview(views: Sequence[tuple[np.ndarray, np.ndarray]], path: str | Path,
+                              cols: int = 4) -> None:
+    """Grid of augmented crops with their keypoints (one colour per keypoint)."""
+    rows = max(1, int(np.ceil(len(views) / cols)))
+    plt, fig, axes = _figure(rows, cols)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, (img, kp) in zip(axes.ravel(), views):
+        ax.imshow(img[..., 0] if img.shape[2] == 1 else img, cmap="gray", vmin=0, vmax=255)
+        k = kp.shape[1] if kp.ndim == 3 else 0
+        colours = plt.cm.hsv(np.linspace(0, 1, max(k, 1), endpoint=False))
+        for inst in kp:
+            ax.scatter(inst[:, 0], inst[:, 1], s=6, c=colours[:k])
+    fig.suptitle("augmented training samples (keypoints after the transform)")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=80)
+    plt.close(fig)
+
+
+def save_training_curve(metrics_csv: str | Path, path: str | Path) -> bool:
+    """Plot train/val loss (log scale) and the learning rate against step from Lightning's CSV log.
+
+    Returns False when the log has no rows yet.
+    """
+    import pandas as pd
+
+    p = Path(metrics_csv)
+    if not p.exists():
+        return False
+    df = pd.read_csv(p)
+    if df.empty or "step" not in df:
+        return False
+    plt, fig, axes = _figure(1, 2, 4.0)
+    ax, ax2 = axes[0]
+    for col, style in (("train/loss", "-"), ("val/loss", "o-")):
+        if col in df:
+            d = df[["step", col]].dropna()
+            if len(d):
+                ax.plot(d["step"], d[col], style, label=col, ms=3)
+    for col in [c for c in df.columns if c.startswith("val/") and c != "val/loss"]:
+        d = df[["step", col]].dropna()
+        if len(d):
+            ax.plot(d["step"], d[col], "--", label=col, lw=1)
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    ax.legend(fontsize=7)
+    if "lr" in df:
+        d = df[["step", "lr"]].dropna()
+        ax2.plot(d["step"], d["lr"])
+    ax2.set_xlabel("step")
+    ax2.set_ylabel("learning rate")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=90)
+    plt.close(fig)
+    return True

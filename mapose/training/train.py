@@ -1,0 +1,184 @@
+"""Training entry point: labels -> MODEL_DIR (config, skeleton, split, checkpoints, logs, plots)."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import replace as dc_replace
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+
+from mapose.core.skeleton import Skeleton
+from mapose.errors import ConfigError, MaposeError
+from mapose.training.config import TrainConfig
+
+
+def _with_symmetry(skeleton: Skeleton) -> tuple[Skeleton, bool]:
+    """Skeleton with left/right pairs guessed from names when the file stored none."""
+    if skeleton.symmetry:
+        return skeleton, False
+    pairs = Skeleton.guess_symmetry(skeleton.keypoints)
+    if not pairs:
+        return skeleton, False
+    return Skeleton.from_names(skeleton.keypoints, skeleton.edge_names, pairs, skeleton.name), True
+
+
+def prepare_samples(labels_paths: Sequence[str | Path], cfg: TrainConfig):
+    """Read label files, decode images, split. Returns ``(skeleton, samples, val_mask)``."""
+    from mapose.data.dataset import samples_from_labels
+    from mapose.data.split import split_frames
+    from mapose.io import read_labels
+
+    labels = [read_labels(p) for p in labels_paths]
+    skeleton, _ = _with_symmetry(labels[0].skeleton)
+    samples = samples_from_labels(labels, skeleton, cfg.data.input_scale)
+    s = cfg.split
+    val = split_frames(samples.videos, samples.frames, s.method, threshold=s.threshold,
+                       val_videos=s.val_videos, n_blocks=s.n_blocks, val_fraction=s.val_fraction,
+                       seed=s.seed)
+    return skeleton, samples, val
+
+
+def split_record(samples, val: np.ndarray, cfg: TrainConfig) -> dict:
+    """JSON-able record of the split (label file, video, frame index of every frame)."""
+    def rows(mask):
+        return [
+            {"labels": samples.sources[i], "video": samples.videos[i], "frame": int(samples.frames[i]),
+             "label_index": int(samples.label_index[i])}
+            for i in np.flatnonzero(mask)
+        ]
+    from mapose.config import to_dict
+    return {"split": to_dict(cfg.split), "train": rows(~val), "val": rows(val)}
+
+
+def target_spec(cfg: TrainConfig):
+    from mapose.data.dataset import TargetSpec
+
+    h = cfg.heads
+    return TargetSpec(
+        stride=cfg.model.stride,
+        sigma=h.heatmap.sigma * cfg.data.input_scale,
+        paf_width=h.paf.width * cfg.data.input_scale if h.paf.enabled else None,
+        offset_radius=h.offset.radius if h.offset.enabled else None,
+    )
+
+
+def train(
+    labels_paths: Sequence[str | Path],
+    out_dir: str | Path,
+    config: Optional[TrainConfig] = None,
+    minutes: Optional[float] = None,
+    progress: bool = True,
+) -> dict:
+    """Train a pose model and write ``MODEL_DIR``.
+
+    Parameters
+    ----------
+    labels_paths
+        One or more label files (any format :func:`mapose.io.read_labels` reads).
+    out_dir
+        Model folder. If it already holds ``checkpoints/last.ckpt``, training resumes from it with
+        the saved ``config.yaml`` (same schedule and wall-clock budget).
+    config
+        Training config (defaults when None).
+    minutes
+        Wall-clock budget in minutes over all sessions (overrides ``optim.minutes``).
+    progress
+        Show Lightning's progress bar.
+
+    Returns
+    -------
+    dict
+        ``model_dir``, ``best_checkpoint``, ``best_val_loss``, ``steps``, ``elapsed_s``,
+        ``training_curve``, ``n_train``, ``n_val``, ``resumed``.
+    """
+    import pytorch_lightning as pl
+    import torch
+    from pytorch_lightning.callbacks import ModelCheckpoint
+    from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
+
+    from mapose.config import load_yaml, save_yaml, to_dict
+    from mapose.data.dataset import TrainDataset, make_datamodule
+    from mapose.io._files import atomic_write_text
+    from mapose.training.callbacks import BudgetSchedule
+    from mapose.training.model import build_untrained_model, skeleton_json
+    from mapose.training.module import PoseLightningModule
+    from mapose.training.plots import save_augmentation_preview, save_training_curve
+
+    out = Path(out_dir)
+    ckdir = out / "checkpoints"
+    last = ckdir / "last.ckpt"
+    resumed = last.exists()
+    cfg = config or TrainConfig()
+    if resumed:
+        saved = load_yaml(out / "config.yaml", TrainConfig)
+        if config is not None and to_dict(saved) != to_dict(dc_replace(config, optim=dc_replace(config.optim, minutes=saved.optim.minutes))):
+            raise ConfigError(
+                f"{out} holds a run with another config; resume with the same config or choose a "
+                "new --out folder"
+            )
+        cfg = saved
+    if minutes is not None:
+        cfg = dc_replace(cfg, optim=dc_replace(cfg.optim, minutes=float(minutes)))
+    if not labels_paths:
+        raise MaposeError("give at least one label file (--labels)")
+
+    pl.seed_everything(cfg.optim.seed, workers=True, verbose=False)
+    skeleton, samples, val = prepare_samples(labels_paths, cfg)
+    out.mkdir(parents=True, exist_ok=True)
+    save_yaml(cfg, out / "config.yaml")
+    atomic_write_text(out / "skeleton.json", skeleton_json(skeleton))
+    atomic_write_text(out / "split.json", json.dumps(split_record(samples, val, cfg), indent=1))
+    train_s = samples.subset(np.flatnonzero(~val))
+    val_s = samples.subset(np.flatnonzero(val)) if val.any() else None
+
+    spec = target_spec(cfg)
+    aug = to_dict(cfg.augment)
+    aug["scale"] = tuple(aug["scale"])
+    preview = TrainDataset(train_s, spec, aug, cfg.data.crop_size, 16, seed=cfg.optim.seed)
+    save_augmentation_preview([preview.view(i) for i in range(16)], out / "augmentation_preview.png")
+
+    dm = make_datamodule(train_s, val_s, spec, aug, cfg.data.crop_size, cfg.data.samples_per_epoch,
+                         cfg.optim.batch_size, cfg.data.num_workers, cfg.optim.seed)
+    model = build_untrained_model(skeleton, cfg).train()
+    module = PoseLightningModule(model)
+    has_val = val_s is not None
+    ckpt_cb = ModelCheckpoint(dirpath=ckdir, filename="best", monitor="val/loss" if has_val else None,
+                              mode="min", save_top_k=1, save_last=True, enable_version_counter=False,
+                              auto_insert_metric_name=False)
+    sched = BudgetSchedule(cfg.optim.lr, cfg.optim.minutes, cfg.optim.max_steps,
+                           cfg.optim.warmup_steps, cfg.optim.final_lr_fraction)
+    t = cfg.trainer
+    devices = int(t.devices) if str(t.devices).isdigit() else t.devices
+    trainer = pl.Trainer(
+        accelerator=t.accelerator, devices=devices, strategy=t.strategy, precision=t.precision,
+        max_epochs=-1, max_steps=cfg.optim.max_steps,
+        callbacks=[ckpt_cb, sched], logger=[CSVLogger(out / "logs", name="", version="csv"),
+                                            TensorBoardLogger(out / "logs", name="", version="tb")],
+        log_every_n_steps=5, check_val_every_n_epoch=t.val_every_epochs, num_sanity_val_steps=0,
+        reload_dataloaders_every_n_epochs=1, enable_progress_bar=progress, enable_model_summary=False,
+        default_root_dir=out,
+    )
+    t0 = time.monotonic()
+    trainer.fit(module, datamodule=dm, ckpt_path=str(last) if resumed else None)
+    trainer.save_checkpoint(last)
+    if not has_val or not (ckdir / "best.ckpt").exists():
+        trainer.save_checkpoint(ckdir / "best.ckpt")
+    curve = out / "training_curve.png"
+    save_training_curve(out / "logs" / "csv" / "metrics.csv", curve)
+    best = ckpt_cb.best_model_score
+    return {
+        "model_dir": str(out),
+        "best_checkpoint": str(ckdir / "best.ckpt"),
+        "best_val_loss": float(best) if best is not None else None,
+        "steps": int(trainer.global_step),
+        "elapsed_s": round(sched.elapsed(), 1),
+        "session_s": round(time.monotonic() - t0, 1),
+        "training_curve": str(curve),
+        "n_train": int((~val).sum()),
+        "n_val": int(val.sum()),
+        "resumed": resumed,
+        "threads": torch.get_num_threads(),
+    }
