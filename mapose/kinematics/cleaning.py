@@ -238,8 +238,11 @@ def outlier_mask(ds: xr.Dataset, max_speed: float) -> xr.DataArray:
     """Points that jump faster than ``max_speed`` from *every* valid neighbour in time.
 
     A point is an outlier when the speed from the previous time step and to the next one
-    (those that exist and are valid) both exceed ``max_speed``: an isolated spike is flagged, the
-    good samples around it are not, and a fast but continuous movement is not.
+    (those that exist and are valid) both exceed ``max_speed``: an isolated one-frame spike is
+    flagged while the good samples around it are not (each of them has one slow neighbour).
+    ``max_speed`` is meant as a physical limit: a stretch moving faster than it everywhere is
+    flagged entirely.  Excursions lasting several frames are not caught (each point has a slow
+    neighbour inside the excursion); :func:`rolling_median` removes those.
 
     Parameters
     ----------
