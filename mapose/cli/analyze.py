@@ -1,0 +1,100 @@
+"""``mapose analyze VIDEO [VIDEO ...] --model MODEL_DIR --out PATH``: video -> tracked pose file.
+
+Output naming
+-------------
+- one video: ``--out`` is the output file (``.h5`` DLC layout, ``.slp``, ``.nwb``, ``.csv``, ``.nc``
+  -- the extension picks the format), or a folder (see below);
+- several videos: ``--out`` is a folder (existing, or ending with ``/``) receiving
+  ``<video stem><--ext>`` (default ``.h5``), or a pattern containing ``{stem}``, e.g.
+  ``--out results/{stem}.slp``.
+
+An interrupted run keeps its finished chunks in ``<output>.partial/``; running the same command
+again resumes there and writes the same output an uninterrupted run would.
+"""
+
+from __future__ import annotations
+
+HELP = "analyse videos with a trained model: detect, assemble and track animals, write pose files"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("videos", nargs="+", metavar="VIDEO", help="video file(s)")
+    parser.add_argument("--model", required=True, metavar="MODEL_DIR",
+                        help="model folder written by 'mapose train'")
+    parser.add_argument("--out", required=True, metavar="PATH",
+                        help="output file; with several videos a folder or a pattern with {stem}")
+    parser.add_argument("--ext", default=".h5",
+                        help="extension (format) of outputs named after their video (default .h5)")
+    parser.add_argument("--n-animals", type=int, default=None,
+                        help="animals per frame (decoding keeps the best N) and identities (tracking)")
+    parser.add_argument("--batch-size", type=int, default=8, help="frames per model call (default 8)")
+    parser.add_argument("--scale", type=float, default=None,
+                        help="resize factor before the model (default: the model's training scale)")
+    parser.add_argument("--crop", default=None, metavar="X,Y,W,H",
+                        help="analyse only this rectangle of the frames (video pixels)")
+    parser.add_argument("--peak-threshold", type=float, default=0.1,
+                        help="minimum heatmap value of a keypoint (default 0.1)")
+    parser.add_argument("--min-keypoints", type=int, default=2,
+                        help="instances with fewer keypoints are not tracked (default 2)")
+    parser.add_argument("--chunk-size", type=int, default=500,
+                        help="frames per saved chunk of partial results (default 500)")
+    parser.add_argument("--checkpoint", default="best", choices=("best", "last"))
+    parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    parser.add_argument("--no-appearance", action="store_true",
+                        help="track without reading the video again for appearance cues")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def output_paths(videos, out: str, ext: str = ".h5"):
+    """Output file of each video (see the module docstring for the rules)."""
+    from pathlib import Path
+
+    from mapose.errors import MaposeError
+
+    if not ext.startswith("."):
+        ext = "." + ext
+    if "{stem}" in out:
+        paths = [Path(out.format(stem=Path(v).stem)) for v in videos]
+    elif out.endswith(("/", "\\")) or Path(out).is_dir() or len(videos) > 1:
+        if len(videos) > 1 and Path(out).suffix and not Path(out).is_dir():
+            raise MaposeError(
+                f"--out {out!r} looks like one file but {len(videos)} videos were given; pass a "
+                "folder or a pattern with {stem} (e.g. results/{stem}.h5)"
+            )
+        paths = [Path(out) / (Path(v).stem + ext) for v in videos]
+    else:
+        paths = [Path(out)]
+    if len(set(paths)) != len(paths):
+        raise MaposeError(f"several videos would write the same output: {[str(p) for p in paths]}")
+    return paths
+
+
+def run(args) -> int:
+    from mapose import io
+    from mapose.inference import DecodeOptions, analyze_video
+    from mapose.inference.frames import parse_crop
+    from mapose.tracking import Tracker
+    from mapose.training.model import load_model
+
+    outs = output_paths(args.videos, args.out, args.ext)
+    for v in args.videos:
+        io.require_file(v, "video")
+    for o in outs:
+        io.format_for_output(o)
+    crop = parse_crop(args.crop)
+    model = load_model(args.model, device=args.device, checkpoint=args.checkpoint)
+    dec = DecodeOptions(peak_threshold=args.peak_threshold, max_animals=args.n_animals)
+    for video, out in zip(args.videos, outs):
+        tracker = Tracker(n_animals=args.n_animals, appearance=not args.no_appearance)
+        res = analyze_video(
+            model, video, out, n_animals=args.n_animals, batch_size=args.batch_size, crop=crop,
+            scale=args.scale, decode=dec, min_keypoints=args.min_keypoints,
+            chunk_size=args.chunk_size, tracker=tracker, threads=args.threads,
+            progress=not args.no_progress, model_dir=args.model,
+        )
+        tm = res.timings
+        resumed = f", resumed at frame {res.resumed_from_frame}" if res.resumed_from_frame else ""
+        print(f"wrote {out}: {res.n_frames} frames, {res.n_detections} instances tracked, "
+              f"{tm.fps():.1f} frames/s{resumed}")
+    return 0

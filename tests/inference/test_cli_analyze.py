@@ -1,0 +1,93 @@
+"""``mapose analyze``: output naming, and a real kill (SIGKILL) then resume through the CLI."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from inference_synthetic import write_video
+
+from mapose.cli.analyze import output_paths
+from mapose.errors import MaposeError
+
+
+def test_output_paths_rules(tmp_path):
+    assert output_paths(["a/v1.mp4"], "x.slp") == [Path("x.slp")]
+    assert output_paths(["a/v1.mp4", "b/v2.avi"], str(tmp_path)) == [tmp_path / "v1.h5",
+                                                                      tmp_path / "v2.h5"]
+    assert output_paths(["v1.mp4"], "res/", ".nwb") == [Path("res/v1.nwb")]
+    assert output_paths(["a/v1.mp4", "v2.mp4"], "r/{stem}.pose.slp") == [Path("r/v1.pose.slp"),
+                                                                         Path("r/v2.pose.slp")]
+    with pytest.raises(MaposeError, match="looks like one file"):
+        output_paths(["v1.mp4", "v2.mp4"], "one.h5")
+    with pytest.raises(MaposeError, match="same output"):
+        output_paths(["a/v.mp4", "b/v.mp4"], "out/")
+
+
+def _model_dir(root: Path) -> Path:
+    """A model folder in the layout ``mapose.training.load_model`` reads (untrained weights)."""
+    torch = pytest.importorskip("torch")
+    from mapose.config import save_yaml
+    from mapose.config import from_dict
+    from mapose.training.config import TrainConfig
+    from mapose.training.model import PoseModel, skeleton_json
+    from inference_synthetic import SKELETON
+
+    cfg = from_dict(TrainConfig, {"model": {"weights": "none", "decoder_channels": 32,
+                                            "head_channels": 16}})
+    torch.manual_seed(0)
+    model = PoseModel(SKELETON, cfg)
+    d = root / "model"
+    (d / "checkpoints").mkdir(parents=True)
+    save_yaml(cfg, d / "config.yaml")
+    (d / "skeleton.json").write_text(skeleton_json(SKELETON))
+    torch.save({"state_dict": {f"model.{k}": v for k, v in model.state_dict().items()}},
+               d / "checkpoints" / "best.ckpt")
+    return d
+
+
+@pytest.mark.slow
+def test_cli_kill_and_resume(tmp_path, capsys):
+    from mapose.io import read_tracks
+
+    video = tmp_path / "dots.avi"
+    write_video(video, 60)
+    model = _model_dir(tmp_path)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+
+    def cmd(out):
+        return [sys.executable, "-m", "mapose", "analyze", str(video), "--model", str(model),
+                "--out", str(out), "--n-animals", "2", "--batch-size", "4", "--chunk-size", "8",
+                "--threads", "1", "--no-progress", "--peak-threshold", "0.0105",
+                "--min-keypoints", "1"]
+
+    from mapose.cli import main
+
+    ref = tmp_path / "ref.h5"
+    assert main(cmd(ref)[3:]) == 0  # uninterrupted, in this process
+
+    out = tmp_path / "killed.h5"
+    partial = tmp_path / "killed.h5.partial"
+    p = subprocess.Popen(cmd(out), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    t0 = time.time()
+    while len(list(partial.glob("chunk_*.npz"))) < 2 and p.poll() is None and time.time() - t0 < 240:
+        time.sleep(0.05)
+    if p.poll() is not None:
+        pytest.skip("the analysis finished before it could be killed (machine too fast)")
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    assert not out.exists()
+    n_saved = len(list(partial.glob("chunk_*.npz")))
+    assert n_saved >= 2
+    assert main(cmd(out)[3:]) == 0
+    assert "resumed at frame" in capsys.readouterr().out
+    assert not partial.exists()
+    a, b = read_tracks(ref), read_tracks(out)
+    assert np.isfinite(a["position"].values).any()  # the (untrained) model found something
+    np.testing.assert_array_equal(a["position"].values, b["position"].values)
+    np.testing.assert_array_equal(a["confidence"].values, b["confidence"].values)
+    assert a.attrs["provenance"] == b.attrs["provenance"]
