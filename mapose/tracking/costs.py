@@ -126,24 +126,26 @@ def swap_margins(cost: np.ndarray, rows: np.ndarray, cols: np.ndarray,
     margin
         ``(p,)`` smallest extra cost of any alternative for each assigned track (``inf`` if none).
     partner
-        ``(p,)`` index into ``rows`` of the track it would swap with (-1 = an unassigned detection or
-        none).
+        ``(p,)`` index into ``rows`` of the track it would swap with; ``-2 - j`` when the closest
+        alternative is the unassigned detection ``spare_cols[j]``; -1 when there is none.
     """
     p = len(rows)
     if p == 0:
         return np.zeros(0), np.zeros(0, np.int64)
-    own = cost[rows, cols]
-    pair = cost[rows[:, None], cols[None, :]]  # (p, p): C[ra, cb]
-    with np.errstate(invalid="ignore"):
-        delta = pair + pair.T - own[:, None] - own[None, :]
-    delta[np.arange(p), np.arange(p)] = np.inf
-    delta = np.where(np.isnan(delta), np.inf, delta)
-    partner = np.argmin(delta, axis=1)
+    pair = cost[rows][:, cols]  # (p, p): C[ra, cb]
+    own = pair.diagonal().copy()
+    delta = pair + pair.T - own[:, None] - own[None, :]
+    np.fill_diagonal(delta, np.inf)
+    if not np.isfinite(own).all() or np.isnan(delta).any():
+        delta = np.where(np.isnan(delta), np.inf, delta)
+    partner = delta.argmin(axis=1)
     margin = delta[np.arange(p), partner]
     if len(spare_cols):
-        alt = (cost[rows[:, None], spare_cols[None, :]] - own[:, None]).min(axis=1)
+        alt_all = cost[rows][:, spare_cols] - own[:, None]
+        j = alt_all.argmin(axis=1)
+        alt = alt_all[np.arange(p), j]
         use = alt < margin
         margin = np.where(use, alt, margin)
-        partner = np.where(use, -1, partner)
+        partner = np.where(use, -2 - j, partner)
     partner = np.where(np.isfinite(margin), partner, -1)
     return margin, partner.astype(np.int64)

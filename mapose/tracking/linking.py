@@ -33,8 +33,8 @@ class LinkResult:
         ``(N,)`` extra cost (in cost units) of the best alternative assignment for this detection's
         track in its frame; ``inf`` when there was no competing track or detection.
     partner
-        ``(N,)`` tracklet index of the competing track behind ``margin`` (-1 = none or an unmatched
-        detection).
+        ``(N,)`` tracklet index of the competing track (or of the unmatched detection, which starts
+        a tracklet) behind ``margin``; -1 = none.
     n_tracklets
         Number of tracklets.
     velocity
@@ -48,41 +48,51 @@ class LinkResult:
     velocity: np.ndarray
 
 
-def _predict(x: np.ndarray, p: np.ndarray, dt: np.ndarray, q: float) -> tuple[np.ndarray, np.ndarray]:
-    """Constant-velocity prediction of states ``x`` ``(n, 4)`` = (x, y, vx, vy) and covariances
-    ``p`` ``(n, 4, 4)`` over ``dt`` ``(n,)`` frames with white-acceleration noise ``q``
-    (pixels/frame², standard deviation)."""
-    n = len(x)
-    f = np.broadcast_to(np.eye(4), (n, 4, 4)).copy()
-    f[:, 0, 2] = dt
-    f[:, 1, 3] = dt
-    xp = x.copy()
-    xp[:, :2] += x[:, 2:] * dt[:, None]
-    dt2, dt3, dt4 = dt**2, dt**3, dt**4
-    qm = np.zeros((n, 4, 4))
-    for a, b in ((0, 2), (1, 3)):
-        qm[:, a, a] = dt4 / 4.0
-        qm[:, a, b] = qm[:, b, a] = dt3 / 2.0
-        qm[:, b, b] = dt2
-    pp = np.einsum("nij,njk,nlk->nil", f, p, f) + (q**2) * qm
-    return xp, pp
+def _predict(pvar: np.ndarray, dt: np.ndarray, q: float) -> np.ndarray:
+    """Constant-velocity prediction of the covariance over ``dt`` ``(n,)`` frames.
+
+    x and y have the same dynamics and noise, so one ``(pos, vel)`` covariance per track serves
+    both axes: ``pvar`` is ``(n, 3)`` = (var pos, cov pos-vel, var vel) in pixels², pixels²/frame
+    and pixels²/frame²; ``q`` is the white-acceleration noise (pixels/frame², standard deviation).
+    """
+    p00, p01, p11 = pvar[:, 0], pvar[:, 1], pvar[:, 2]
+    q2 = q * q
+    dt2 = dt * dt
+    return np.stack([p00 + 2.0 * dt * p01 + dt2 * p11 + q2 * dt2 * dt2 / 4.0,
+                     p01 + dt * p11 + q2 * dt2 * dt / 2.0,
+                     p11 + q2 * dt2], axis=1)
 
 
-def _update(x: np.ndarray, p: np.ndarray, z: np.ndarray, r: float) -> tuple[np.ndarray, np.ndarray]:
-    """Kalman update of states ``(n, 4)`` with position measurements ``z`` ``(n, 2)`` of noise
-    standard deviation ``r`` pixels."""
-    s = p[:, :2, :2] + (r**2) * np.eye(2)
-    det = s[:, 0, 0] * s[:, 1, 1] - s[:, 0, 1] * s[:, 1, 0]
-    sinv = np.empty_like(s)
-    sinv[:, 0, 0] = s[:, 1, 1] / det
-    sinv[:, 1, 1] = s[:, 0, 0] / det
-    sinv[:, 0, 1] = -s[:, 0, 1] / det
-    sinv[:, 1, 0] = -s[:, 1, 0] / det
-    k = np.einsum("nij,njk->nik", p[:, :, :2], sinv)  # (n, 4, 2)
-    innov = z - x[:, :2]
-    xn = x + np.einsum("nij,nj->ni", k, innov)
-    pn = p - np.einsum("nij,njk->nik", k, p[:, :2, :])
-    return xn, pn
+def _update(pos: np.ndarray, vel: np.ndarray, pvar: np.ndarray, z: np.ndarray,
+            r: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Kalman update of predicted positions ``(n, 2)``, velocities ``(n, 2)`` and covariances
+    ``(n, 3)`` with position measurements ``z`` ``(n, 2)`` of noise ``r`` pixels (std)."""
+    s = pvar[:, 0] + r * r
+    k0 = pvar[:, 0] / s
+    k1 = pvar[:, 1] / s
+    innov = z - pos
+    pos = pos + k0[:, None] * innov
+    vel = vel + k1[:, None] * innov
+    pn = np.stack([(1.0 - k0) * pvar[:, 0], (1.0 - k0) * pvar[:, 1],
+                   pvar[:, 2] - k1 * pvar[:, 1]], axis=1)
+    return pos, vel, pn
+
+
+def _frame_costs(pred: np.ndarray, det: np.ndarray, clean: bool, oks_weight: float,
+                 sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """Mean keypoint distance ``(n, m)`` (pixels) and ``1 - OKS`` (or zeros) between predicted
+    poses and detections; ``clean`` = no NaN anywhere (fast path)."""
+    if not clean:
+        dist = keypoint_distance(pred, det)
+        if oks_weight > 0:
+            return dist, 1.0 - oks(pred, det, sigma, 1.0)
+        return dist, np.zeros_like(dist)
+    diff = pred[:, None] - det[None]
+    d2 = (diff * diff).sum(axis=-1)  # (n, m, K)
+    dist = np.sqrt(d2).mean(axis=-1)
+    if oks_weight > 0:
+        return dist, 1.0 - np.exp(d2 * (-0.5 / (sigma * sigma))).mean(axis=-1)
+    return dist, np.zeros_like(dist)
 
 
 def link_frames(
@@ -159,86 +169,104 @@ def link_frames(
     tracklet = np.full(n_det, -1, np.int64)
     margin = np.full(n_det, np.inf)
     partner = np.full(n_det, -1, np.int64)
+    finite_det = np.isfinite(kp).all(axis=(1, 2))
+    sigma = oks_kappa * body_size
 
     # active-track state
     ids = np.zeros(0, np.int64)
-    tmpl = np.zeros((0, k, 2))  # last known keypoints (filled forward)
-    xs = np.zeros((0, 4))
-    ps = np.zeros((0, 4, 4))
+    tmpl = np.zeros((0, k, 2))  # last known keypoints (carried forward by the motion)
+    pos = np.zeros((0, 2))  # Kalman position (pixels) and velocity (pixels/frame)
+    vel = np.zeros((0, 2))
+    pvar = np.zeros((0, 3))
     last = np.zeros(0, np.int64)
     velocities: list[np.ndarray] = []  # per tracklet, final velocity
     n_tracklets = 0
-    p0 = np.diag([r**2, r**2, (2 * step) ** 2, (2 * step) ** 2])
+    p0 = np.array([r**2, 0.0, (2 * step) ** 2])
+    all_usable = bool(usable.all())
 
-    for t in range(len(off) - 1):
-        a, b = int(off[t]), int(off[t + 1])
-        if len(ids):
-            dead = (t - last - 1) > max_gap  # frames missed since the last match
-            if dead.any():
-                for tid, x in zip(ids[dead], xs[dead]):
-                    velocities[tid] = x[2:].copy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for t in range(len(off) - 1):
+            a, b = int(off[t]), int(off[t + 1])
+            if len(ids) and t - int(last.min()) - 1 > max_gap:
+                dead = (t - last - 1) > max_gap  # frames missed since the last match
+                for tid, v in zip(ids[dead], vel[dead]):
+                    velocities[tid] = v.copy()
                 keep = ~dead
-                ids, tmpl, xs, ps, last = ids[keep], tmpl[keep], xs[keep], ps[keep], last[keep]
-        if b == a:
-            continue
-        idx = np.arange(a, b)[usable[a:b]]
-        if len(idx) == 0:
-            continue
-        det = kp[idx]
-        n_tr = len(ids)
-        if n_tr:
-            dt = (t - last).astype(np.float64)
-            xp, pp = _predict(xs, ps, dt, q)
-            pred = tmpl + (xp[:, None, :2] - xs[:, None, :2])
-            dist = keypoint_distance(pred, det)  # (n_tr, m) pixels
-            norm = body_size + step * (dt - 1.0)
-            dnorm = dist / norm[:, None]
-            cost = (1.0 - oks_weight) * dnorm
-            if oks_weight > 0:
-                cost = cost + oks_weight * (1.0 - oks(pred, det, body_size, oks_kappa))
-            feasible = np.isfinite(dnorm) & (dnorm <= gate) & (dist <= max_step * dt[:, None])
-            cmat = np.where(feasible, cost, _INFEASIBLE)
-            rows, cols = linear_sum_assignment(cmat)
-            ok = feasible[rows, cols]
-            rows, cols = rows[ok], cols[ok]
-            spare = np.setdiff1d(np.arange(len(idx)), cols)
-            # margins on the ungated cost: a gated-out alternative may still be close
-            marg, part = swap_margins(np.where(np.isfinite(cost), cost, np.inf), rows, cols, spare)
-            # Kalman update of matched tracks
-            dmatched = det[cols]
-            disp = dmatched - tmpl[rows]
-            okd = np.isfinite(disp).all(axis=-1)
-            cnt = okd.sum(axis=1)
-            mean_disp = np.where(okd[..., None], disp, 0.0).sum(axis=1) / np.maximum(cnt, 1)[:, None]
-            z = xs[rows, :2] + mean_disp
-            if np.any(cnt == 0):  # no shared keypoint: measure with the detection's centroid shift
-                cz, cp = centroids(dmatched), centroids(tmpl[rows])
-                z = np.where((cnt == 0)[:, None], xs[rows, :2] + (cz - cp), z)
-            xn, pn = _update(xp[rows], pp[rows], z, r)
-            shift = xn[:, :2] - xs[rows, :2]
-            vis = np.isfinite(dmatched).all(axis=-1)
-            tmpl[rows] = np.where(vis[..., None], dmatched, tmpl[rows] + shift[:, None, :])
-            xs[rows], ps[rows], last[rows] = xn, pn, t
-            tracklet[idx[cols]] = ids[rows]
-            margin[idx[cols]] = marg
-            partner[idx[cols]] = np.where(part >= 0, ids[rows[np.maximum(part, 0)]], -1)
-            new = spare
-        else:
-            new = np.arange(len(idx))
-        if len(new):
-            nd = det[new]
-            c = centroids(nd)
-            new_ids = np.arange(n_tracklets, n_tracklets + len(new))
-            n_tracklets += len(new)
-            velocities.extend(np.zeros(2) for _ in new)
-            ids = np.concatenate([ids, new_ids])
-            tmpl = np.concatenate([tmpl, nd])
-            xs = np.concatenate([xs, np.concatenate([c, np.zeros((len(new), 2))], axis=1)])
-            ps = np.concatenate([ps, np.broadcast_to(p0, (len(new), 4, 4))])
-            last = np.concatenate([last, np.full(len(new), t, np.int64)])
-            tracklet[idx[new]] = new_ids
-    for tid, x in zip(ids, xs):
-        velocities[tid] = x[2:].copy()
+                ids, tmpl, pos, vel, pvar, last = (ids[keep], tmpl[keep], pos[keep], vel[keep],
+                                                   pvar[keep], last[keep])
+            if b == a:
+                continue
+            idx = np.arange(a, b) if all_usable else np.arange(a, b)[usable[a:b]]
+            m = len(idx)
+            if m == 0:
+                continue
+            det = kp[a:b] if all_usable else kp[idx]
+            n_tr = len(ids)
+            if n_tr:
+                dt = (t - last).astype(np.float64)
+                shift_p = vel * dt[:, None]
+                pvp = _predict(pvar, dt, q)
+                pred = tmpl + shift_p[:, None, :]
+                clean = bool(finite_det[a:b].all()) and not np.isnan(tmpl).any()
+                dist, oks_cost = _frame_costs(pred, det, clean, oks_weight, sigma)
+                dnorm = dist / (body_size + step * (dt - 1.0))[:, None]
+                cost = (1.0 - oks_weight) * dnorm + oks_weight * oks_cost
+                feasible = (dnorm <= gate) & (dist <= max_step * dt[:, None])
+                rows, cols = linear_sum_assignment(np.where(feasible, cost, _INFEASIBLE))
+                ok = feasible[rows, cols]
+                if not ok.all():
+                    rows, cols = rows[ok], cols[ok]
+                taken = np.zeros(m, bool)
+                taken[cols] = True
+                spare = np.nonzero(~taken)[0]
+                # margins on the ungated cost: a gated-out alternative may still be close
+                marg, part = swap_margins(cost if clean else np.where(np.isnan(cost), np.inf, cost),
+                                          rows, cols, spare)
+                # Kalman update of matched tracks; the measured position is the last one moved by
+                # the mean displacement of the keypoints seen in both frames
+                dmatched = det[cols]
+                old = tmpl[rows]
+                disp = dmatched - old
+                if clean:
+                    z = pos[rows] + disp.mean(axis=1)
+                else:
+                    okd = np.isfinite(disp).all(axis=-1)
+                    cnt = okd.sum(axis=1)
+                    z = pos[rows] + np.where(okd[..., None], disp, 0.0).sum(axis=1) / np.maximum(cnt, 1)[:, None]
+                    if np.any(cnt == 0):  # no shared keypoint: use the centroid shift
+                        z = np.where((cnt == 0)[:, None], pos[rows] + (centroids(dmatched) - centroids(old)), z)
+                pn, vn, cn = _update(pos[rows] + shift_p[rows], vel[rows], pvp[rows], z, r)
+                moved = pn - pos[rows]
+                if clean:
+                    tmpl[rows] = dmatched
+                else:
+                    vis = np.isfinite(dmatched).all(axis=-1)
+                    tmpl[rows] = np.where(vis[..., None], dmatched, old + moved[:, None, :])
+                pos[rows], vel[rows], pvar[rows], last[rows] = pn, vn, cn, t
+                tracklet[idx[cols]] = ids[rows]
+                margin[idx[cols]] = marg
+                partner[idx[cols]] = np.where(part >= 0, ids[rows[np.maximum(part, 0)]], -1)
+                spare_partner = np.nonzero(part <= -2)[0]  # filled once the spares are born below
+                new = spare
+            else:
+                new = np.arange(m)
+                spare_partner = ()
+            if len(new):
+                nd = det[new]
+                new_ids = np.arange(n_tracklets, n_tracklets + len(new))
+                n_tracklets += len(new)
+                velocities.extend(np.zeros(2) for _ in new)
+                ids = np.concatenate([ids, new_ids])
+                tmpl = np.concatenate([tmpl, nd])
+                pos = np.concatenate([pos, centroids(nd)])
+                vel = np.concatenate([vel, np.zeros((len(new), 2))])
+                pvar = np.concatenate([pvar, np.broadcast_to(p0, (len(new), 3))])
+                last = np.concatenate([last, np.full(len(new), t, np.int64)])
+                tracklet[idx[new]] = new_ids
+                if len(spare_partner):  # the competitor was a detection that starts a new tracklet
+                    partner[idx[cols[spare_partner]]] = new_ids[-2 - part[spare_partner]]
+    for tid, v in zip(ids, vel):
+        velocities[tid] = v.copy()
     vel = np.array(velocities).reshape(-1, 2) if velocities else np.zeros((0, 2))
     return LinkResult(tracklet=tracklet, margin=margin, partner=partner,
                       n_tracklets=n_tracklets, velocity=vel)

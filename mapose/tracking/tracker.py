@@ -424,11 +424,16 @@ class Tracker:
             for r in range(run_id[-1] + 1):
                 sel = idx[run_id == r]
                 j = sel[np.argmin(conf[sel])]
+                n_fr = len(np.unique(frame[sel]))
+                if s.start[link.partner[j]] == frame[j]:
+                    why = (f"ambiguous continuation: {names[int(ident[j])]} could as well continue with "
+                           f"the detection given to {names[int(part_id[j])]} (only {link.margin[j]:.3g} "
+                           f"more)")
+                else:
+                    why = (f"close encounter over {n_fr} frame(s): exchanging the two animals would "
+                           f"cost only {link.margin[j]:.3g} more")
                 rows.append((int(frame[j]), names[int(min(ident[j], part_id[j]))],
-                             names[int(max(ident[j], part_id[j]))],
-                             f"close encounter over {len(np.unique(frame[sel]))} frame(s): exchanging "
-                             f"the two animals would cost only {link.margin[j]:.3g} more",
-                             float(conf[j])))
+                             names[int(max(ident[j], part_id[j]))], why, float(conf[j])))
         # 2) joins across gaps: compare with exchanging the continuations of two identities
         junc = stitch.junctions
         if len(junc):
