@@ -23,6 +23,8 @@ def read_pose_any(path: str | Path, fmt: str | None = None, fps: float | None = 
     name = fmt or io.detect_format(path)
     mod = io.get_format(name)
     kw = {"fps": fps} if fps is not None else {}
+    if hasattr(mod, "content_kind") and hasattr(mod, "read_labels") and io.content_kind(path, name) == "labels":
+        return "labels", io.read_labels(path, format=name)
     if hasattr(mod, "read_tracks"):
         try:
             return "tracks", io.read_tracks(path, format=name, **kw)

@@ -5,7 +5,9 @@ Each format lives in one module (``mapose/io/<name>.py``) that defines:
 - ``NAME`` (str) and ``EXTENSIONS`` (tuple of suffixes it writes, e.g. ``(".h5", ".csv")``);
 - ``sniff(path) -> bool``: cheap check that a file is of this format (never raises on other files);
 - any of ``read_tracks(path) -> Tracks``, ``write_tracks(ds, path)``,
-  ``read_labels(path) -> Labels``, ``write_labels(labels, path)``.
+  ``read_labels(path) -> Labels``, ``write_labels(labels, path)``;
+- optionally ``content_kind(path) -> "tracks" | "labels"`` when one format holds both kinds
+  (DeepLabCut predictions vs ``CollectedData`` labels).
 
 To add a format: write the module, then add its name to :data:`FORMAT_MODULES` (order matters:
 the first module whose ``sniff`` accepts a file wins, so put specific formats first).  The
@@ -115,6 +117,14 @@ def _call(kind: str, op: str, path: PathLike, fmt: Optional[str], *args, **kw):
     return func(*args, **kw)
 
 
+def content_kind(path: PathLike, format: Optional[str] = None) -> str:
+    """``"tracks"`` or ``"labels"``: what a pose file holds (labelled images or pose over time)."""
+    mod = get_format(format or detect_format(path))
+    if hasattr(mod, "content_kind"):
+        return mod.content_kind(Path(path))
+    return "tracks" if hasattr(mod, "read_tracks") else "labels"
+
+
 def read_tracks(path: PathLike, format: Optional[str] = None, **kw) -> xr.Dataset:
     """Read a pose file into ``Tracks`` (format sniffed unless given)."""
     require_file(path, "pose file")
@@ -141,6 +151,7 @@ __all__ = [
     "FORMAT_MODULES",
     "atomic_path",
     "atomic_write_text",
+    "content_kind",
     "available_formats",
     "detect_format",
     "format_for_output",

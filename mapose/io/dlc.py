@@ -466,6 +466,20 @@ def _split_table(df, path: Path, meta: dict) -> _Table:
     return _Table(index, scorer, multi, individuals, bodyparts, unique, layout, xy, lk, meta)
 
 
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+
+
+def content_kind(path: PathLike) -> str:
+    """``"labels"`` for labelled data (rows indexed by image paths, e.g. ``CollectedData_*``),
+    ``"tracks"`` for predictions (rows indexed by frame number)."""
+    table = _load_table(path)
+    for entry in table.index[:20]:
+        last = entry[-1] if isinstance(entry, tuple) else entry
+        if isinstance(last, str) and last.lower().endswith(_IMAGE_SUFFIXES):
+            return "labels"
+    return "tracks"
+
+
 def _load_table(path: PathLike) -> _Table:
     p = require_file(path, "DeepLabCut file")
     with open(p, "rb") as f:
