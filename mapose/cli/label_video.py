@@ -1,0 +1,37 @@
+"""``mapose label-video VIDEO POSEFILE --out OUT.mp4``: draw poses on a video."""
+
+from __future__ import annotations
+
+HELP = "render a video with the keypoints, skeleton and identity colours of a pose file"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("video", help="the video the pose file was made from")
+    parser.add_argument("posefile", help="pose file (DLC .h5/.csv, SLEAP .slp, NWB, netCDF, ...)")
+    parser.add_argument("--out", required=True, help="labelled video to write (.mp4)")
+    parser.add_argument("--threshold", type=float, default=0.0,
+                        help="hide keypoints with confidence below this (default 0)")
+    parser.add_argument("--trail", type=int, default=0,
+                        help="draw each animal's path over the last N frames (default 0: none)")
+    parser.add_argument("--trail-keypoint", default=None,
+                        help="keypoint the trail follows (default: centroid of the visible keypoints)")
+    parser.add_argument("--start", type=int, default=0, help="first frame (default 0)")
+    parser.add_argument("--stop", type=int, default=None, help="frame after the last (default: end)")
+    parser.add_argument("--no-names", action="store_true", help="do not write the animals' names")
+    parser.add_argument("--radius", type=int, default=3, help="keypoint radius in pixels (default 3)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def run(args) -> int:
+    from mapose import io
+    from mapose.viz.video import render_labelled_video
+
+    io.require_file(args.video, "video")
+    ds = io.read_tracks(args.posefile)
+    n = render_labelled_video(
+        args.video, ds, args.out, threshold=args.threshold, trail=args.trail,
+        trail_keypoint=args.trail_keypoint, start=args.start, stop=args.stop,
+        show_names=not args.no_names, radius=args.radius, progress=not args.no_progress,
+    )
+    print(f"wrote {args.out}: {n} frames, {ds.sizes['individuals']} individuals")
+    return 0
