@@ -1,0 +1,75 @@
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mapose import io
+from mapose.cli import main
+from mapose.core import detections_to_tracks
+from tests.tracking.synth import crossing, to_detections
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture()
+def scrambled(tmp_path):
+    """Reference tracks of two crossing animals and a copy whose identities are scrambled per frame."""
+    det = to_detections(crossing(n_frames=80, cross_frame=40))
+    truth = detections_to_tracks(det, individuals=["a", "b"])
+    rng = np.random.default_rng(0)
+    flip = rng.random(80) < 0.5
+    pos = truth["position"].values.copy()
+    pos[flip] = pos[flip][..., ::-1]
+    bad = truth.copy(deep=True)
+    bad["position"] = (truth["position"].dims, pos)
+    io.write_tracks(truth, tmp_path / "truth.nc")
+    io.write_tracks(bad, tmp_path / "scrambled.nc")
+    return tmp_path
+
+
+def test_track_then_evaluate_then_swap(scrambled, capsys):
+    d = scrambled
+    assert main(["track", str(d / "scrambled.nc"), "--out", str(d / "tracked.nc"), "--n-animals", "2"]) == 0
+    swaps = pd.read_csv(d / "tracked.nc.swaps.csv")
+    assert list(swaps.columns) == ["frame", "animal_a", "animal_b", "reason", "confidence"]
+    assert main(["evaluate-tracks", "--pred", str(d / "tracked.nc"), "--truth", str(d / "truth.nc"),
+                 "--json", str(d / "m.json")]) == 0
+    m = json.loads((d / "m.json").read_text())
+    assert m["idf1"] == 1.0 and m["num_switches"] == 0 and m["mota"] == 1.0
+    # the scrambled input itself is full of switches
+    assert main(["evaluate-tracks", "--pred", str(d / "scrambled.nc"), "--truth", str(d / "truth.nc"),
+                 "--json", str(d / "m0.json")]) == 0
+    assert json.loads((d / "m0.json").read_text())["num_switches"] > 10
+    # a user correction from frame 30 introduces exactly one switch (counted once per animal)
+    assert main(["swap", str(d / "tracked.nc"), "--from", "30", "--animals", "individual_0",
+                 "individual_1", "--out", str(d / "fixed.nc")]) == 0
+    assert main(["evaluate-tracks", "--pred", str(d / "fixed.nc"), "--truth", str(d / "truth.nc"),
+                 "--json", str(d / "m2.json")]) == 0
+    m2 = json.loads((d / "m2.json").read_text())
+    assert m2["switch_frames"] == [30]
+    out = capsys.readouterr().out
+    assert "IDF1" in out and "wrote" in out
+
+
+def test_track_errors_are_one_line(scrambled, capsys):
+    d = scrambled
+    assert main(["track", str(d / "missing.nc"), "--out", str(d / "x.nc")]) == 2
+    assert "missing.nc" in capsys.readouterr().err
+    assert main(["track", str(d / "scrambled.nc"), "--out", str(d / "x.unknownext")]) == 2
+    assert main(["swap", str(d / "truth.nc"), "--from", "3", "--animals", "a", "zz"]) == 2
+    assert "zz" in capsys.readouterr().err
+
+
+def test_track_bundled_sleap_clip_with_video(tmp_path):
+    slp = REPO / "data" / "flies_dreem" / "two_flies.slp"
+    if not slp.exists():
+        pytest.skip("bundled data/flies_dreem not present")
+    out = tmp_path / "two_flies.tracked.slp"
+    assert main(["track", str(slp), "--out", str(out), "--n-animals", "2",
+                 "--video", str(slp.with_suffix(".mp4"))]) == 0
+    assert main(["evaluate-tracks", "--pred", str(out), "--truth", str(slp), "--json",
+                 str(tmp_path / "m.json")]) == 0
+    m = json.loads((tmp_path / "m.json").read_text())
+    assert m["idf1"] >= 0.99 and m["num_switches"] == 0
