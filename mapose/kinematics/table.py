@@ -13,7 +13,9 @@ with calibration):
 
 =====================  ==============================================================
 ``centroid_x/_y``      centroid position (space unit)
-``speed``              centroid speed (space unit / time unit)
+``speed``              centroid speed (space unit / time unit): the norm of the mean
+                       velocity of the centroid keypoints seen around the frame (a keypoint
+                       dropping out does not fake a jump)
 ``velocity_forward``   centroid velocity along the heading (>0 = moving forward)
 ``velocity_lateral``   centroid velocity across the heading (egocentric +y)
 ``acceleration``       norm of the centroid acceleration (space unit / time unit²)
@@ -69,7 +71,7 @@ from mapose.kinematics._arrays import (
     wrap_angle,
 )
 from mapose.kinematics.config import FeatureConfig, Roles, resolve_roles
-from mapose.kinematics.motion import egocentric_array, spec_array
+from mapose.kinematics.motion import egocentric_array, keypoint_indices, spec_array
 from mapose.kinematics.social import (
     facing_angle_array,
     min_keypoint_distance_array,
@@ -117,7 +119,11 @@ def animal_feature_arrays(
         c, s = hvec[:, 0] / hnorm, hvec[:, 1] / hnorm
         feats["centroid_x"] = cen[:, 0]
         feats["centroid_y"] = cen[:, 1]
-        vel = time_gradient(cen, t)
+        # centroid velocity = mean velocity of the centroid keypoints seen around each frame, so
+        # that a keypoint dropping out does not move the centroid and fake a jump in speed
+        cidx = keypoint_indices(keypoints, _centroid_spec(roles))
+        kp_vel = time_gradient(pos if cidx is None else pos[:, :, cidx], t)  # (T, 2, Kc, I)
+        vel = np.nanmean(kp_vel, axis=2)
         feats["speed"] = np.sqrt(vel[:, 0] ** 2 + vel[:, 1] ** 2)
         feats["velocity_forward"] = c * vel[:, 0] + s * vel[:, 1]
         feats["velocity_lateral"] = -s * vel[:, 0] + c * vel[:, 1]

@@ -1,0 +1,99 @@
+"""``mapose features``: clean pose tracks and compute kinematic and social features.
+
+::
+
+    mapose features IN --out OUT.parquet [--config CFG.yaml] [--mode animal|pair|all] [--plots DIR]
+
+Reads any pose file mapose knows, applies the cleaning and calibration of the config, and writes
+the feature table (``.parquet`` or ``.csv``).  ``--mode all`` writes ``OUT_animal.parquet`` and
+``OUT_pair.parquet`` (the pair table only when there are at least two animals).  The resolved
+config is written beside the output as ``<OUT stem>.config.yaml``.  The config file holds the
+keys of :class:`mapose.kinematics.FeaturesRunConfig`::
+
+    cleaning: {confidence_threshold: 0.6, max_gap: 5, savgol_window: 7}
+    calibration: {px_per_cm: 12.5}
+    features: {nose: snout, tail_base: tailbase, joint_angles: [[snout, neck, tailbase]]}
+    windows: [5, 15, 45]
+    mode: all
+"""
+
+from __future__ import annotations
+
+HELP = "clean tracks and compute per-animal and social (pair) kinematic features to a table"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("input", metavar="IN", help="pose file (any format mapose reads)")
+    parser.add_argument("--out", required=True, help="output table (.parquet or .csv)")
+    parser.add_argument("--config", default=None, help="YAML with FeaturesRunConfig keys")
+    parser.add_argument("--mode", choices=("animal", "pair", "all"), default=None,
+                        help="rows per animal, per ordered pair, or both tables (default: config, 'all')")
+    parser.add_argument("--plots", default=None, metavar="DIR",
+                        help="folder for trajectory, speed and pairwise-distance plots")
+    parser.add_argument("--format", default=None, help="force the input format (default: sniffed)")
+    parser.add_argument("--fps", type=float, default=None, help="frame rate when the file lacks one")
+
+
+def _outputs(out, mode: str):
+    from pathlib import Path
+
+    out = Path(out)
+    if mode != "all":
+        return {mode: out}
+    return {m: out.with_name(f"{out.stem}_{m}{out.suffix}") for m in ("animal", "pair")}
+
+
+def run(args) -> int:
+    from pathlib import Path
+
+    from mapose import io
+    from mapose.config import from_dict, load_yaml, save_yaml
+    from mapose.errors import MaposeError
+    from mapose.io.tables import TABLE_EXTENSIONS, save_feature_table
+    from mapose.kinematics import FeaturesRunConfig, apply_calibration, clean, cleaning_log, feature_table
+
+    cfg = load_yaml(args.config, FeaturesRunConfig) if args.config else from_dict(FeaturesRunConfig, {})
+    mode = args.mode or cfg.mode
+    if Path(args.out).suffix.lower() not in TABLE_EXTENSIONS:
+        raise MaposeError(f"--out {args.out}: expected a {' or '.join(TABLE_EXTENSIONS)} file")
+    kw = {"fps": args.fps} if args.fps is not None else {}
+    ds = io.read_tracks(args.input, format=args.format, **kw)
+    if args.fps is not None and not ds.attrs.get("fps"):
+        from mapose.kinematics import calibrate
+
+        ds = calibrate(ds, fps=args.fps)
+    ds = clean(ds, cfg.cleaning)
+    ds = apply_calibration(ds, cfg.calibration)
+    for entry in cleaning_log(ds):
+        print(f"{entry['step']}: {entry['n_changed']} of {entry['n_points']} points changed")
+
+    outputs = _outputs(args.out, mode)
+    tables = {}
+    for m, path in outputs.items():
+        if m == "pair" and ds.sizes["individuals"] < 2:
+            if mode == "pair":
+                raise MaposeError(f"{args.input}: pair features need at least 2 animals; the file has 1")
+            print("pair table skipped: the file has a single animal")
+            continue
+        df = feature_table(ds, mode=m, windows=cfg.windows, config=cfg.features)
+        save_feature_table(df, path)
+        tables[m] = df
+        print(f"wrote {path} ({len(df)} rows × {df.shape[1] - 2} features, mode {m})")
+    out = Path(args.out)
+    save_yaml(cfg, out.with_name(f"{out.stem}.config.yaml"))
+
+    if args.plots:
+        from mapose.viz.kinematics import plot_pair_distance, plot_speed, plot_trajectories
+
+        plots = Path(args.plots)
+        fps = ds.attrs.get("fps")
+        unit = ds.attrs.get("space_unit", "px")
+        made = [plot_trajectories(ds, plots / "trajectories.png")]
+        animal = tables.get("animal")
+        if animal is None:
+            animal = feature_table(ds, mode="animal", windows=(), config=cfg.features)
+        made.append(plot_speed(animal, plots / "speed.png", fps=fps, unit=unit))
+        if "pair" in tables:
+            made.append(plot_pair_distance(tables["pair"], plots / "pair_distance.png", fps=fps, unit=unit))
+        print("plots: " + ", ".join(str(p) for p in made))
+    return 0
