@@ -159,12 +159,14 @@ def _read_open(nwb, p: Path) -> xr.Dataset:
         order = {k: i for i, k in enumerate(meta["individuals"])}
         pes.sort(key=lambda kv: order.get(kv[0], len(order)))
     individuals, per_ind, keypoints, rates = [], [], None, []
+    rename = meta.get("series", {})
     for key, pe in pes:
-        series = dict(pe.pose_estimation_series.items())
+        series = {str(rename.get(n, n)): s for n, s in pe.pose_estimation_series.items()}
         names = list(series)
         sk = getattr(pe, "skeleton", None)
-        if sk is not None and sorted(str(n) for n in sk.nodes[:]) == sorted(names):
-            names = [str(n) for n in sk.nodes[:]]
+        nodes = [str(rename.get(str(n), str(n))) for n in sk.nodes[:]] if sk is not None else []
+        if sorted(nodes) == sorted(names):
+            names = nodes
         if keypoints is None:
             keypoints = names
         elif sorted(keypoints) != sorted(names):
@@ -244,6 +246,20 @@ def _skeleton(keypoints: list[str], pe, meta: dict) -> Skeleton:
         nodes = [str(n) for n in sk.nodes[:]]
         edges = [(nodes[int(a)], nodes[int(b)]) for a, b in np.asarray(sk.edges[:]).reshape(-1, 2)]
     return Skeleton.from_names(keypoints, edges, Skeleton.guess_symmetry(keypoints))
+
+
+def _safe_names(names: list[str], prefix: str) -> list[str]:
+    """NWB/HDF5 object names for ``names``: no '/', not '.' or '..', unique (originals are
+    restored from the scratch metadata on reading)."""
+    out: list[str] = []
+    for i, n in enumerate(names):
+        safe = n.replace("/", "|")
+        if safe in (".", "..") or not safe:
+            safe = f"{prefix}{i}"
+        while safe in out:
+            safe = f"{safe}_{i}"
+        out.append(safe)
+    return out
 
 
 def _encode_frames(frames: np.ndarray) -> Any:
@@ -326,10 +342,12 @@ def write_tracks(
         nwb.add_acquisition(source_video)
     skeletons, pes, keys = [], [], {}
     edges = np.array(sk.edges, dtype=np.uint8).reshape(-1, 2)
+    series_names = _safe_names(list(sk.keypoints), "keypoint_")
+    ind_names = _safe_names(individuals, "individual_")
     for i, ind in enumerate(individuals):
         skel = ndx_pose.Skeleton(
-            name=f"skeleton_{ind}",
-            nodes=list(sk.keypoints),
+            name=f"skeleton_{ind_names[i]}",
+            nodes=series_names,
             edges=edges,
             subject=subject if (subject is not None and len(individuals) == 1) else None,
         )
@@ -342,7 +360,7 @@ def write_tracks(
             else:
                 kw = {"timestamps": frames / fps if fps else frames.astype(np.float64)}
             series.append(ndx_pose.PoseEstimationSeries(
-                name=kp,
+                name=series_names[k],
                 description=f"x, y of {kp} of {ind} in pixels",
                 data=pos[i, k],
                 unit="pixels",
@@ -351,7 +369,7 @@ def write_tracks(
                 confidence_definition="keypoint score of the pose model (NaN = unknown)",
                 **kw,
             ))
-        name = "PoseEstimation" if len(individuals) == 1 else f"PoseEstimation_{ind}"
+        name = "PoseEstimation" if len(individuals) == 1 else f"PoseEstimation_{ind_names[i]}"
         keys[f"{_MODULE}/{name}"] = ind
         pes.append(ndx_pose.PoseEstimation(
             name=name,
@@ -371,6 +389,7 @@ def write_tracks(
         "skeleton": sk.to_dict(),
         "source_software": software,
         "individuals": keys,
+        "series": dict(zip(series_names, sk.keypoints)),
     }
     nwb.add_scratch(json.dumps(meta), name=_SCRATCH,
                     description="mapose metadata for lossless round trips (frames, fps, skeleton)")

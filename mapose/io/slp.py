@@ -44,6 +44,9 @@ INSTANCE_SCORE_VAR = "instance_score"
 
 _PROV_KEY = "mapose"
 
+#: Video file name written when the Tracks name no video (SLEAP requires one).
+NO_VIDEO = "unknown_video.mp4"
+
 
 # --------------------------------------------------------------------------------------- sniffing
 def _why_not_slp(path: Path) -> Optional[str]:
@@ -517,6 +520,8 @@ def read_tracks(path: PathLike, video: Union[int, str, None] = None) -> xr.Datas
             pass
     fps = prov.get("fps", info.get("fps"))
     video_path = info.get("path") or ""
+    if prov.get("video_path") == "":
+        video_path = ""  # written by mapose from Tracks without a video
     ds = make_tracks(
         pos.transpose(0, 3, 2, 1),
         conf.transpose(0, 2, 1),
@@ -572,10 +577,12 @@ def write_tracks(ds: xr.Dataset, path: PathLike, video_path: Optional[str] = Non
     vpath = str(video_path if video_path is not None else ds.attrs.get("video_path") or "")
     frames = ds["frame"].values.astype(np.int64)
     fps = ds.attrs.get("fps")
-    meta: dict[str, Any] = {"filename": vpath}
+    # SLEAP needs a video; "" would be saved as "." (= embedded in the .slp), so name a
+    # placeholder and record in the provenance that the Tracks had no video.
+    meta: dict[str, Any] = {"filename": vpath or NO_VIDEO}
     if fps:
         meta["fps"] = float(fps)
-    video = sio.Video(filename=vpath, backend_metadata=meta, open_backend=False)
+    video = sio.Video(filename=vpath or NO_VIDEO, backend_metadata=meta, open_backend=False)
     pos = ds["position"].transpose("time", "individuals", "keypoints", "space").values
     conf = ds["confidence"].transpose("time", "individuals", "keypoints").values
     if INSTANCE_SCORE_VAR in ds:
@@ -600,6 +607,7 @@ def write_tracks(ds: xr.Dataset, path: PathLike, video_path: Optional[str] = Non
             "fps": float(fps) if fps else None,
             "source_software": str(ds.attrs.get("source_software", "")),
             "skeleton": get_skeleton(ds).to_dict(),
+            "video_path": vpath,
         }
     }
     out = sio.Labels(labeled_frames=lfs, videos=[video], skeletons=[sk], tracks=tracks,
