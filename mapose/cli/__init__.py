@@ -70,6 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    import os
+
+    # FFmpeg (inside OpenCV) prints its own decoder chatter on stderr; mapose reports video problems
+    # itself, in one line.  Set for the command-line application only, never on import.
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
