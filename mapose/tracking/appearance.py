@@ -22,36 +22,18 @@ DEFAULT_BINS = 16
 
 
 def _iter_frames(video: str | Path, wanted: Sequence[int]) -> Iterator[tuple[int, np.ndarray]]:
-    """Yield ``(frame index, image)`` for the wanted frames (sorted), reading sequentially."""
-    # TODO(io.video): switch to mapose.io.video.VideoReader once it lands.
+    """Yield ``(frame index, RGB image)`` for the wanted frames in increasing order (frames past
+    the decodable end of the video are skipped)."""
+    from mapose.io.video import VideoReader
+
     wanted = sorted(set(int(w) for w in wanted))
     if not wanted:
         return
-    import cv2
-
-    from mapose.io import require_file
-
-    path = require_file(video, "video")
-    cap = cv2.VideoCapture(str(path))
-    if not cap.isOpened():
-        raise ValidationError(f"{path}: OpenCV cannot open this video")
-    try:
-        pos = 0
+    with VideoReader(video) as reader:
         for f in wanted:
-            if f - pos > 64:  # far ahead: seek instead of decoding every frame
-                cap.set(cv2.CAP_PROP_POS_FRAMES, f)
-                pos = f
-            while pos < f:
-                if not cap.grab():
-                    return
-                pos += 1
-            ok, img = cap.read()
-            pos += 1
-            if not ok:
+            if f >= reader.n_frames:
                 return
-            yield f, img
-    finally:
-        cap.release()
+            yield f, reader[f]
 
 
 def hull_histograms(image: np.ndarray, keypoints: np.ndarray, pad: float,
@@ -62,7 +44,8 @@ def hull_histograms(image: np.ndarray, keypoints: np.ndarray, pad: float,
     Parameters
     ----------
     image
-        ``(H, W)`` or ``(H, W, 3)`` uint8 frame (BGR when colour, as OpenCV reads it).
+        ``(H, W)`` or ``(H, W, 3)`` uint8 frame (RGB, as :class:`mapose.io.video.VideoReader`
+        returns it).
     keypoints
         ``(n, K, 2)`` pixels of the animals in this frame, NaN = missing.
     pad
@@ -84,7 +67,7 @@ def hull_histograms(image: np.ndarray, keypoints: np.ndarray, pad: float,
                                     and np.array_equal(img[..., 1], img[..., 2]))
     if img.ndim == 3 and not colour:
         img = img[..., 0]
-    chans = cv2.cvtColor(img, cv2.COLOR_BGR2HSV) if colour else img[..., None]
+    chans = cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_RGB2HSV) if colour else img[..., None]
     nch = chans.shape[2]
     h, w = img.shape[:2]
     kp = np.asarray(keypoints, float)

@@ -253,7 +253,7 @@ class Tracker:
                 self.max_step_ = float(self.gate * size)
         return self
 
-    def _pilot_steps(self, detections: Detections, size: float, max_frames: int = 5000) -> np.ndarray:
+    def _pilot_steps(self, detections: Detections, size: float, max_frames: int = 3000) -> np.ndarray:
         """Per-frame moves (pixels) of animals inside tracklets of a pilot linking (gate only) of
         the first ``max_frames`` frames."""
         off = detections.frame_slices()[: max_frames + 1]
