@@ -335,3 +335,46 @@ def test_shared_slp_files(path, shared_data):
     else:
         with pytest.raises(FormatError, match="has no tracks"):
             slp.read_tracks(path)
+
+
+# ------------------------------------------------------------------ less common layouts
+def test_labels_with_image_files_roundtrip(tmp_path):
+    from mapose.core import Detections, ImageRef, Skeleton
+
+    sk = Skeleton.from_names(["nose", "tail"], [("nose", "tail")])
+    det = Detections(
+        frame=[0, 1, 1], keypoints=[[[1, 2], [3, 4]], [[5, 6], [np.nan, np.nan]], [[9, 9], [8, 8]]],
+        keypoint_scores=np.ones((3, 2)), instance_scores=np.ones(3), skeleton=sk, n_frames=2,
+    )
+    labels = Labels(skeleton=sk, images=(ImageRef(image="img/a.png"), ImageRef(image="img/b.png")),
+                    instances=det)
+    out = tmp_path / "imgs.slp"
+    slp.write_labels(labels, out)
+    back = slp.read_labels(out)
+    assert [r.image for r in back.images] == ["img/a.png", "img/b.png"]
+    np.testing.assert_array_equal(back.instances.keypoints, det.keypoints)
+    assert back.is_user.all() and back.skeleton == sk
+
+
+def test_user_instance_wins_over_prediction_of_same_track(tmp_path):
+    import sleap_io as sio
+
+    sk = sio.Skeleton(["a", "b"])
+    track = sio.Track("t0")
+    video = sio.Video(filename="v.mp4", open_backend=False)
+    pred = sio.PredictedInstance.from_numpy(np.array([[1.0, 1.0], [2.0, 2.0]]), skeleton=sk,
+                                            point_scores=np.array([0.4, 0.5]), score=0.45, track=track)
+    user = sio.Instance.from_numpy(np.array([[1.5, 1.5], [np.nan, np.nan]]), skeleton=sk, track=track)
+    lfs = [sio.LabeledFrame(video=video, frame_idx=0, instances=[pred, user]),
+           sio.LabeledFrame(video=video, frame_idx=2, instances=[pred])]
+    path = tmp_path / "mixed.slp"
+    sio.save_slp(sio.Labels(lfs), str(path), verbose=False)
+    ds = slp.read_tracks(path)
+    assert ds.sizes["time"] == 3  # dense frames 0..2 (the video cannot be found)
+    p0 = ds["position"].isel(time=0, individuals=0).transpose("keypoints", "space").values
+    np.testing.assert_array_equal(p0, [[1.5, 1.5], [np.nan, np.nan]])
+    np.testing.assert_array_equal(ds["confidence"].isel(time=0, individuals=0).values, [1.0, np.nan])
+    np.testing.assert_array_equal(ds["confidence"].isel(time=2, individuals=0).values, [0.4, 0.5])
+    assert np.isnan(ds["position"].isel(time=1).values).all()
+    labels = slp.read_labels(path)
+    assert labels.is_user.tolist() == [False, True, False]
