@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
 
 from mapose.errors import ValidationError
 
@@ -78,15 +77,25 @@ def find_peaks(
     hm = _check_maps(heatmap)
     if nms_radius < 0:
         raise ValidationError(f"nms_radius must be >= 0 cells, got {nms_radius}")
-    size = (1, 2 * nms_radius + 1, 2 * nms_radius + 1)
-    mx = ndimage.maximum_filter(hm, size=size, mode="constant", cval=-np.inf)
-    k, r, c = np.nonzero((hm >= mx) & (hm >= threshold))
-    s = hm[k, r, c].astype(np.float64)
+    # Same result as ``hm == maximum_filter(hm, 2 * nms_radius + 1) & hm >= threshold`` but only the
+    # (few) cells above the threshold are compared with their neighbours.
+    k, r, c = np.nonzero(hm >= threshold)
+    s = hm[k, r, c]
+    if len(k) and nms_radius > 0:
+        rad = int(nms_radius)
+        pad = np.pad(hm, ((0, 0), (rad, rad), (rad, rad)), constant_values=-np.inf)
+        is_max = np.ones(len(k), dtype=bool)
+        for dr in range(-rad, rad + 1):
+            for dc in range(-rad, rad + 1):
+                if dr or dc:
+                    is_max &= s >= pad[k, r + rad + dr, c + rad + dc]
+        k, r, c, s = k[is_max], r[is_max], c[is_max], s[is_max]
+    s = s.astype(np.float64)
     order = np.lexsort((c, r, -s, k))
     k, r, c, s = k[order], r[order], c[order], s[order]
-    if len(k) > 1 and np.any((np.diff(s) == 0) & (np.diff(k) == 0)):
+    if len(k) > 1:
         # Plateaus: several cells of one window share the maximum; keep the first (by order above).
-        keep = _suppress_plateaus(k, r, c, nms_radius)
+        keep = _suppress_plateaus(k, r, c, s, nms_radius)
         k, r, c, s = k[keep], r[keep], c[keep], s[keep]
     if max_peaks is not None and len(k):
         first = np.searchsorted(k, k, side="left")
@@ -96,25 +105,25 @@ def find_peaks(
     return k.astype(np.int64), r.astype(np.int64), c.astype(np.int64), s
 
 
-def _suppress_plateaus(k: np.ndarray, r: np.ndarray, c: np.ndarray, radius: int) -> np.ndarray:
-    """Boolean mask dropping a peak when an earlier peak of the same keypoint is within ``radius``."""
+def _suppress_plateaus(
+    k: np.ndarray, r: np.ndarray, c: np.ndarray, s: np.ndarray, radius: int
+) -> np.ndarray:
+    """Boolean mask dropping a peak when an earlier peak of the same keypoint and the *same* value
+    lies within ``radius`` (only equal neighbours survive the maximum filter together)."""
     keep = np.ones(len(k), dtype=bool)
-    if radius == 0:
+    if radius == 0 or len(k) < 2:
         return keep
-    bounds = np.flatnonzero(np.diff(k)) + 1
-    for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, len(k)]):
-        if hi - lo < 2:
-            continue
+    # Groups of equal (keypoint, value); only those with several members can hold plateaus.
+    same = (np.diff(k) == 0) & (np.diff(s) == 0)
+    starts = np.flatnonzero(np.r_[True, ~same])
+    ends = np.r_[starts[1:], len(k)]
+    for lo, hi in zip(starts[ends - starts > 1], ends[ends - starts > 1]):
         rr, cc = r[lo:hi], c[lo:hi]
         near = (np.abs(rr[:, None] - rr[None, :]) <= radius) & (np.abs(cc[:, None] - cc[None, :]) <= radius)
-        # Only equal-valued neighbours survive the maximum filter together, so a greedy pass in
-        # score order drops exactly the plateau duplicates.
         local = np.ones(hi - lo, dtype=bool)
-        for i in range(hi - lo):
+        for i in range(hi - lo):  # greedy in (row, col) order: the first cell of a plateau wins
             if local[i]:
-                dup = near[i].copy()
-                dup[: i + 1] = False
-                local &= ~dup
+                local[i + 1:] &= ~near[i, i + 1:]
         keep[lo:hi] = local
     return keep
 

@@ -117,6 +117,7 @@ def predict_video(
     timings: Optional[Timings] = None,
     video_checksum: Optional[str] = None,
     threads: Optional[int] = None,
+    channels_last: bool = True,
 ) -> Detections:
     """Run a pose model over a video and decode every frame (streaming, resumable).
 
@@ -147,6 +148,9 @@ def predict_video(
         Checksum for the resume fingerprint (computed when ``None`` and ``partial_dir`` is set).
     threads
         Torch intra-op threads during the run (``None``: torch's default).
+    channels_last
+        Convert ``model`` (in place) to the channels-last memory format, which is faster for
+        convolutions on CPU; the frames arrive channels-last already.
 
     Returns
     -------
@@ -212,6 +216,8 @@ def predict_video(
     prev_threads = torch.get_num_threads()
     if threads is not None:
         torch.set_num_threads(int(threads))
+    if channels_last and isinstance(model, torch.nn.Module):
+        model.to(memory_format=torch.channels_last)
     try:
         with torch.inference_mode():
             for idx, imgs in reader:
