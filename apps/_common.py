@@ -88,6 +88,8 @@ def session_inputs():
     from mapose.errors import MaposeError
 
     st.sidebar.header("Session")
+    if "open_pose" in st.session_state:  # another page asked to open a file (see open_pose)
+        st.session_state["pose_input"] = st.session_state.pop("open_pose")
     pose = st.sidebar.text_input("Pose file", value=st.session_state.get("pose_path", default_pose_path()),
                                  key="pose_input")
     st.session_state["pose_path"] = pose
@@ -109,14 +111,20 @@ def session_inputs():
     return pose, (video or None), ds
 
 
+def open_pose(path: str) -> None:
+    """Make ``path`` the open session's pose file (applied on the next run)."""
+    st.session_state["open_pose"] = str(path)
+    st.session_state["pose_path"] = str(path)
+
+
 def downsample_index(n: int, max_points: int = MAX_POINTS) -> np.ndarray:
     step = max(1, int(np.ceil(n / max_points)))
     return np.arange(0, n, step)
 
 
 def identity_colours(n: int) -> list[str]:
-    """Hex colours per individual index (the same palette everywhere in the app)."""
-    import matplotlib
+    """Hex colours per individual index: the palette of the video overlays, so an animal has one
+    colour in frames, charts and labelled videos."""
+    from mapose.viz.overlay import identity_colour
 
-    cmap = matplotlib.colormaps["tab10"]
-    return [matplotlib.colors.to_hex(cmap(i % 10)) for i in range(n)]
+    return ["#%02x%02x%02x" % identity_colour(i) for i in range(n)]

@@ -21,7 +21,7 @@ st.title("Session")
 pose, video, ds = session_inputs()
 if ds is not None:
     from mapose.core import get_skeleton
-    from mapose.viz.overlay import draw_pose
+    from mapose.viz.overlay import draw_poses
 
     n_t = ds.sizes["time"]
     frames = ds["frame"].values
@@ -30,20 +30,26 @@ if ds is not None:
     st.write(f"**{n_t}** frames · **{len(names)}** animals ({', '.join(names)}) · "
              f"**{ds.sizes['keypoints']}** keypoints · fps {ds.attrs.get('fps') or 'unknown'}")
 
+    last = max(n_t - 1, 0)
+    st.session_state.setdefault("frame_slider", min(int(st.session_state.get("frame", 0)), last))
+
+    def _jump() -> None:  # jump-to-frame moves the slider
+        st.session_state["frame_slider"] = min(int(st.session_state["jump"]), last)
+
     col_a, col_b = st.columns([3, 1])
     with col_b:
-        jump = st.number_input("Jump to frame", min_value=0, max_value=max(n_t - 1, 0),
-                               value=int(st.session_state.get("frame", 0)), step=1, key="jump")
+        st.number_input("Jump to frame", min_value=0, max_value=last,
+                        value=int(st.session_state["frame_slider"]), step=1, key="jump", on_change=_jump)
         threshold = st.slider("Confidence threshold", 0.0, 1.0, 0.1, 0.05, key="thr")
-    t = st.slider("Frame", 0, max(n_t - 1, 0), int(jump), key="frame_slider")
+    t = st.slider("Frame", 0, last, key="frame_slider")
     st.session_state["frame"] = t
     with col_a:
         if video:
             img = read_frame(video, int(frames[t]))
             pos = ds["position"].isel(time=t).transpose("individuals", "keypoints", "space").values
             conf = ds["confidence"].isel(time=t).transpose("individuals", "keypoints").values
-            out = draw_pose(img, pos, conf, get_skeleton(ds), threshold=threshold)
-            st.image(out, caption=f"frame {int(frames[t])}", use_container_width=True)
+            out = draw_poses(img, pos, conf, get_skeleton(ds), threshold=threshold, names=names)
+            st.image(out, caption=f"frame {int(frames[t])}", width="stretch")
             info = video_info(video)
             st.caption(f"video {info['width']}×{info['height']}, {info['n_frames']} frames")
         else:

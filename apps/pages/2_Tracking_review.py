@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the apps/ folder, for _common
-from _common import downsample_index, identity_colours, read_frame, session_inputs  # noqa: E402
+from _common import downsample_index, identity_colours, open_pose, read_frame, session_inputs  # noqa: E402
 
 st.set_page_config(page_title="mapose · Tracking review", layout="wide")
 st.title("Tracking review")
@@ -38,7 +38,7 @@ if ds is not None:
     from mapose.io import write_tracks
     from mapose.io.tables import read_feature_table, save_feature_table
     from mapose.tracking import swap_identities
-    from mapose.viz.overlay import draw_pose
+    from mapose.viz.overlay import draw_poses
 
     names = [str(i) for i in ds["individuals"].values]
     sp = swaps_path(pose)
@@ -55,7 +55,7 @@ if ds is not None:
             tracked, ev = retrack(pose, p.stat().st_mtime, int(n_animals), video)
             write_tracks(tracked, out_path)
             save_feature_table(ev, swaps_path(str(out_path)))
-            st.session_state["pose_path"] = str(out_path)
+            open_pose(str(out_path))
             st.success(f"wrote {out_path} and its swap list; it is now the open session")
             st.rerun()
         events = pd.DataFrame(columns=["frame", "animal_a", "animal_b", "reason", "confidence"])
@@ -69,7 +69,7 @@ if ds is not None:
 
     st.subheader("Review queue")
     if len(events):
-        st.dataframe(events, use_container_width=True, height=min(300, 40 + 35 * len(events)))
+        st.dataframe(events, width="stretch", height=min(300, 40 + 35 * len(events)))
         labels = [f"#{i}: frame {int(r.frame)} — {r.animal_a} ↔ {r.animal_b} ({r.reason})"
                   for i, r in enumerate(events.itertuples())]
         pick = st.selectbox("Event", range(len(events)), format_func=lambda i: labels[i], key="event")
@@ -88,8 +88,8 @@ if ds is not None:
             ti = int(np.clip(t + dt, 0, len(frames) - 1))
             pos = ds["position"].isel(time=ti).transpose("individuals", "keypoints", "space").values
             conf = ds["confidence"].isel(time=ti).transpose("individuals", "keypoints").values
-            col.image(draw_pose(read_frame(video, int(frames[ti])), pos, conf, sk, names=names),
-                      caption=f"frame {int(frames[ti])}", use_container_width=True)
+            col.image(draw_poses(read_frame(video, int(frames[ti])), pos, conf, sk, names=names),
+                      caption=f"frame {int(frames[ti])}", width="stretch")
 
     st.subheader("Swap two animals from a frame onward")
     c1, c2, c3 = st.columns(3)

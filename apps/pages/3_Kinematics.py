@@ -49,7 +49,7 @@ if ds is not None:
     st.caption(f"speeds in {unit} per {'second' if ds.attrs.get('fps') else 'frame'}")
     summary = animal.groupby("subject")[a_cols].median(numeric_only=True).T
     with st.expander("Median of every feature per animal"):
-        st.dataframe(summary, use_container_width=True)
+        st.dataframe(summary, width="stretch")
     st.download_button("Export per-animal features (CSV)", animal.to_csv(index=False).encode(),
                        file_name=Path(pose).name.split(".")[0] + "_animal_features.csv",
                        mime="text/csv", key="dl_animal")

@@ -1,0 +1,88 @@
+"""Dashboard pages run on the bundled sample with Streamlit's AppTest (no browser)."""
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+streamlit_testing = pytest.importorskip("streamlit.testing.v1")
+AppTest = streamlit_testing.AppTest
+
+ROOT = Path(__file__).resolve().parents[2]
+APPS = ROOT / "apps"
+POSE = ROOT / "data" / "flies_dreem" / "two_flies.slp"
+VIDEO = ROOT / "data" / "flies_dreem" / "two_flies.mp4"
+
+
+@pytest.fixture
+def session(tmp_path, monkeypatch):
+    """A private copy of the sample (pages may write beside the pose file)."""
+    pose = tmp_path / POSE.name
+    shutil.copy(POSE, pose)
+    shutil.copy(VIDEO, tmp_path / VIDEO.name)
+    monkeypatch.setenv("MAPOSE_DASHBOARD_PATH", str(pose))
+    return pose
+
+
+def page(name: str) -> AppTest:
+    at = AppTest.from_file(str(APPS / name), default_timeout=120)
+    return at
+
+
+def assert_ok(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def test_home():
+    at = page("Home.py").run()
+    assert_ok(at)
+    assert "mapose dashboard" in at.title[0].value
+
+
+def test_session_page_frame_viewer(session):
+    at = page("pages/1_Session.py").run()
+    assert_ok(at)
+    assert at.sidebar.text_input(key="pose_input").value == str(session)
+    assert at.sidebar.text_input(key="video_input").value.endswith("two_flies.mp4")
+    assert len(at.get("image")) == 1  # the frame with the pose drawn on it
+    assert "**128** frames" in at.markdown[0].value and "**2** animals" in at.markdown[0].value
+    at.number_input(key="jump").set_value(100).run()
+    assert_ok(at)
+    assert at.slider(key="frame_slider").value == 100
+
+
+def test_tracking_review_retrack_and_swap_with_undo(session):
+    from mapose import io
+
+    at = page("pages/2_Tracking_review.py").run()
+    assert_ok(at)
+    at.button(key="retrack").click().run()
+    assert_ok(at)
+    tracked = session.with_name("two_flies.tracked.slp")
+    assert tracked.exists() and tracked.with_name(tracked.name + ".swaps.csv").exists()
+    assert at.session_state["pose_path"] == str(tracked)
+    before = io.read_tracks(tracked)
+    at.number_input(key="swap_from").set_value(64)
+    at.selectbox(key="swap_a").set_value(str(before["individuals"].values[0]))
+    at.selectbox(key="swap_b").set_value(str(before["individuals"].values[1]))
+    at.button(key="do_swap").click().run()
+    assert_ok(at)
+    after = io.read_tracks(tracked)
+    p0, p1 = before["position"].values, after["position"].values
+    t = int(np.searchsorted(before["frame"].values, 64))
+    np.testing.assert_array_equal(p1[:t], p0[:t])
+    np.testing.assert_array_equal(p1[t:, :, :, 0], p0[t:, :, :, 1])
+    at.button(key="undo").click().run()
+    assert_ok(at)
+    np.testing.assert_array_equal(io.read_tracks(tracked)["position"].values, p0)
+
+
+def test_kinematics_page(session):
+    at = page("pages/3_Kinematics.py").run()
+    assert_ok(at)
+    assert at.selectbox(key="a_feature").value == "speed"
+    assert at.selectbox(key="p_feature").value == "centroid_dist"
+    at.number_input(key="pxcm").set_value(10.0).run()
+    assert_ok(at)
