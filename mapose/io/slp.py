@@ -456,7 +456,8 @@ def read_tracks(path: PathLike, video: Union[int, str, None] = None) -> xr.Datas
     frame).  Individuals are the SLEAP track names (in the file's order); confidence is the point
     score (1.0 for user points).  When a frame holds a user and a predicted instance of the same
     track, the user instance wins (as in SLEAP's own exports).  SLEAP instance scores are kept in
-    the variable ``instance_score`` (time, individuals).
+    the variable ``instance_score`` (time, individuals).  Untracked instances are left out (read
+    them with :func:`read_detections`).
 
     Parameters
     ----------

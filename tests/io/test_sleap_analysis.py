@@ -146,3 +146,22 @@ def test_shared_analysis_files(path, shared_data):
         n = ds.sizes["time"]
         np.testing.assert_allclose(ds["position"].values, ref["position"].values[:n], atol=1e-4,
                                    equal_nan=True)
+
+
+@pytest.mark.parametrize("preset", ["matlab", "standard"])
+def test_interop_with_sleap_io(tmp_path, preset):
+    """Files sleap-io writes (both axis orders) read right, and sleap-io reads what we write."""
+    import sleap_io as sio
+
+    labels = sio.load_slp(str(SAMPLE.with_name("predictions.slp")), open_videos=False)
+    theirs = tmp_path / f"{preset}.analysis.h5"
+    sio.save_analysis_h5(labels, str(theirs), preset=preset)
+    ds = sa.read_tracks(theirs)
+    ref = slp.read_tracks(SAMPLE.with_name("predictions.slp"))
+    np.testing.assert_array_equal(ds["position"].values, ref["position"].values)
+    np.testing.assert_array_equal(ds["confidence"].values, ref["confidence"].values)
+    ours = tmp_path / "ours.analysis.h5"
+    sa.write_tracks(ref, ours)
+    back = sio.load_analysis_h5(str(ours)).numpy()  # (frames, tracks, nodes, xy)
+    want = ref["position"].transpose("time", "individuals", "keypoints", "space").values
+    np.testing.assert_array_equal(back, want)
