@@ -155,7 +155,7 @@ def train(
     trainer = pl.Trainer(
         accelerator=t.accelerator, devices=devices, strategy=t.strategy, precision=t.precision,
         max_epochs=-1, max_steps=cfg.optim.max_steps,
-        callbacks=[ckpt_cb, sched], logger=[CSVLogger(out / "logs", name="", version="csv"),
+        callbacks=[ckpt_cb, sched], logger=[CSVLogger(out / "logs", name="", version="csv", flush_logs_every_n_steps=10),
                                             TensorBoardLogger(out / "logs", name="", version="tb")],
         log_every_n_steps=5, check_val_every_n_epoch=t.val_every_epochs, num_sanity_val_steps=0,
         reload_dataloaders_every_n_epochs=1, enable_progress_bar=progress, enable_model_summary=False,

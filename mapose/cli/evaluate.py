@@ -1,0 +1,39 @@
+"""``mapose evaluate``: score a trained pose model on labelled frames it never saw."""
+
+from __future__ import annotations
+
+HELP = "evaluate a trained pose model on labelled frames (RMSE, PCK, OKS mAP; worst-frame images)"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--model", required=True, metavar="MODEL_DIR")
+    parser.add_argument("--labels", required=True, metavar="PATH", help="label file with ground truth")
+    parser.add_argument("--json", required=True, metavar="OUT.json", help="metrics file to write")
+    parser.add_argument("--frames", default="val",
+                        help="val (default: frames outside the model's training split), train, all, "
+                             "or a video-frame range A:B")
+    parser.add_argument("--checkpoint", default="best", choices=["best", "last"])
+    parser.add_argument("--max-animals", type=int, help="keep at most N animals per frame")
+    parser.add_argument("--peak-threshold", type=float, default=0.1)
+    parser.add_argument("--device", default="cpu")
+
+
+def run(args) -> int:
+    import json
+    import os
+
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see mapose.cli.train
+    from pathlib import Path
+
+    from mapose.io._files import atomic_write_text
+    from mapose.training.evaluate import evaluate_model
+
+    out = Path(args.json)
+    res = evaluate_model(args.model, args.labels, frames=args.frames, checkpoint=args.checkpoint,
+                         max_animals=args.max_animals, peak_threshold=args.peak_threshold,
+                         worst_dir=out.parent / f"{out.stem}_worst", device=args.device)
+    atomic_write_text(out, json.dumps(res, indent=1))
+    keys = ["rmse_px", "median_px", "pck3", "pck5", "map_oks", "map_oks_strict", "detected", "n_frames"]
+    print(json.dumps({k: res[k] for k in keys}, indent=1))
+    print(f"metrics: {out}; worst frames: {out.parent / (out.stem + '_worst')}")
+    return 0

@@ -1,0 +1,41 @@
+"""``mapose train``: train a pose model (heatmaps + PAFs + offsets) from label files."""
+
+from __future__ import annotations
+
+HELP = "train a multi-animal pose model from labelled frames (resumes when MODEL_DIR has a checkpoint)"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--labels", nargs="+", required=True, metavar="PATH",
+                        help="label files (SLEAP .slp, DLC CollectedData .h5/.csv, COCO .json)")
+    parser.add_argument("--out", required=True, metavar="MODEL_DIR", help="model folder to write")
+    parser.add_argument("--config", metavar="CFG.yaml", help="training config (strict YAML; see "
+                        "mapose.training.config)")
+    parser.add_argument("--minutes", type=float, help="wall-clock budget over all resumed sessions")
+    parser.add_argument("--val-frames-from", type=int, metavar="FRAME",
+                        help="validate on video frames >= FRAME, train on the rest "
+                             "(= split: {method: frame_threshold, threshold: FRAME})")
+    parser.add_argument("--max-steps", type=int, help="stop after this many optimiser steps")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def run(args) -> int:
+    import json
+    import os
+
+    # OpenMP threads that spin while waiting make torch many times slower on a CPU shared with
+    # other jobs; passive waiting costs nothing on an idle machine.  Must precede importing torch.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+    from mapose.training.config import load_train_config
+    from mapose.training.train import train
+
+    over: dict = {}
+    if args.val_frames_from is not None:
+        over["split"] = {"method": "frame_threshold", "threshold": args.val_frames_from}
+    if args.max_steps is not None:
+        over["optim"] = {"max_steps": args.max_steps}
+    cfg = load_train_config(args.config, over or None) if (args.config or over) else None
+    res = train(args.labels, args.out, cfg, minutes=args.minutes, progress=not args.no_progress)
+    print(json.dumps(res, indent=1))
+    return 0

@@ -1,0 +1,163 @@
+"""Score a trained model on labelled frames: full multi-animal inference (model -> peaks + PAF
+assembly in :mod:`mapose.decode`), Hungarian matching, metrics of :mod:`mapose.training.metrics`,
+and images of the worst frames."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from mapose.core.labels import Labels
+from mapose.errors import ConfigError
+
+
+def select_frames(labels: Labels, frames: str, split_json: Optional[Path]) -> np.ndarray:
+    """Indices of the labelled images to evaluate.
+
+    ``frames``: ``val`` (default: every labelled frame whose (video file name, frame) is not in the
+    model's training split -- frames the model never saw), ``train``, ``all``, or a video-frame
+    range ``A:B`` (``A <= frame < B``, either side may be empty).
+    """
+    n = len(labels.images)
+    keys = [(Path(r.video or r.image).name, r.frame if r.video else i) for i, r in enumerate(labels.images)]
+    if frames in ("val", "train"):
+        if split_json is None or not split_json.exists():
+            raise ConfigError(f"--frames {frames} needs the model's split.json ({split_json})")
+        rec = json.loads(split_json.read_text())
+        trained = {(Path(r["video"]).name, int(r["frame"])) for r in rec["train"]}
+        sel = [i for i, k in enumerate(keys) if (k in trained) == (frames == "train")]
+    elif frames == "all":
+        sel = list(range(n))
+    elif ":" in frames:
+        a, b = frames.split(":", 1)
+        try:
+            lo = int(a) if a.strip() else -np.inf
+            hi = int(b) if b.strip() else np.inf
+        except ValueError:
+            raise ConfigError(f"--frames {frames!r}: expected val, train, all or A:B") from None
+        sel = [i for i, k in enumerate(keys) if lo <= k[1] < hi]
+    else:
+        raise ConfigError(f"--frames {frames!r}: expected val, train, all or A:B (video frames)")
+    if not sel:
+        raise ConfigError(f"--frames {frames}: no labelled frame selected (of {n})")
+    return np.array(sel, dtype=np.int64)
+
+
+def predict_frames(model, images: list[np.ndarray], batch_size: int = 4, **decode_kw):
+    """Run ``model`` on ``(H, W, C)`` uint8 images (at the model's input scale) and decode.
+
+    Returns lists of keypoints ``(n, K, 2)`` (pixels of the given images), keypoint scores and
+    instance scores.
+    """
+    import torch
+
+    from mapose.decode import decode_batch
+
+    kps, kss, iss = [], [], []
+    i = 0
+    while i < len(images):
+        shape = images[i].shape
+        j = i
+        while j < len(images) and j - i < batch_size and images[j].shape == shape:
+            j += 1
+        batch = torch.from_numpy(np.stack(images[i:j]))
+        out = {k: v.cpu().numpy() for k, v in model.predict(batch).items()}
+        for kp, ks, ins in decode_batch(out, model.skeleton, model.stride, **decode_kw):
+            kps.append(kp)
+            kss.append(ks)
+            iss.append(ins)
+        i = j
+    return kps, kss, iss
+
+
+def evaluate_model(
+    model_dir: str | Path,
+    labels_path: str | Path,
+    frames: str = "val",
+    checkpoint: str = "best",
+    max_animals: Optional[int] = None,
+    peak_threshold: float = 0.1,
+    worst_dir: Optional[str | Path] = None,
+    n_worst: int = 4,
+    device: str = "cpu",
+) -> dict:
+    """Evaluate ``MODEL_DIR`` on frames of a label file; see :mod:`mapose.training.metrics` for the
+    metric definitions.  Returns the metrics dict (plus ``frames``: the evaluated video frames)."""
+    from mapose.data.dataset import scale_keypoints
+    from mapose.data.frames import load_images
+    from mapose.io import read_labels
+    from mapose.training.metrics import pose_metrics
+    from mapose.training.model import load_model
+
+    model = load_model(model_dir, device=device, checkpoint=checkpoint)
+    labels = read_labels(labels_path)
+    model.skeleton.check_same_keypoints(labels.skeleton, f"label file {labels_path}")
+    sel = select_frames(labels, frames, Path(model_dir) / "split.json")
+    imgs_all = load_images(labels)
+    scale = float(model.config.data.input_scale)
+    imgs = [imgs_all[i] for i in sel]
+    if scale != 1.0:
+        import cv2
+
+        imgs = [cv2.resize(im, (round(im.shape[1] * scale), round(im.shape[0] * scale)),
+                           interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+                .reshape(round(im.shape[0] * scale), round(im.shape[1] * scale), -1) for im in imgs]
+    kps, _, iss = predict_frames(model, imgs, max_animals=max_animals, peak_threshold=peak_threshold,
+                                 keep_singletons=False)
+    kps = [scale_keypoints(k, 1.0 / scale) if scale != 1.0 else k for k in kps]
+    gts = []
+    for i in sel:
+        g, _ = labels.frame_instances(int(i))
+        if labels.is_user is not None:
+            g = labels.instances.keypoints[(labels.instances.frame == i) & labels.is_user]
+        gts.append(g)
+    res = pose_metrics(gts, kps, iss, model.skeleton.keypoints)
+    res["frames"] = [int(labels.images[i].frame) for i in sel]
+    res["model_checksum"] = model.checksum
+    res["labels"] = str(labels_path)
+    if worst_dir is not None:
+        res["worst_frame_images"] = save_worst_frames(
+            [imgs_all[i] for i in sel], gts, kps, res["per_frame_mean_px"], res["frames"],
+            Path(worst_dir), n_worst)
+    return res
+
+
+def save_worst_frames(images, gts, preds, per_frame, frame_ids, out: Path, n: int) -> list[str]:
+    """Write the ``n`` frames with the largest mean error: GT green circles, predictions red
+    crosses, matched pairs joined by yellow lines."""
+    import cv2
+
+    from mapose.io._files import atomic_path
+    from mapose.training.metrics import match_instances
+
+    score = np.array([np.inf if v is None else v for v in per_frame])
+    order = np.argsort(-score)[:n]
+    paths = []
+    for rank, i in enumerate(order):
+        img = images[i]
+        img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR) if img.shape[2] == 1 else img[..., ::-1].copy()
+        up = 2
+        img = cv2.resize(img, (img.shape[1] * up, img.shape[0] * up), interpolation=cv2.INTER_NEAREST)
+        g, p = np.asarray(gts[i]), np.asarray(preds[i])
+        for gi, pi in match_instances(g, p):
+            for a, b in zip(g[gi], p[pi]):
+                if np.isfinite(a).all() and np.isfinite(b).all():
+                    cv2.line(img, tuple(int(v) for v in a * up), tuple(int(v) for v in b * up), (0, 220, 255), 1)
+        for inst in g:
+            for a in inst:
+                if np.isfinite(a).all():
+                    cv2.circle(img, tuple(int(v) for v in a * up), 4, (0, 200, 0), 1)
+        for inst in p:
+            for b in inst:
+                if np.isfinite(b).all():
+                    cv2.drawMarker(img, tuple(int(v) for v in b * up), (0, 0, 255), cv2.MARKER_TILTED_CROSS, 7, 1)
+        txt = f"frame {frame_ids[i]}: mean err {score[i]:.1f} px (green GT, red prediction)"
+        cv2.putText(img, txt, (5, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1)
+        path = out / f"worst{rank + 1}_frame{frame_ids[i]}.png"
+        with atomic_path(path) as tmp:
+            cv2.imwrite(str(tmp), img)
+        paths.append(str(path))
+    return paths

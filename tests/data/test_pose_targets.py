@@ -1,0 +1,88 @@
+"""Target encoders decode back to their keypoints; augmentation moves keypoints with the pixels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mapose.core.skeleton import Skeleton
+from mapose.data.augment import affine_matrix, random_view, transform_keypoints, warp_image
+from mapose.data.targets import (
+    decode_targets_argmax,
+    encode_heatmap,
+    encode_offsets,
+    encode_paf,
+    output_shape,
+)
+from mapose.decode import decode_frame
+
+
+@pytest.mark.parametrize("stride", [1, 2, 4])
+def test_heatmap_plus_offsets_decode_to_keypoints(stride):
+    rng = np.random.default_rng(stride)
+    kp = rng.uniform(5, 90, size=(1, 6, 2))
+    shape = output_shape(100, 96, stride)
+    hm = encode_heatmap(kp, shape, stride, sigma=2.0)
+    off, mask = encode_offsets(kp, shape, stride, radius=2.0)
+    assert hm.shape == (6,) + shape and off.shape == (12,) + shape and mask.shape == (6,) + shape
+    back = decode_targets_argmax(hm, off, stride)
+    assert np.abs(back - kp[0]).max() < 0.5
+
+
+def test_two_animals_decode_through_paf_assembly():
+    sk = Skeleton.from_names(["head", "thorax", "tail"], [("head", "thorax"), ("thorax", "tail")])
+    kp = np.array([[[20.3, 30.7], [40.1, 32.2], [60.6, 35.9]],
+                   [[70.2, 80.4], [50.8, 78.1], [30.4, 76.6]]])
+    stride = 4
+    shape = output_shape(112, 96, stride)
+    hm = encode_heatmap(kp, shape, stride, 2.5)
+    paf = encode_paf(kp, np.array(sk.edges), shape, stride, 3.0)
+    off, _ = encode_offsets(kp, shape, stride, 2.0)
+    pred, _, _ = decode_frame(hm, paf, off, sk, stride, keep_singletons=False)
+    assert pred.shape == (2, 3, 2)
+    # pair predicted with true instances by their heads
+    order = np.argsort(pred[:, 0, 0])
+    assert np.abs(pred[order] - kp).max() < 0.5
+
+
+def test_paf_is_unit_vector_along_edge_and_zero_elsewhere():
+    kp = np.array([[[10.0, 50.0], [90.0, 50.0]]])
+    paf = encode_paf(kp, np.array([[0, 1]]), (25, 25), 4, width=3.0)
+    on = paf[0, 12, 12], paf[1, 12, 12]  # cell centre (49.5, 49.5) is on the segment
+    assert on == pytest.approx((1.0, 0.0))
+    assert paf[:, 2, 12].tolist() == [0.0, 0.0]  # far above the limb
+    assert np.allclose(np.hypot(paf[0], paf[1])[np.hypot(paf[0], paf[1]) > 0], 1.0)
+
+
+def test_missing_keypoints_are_not_rendered():
+    kp = np.array([[[np.nan, np.nan], [10.0, 12.0]]])
+    hm = encode_heatmap(kp, (8, 8), 4, 2.0)
+    off, mask = encode_offsets(kp, (8, 8), 4, 1.5)
+    assert hm[0].max() == 0 and mask[0].sum() == 0
+    assert hm[1].max() > 0.7  # nearest cell centre is 1.5 px away
+
+
+def test_warp_moves_keypoints_with_pixels():
+    img = np.zeros((80, 100, 1), np.uint8)
+    kp = np.array([[[30.0, 20.0], [70.0, 55.0]]])
+    for x, y in kp[0]:
+        img[int(y), int(x)] = 255
+    m = affine_matrix((50.0, 40.0), (64, 64), angle_deg=37.0, scale=1.0, flip=True)
+    out = warp_image(img, m, (64, 64))
+    new = transform_keypoints(kp, m)
+    for x, y in new[0]:
+        xi, yi = int(round(x)), int(round(y))
+        assert out[yi - 1:yi + 2, xi - 1:xi + 2].max() > 60  # the dot landed where the keypoint did
+
+
+def test_flip_swaps_left_and_right_names():
+    sk = Skeleton.from_names(["head", "earL", "earR"], symmetry=[("earL", "earR")])
+    img = np.zeros((64, 64, 1), np.uint8)
+    kp = np.array([[[32.0, 20.0], [20.0, 30.0], [44.0, 30.0]]])
+    rng = np.random.default_rng(0)
+    _, out = random_view(img, kp, (64, 64), rng, sk.flip_permutation(), center=(31.5, 31.5),
+                         rotation_deg=0.0, hflip=1.0)
+    # after a mirror the left ear is again on the image's left: x(earL) < x(earR)
+    assert out[0, 1, 0] < out[0, 2, 0]
+    # mirror about x = 31.5: x -> 63 - x, then the ear labels swap
+    assert out[0, 1] == pytest.approx([19.0, 30.0]) and out[0, 2] == pytest.approx([43.0, 30.0])
