@@ -13,7 +13,9 @@ What maps to what:
 Video paths inside ``.slp`` files often point to the machine that made them
 (``C:/code/.../fly_clip.mp4``).  :func:`resolve_video_path` looks for the same file name next to
 the ``.slp`` file, then for the path relative to it, then in the parent folder and its direct
-subfolders; the original path is kept only when nothing is found.
+subfolders; the original path is kept only when nothing is found.  Frames embedded in a SLEAP
+package (``.pkg.slp``) are referred to through the package's source video when it can be found,
+else as ``"<file.pkg.slp>#video0"``, which :class:`mapose.io.video.VideoReader` opens.
 
 A ``Tracks`` written by :func:`write_tracks` stores what SLEAP has no field for (the ``frame``
 coordinate, fps, ``source_software``, keypoint skeleton name) in the file's provenance under the
@@ -194,6 +196,18 @@ def _video_info(video, slp_path: Path, probe: bool = True) -> dict[str, Any]:
         files = [str(f) for f in (filenames or video.filename)]
         return {"path": "", "images": files, "n_frames": len(files), "fps": None}
     original = str(meta.get("filename") or video.filename)
+    if original == "." or meta.get("has_embedded_images"):
+        # Frames embedded in the .slp (a SLEAP package): use the source video when it can be
+        # found (same frame numbers), else the embedded frames, which VideoReader reads as
+        # "<file.slp>#<group>".
+        src = getattr(video, "source_video", None)
+        src_path = resolve_video_path(str(src.filename), slp_path) if src is not None else ""
+        dataset = str(meta.get("dataset") or "video0/video").split("/")[0]
+        path = src_path if src_path and Path(src_path).is_file() else f"{Path(slp_path)}#{dataset}"
+        shape = meta.get("shape")
+        fps = meta.get("fps")
+        fps = float(fps) if fps is not None and np.isfinite(fps) and fps > 0 else None
+        return {"path": path, "original": original, "images": None, "n_frames": None, "fps": fps}
     path = resolve_video_path(original, slp_path)
     shape = meta.get("shape")
     n_frames = int(shape[0]) if shape is not None else None

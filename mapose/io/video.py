@@ -14,6 +14,13 @@ frame past the decodable ones raises a :class:`~mapose.errors.FormatError` namin
 that can be read.  Damage in the middle of a file is found only when decoding reaches it
 (:meth:`VideoReader.iter_frames` raises there, naming the last decoded frame).
 
+SLEAP packages
+--------------
+A path ``"<file.pkg.slp>#video0"`` opens the frames embedded in a SLEAP package (what
+:func:`mapose.io.slp.read_labels` puts in an ``ImageRef`` when the package's source video cannot be
+found).  Frame indices are those of the original video; only the embedded frames can be read and
+:meth:`VideoReader.iter_frames` yields only them.
+
 Seeking
 -------
 OpenCV seeks to the keyframe before the wanted frame and decodes forward.  After every seek the
@@ -107,9 +114,17 @@ class VideoReader:
 
     def __init__(self, path: PathLike, exact_seek: bool = False) -> None:
         cv2 = _cv2()
-        self.path = require_file(path, "video file")
         self.exact_seek = bool(exact_seek)
         self._lock = threading.RLock()
+        self._emb: Optional[_EmbeddedFrames] = None
+        self._cap = None
+        text = str(path)
+        if "#" in text and not Path(text).exists():
+            base, key = text.rsplit("#", 1)
+            self.path = require_file(base, "SLEAP package with embedded frames")
+            self._init_embedded(key)
+            return
+        self.path = require_file(path, "video file")
         self._cap = _open_capture(self.path)
         self._pos = 0  # index of the frame the next read() returns
         cap = self._cap
@@ -131,6 +146,15 @@ class VideoReader:
             self.height, self.width = first.shape[:2]
         self.n_frames = self._decodable_count(first)
         self.truncated = self.n_frames < self.claimed_n_frames
+
+    def _init_embedded(self, key: str) -> None:
+        self._emb = _EmbeddedFrames(self.path, key)
+        e = self._emb
+        self.fps, self.codec = e.fps, e.format
+        self.height, self.width = e.height, e.width
+        self.claimed_n_frames = self.n_frames = e.n_frames
+        self.truncated = False
+        self.is_color = e.channels == 3
 
     # ------------------------------------------------------------------ low level
     def _read_next(self) -> Optional[np.ndarray]:
@@ -219,6 +243,8 @@ class VideoReader:
         if isinstance(index, slice):
             return np.stack([self[i] for i in range(*index.indices(self.n_frames))])
         i = self._check_index(index)
+        if self._emb is not None:
+            return self._emb.frame(i)
         with self._lock:
             if self._cap is None:
                 raise MaposeError(f"{self.path}: the video reader is closed")
@@ -263,6 +289,11 @@ class VideoReader:
             raise FrameIndexError(f"{self.path}: invalid frame range {start}..{stop}")
         if stop > self.n_frames:
             self._check_index(stop - 1)  # raises the truncation / range error
+        if self._emb is not None:  # only the frames the package holds
+            for i in self._emb.frame_numbers:
+                if start <= i < stop:
+                    yield int(i), self._emb.frame(int(i))
+            return
         if prefetch <= 0:
             yield from self._iter_sync(start, stop)
             return
@@ -335,6 +366,8 @@ class VideoReader:
 
     def close(self) -> None:
         """Release the decoder (idempotent)."""
+        if getattr(self, "_lock", None) is None:
+            return
         with self._lock:
             if getattr(self, "_cap", None) is not None:
                 self._cap.release()
@@ -531,6 +564,70 @@ class VideoWriter:
         with contextlib.suppress(Exception):
             if self._vw is not None:
                 self._abort()
+
+
+class _EmbeddedFrames:
+    """Frames stored inside a SLEAP package (``.pkg.slp``): group ``key`` (e.g. ``video0``) with a
+    ``video`` dataset of encoded images (PNG/JPEG bytes, one row per frame) or raw arrays, and
+    ``frame_numbers`` giving each row's frame index in the original video."""
+
+    def __init__(self, path: Path, key: str) -> None:
+        import h5py
+
+        self.path, self.key = path, key.split("/")[0]
+        try:
+            f = h5py.File(path, "r")
+        except OSError as exc:
+            raise FormatError(f"{path}: cannot open as HDF5 ({exc})") from exc
+        with f:
+            if self.key not in f or "video" not in f[self.key]:
+                groups = [k for k in f if isinstance(f[k], h5py.Group) and "video" in f[k]]
+                raise FormatError(
+                    f"{path}: no embedded video {self.key!r}; embedded videos: {', '.join(groups) or 'none'}"
+                )
+            d = f[self.key]["video"]
+            attrs = dict(d.attrs)
+            self.frame_numbers = np.asarray(
+                f[self.key]["frame_numbers"][()] if "frame_numbers" in f[self.key] else np.arange(len(d)),
+                dtype=np.int64,
+            )
+        fmt = attrs.get("format", "")
+        self.format = fmt.decode() if isinstance(fmt, bytes) else str(fmt)
+        self.channel_order = str(attrs.get("channel_order", "RGB"))
+        self.channels = int(attrs.get("channels", 1))
+        self.height, self.width = int(attrs.get("height", 0)), int(attrs.get("width", 0))
+        fps = float(attrs.get("fps", 0) or 0)
+        self.fps = fps if np.isfinite(fps) and fps > 0 else None
+        last = int(self.frame_numbers.max()) + 1 if len(self.frame_numbers) else 0
+        self.n_frames = max(int(attrs.get("frames", 0) or 0), last)
+        self.row = {int(f): r for r, f in enumerate(self.frame_numbers)}
+        if (self.height <= 0 or self.width <= 0) and len(self.frame_numbers):
+            self.height, self.width = self.frame(int(self.frame_numbers[0])).shape[:2]
+
+    def frame(self, i: int) -> np.ndarray:
+        import h5py
+
+        cv2 = _cv2()
+        if i not in self.row:
+            raise FormatError(
+                f"{self.path}: frame {i} is not embedded in this SLEAP package "
+                f"({len(self.row)} frames are, e.g. {sorted(self.row)[:5]})"
+            )
+        with h5py.File(self.path, "r") as f:
+            data = f[self.key]["video"][self.row[i]]
+        if self.format:
+            img = cv2.imdecode(np.frombuffer(np.asarray(data).tobytes(), np.uint8), cv2.IMREAD_UNCHANGED)
+            if img is None:
+                raise FormatError(f"{self.path}: embedded frame {i} cannot be decoded ({self.format})")
+            bgr = self.channel_order.upper() == "BGR"
+        else:
+            img = np.asarray(data, dtype=np.uint8)
+            bgr = False
+        if img.ndim == 3 and img.shape[2] == 1:
+            img = img[..., 0]
+        if img.ndim == 2:
+            return cv2.cvtColor(img, cv2.COLOR_GRAY2RGB)
+        return cv2.cvtColor(img, cv2.COLOR_BGR2RGB) if bgr else np.ascontiguousarray(img[..., :3])
 
 
 class _Abort(Exception):

@@ -378,3 +378,34 @@ def test_user_instance_wins_over_prediction_of_same_track(tmp_path):
     assert np.isnan(ds["position"].isel(time=1).values).all()
     labels = slp.read_labels(path)
     assert labels.is_user.tolist() == [False, True, False]
+
+
+def test_sleap_package_with_embedded_frames(tmp_path):
+    """A .pkg.slp carries its labelled frames; without the source video they are read from it."""
+    import sleap_io as sio
+
+    from mapose.io.video import VideoReader
+
+    video_copy = tmp_path / "clip.mp4"
+    shutil.copy(CENTERED.parent / "centered_pair_low_quality.mp4", video_copy)
+    full = sio.load_slp(str(CENTERED))
+    video = sio.Video(filename=str(video_copy))
+    lfs = [sio.LabeledFrame(video=video, frame_idx=lf.frame_idx, instances=lf.instances)
+           for lf in full.labeled_frames[:3]]
+    pkg = tmp_path / "small.pkg.slp"
+    sio.save_slp(sio.Labels(lfs), str(pkg), embed="user", verbose=False)
+    with VideoReader(video_copy) as vr:
+        want = {ref_frame: vr[ref_frame] for ref_frame in (lf.frame_idx for lf in lfs)}
+    assert Path(slp.read_labels(pkg).images[0].video) == video_copy  # source video found
+    video_copy.unlink()
+    labels = slp.read_labels(pkg)
+    assert len(labels) == 3 and len(labels.instances) == 6
+    ref = labels.images[1]
+    assert ref.video == f"{pkg}#video0" and ref.frame == lfs[1].frame_idx
+    with VideoReader(ref.video) as vr:
+        assert vr.n_frames == 1100 and (vr.width, vr.height) == (384, 384)
+        for f, img in want.items():
+            np.testing.assert_array_equal(vr[f], img)  # PNG-embedded frames are exact
+        assert [i for i, _ in vr.iter_frames()] == sorted(want)
+        with pytest.raises(FormatError, match="frame 1 is not embedded"):
+            vr[1]
