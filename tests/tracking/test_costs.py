@@ -45,3 +45,29 @@ def test_swap_margins():
     # and 5 - 0.5 = 4.5 (row 1)
     assert margin == pytest.approx([2.5, 2.5])
     assert partner.tolist() == [1, 0]
+
+
+def test_compiled_kernels_match_the_numpy_costs():
+    from mapose.tracking import _kernels
+
+    rng = np.random.default_rng(0)
+    tmpl = rng.uniform(0, 100, (4, 6, 2))
+    tmpl[1, 2] = np.nan
+    tmpl[3, :5] = np.nan  # shares at most one keypoint
+    det = rng.uniform(0, 100, (5, 6, 2))
+    det[0, 5] = np.nan  # with track 3: no shared keypoint -> centroid distance
+    vel = rng.normal(0, 2, (4, 2))
+    last = np.array([9, 9, 7, 9])
+    t, size, step, w, sigma = 10, 50.0, 2.0, 0.3, 5.0
+    cost, feas = _kernels.frame_costs(tmpl, vel, last, t, det, size, step, w, sigma, 1.0, np.inf)
+    dt = (t - last).astype(float)
+    pred = tmpl + (vel * dt[:, None])[:, None, :]
+    dist = keypoint_distance(pred, det)
+    expected = (1 - w) * dist / (size + step * (dt - 1))[:, None] + w * (1 - oks(pred, det, sigma, 1.0))
+    np.testing.assert_allclose(cost, expected, rtol=1e-12)
+    np.testing.assert_array_equal(feas, dist / (size + step * (dt - 1))[:, None] <= 1.0)
+    rows, cols, spare = np.array([0, 1, 2]), np.array([2, 0, 1]), np.array([3, 4])
+    m1, p1 = _kernels.swap_margins(cost, rows, cols, spare)
+    m2, p2 = swap_margins(cost, rows, cols, spare)
+    np.testing.assert_allclose(m1, m2)
+    np.testing.assert_array_equal(p1, p2)
