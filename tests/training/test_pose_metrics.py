@@ -23,11 +23,11 @@ def test_perfect_predictions_in_any_order():
 
 def test_known_shift_gives_known_errors():
     gts = _animals()
-    preds = [g + [3.0, 4.0] for g in gts]  # every keypoint 5 px off
+    preds = [g + [2.4, 3.2] for g in gts]  # every keypoint 4 px off
     res = pose_metrics(gts, preds, [np.ones(2)] * 4)
-    assert res["rmse_px"] == pytest.approx(5.0) and res["median_px"] == pytest.approx(5.0)
+    assert res["rmse_px"] == pytest.approx(4.0) and res["median_px"] == pytest.approx(4.0)
     assert res["pck3"] == 0.0 and res["pck5"] == 1.0
-    assert res["per_keypoint"]["0"]["rmse_px"] == pytest.approx(5.0)
+    assert res["per_keypoint"]["0"]["rmse_px"] == pytest.approx(4.0)
 
 
 def test_missed_animal_lowers_pck_and_recall_not_rmse():
