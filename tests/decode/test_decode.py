@@ -200,7 +200,7 @@ def _instances_as_set(asm):
     return out
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(
     seed=st.integers(0, 10_000),
     n_animals=st.integers(1, 4),
