@@ -48,6 +48,9 @@ def main() -> None:
     ap.add_argument("--hour-frames", type=int, default=108_000, help="frames of the 3-animal hour run")
     ap.add_argument("--check", action="store_true", help="also score the hour run against the truth")
     args = ap.parse_args()
+    t0 = time.perf_counter()
+    Tracker(n_animals=2).fit_track(make(2, 20))  # load (or compile) the numba kernels once
+    print(f"kernel load/compile: {time.perf_counter() - t0:.2f} s (once per process)")
     print(f"{'animals':>7} {'frames':>7} {'dets':>8} {'fit s':>7} {'track s':>8} {'ms/frame':>9} {'tracklets':>9}")
     for n in (2, 10, 50):
         r = run(n, args.frames)

@@ -253,10 +253,13 @@ class Tracker:
                 self.max_step_ = float(self.gate * size)
         return self
 
-    def _pilot_steps(self, detections: Detections, size: float, max_frames: int = 3000) -> np.ndarray:
+    def _pilot_steps(self, detections: Detections, size: float, max_frames: int = 3000,
+                     max_detections: int = 20000) -> np.ndarray:
         """Per-frame moves (pixels) of animals inside tracklets of a pilot linking (gate only) of
-        the first ``max_frames`` frames."""
+        the first ``max_frames`` frames (fewer when they hold over ``max_detections``)."""
         off = detections.frame_slices()[: max_frames + 1]
+        if len(off) > 1 and off[-1] > max_detections:
+            off = off[: int(np.searchsorted(off, max_detections, side="right")) + 1]
         stop = int(off[-1])
         kp = detections.keypoints[:stop]
         link = link_frames(off, kp, detections.instance_scores[:stop], body_size=size,
