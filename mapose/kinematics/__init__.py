@@ -64,7 +64,7 @@ from mapose.kinematics.social import (
     pairwise_distance,
     relative_heading,
 )
-from mapose.kinematics.table import animal_features, feature_table
+from mapose.kinematics.table import animal_features, feature_table, feature_tables
 from mapose.kinematics.windows import rolling_stats
 
 __all__ = [
@@ -86,6 +86,7 @@ __all__ = [
     "egocentric",
     "facing_angle",
     "feature_table",
+    "feature_tables",
     "filter_by_confidence",
     "flag_outlier_jumps",
     "heading",

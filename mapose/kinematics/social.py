@@ -85,23 +85,25 @@ def partner_in_frame_array(origin: np.ndarray, hvec: np.ndarray, target: np.ndar
     return out
 
 
-def min_keypoint_distance_array(pos: np.ndarray, chunk: int = 4096) -> np.ndarray:
+def min_keypoint_distance_array(pos: np.ndarray, chunk: int = 16384) -> np.ndarray:
     """``out[t, i, j]`` = smallest distance between any keypoint of i and any keypoint of j.
 
     ``pos``: ``(T, 2, K, I)``.  Missing keypoints are ignored; NaN when none of a pair is seen.
-    Computed in chunks of ``chunk`` frames to bound memory (``chunk × I² × K²`` floats).
+    Each unordered pair is computed once, in chunks of ``chunk`` frames (``chunk × K²`` floats).
     """
     t_len, _, k, n = pos.shape
     out = np.full((t_len, n, n), np.nan)
-    for start in range(0, t_len, chunk):
-        p = pos[start:start + chunk]
-        dx = p[:, 0, :, None, :, None] - p[:, 0, None, :, None, :]  # (t, Ka, Kb, Ia, Ib)
-        dy = p[:, 1, :, None, :, None] - p[:, 1, None, :, None, :]
-        d = dx * dx + dy * dy
-        with quiet_nan():
-            m = np.nanmin(d.reshape(d.shape[0], k * k, n, n), axis=1)
-        out[start:start + chunk] = np.sqrt(m)
-    return _blank_diagonal(out)
+    for i in range(n):
+        for j in range(i + 1, n):
+            for start in range(0, t_len, chunk):
+                a = pos[start:start + chunk, :, :, i]  # (t, 2, K)
+                b = pos[start:start + chunk, :, :, j]
+                dx = a[:, 0, :, None] - b[:, 0, None, :]
+                dy = a[:, 1, :, None] - b[:, 1, None, :]
+                d2 = dx * dx + dy * dy
+                m = np.fmin.reduce(d2.reshape(d2.shape[0], k * k), axis=1)  # fmin ignores NaN
+                out[start:start + chunk, i, j] = out[start:start + chunk, j, i] = np.sqrt(m)
+    return out
 
 
 # --------------------------------------------------------------------------- xarray API

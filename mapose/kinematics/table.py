@@ -194,28 +194,27 @@ def default_contact_distance(pos: np.ndarray, keypoints: Sequence[str], roles: R
 
 def _windowed(feats: dict[str, np.ndarray], names: Sequence[str], windows: Sequence[int],
               stats: Sequence[str]) -> dict[str, np.ndarray]:
-    """Window statistics of ``feats[name]`` (each ``(T, ...)``), named ``<name>_<stat>_<w>``."""
+    """Window statistics of time-last ``feats[name]`` (each ``(S, T)``), named ``<name>_<stat>_<w>``."""
     if not windows or not stats or not names:
         return {}
-    shape = feats[names[0]].shape
-    flat = np.concatenate([feats[n].reshape(shape[0], -1) for n in names], axis=1)
-    width = flat.shape[1] // len(names)
-    res = rolling_stats(flat, windows, stats)
+    n_s, n_t = feats[names[0]].shape
+    flat = np.concatenate([feats[n] for n in names], axis=0)  # (F * S, T)
+    res = rolling_stats(flat, windows, stats, axis=1)
     out: dict[str, np.ndarray] = {}
     for w in windows:
         for s in stats:
             block = res[(s, w)]
             for j, n in enumerate(names):
-                out[f"{n}_{s}_{w}"] = block[:, j * width:(j + 1) * width].reshape(shape)
+                out[f"{n}_{s}_{w}"] = block[j * n_s:(j + 1) * n_s]
     return out
 
 
 def animal_features(ds: xr.Dataset, windows: Sequence[int], cfg: FeatureConfig) -> dict[str, np.ndarray]:
     """Base + window animal features of ``ds`` as ``(T, I)`` arrays, by column name."""
     pos, t, kps, roles = _prepare(ds, cfg)
-    feats = animal_feature_arrays(pos, t, kps, roles, cfg.joint_angles)
+    feats = {k: np.ascontiguousarray(v.T) for k, v in animal_feature_arrays(pos, t, kps, roles, cfg.joint_angles).items()}
     feats.update(_windowed(feats, ANIMAL_WINDOWED, windows, cfg.window_stats))
-    return feats
+    return {k: v.T for k, v in feats.items()}
 
 
 def _prepare(ds: xr.Dataset, cfg: FeatureConfig):
@@ -226,17 +225,33 @@ def _prepare(ds: xr.Dataset, cfg: FeatureConfig):
     return da.values.astype(np.float64, copy=False), np.asarray(ds["time"].values, dtype=np.float64), kps, roles
 
 
-def _frame(columns: dict[str, np.ndarray], frames: np.ndarray, subjects: Sequence[str], n_t: int) -> pd.DataFrame:
-    names = list(columns)
-    n_rows = n_t * len(subjects)
-    block = np.empty((n_rows, len(names)), dtype=DTYPE)
-    for j, n in enumerate(names):
-        block[:, j] = columns[n]
-    df = pd.DataFrame(block, columns=names, copy=False)
-    subj = np.repeat(np.asarray(list(subjects), dtype=object), n_t)
-    head = pd.DataFrame({"frame": np.tile(frames.astype(np.int64), len(subjects)),
-                         "subject": pd.array(subj, dtype="str") if n_rows else pd.array([], dtype="str")})
-    return pd.concat([head, df], axis=1)
+def _subject_column(subjects: Sequence[str], n_t: int) -> pd.api.extensions.ExtensionArray:
+    """``subjects`` each repeated ``n_t`` times, as a pandas ``str`` array (built through Arrow)."""
+    import pyarrow as pa
+
+    codes = pa.array(np.repeat(np.arange(len(subjects), dtype=np.int32), n_t))
+    decoded = pa.DictionaryArray.from_arrays(codes, pa.array(list(subjects), type=pa.string())).dictionary_decode()
+    return pd.array(decoded, dtype="str")
+
+
+def _assemble(parts: list[tuple[str, np.ndarray, Optional[np.ndarray]]], frames: np.ndarray,
+              subjects: Sequence[str]) -> pd.DataFrame:
+    """One DataFrame from ``(name, array, rows)`` parts, subject-major rows.
+
+    ``array`` is time-last ``(S, T)``, or ``(I, T)`` with ``rows`` (length S) picking its rows
+    (taken one feature at a time, so no full-size intermediate copies are held).  The float32
+    block is filled in ``(F, S, T)`` order so that pandas takes it without a copy.
+    """
+    n_t = frames.shape[0]
+    n_s = len(subjects)
+    names = [n for n, _, _ in parts]
+    block = np.empty((len(parts), n_s, n_t), dtype=DTYPE)
+    for j, (_, v, idx) in enumerate(parts):
+        block[j] = v if idx is None else v[idx]
+    df = pd.DataFrame(block.reshape(len(parts), n_s * n_t).T, columns=names, copy=False)
+    df.insert(0, "frame", np.tile(frames.astype(np.int64), n_s))
+    df.insert(1, "subject", _subject_column(subjects, n_t))
+    return df
 
 
 def feature_table(
@@ -277,31 +292,53 @@ def feature_table(
     (['individual_0|individual_1', 'individual_1|individual_0'], 100)
     """
     choice(mode, ("animal", "pair"), "feature table mode")
+    return feature_tables(ds, modes=(mode,), windows=windows, config=config)[mode]
+
+
+def feature_tables(
+    ds: xr.Dataset,
+    *,
+    modes: Sequence[str] = ("animal", "pair"),
+    windows: Sequence[int] = (5, 15, 45),
+    config: Optional[FeatureConfig] = None,
+) -> dict[str, pd.DataFrame]:
+    """Several :func:`feature_table` modes at once, computing the animals' own features once.
+
+    Returns ``{mode: DataFrame}``; the pair table is empty (no rows) with fewer than 2 animals.
+    """
+    for m in modes:
+        choice(m, ("animal", "pair"), "feature table mode")
     windows = check_windows(windows)
     cfg = config or FeatureConfig()
     pos, t, kps, roles = _prepare(ds, cfg)
-    n_t, n_i = pos.shape[0], pos.shape[3]
+    n_i = pos.shape[3]
     names = [str(v) for v in ds["individuals"].values]
     frames = np.asarray(ds["frame"].values)
-    own = animal_feature_arrays(pos, t, kps, roles, cfg.joint_angles)
+    # time-last (I, T) layout from here on: every series is contiguous for the window kernels
+    own = {k: np.ascontiguousarray(v.T) for k, v in animal_feature_arrays(pos, t, kps, roles, cfg.joint_angles).items()}
     base_names = list(own)
     own.update(_windowed(own, ANIMAL_WINDOWED, windows, cfg.window_stats))
-    if mode == "animal":
-        cols = {k: v.T.reshape(-1) for k, v in own.items()}  # subject-major
-        return _frame(cols, frames, names, n_t)
+    out: dict[str, pd.DataFrame] = {}
+    if "animal" in modes:
+        out["animal"] = _assemble([(k, v, None) for k, v in own.items()], frames, names)
+    if "pair" not in modes:
+        return out
 
     contact_d = cfg.contact_distance or default_contact_distance(pos, kps, roles, cfg.contact_body_lengths)
-    pair = pair_feature_arrays(pos, t, kps, roles, contact_d)
-    ia, ib = (np.array(x, dtype=np.intp) for x in zip(*[(a, b) for a in range(n_i) for b in range(n_i) if a != b])) \
-        if n_i > 1 else (np.zeros(0, np.intp), np.zeros(0, np.intp))
+    ordered = [(a, b) for a in range(n_i) for b in range(n_i) if a != b]
+    ia = np.array([a for a, _ in ordered], dtype=np.intp)
+    ib = np.array([b for _, b in ordered], dtype=np.intp)
+    # (T, I, I) -> time-last (P, T) over the ordered pairs right away (the diagonal is never used)
+    pair = {k: np.ascontiguousarray(v[:, ia, ib].T)
+            for k, v in pair_feature_arrays(pos, t, kps, roles, contact_d).items()}
     pair.update(_windowed(pair, PAIR_WINDOWED, windows, cfg.window_stats))
-    cols = {k: v[:, ia, ib].T.reshape(-1) for k, v in pair.items()}
+    parts = [(k, v, None) for k, v in pair.items()]
     if cfg.pair_own_features != "none":
-        keep = own if cfg.pair_own_features == "all" else {k: own[k] for k in base_names}
+        keep = list(own) if cfg.pair_own_features == "all" else base_names
         for prefix, idx in (("a_", ia), ("b_", ib)):
-            for k, v in keep.items():
-                cols[prefix + k] = v[:, idx].T.reshape(-1)
-    subjects = [f"{names[a]}|{names[b]}" for a, b in zip(ia, ib)]
-    df = _frame(cols, frames, subjects, n_t)
+            parts.extend((prefix + k, own[k], idx) for k in keep)
+    subjects = [f"{names[a]}|{names[b]}" for a, b in ordered]
+    df = _assemble(parts, frames, subjects)
     df.attrs["contact_distance"] = float(contact_d) if np.isfinite(contact_d) else None
-    return df
+    out["pair"] = df
+    return out
