@@ -13,6 +13,9 @@ and back without conversion:
 - attrs: ``fps`` (float or None), ``time_unit`` ("seconds" | "frames"), ``source_software``,
   ``source_file``, ``ds_type`` = "poses", ``skeleton`` (JSON text of the :class:`Skeleton`), and
   optional ``video_path``, ``provenance`` (JSON text).
+- optional variables along ``(time, individuals)``: ``instance_score`` (per-animal detection score,
+  e.g. SLEAP's) and ``identity_confidence`` (the tracker's confidence in each identity).  Writers
+  that have no place for them drop them.
 
 :func:`validate_tracks` is the one owner of this layout; everything else trusts it.
 """

@@ -76,6 +76,19 @@ def detect_format(path: PathLike) -> str:
                 return name
         except Exception:  # a sniffer must never decide for another format by crashing
             continue
+    # No sniffer accepted the file: let the format that owns its extension say what is wrong
+    # ("not a SLEAP .slp file (not an HDF5 file)") rather than a generic message.
+    name_lower = p.name.lower()
+    for mod in available_formats().values():
+        if any(name_lower.endswith(ext) for ext in getattr(mod, "EXTENSIONS", ())):
+            reader = getattr(mod, "read_tracks", None) or getattr(mod, "read_labels", None)
+            if reader is not None:
+                try:
+                    reader(p)
+                except FormatError:
+                    raise
+                except MaposeError:
+                    pass
     raise FormatError(
         f"{p}: not a pose file format mapose reads (tried {', '.join(available_formats())})"
     )
