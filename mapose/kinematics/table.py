@@ -63,6 +63,7 @@ import xarray as xr
 
 from mapose.config import choice
 from mapose.core.tracks import validate_tracks
+from mapose.errors import ValidationError
 from mapose.kinematics._arrays import (
     angle_between,
     gradient_from_diffs,
@@ -94,6 +95,20 @@ DTYPE = np.float32
 def column_name(name: str) -> str:
     """A keypoint name made safe for a column name (``"left ear"`` -> ``"left_ear"``)."""
     return re.sub(r"\W+", "_", name).strip("_") or "kp"
+
+
+def unique_column_names(keypoints: Sequence[str]) -> list[str]:
+    """:func:`column_name` of each keypoint, with ``_2``, ``_3`` … added to names that collide
+    (``"ear L"`` and ``"ear-L"`` both give ``ear_L``)."""
+    out: list[str] = []
+    for kp in keypoints:
+        base = name = column_name(kp)
+        n = 1
+        while name in out:
+            n += 1
+            name = f"{base}_{n}"
+        out.append(name)
+    return out
 
 
 def _centroid_spec(roles: Roles):
@@ -148,9 +163,9 @@ def animal_feature_arrays(
             feats[name] = angle_between(np.moveaxis(pa - pb, 1, -1), np.moveaxis(pc - pb, 1, -1))
         origin = cen if roles.origin == "centroid" else spec_array(pos, keypoints, roles.origin)
         ego = egocentric_array(pos, origin, hvec)  # (T, 2, K, I)
-        for k, kp in enumerate(keypoints):
-            feats[f"ego_{column_name(kp)}_x"] = ego[:, 0, k]
-            feats[f"ego_{column_name(kp)}_y"] = ego[:, 1, k]
+        for k, kp in enumerate(unique_column_names(keypoints)):
+            feats[f"ego_{kp}_x"] = ego[:, 0, k]
+            feats[f"ego_{kp}_y"] = ego[:, 1, k]
         feats["missing_fraction"] = (~np.isfinite(pos).all(axis=1)).mean(axis=1)
     return feats
 
@@ -271,7 +286,8 @@ def feature_table(
         ``"animal"``: one row per (frame, individual); ``"pair"``: one row per (frame, ordered
         pair A|B), A ≠ B, with the social features plus ``a_``/``b_`` own features.
     windows
-        Window lengths (frames) of the rolling statistics; ``()`` for none.
+        Window lengths of the rolling statistics in time steps (= frames when the frame numbers
+        are consecutive); ``()`` for none.
     config
         :class:`FeatureConfig`; roles left empty are guessed from keypoint names.
 
@@ -313,6 +329,10 @@ def feature_tables(
     pos, t, kps, roles = _prepare(ds, cfg)
     n_i = pos.shape[3]
     names = [str(v) for v in ds["individuals"].values]
+    if "pair" in modes and any("|" in n for n in names):
+        raise ValidationError(
+            f"individual names may not contain '|' (pair subjects are 'A|B'): {[n for n in names if '|' in n]}"
+        )
     frames = np.asarray(ds["frame"].values)
     # time-last (I, T) layout from here on: every series is contiguous for the window kernels
     own = {k: np.ascontiguousarray(v.T) for k, v in animal_feature_arrays(pos, t, kps, roles, cfg.joint_angles).items()}

@@ -11,7 +11,7 @@ import pytest
 import mapose.kinematics as K
 from mapose.config import from_dict
 from mapose.core import make_tracks
-from mapose.errors import ConfigError, SkeletonError
+from mapose.errors import ConfigError, SkeletonError, ValidationError
 from mapose.io.tables import read_feature_table, save_feature_table
 from mapose.kinematics.windows import rolling_stats
 
@@ -197,3 +197,13 @@ def test_shared_mabe_nan_heavy(shared_data):
     assert an["centroid_x"].min() > 0 and pr["centroid_dist"].max() < 512 * np.sqrt(2)
     assert 0 < an["missing_fraction"].mean() < 0.3
     assert an["body_length"].median() < 150
+
+
+def test_colliding_keypoint_names_and_bad_individual_names():
+    pos = np.random.default_rng(0).normal(size=(10, 2, 4, 2))
+    ds = make_tracks(pos, keypoints=["nose", "ear L", "ear-L", "tailbase"], individuals=["a|1", "b"])
+    df = K.feature_table(ds, windows=())
+    assert {"ego_ear_L_x", "ego_ear_L_2_x"} <= set(df.columns)
+    assert not df.columns.duplicated().any()
+    with pytest.raises(ValidationError, match=r"a\|1"):
+        K.feature_table(ds, mode="pair")
