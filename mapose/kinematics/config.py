@@ -41,6 +41,9 @@ class FeatureConfig:
         Origin of the egocentric frame (default ``"centroid"``).
     joint_angles
         Extra ``(a, b, c)`` triplets; feature ``angle_<a>_<b>_<c>`` is the angle at ``b``.
+    pair_distances
+        Extra ``(a, b)`` keypoint pairs for the pair table: feature ``dist_<a>_<b>`` is the
+        distance from A's ``a`` to B's ``b`` (``"centroid"`` allowed).
     contact_distance
         Contact when the closest pair of keypoints of two animals is nearer than this (space
         units, px or cm).  ``None``: ``contact_body_lengths`` × the median body length.
@@ -60,6 +63,7 @@ class FeatureConfig:
     heading_to: str = ""
     origin: str = "centroid"
     joint_angles: tuple[tuple[str, str, str], ...] = ()
+    pair_distances: tuple[tuple[str, str], ...] = ()
     contact_distance: Optional[float] = None
     contact_body_lengths: float = 0.2
     window_stats: tuple[str, ...] = WINDOW_STATS
@@ -75,6 +79,9 @@ class FeatureConfig:
             raise ConfigError(f"contact_body_lengths must be > 0, got {self.contact_body_lengths!r}")
         if self.pair_own_features not in ("all", "base", "none"):
             raise ConfigError(f"pair_own_features {self.pair_own_features!r}; allowed: all, base, none")
+        for pair in self.pair_distances:
+            if len(pair) != 2:
+                raise ConfigError(f"pair_distances entries are (a, b) keypoint pairs; got {pair!r}")
         for trip in self.joint_angles:
             if len(trip) != 3:
                 raise ConfigError(f"joint_angles entries are (a, b, c) keypoint triplets; got {trip!r}")
@@ -146,6 +153,9 @@ def resolve_roles(keypoints: Sequence[str], cfg: Optional[FeatureConfig] = None)
     for trip in cfg.joint_angles:
         for k in trip:
             check(k, "joint_angles")
+    for pair in cfg.pair_distances:
+        for k in pair:
+            check(k, "pair_distances")
     return Roles(nose, tail, tuple(cfg.centroid), hf, ht, origin)
 
 

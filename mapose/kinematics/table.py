@@ -43,6 +43,7 @@ Pair features (A = first name of the subject, B = second):
 ``approach_speed``         minus the rate of change of ``centroid_dist`` (>0 = approaching)
 ``contact``                1.0 when ``min_kp_dist`` < contact distance, else 0.0
 ``partner_x/_y``           B's centroid in A's egocentric frame
+``dist_<a>_<b>``           A's ``a`` to B's ``b`` for the extra ``pair_distances`` of the config
 ``<f>_<stat>_<w>``         window features of the social dynamics
 ``a_<f>``, ``b_<f>``       A's and B's own animal features
 =========================  ==========================================================
@@ -171,7 +172,8 @@ def animal_feature_arrays(
 
 
 def pair_feature_arrays(
-    pos: np.ndarray, t: np.ndarray, keypoints: Sequence[str], roles: Roles, contact_distance: float
+    pos: np.ndarray, t: np.ndarray, keypoints: Sequence[str], roles: Roles, contact_distance: float,
+    pair_distances: Sequence[tuple[str, str]] = (),
 ) -> dict[str, np.ndarray]:
     """Every pair feature as a ``(T, I, I)`` float64 array (``[t, a, b]``), by column name."""
     feats: dict[str, np.ndarray] = {}
@@ -195,6 +197,9 @@ def pair_feature_arrays(
         partner = partner_in_frame_array(cen, hvec, cen)
         feats["partner_x"] = partner[..., 0]
         feats["partner_y"] = partner[..., 1]
+        for a, b in pair_distances:
+            name = f"dist_{column_name(a)}_{column_name(b)}"
+            feats[name] = pair_distance_array(spec_array(pos, keypoints, a), spec_array(pos, keypoints, b))
     return feats
 
 
@@ -350,7 +355,7 @@ def feature_tables(
     ib = np.array([b for _, b in ordered], dtype=np.intp)
     # (T, I, I) -> time-last (P, T) over the ordered pairs right away (the diagonal is never used)
     pair = {k: np.ascontiguousarray(v[:, ia, ib].T)
-            for k, v in pair_feature_arrays(pos, t, kps, roles, contact_d).items()}
+            for k, v in pair_feature_arrays(pos, t, kps, roles, contact_d, cfg.pair_distances).items()}
     pair.update(_windowed(pair, PAIR_WINDOWED, windows, cfg.window_stats))
     parts = [(k, v, None) for k, v in pair.items()]
     if cfg.pair_own_features != "none":

@@ -165,6 +165,12 @@ def test_role_guessing_and_errors():
     ds = make_tracks(np.random.default_rng(0).normal(size=(20, 2, 3, 2)), keypoints=["p1", "p2", "p3"])
     df = K.feature_table(ds, config=cfg, windows=())
     assert "angle_p1_p2_p3" in df.columns
+    pcfg = K.FeatureConfig(nose="p1", tail_base="p3", pair_distances=(("p2", "centroid"),))
+    pr = K.feature_table(ds, mode="pair", config=pcfg, windows=())
+    ref = K.pairwise_distance(ds, "p2", "centroid").sel(subject="individual_0", partner="individual_1")
+    np.testing.assert_allclose(pr.loc[pr["subject"] == "individual_0|individual_1", "dist_p2_centroid"], ref, rtol=1e-6)
+    with pytest.raises(SkeletonError, match="pair_distances"):
+        K.resolve_roles(["p1", "p2", "p3"], K.FeatureConfig(nose="p1", tail_base="p3", pair_distances=(("p9", "p1"),)))
     with pytest.raises(ConfigError, match="allowed"):
         from_dict(K.FeatureConfig, {"snout": "p1"})
 
