@@ -118,3 +118,13 @@ def test_egocentric_invariant_to_rotation_and_translation(phi, dx, dy, seed):
 def test_egocentric_requires_heading():
     with pytest.raises(SkeletonError, match="heading_from"):
         K.egocentric(circle_tracks())
+
+
+def test_kinematics_imports_without_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys, mapose.kinematics, mapose.io.tables, mapose.viz.kinematics; "
+            "bad = [m for m in ('torch', 'lightning', 'matplotlib') if m in sys.modules]; "
+            "assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True)
