@@ -86,3 +86,21 @@ def test_kinematics_page(session):
     assert at.selectbox(key="p_feature").value == "centroid_dist"
     at.number_input(key="pxcm").set_value(10.0).run()
     assert_ok(at)
+
+
+@pytest.mark.slow
+def test_behaviour_clusters_page(session):
+    from mapose.cli import main
+
+    folder = session.with_name("two_flies_clusters")
+    at = page("pages/4_Behaviour_clusters.py").run()
+    assert_ok(at)
+    assert at.text_input(key="cl_folder").value == str(folder)
+    assert main(["cluster", str(session), "--out", str(folder), "--mode", "pair", "--seed", "0"]) == 0
+    at = page("pages/4_Behaviour_clusters.py").run()
+    assert_ok(at)
+    assert "clusters · mode **pair**" in at.markdown[0].value
+    assert at.selectbox(key="cl_subject").options == ["F|M", "M|F"]
+    assert len(at.get("image")) >= 2  # transition graph + frames of a typical bout
+    at.selectbox(key="cl_pick").set_value(at.selectbox(key="cl_pick").options[-1]).run()
+    assert_ok(at)

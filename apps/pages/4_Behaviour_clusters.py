@@ -1,0 +1,129 @@
+"""Behaviour clusters: embedding, ethogram, transitions; play a cluster's most typical bouts."""
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the apps/ folder, for _common
+from _common import MAX_POINTS, _mtime, read_frame, session_inputs  # noqa: E402
+
+st.set_page_config(page_title="mapose · Behaviour clusters", layout="wide")
+st.title("Behaviour clusters")
+pose, video, ds = session_inputs()
+
+
+def default_folder(pose_path: str) -> str:
+    p = Path(pose_path)
+    return str(p.with_name(p.name.split(".")[0] + "_clusters"))
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def load_results(folder: str, mtime: float):
+    f = Path(folder)
+    labels = pd.read_csv(f / "labels.csv")
+    stats = pd.read_csv(f / "cluster_stats.csv") if (f / "cluster_stats.csv").exists() else None
+    bouts = pd.read_csv(f / "typical_bouts.csv") if (f / "typical_bouts.csv").exists() else None
+    trans = pd.read_csv(f / "transitions.csv", index_col=0) if (f / "transitions.csv").exists() else None
+    summary = json.loads((f / "summary.json").read_text()) if (f / "summary.json").exists() else {}
+    return labels, stats, bouts, trans, summary
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def load_embedding(model_dir: str, mtime: float):
+    from mapose.behaviour.clustering import load_model
+
+    m = load_model(model_dir)
+    emb, lab = np.asarray(m.embedding_), np.asarray(m.embedding_labels_)
+    keep = np.linspace(0, len(emb) - 1, min(len(emb), MAX_POINTS)).astype(int) if len(emb) else []
+    return pd.DataFrame({"x": emb[keep, 0], "y": emb[keep, 1], "cluster": lab[keep].astype(str)})
+
+
+@st.cache_data(show_spinner="Rendering bout…", max_entries=32)
+def bout_strip(video_path: str, pose_path: str, mtime: float, start: int, stop: int, n: int = 6):
+    """``n`` frames spread over a bout, pose drawn on them (rendered on demand, cached)."""
+    from mapose.core import get_skeleton
+    from mapose.io import read_tracks
+    from mapose.viz.overlay import draw_poses
+
+    tr = read_tracks(pose_path)
+    frames = tr["frame"].values
+    names = [str(i) for i in tr["individuals"].values]
+    out = []
+    for f in np.linspace(start, max(start, stop - 1), n).astype(int):
+        t = int(np.clip(np.searchsorted(frames, f), 0, len(frames) - 1))
+        pos = tr["position"].isel(time=t).transpose("individuals", "keypoints", "space").values
+        conf = tr["confidence"].isel(time=t).transpose("individuals", "keypoints").values
+        out.append((int(f), draw_poses(read_frame(video_path, int(f)), pos, conf, get_skeleton(tr), names=names)))
+    return out
+
+
+if ds is not None:
+    folder = st.text_input("Results folder of `mapose cluster`", value=default_folder(pose), key="cl_folder")
+    if not (Path(folder) / "labels.csv").exists():
+        st.info("No clustering results in this folder yet. Run `mapose cluster POSE… --out FOLDER` "
+                "or cluster this session here.")
+        c1, c2 = st.columns(2)
+        mode = c1.selectbox("Mode", ["pair", "animal"] if ds.sizes["individuals"] > 1 else ["animal"], key="cl_mode")
+        seed = c2.number_input("Seed", 0, 2**31 - 1, 0, key="cl_seed")
+        if st.button("Cluster this session", key="cl_run"):
+            from mapose.cli import main
+
+            with st.spinner("Clustering (features → UMAP → HDBSCAN)…"):
+                code = main(["cluster", pose, "--out", folder, "--mode", mode, "--seed", str(int(seed))])
+            if code != 0:
+                st.error(f"mapose cluster failed with exit code {code}")
+            else:
+                st.rerun()
+    else:
+        labels, stats, bouts, trans, summary = load_results(folder, _mtime(str(Path(folder) / "labels.csv")))
+        n_clusters = int((labels["cluster"] >= 0).any() and labels.loc[labels.cluster >= 0, "cluster"].nunique())
+        st.write(f"**{n_clusters}** clusters · mode **{summary.get('mode', '?')}** · "
+                 f"{100 * float(np.mean(labels['cluster'] >= 0)):.1f} % of frames assigned · "
+                 f"{labels['subject'].nunique()} subject(s)")
+        left, right = st.columns(2)
+        model_dir = Path(folder) / "model"
+        with left:
+            st.subheader("Embedding")
+            if model_dir.exists():
+                st.scatter_chart(load_embedding(str(model_dir), _mtime(str(model_dir))), x="x", y="y",
+                                 color="cluster", size=6)
+            elif (Path(folder) / "embedding.png").exists():
+                st.image(str(Path(folder) / "embedding.png"))
+        with right:
+            st.subheader("Transition graph")
+            if (Path(folder) / "transitions.png").exists():
+                st.image(str(Path(folder) / "transitions.png"))
+            if trans is not None:
+                with st.expander("Transition matrix"):
+                    st.dataframe(trans.round(3), width="stretch")
+        st.subheader("Ethogram")
+        subjects = list(labels["subject"].unique())
+        subj = st.selectbox("Subject", subjects, key="cl_subject")
+        sel = labels[labels["subject"] == subj]
+        step = max(1, len(sel) // MAX_POINTS)
+        st.scatter_chart(sel.iloc[::step].assign(cluster=lambda d: d["cluster"].astype(str)),
+                         x="frame", y="cluster", color="cluster", size=12)
+        if stats is not None:
+            with st.expander("Cluster statistics"):
+                st.dataframe(stats, width="stretch")
+        st.subheader("Most typical bouts")
+        if bouts is None or bouts.empty:
+            st.caption("no typical bouts listed")
+        else:
+            clusters = sorted(bouts["cluster"].unique())
+            c = st.selectbox("Cluster", clusters, key="cl_pick")
+            rows = bouts[bouts["cluster"] == c].reset_index(drop=True)
+            st.dataframe(rows, width="stretch")
+            pick = st.selectbox("Bout", range(len(rows)), key="cl_bout",
+                                format_func=lambda i: f"{rows.subject[i]} frames {rows.start[i]}–{rows.stop[i]}")
+            if video:
+                strip = bout_strip(video, pose, _mtime(pose), int(rows.start[pick]), int(rows.stop[pick]))
+                cols = st.columns(len(strip))
+                for col, (f, img) in zip(cols, strip):
+                    col.image(img, caption=f"frame {f}", width="stretch")
+            else:
+                st.caption("give the video in the sidebar to see the bouts")
