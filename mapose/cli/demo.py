@@ -22,8 +22,6 @@ def add_arguments(parser) -> None:
     parser.add_argument("--out", default="demo_output", help="output folder (default demo_output)")
     parser.add_argument("--minutes", type=float, default=4.0,
                         help="training budget in minutes (default 4; 20 gives the accuracy we report)")
-    parser.add_argument("--frames", type=int, default=1100,
-                        help="number of video frames to analyse (default: all 1100)")
 
 
 def sample_dir():
@@ -55,10 +53,9 @@ def run(args) -> int:
     steps = [
         ["info", labels],
         ["train", "--labels", labels, "--out", model, "--minutes", str(args.minutes),
-         "--val-from-frame", "700"],
+         "--val-frames-from", "700"],
         ["evaluate", "--model", model, "--labels", labels, "--json", str(out / "evaluation.json")],
-        ["analyze", video, "--model", model, "--out", tracks, "--n-animals", "2",
-         "--stop", str(args.frames)],
+        ["analyze", video, "--model", model, "--out", tracks, "--n-animals", "2"],
         ["label-video", video, tracks, "--out", str(out / "labelled.mp4"), "--trail", "10"],
         ["features", tracks, "--out", str(out / "features.parquet"), "--mode", "all",
          "--plots", str(out / "plots")],
