@@ -63,6 +63,10 @@ __all__ = [
 ]
 
 ID_COLUMNS = ("session", "frame", "subject")
+#: Default ``exclude_features``: allocentric features and bookkeeping columns.
+DEFAULT_EXCLUDE = ("centroid_x", "centroid_y", "heading_cos", "heading_sin", "missing_fraction")
+#: Default ``compress_features``: heavy-tailed distances and speeds.
+DEFAULT_COMPRESS = ("*dist*", "*speed*", "*acceleration*")
 MODEL_FORMAT = "mapose-behaviour-clusterer"
 MODEL_VERSION = 1
 #: Types the saved classifier may contain (checked before ``skops`` loads anything).
@@ -94,7 +98,21 @@ class ClusterConfig:
     windows
         Window sizes (frames) of the rolling feature statistics.
     feature_config
-        Passed to :func:`mapose.kinematics.feature_table` as ``config`` (``None`` = its defaults).
+        Passed to :func:`mapose.kinematics.feature_table` as ``config`` (a ``FeatureConfig`` as a
+        mapping; ``None`` = its defaults).
+    exclude_features
+        ``fnmatch`` patterns of feature columns left out, matched against the column name and the
+        name without its ``a_`` / ``b_`` prefix.  The default drops allocentric features (arena
+        position, absolute heading) and the missing-data fraction, so that clusters describe what
+        animals do, not where they are in the arena.
+    compress_features
+        ``fnmatch`` patterns of heavy-tailed columns (distances, speeds) mapped through
+        ``asinh(x / median|x|)`` before scaling: differences at close range (contact, sniffing)
+        then weigh as much as differences between far-apart animals.
+    social_weight
+        Pair mode: the feature columns are standardised, then weighted so that the pair (social)
+        block, A's own block (``a_*``) and B's own block (``b_*``) carry total variances in the
+        ratio ``social_weight : 1 : 1`` whatever their column counts.  Animal mode: unused.
     pca_components
         ``None`` (no PCA), an int (components) or a float in (0, 1) (explained-variance fraction).
     umap_neighbors, umap_min_dist, umap_components
@@ -123,6 +141,9 @@ class ClusterConfig:
     mode: Literal["animal", "pair"] = "animal"
     windows: tuple[int, ...] = (5, 15, 45)
     feature_config: Optional[dict] = None
+    exclude_features: tuple[str, ...] = DEFAULT_EXCLUDE
+    compress_features: tuple[str, ...] = DEFAULT_COMPRESS
+    social_weight: float = 3.0
     pca_components: Optional[float] = 0.95
     umap_neighbors: int = 30
     umap_min_dist: float = 0.0
@@ -148,6 +169,8 @@ class ClusterConfig:
             raise ConfigError(
                 f"pca_components must be None, an integer >= 1 or a fraction in (0, 1); got {pc!r}"
             )
+        if not self.social_weight > 0:
+            raise ConfigError(f"social_weight must be > 0, got {self.social_weight}")
         if not 0 < self.min_cluster_fraction < 0.5:
             raise ConfigError(f"min_cluster_fraction must be in (0, 0.5), got {self.min_cluster_fraction}")
         for name, lo in (("umap_neighbors", 2), ("umap_components", 1), ("n_clusters", 1),
@@ -218,7 +241,11 @@ def session_features(
                 raise ValidationError(f"mapose.kinematics.feature_table is not available ({exc})") from None
             kwargs: dict[str, Any] = {"mode": mode, "windows": tuple(int(w) for w in windows)}
             if feature_config is not None:
-                kwargs["config"] = feature_config
+                from mapose.config import from_dict
+                from mapose.kinematics import FeatureConfig
+
+                kwargs["config"] = (feature_config if isinstance(feature_config, FeatureConfig)
+                                    else from_dict(FeatureConfig, feature_config))
             table = feature_table(item, **kwargs)
         elif isinstance(item, pd.DataFrame):
             table = item
@@ -275,6 +302,9 @@ class BehaviourClusterer:
         mode: str = "animal",
         windows: Sequence[int] = (5, 15, 45),
         feature_config: Optional[dict] = None,
+        exclude_features: Sequence[str] = DEFAULT_EXCLUDE,
+        compress_features: Sequence[str] = DEFAULT_COMPRESS,
+        social_weight: float = 3.0,
         pca_components: Optional[float] = 0.95,
         umap_neighbors: int = 30,
         umap_min_dist: float = 0.0,
@@ -292,6 +322,9 @@ class BehaviourClusterer:
         self.mode = mode
         self.windows = windows
         self.feature_config = feature_config
+        self.exclude_features = exclude_features
+        self.compress_features = compress_features
+        self.social_weight = social_weight
         self.pca_components = pca_components
         self.umap_neighbors = umap_neighbors
         self.umap_min_dist = umap_min_dist
@@ -327,6 +360,8 @@ class BehaviourClusterer:
         """The parameters, checked, as a :class:`ClusterConfig`."""
         p = self.get_params()
         p["windows"] = tuple(int(w) for w in p["windows"])
+        p["exclude_features"] = tuple(str(w) for w in p["exclude_features"])
+        p["compress_features"] = tuple(str(w) for w in p["compress_features"])
         return ClusterConfig(**p)
 
     @classmethod
@@ -350,14 +385,54 @@ class BehaviourClusterer:
 
     def _reduce(self, x: np.ndarray) -> np.ndarray:
         """Clean, scale and project a raw feature matrix (rows = frames)."""
+        x = self._compress(x)
         x = np.clip(x, self.clip_low_, self.clip_high_)
         x = np.where(np.isnan(x), self.median_, x)
-        x = (x - self.mean_) / self.scale_
+        x = (x - self.mean_) / self.scale_ * self.weights_
         if self.pca_components_.size:
             x = (x - self.pca_mean_) @ self.pca_components_.T
         return x
 
+    def _compress(self, x: np.ndarray) -> np.ndarray:
+        if self.compress_scale_.size and np.any(self.compress_scale_ > 0):
+            cols = self.compress_scale_ > 0
+            x = x.copy()
+            x[:, cols] = np.arcsinh(x[:, cols] / self.compress_scale_[cols])
+        return x
+
+    def _select_features(self, columns: Sequence[str]) -> list[str]:
+        import fnmatch
+
+        def base(name: str) -> str:
+            return name[2:] if self.mode == "pair" and name[:2] in ("a_", "b_") else name
+
+        pats = list(self.exclude_features)
+        return [c for c in columns
+                if not any(fnmatch.fnmatchcase(c, p) or fnmatch.fnmatchcase(base(c), p) for p in pats)]
+
     def _fit_preprocessing(self, x: np.ndarray) -> np.ndarray:
+        import fnmatch
+
+        names = self.feature_names_
+        comp = np.array([any(fnmatch.fnmatchcase(n, p) for p in self.compress_features) for n in names],
+                        dtype=bool)
+        with np.errstate(all="ignore"):
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                mad = np.nanmedian(np.abs(x), axis=0)
+        self.compress_scale_ = np.where(comp & np.isfinite(mad) & (mad > 0), mad, 0.0)
+        x = self._compress(x)
+        if self.mode == "pair":
+            block = np.array([0 if n.startswith("a_") else 1 if n.startswith("b_") else 2
+                              for n in names])
+            share = np.array([1.0, 1.0, float(self.social_weight)])
+        else:
+            block = np.zeros(len(names), dtype=int)
+            share = np.array([1.0])
+        counts = np.bincount(block, minlength=len(share)).astype(float)
+        self.weights_ = np.sqrt(share[block] / counts[block] * len(names) / share[np.unique(block)].sum())
         with np.errstate(all="ignore"):
             import warnings
 
@@ -375,7 +450,7 @@ class BehaviourClusterer:
         self.mean_ = x.mean(axis=0)
         sd = x.std(axis=0)
         self.scale_ = np.where(sd > 1e-12, sd, 1.0)
-        x = (x - self.mean_) / self.scale_
+        x = (x - self.mean_) / self.scale_ * self.weights_
         pc = self.pca_components
         self.pca_components_ = np.zeros((0, x.shape[1]))
         self.pca_mean_ = np.zeros(x.shape[1])
@@ -418,7 +493,7 @@ class BehaviourClusterer:
         table = session_features(data, mode=cfg.mode, windows=cfg.windows,
                                  feature_config=cfg.feature_config, sessions=sessions,
                                  progress=progress)
-        self.feature_names_ = _feature_columns(table)
+        self.feature_names_ = self._select_features(_feature_columns(table))
         if not self.feature_names_:
             raise ValidationError("the feature table has no numeric feature columns")
         n = len(table)
@@ -571,7 +646,7 @@ class BehaviourClusterer:
         return table, self._reduce(self._matrix(table))
 
     def predict(self, data: Sequence[Input], sessions: Optional[Sequence[str]] = None,
-                method: str = "classifier") -> pd.DataFrame:
+                method: str = "classifier", return_reduced: bool = False):
         """Label new sessions.
 
         Parameters
@@ -584,15 +659,21 @@ class BehaviourClusterer:
             ``"classifier"`` (fast, the default, available after loading) or ``"transform"``
             (``umap.transform`` + cluster assignment; only on a model fitted in this process).
 
+        return_reduced
+            Also return the reduced feature matrix (rows aligned with the table), e.g. for
+            :func:`typical_bouts`.
+
         Returns
         -------
         pandas.DataFrame
-            Columns ``session``, ``frame``, ``subject``, ``cluster`` (``-1`` = noise).
+            Columns ``session``, ``frame``, ``subject``, ``cluster`` (``-1`` = noise); with
+            ``return_reduced`` a tuple ``(table, reduced)``.
         """
         choice(method, ("classifier", "transform"), "method")
         table, z = self.transform(data, sessions)
         labels = self._classify(z) if method == "classifier" else self._direct_assign(z)
-        return self._label_table(table, labels)
+        out = self._label_table(table, labels)
+        return (out, z) if return_reduced else out
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "classifier_"):
@@ -881,7 +962,7 @@ def labels_for_tracks(labels: pd.DataFrame, ds: xr.Dataset, session: Optional[st
 
 
 # ------------------------------------------------------------------------------ persistence
-_ARRAYS = ("clip_low_", "clip_high_", "median_", "mean_", "scale_", "pca_components_",
+_ARRAYS = ("compress_scale_", "weights_", "clip_low_", "clip_high_", "median_", "mean_", "scale_", "pca_components_",
            "pca_mean_", "clusters_", "centers_", "embedding_", "embedding_labels_")
 
 

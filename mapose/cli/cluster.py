@@ -1,0 +1,172 @@
+"""``mapose cluster``: discover behaviours without labels (per animal or per pair).
+
+Fit a new model::
+
+    mapose cluster a.h5 b.h5 --out results/ [--config cluster.yaml] [--mode pair] [--seed 0]
+
+Label new sessions with a saved model::
+
+    mapose cluster c.h5 --model results/model --out results_c/
+
+Writes ``labels.csv`` (``session`` = input file stem, ``frame``, ``subject`` = animal or ``A|B``,
+``cluster`` with -1 = noise), ``cluster_stats.csv``, ``transitions.csv``,
+``transition_graph.json``, ``typical_bouts.csv`` / ``.json``, ``summary.json``, plots
+(``ethogram.png``, ``transitions.png``, ``cluster_stats.png``, ``embedding.png`` when fitting), the
+resolved ``config.yaml`` and, when fitting, the saved model in ``model/``.
+"""
+
+from __future__ import annotations
+
+HELP = "discover behaviours by clustering (UMAP + HDBSCAN), per animal or per pair; or label with a saved model"
+
+#: At most this many (session, subject) rows are drawn in the ethogram.
+MAX_ETHOGRAM_ROWS = 12
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("inputs", nargs="+", metavar="IN", help="pose files (one session each)")
+    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--config", default=None, help="YAML with ClusterConfig keys")
+    parser.add_argument("--mode", choices=("animal", "pair"), default=None,
+                        help="cluster each animal (egocentric features) or each ordered pair "
+                             "(social features); overrides the config")
+    parser.add_argument("--seed", type=int, default=None, help="random seed (overrides the config)")
+    parser.add_argument("--model", default=None,
+                        help="folder of a saved model: label the inputs with it instead of fitting")
+    parser.add_argument("--format", default=None, help="force the input format (default: sniffed)")
+    parser.add_argument("--fps", type=float, default=None, help="frame rate when files lack one")
+    parser.add_argument("--typical", type=int, default=5, help="typical bouts listed per cluster")
+
+
+def _read_inputs(paths, fmt, fps):
+    from pathlib import Path
+
+    from tqdm import tqdm
+
+    from mapose import io
+    from mapose.errors import ValidationError
+
+    stems = [Path(p).stem for p in paths]
+    dup = sorted({s for s in stems if stems.count(s) > 1})
+    if dup:
+        raise ValidationError(
+            f"several inputs share the file stem(s) {dup[:5]}; session names must be unique"
+        )
+    kw = {"fps": fps} if fps is not None else {}
+    data = []
+    for p in tqdm(paths, desc="reading", unit="file", disable=len(paths) < 20):
+        data.append(io.read_tracks(p, format=fmt, **kw))
+    return data, stems
+
+
+def run(args) -> int:
+    import dataclasses
+    import json
+    import time
+    from pathlib import Path
+
+    import networkx as nx
+    import numpy as np
+
+    from mapose.behaviour.clustering import (
+        BehaviourClusterer,
+        ClusterConfig,
+        cluster_statistics,
+        load_model,
+        save_model,
+        transition_graph,
+        transition_matrix,
+        typical_bouts,
+    )
+    from mapose.config import load_yaml, save_yaml
+    from mapose.errors import ConfigError
+    from mapose.io._files import atomic_path, atomic_write_text
+    from mapose.viz.behaviour import (
+        plot_cluster_statistics,
+        plot_embedding,
+        plot_ethogram,
+        plot_transition_graph,
+    )
+
+    t0 = time.perf_counter()
+    out = Path(args.out)
+    data, sessions = _read_inputs(args.inputs, args.format, args.fps)
+    fps_values = {ds.attrs.get("fps") for ds in data}
+    fps = fps_values.pop() if len(fps_values) == 1 else None
+
+    if args.model:
+        if args.config or args.mode or args.seed is not None:
+            raise ConfigError("--model labels with a saved model; --config, --mode and --seed "
+                              "only apply when fitting a new one")
+        model = load_model(args.model)
+        print(f"loaded model {args.model}: {model.n_clusters_} clusters, mode {model.mode}")
+        labels, reduced = model.predict(data, sessions=sessions, return_reduced=True)
+        fitted = False
+    else:
+        cfg = load_yaml(args.config, ClusterConfig) if args.config else ClusterConfig()
+        over = {}
+        if args.mode:
+            over["mode"] = args.mode
+        if args.seed is not None:
+            over["seed"] = args.seed
+        cfg = dataclasses.replace(cfg, **over)
+        model = BehaviourClusterer.from_config(cfg)
+        print(f"fitting on {len(data)} session(s), mode {cfg.mode}, seed {cfg.seed} ...")
+        model.fit(data, sessions=sessions, progress=True)
+        labels, reduced = model.labels_, model.reduced_
+        fitted = True
+    out.mkdir(parents=True, exist_ok=True)
+
+    with atomic_path(out / "labels.csv") as tmp:
+        labels[["session", "frame", "subject", "cluster"]].to_csv(tmp, index=False)
+    stats = cluster_statistics(labels, fps=fps)
+    with atomic_path(out / "cluster_stats.csv") as tmp:
+        stats.to_csv(tmp, index=False)
+    tm = transition_matrix(labels)
+    with atomic_path(out / "transitions.csv") as tmp:
+        tm.to_csv(tmp)
+    graph = transition_graph(tm, stats=stats)
+    atomic_write_text(out / "transition_graph.json",
+                      json.dumps(nx.node_link_data(graph, edges="edges"), indent=1))
+    typ = typical_bouts(labels, reduced, model.centers_, model.clusters_, n=args.typical,
+                        min_frames=model.min_bout_frames, fps=fps)
+    with atomic_path(out / "typical_bouts.csv") as tmp:
+        typ.to_csv(tmp, index=False)
+    atomic_write_text(out / "typical_bouts.json", typ.to_json(orient="records", indent=1))
+
+    # plots
+    rows = {}
+    for (session, subject), grp in labels.groupby(["session", "subject"], sort=False):
+        if len(rows) >= MAX_ETHOGRAM_ROWS:
+            break
+        rows[f"{session} {subject}"] = grp.sort_values("frame")["cluster"].to_numpy()
+    plot_ethogram(rows, fps=fps, path=out / "ethogram.png",
+                  title=f"clusters ({len(rows)} of {labels.groupby(['session', 'subject']).ngroups} "
+                        f"sequences)")
+    plot_transition_graph(graph, out / "transitions.png")
+    plot_cluster_statistics(stats, out / "cluster_stats.png", fps=fps)
+    if fitted:
+        plot_embedding(model.embedding_, model.embedding_labels_, out / "embedding.png",
+                       seed=model.seed)
+        save_model(model, out / "model")
+        save_yaml(model.config, out / "config.yaml")
+
+    assigned = float(np.mean(labels["cluster"].to_numpy() >= 0)) if len(labels) else float("nan")
+    summary = {
+        "sessions": len(sessions),
+        "rows": int(len(labels)),
+        "subjects": sorted(labels["subject"].unique().tolist()),
+        "mode": model.mode,
+        "seed": model.seed,
+        "n_clusters": model.n_clusters_,
+        "fraction_assigned": assigned,
+        "noise_fraction_in_embedding": model.noise_fraction_,
+        "agreement_classifier_vs_transform": model.agreement_,
+        "fitted": fitted,
+        "model": str(out / "model") if fitted else str(args.model),
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
+    print(f"{summary['n_clusters']} clusters; {100 * assigned:.1f} % of {len(labels)} rows assigned; "
+          f"classifier vs transform agreement {model.agreement_:.3f}; wrote {out}")
+    return 0

@@ -1,0 +1,234 @@
+"""Tests of mapose.behaviour.clustering: synthetic behaviours with known structure.
+
+One mouse alternates two movement regimes (running straight / sitting and turning); a pair
+alternates contact (nose to nose) and far apart.  The pipeline must separate them, reproduce them
+with the same seed, and give the same labels after saving and loading.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mapose.behaviour.clustering import (
+    BehaviourClusterer,
+    ClusterConfig,
+    cluster_statistics,
+    labels_for_tracks,
+    load_model,
+    save_model,
+    transition_graph,
+    transition_matrix,
+    typical_bouts,
+)
+from mapose.core import make_tracks
+from mapose.errors import ConfigError, FormatError, SkeletonError, ValidationError
+
+KP = ["nose", "neck", "tail_base"]
+FAST = dict(max_fit_frames=1500, umap_neighbors=15, classifier_iterations=30, windows=(5, 15))
+
+
+def _body(cx, cy, theta, length=20.0):
+    """(T, 2, 3) nose/neck/tail base of a straight body centred at (cx, cy) heading theta."""
+    d = np.stack([np.cos(theta), np.sin(theta)], axis=1)
+    offs = np.array([0.5, 0.2, -0.5]) * length
+    return (np.stack([cx, cy], axis=1)[:, :, None] + d[:, :, None] * offs[None, None, :])
+
+
+def one_mouse(n_frames: int, seed: int, bout: int = 120):
+    """Regime 0: runs forward at ~8 px/frame; regime 1: sits still and turns slowly."""
+    rng = np.random.default_rng(seed)
+    truth = np.repeat(rng.permutation(np.arange(n_frames // bout + 1) % 2), bout)[:n_frames]
+    theta = np.zeros(n_frames)
+    pos = np.zeros((n_frames, 2))
+    for t in range(1, n_frames):
+        if truth[t] == 0:
+            theta[t] = theta[t - 1] + rng.normal(0, 0.02)
+            step = 8.0 + rng.normal(0, 0.5)
+        else:
+            theta[t] = theta[t - 1] + 0.08 + rng.normal(0, 0.02)
+            step = abs(rng.normal(0, 0.2))
+        pos[t] = pos[t - 1] + step * np.array([np.cos(theta[t]), np.sin(theta[t])])
+    body = _body(pos[:, 0], pos[:, 1], theta) + rng.normal(0, 0.3, (n_frames, 2, 3))
+    ds = make_tracks(body[..., None], keypoints=KP, individuals=["mouse"], fps=30.0)
+    return ds, truth
+
+
+def mouse_pair(n_frames: int, seed: int, bout: int = 100):
+    """Regime 1: the two mice touch nose to nose; regime 0: they are far apart."""
+    rng = np.random.default_rng(seed)
+    truth = np.repeat(rng.permutation(np.arange(n_frames // bout + 1) % 2), bout)[:n_frames]
+    t = np.arange(n_frames)
+    a_c = np.stack([100 + 5 * np.sin(t / 20), 100 + 5 * np.cos(t / 25)], axis=1)
+    gap = np.where(truth == 1, 22.0, 200.0) + rng.normal(0, 1.0, n_frames)
+    b_c = a_c + np.stack([gap, np.zeros(n_frames)], axis=1)
+    a = _body(a_c[:, 0], a_c[:, 1], np.zeros(n_frames) + rng.normal(0, 0.05, n_frames))
+    b = _body(b_c[:, 0], b_c[:, 1], np.pi + np.where(truth == 1, 0.0, 1.5)
+              + rng.normal(0, 0.05, n_frames))
+    pos = np.stack([a, b], axis=-1) + rng.normal(0, 0.3, (n_frames, 2, 3, 2))
+    return make_tracks(pos, keypoints=KP, individuals=["A", "B"], fps=30.0), truth
+
+
+def _ami(a, b):
+    from sklearn.metrics import adjusted_mutual_info_score
+
+    return adjusted_mutual_info_score(a, b)
+
+
+@pytest.fixture(scope="module")
+def animal_fit():
+    ds, truth = one_mouse(2400, seed=1)
+    model = BehaviourClusterer(mode="animal", seed=3, **FAST).fit([ds], sessions=["s1"])
+    return model, ds, truth
+
+
+def test_two_movement_regimes_are_separated(animal_fit):
+    model, ds, truth = animal_fit
+    lab = model.labels_
+    assert list(lab.columns) == ["session", "frame", "subject", "cluster"]
+    assert len(lab) == 2400 and set(lab["subject"]) == {"mouse"}
+    assert model.n_clusters_ >= 2
+    assert _ami(truth, lab["cluster"].to_numpy()) > 0.7
+    # allocentric features are not used
+    assert "centroid_x" not in model.feature_names_ and "speed" in model.feature_names_
+    # the label classifier agrees with a direct umap.transform + cluster assignment
+    assert model.agreement_ > 0.8
+
+
+def test_predict_new_session_and_save_load_identical(animal_fit, tmp_path):
+    model, _, _ = animal_fit
+    new, truth = one_mouse(900, seed=7)
+    pred = model.predict([new], sessions=["new"])
+    assert _ami(truth, pred["cluster"].to_numpy()) > 0.6
+    direct = model.predict([new], sessions=["new"], method="transform")
+    assert np.mean(direct["cluster"].to_numpy() == pred["cluster"].to_numpy()) > 0.8
+    save_model(model, tmp_path / "m")
+    assert {p.name for p in (tmp_path / "m").iterdir()} >= {"model.json", "arrays.npz",
+                                                            "classifier.skops"}
+    loaded = load_model(tmp_path / "m")
+    again = loaded.predict([new], sessions=["new"])
+    pd.testing.assert_frame_equal(again, pred)
+    with pytest.raises(ValidationError, match="UMAP"):
+        loaded.predict([new], method="transform")
+    # a skeleton without the trained keypoints is refused, naming them
+    other = make_tracks(new["position"].values[:, :, :2], keypoints=["nose", "neck"], fps=30.0)
+    with pytest.raises(SkeletonError, match="tail_base"):
+        loaded.predict([other])
+
+
+def test_same_seed_same_clusters(animal_fit):
+    model, ds, _ = animal_fit
+    again = BehaviourClusterer(mode="animal", seed=3, **FAST).fit([ds], sessions=["s1"])
+    np.testing.assert_array_equal(again.labels_["cluster"].to_numpy(),
+                                  model.labels_["cluster"].to_numpy())
+    np.testing.assert_array_equal(again.embedding_, model.embedding_)
+
+
+@pytest.mark.slow
+def test_pair_mode_finds_contact():
+    ds, truth = mouse_pair(2000, seed=2)
+    model = BehaviourClusterer(mode="pair", seed=0, **FAST).fit([ds], sessions=["p"])
+    lab = model.labels_
+    assert set(lab["subject"]) == {"A|B", "B|A"}
+    ab = lab[lab["subject"] == "A|B"].sort_values("frame")["cluster"].to_numpy()
+    assert _ami(truth, ab) > 0.7
+    assert any(n.startswith("a_") for n in model.feature_names_)
+    assert "nose_nose_dist" in model.feature_names_
+
+
+def test_many_tiny_sessions_gmm_and_nan_columns():
+    """Hundreds of 13-frame sessions: windows longer than a session, no crash, no crossing."""
+    sessions, names = [], []
+    for i in range(60):
+        ds, _ = one_mouse(13, seed=100 + i, bout=13)
+        sessions.append(ds)
+        names.append(f"w{i}")
+    model = BehaviourClusterer(mode="animal", seed=0, clusterer="gmm", n_clusters=3,
+                               windows=(5, 45), max_fit_frames=600, umap_neighbors=10,
+                               classifier_iterations=10, min_bout_frames=3)
+    model.fit(sessions, sessions=names)
+    lab = model.labels_
+    assert len(lab) == 60 * 13
+    assert lab.groupby("session").size().eq(13).all()
+    assert np.all(np.isfinite(model.reduced_))
+    assert set(lab["cluster"]) <= set(range(3))
+
+
+def test_labels_for_tracks(animal_fit):
+    model, ds, _ = animal_fit
+    arr = labels_for_tracks(model.labels_, ds)
+    assert arr.dims == ("time", "subject") and arr.shape == (2400, 1)
+    np.testing.assert_array_equal(arr.values[:, 0], model.labels_["cluster"].to_numpy())
+
+
+def _table(seq_by_subject, session="s"):
+    rows = []
+    for subject, seq in seq_by_subject.items():
+        for f, c in enumerate(seq):
+            rows.append((session, f, subject, c))
+    return pd.DataFrame(rows, columns=["session", "frame", "subject", "cluster"])
+
+
+def test_statistics_and_transitions_known_values():
+    lab = _table({"m": [0, 0, 0, 1, 1, -1, 0, 0, 2, 2, 2, 2]})
+    st = cluster_statistics(lab, fps=2.0)
+    row = st[(st.subject == "m") & (st.cluster == 0)].iloc[0]
+    assert row.frames == 5 and row.bouts == 2 and row.mean_bout_frames == 2.5
+    assert row.mean_bout_s == 1.25 and abs(row.fraction - 5 / 12) < 1e-12
+    tm = transition_matrix(lab, normalize=False)
+    # bouts without noise: 0, 1, 0, 2  -> 0->1, 1->0, 0->2
+    assert tm.loc[0, 1] == 1 and tm.loc[1, 0] == 1 and tm.loc[0, 2] == 1 and tm.values.sum() == 3
+    p = transition_matrix(lab)
+    assert p.loc[0, 1] == 0.5 and p.loc[0, 2] == 0.5 and p.loc[2].sum() == 0
+    g = transition_graph(p, min_probability=0.1, stats=st)
+    assert set(g.edges) == {(0, 1), (1, 0), (0, 2)}
+    assert abs(g.nodes[0]["fraction"] - 5 / 12) < 1e-12
+    # transitions never cross sessions or subjects
+    two = pd.concat([_table({"m": [0, 0, 1, 1]}, "a"), _table({"m": [2, 2]}, "b")])
+    assert transition_matrix(two, normalize=False).values.sum() == 1
+
+
+def test_typical_bouts_closest_to_centre():
+    lab = _table({"m": [0, 0, 0, 1, 1, 0, 0, 0, 1, 1, 1]})
+    reduced = np.zeros((11, 2))
+    reduced[5:8] = [[3, 0]] * 3  # the second bout of cluster 0 lies far from its centre
+    reduced[8:11] = [[0, 0.1]] * 3
+    reduced[3:5] = [[0, 1]] * 2
+    centers = np.array([[0.0, 0.0], [0.0, 0.0]])
+    tb = typical_bouts(lab, reduced, centers, [0, 1], n=2, fps=10.0)
+    c0 = tb[tb.cluster == 0]
+    assert c0["start"].tolist() == [0, 5] and c0["rank"].tolist() == [1, 2]
+    c1 = tb[tb.cluster == 1]
+    assert c1.iloc[0]["start"] == 8 and c1.iloc[0]["stop"] == 11
+    assert c1.iloc[0]["start_s"] == 0.8
+
+
+def test_config_and_model_file_errors(tmp_path, animal_fit):
+    with pytest.raises(ConfigError, match="mode"):
+        ClusterConfig(mode="group")
+    with pytest.raises(ConfigError, match="pca_components"):
+        ClusterConfig(pca_components=2.5)
+    with pytest.raises(ConfigError, match="allowed"):
+        BehaviourClusterer().set_params(n_neighbours=3)
+    with pytest.raises(ValidationError, match="not fitted"):
+        BehaviourClusterer().predict([pd.DataFrame({"frame": [0], "subject": ["m"], "x": [1.0]})])
+    model, _, _ = animal_fit
+    folder = save_model(model, tmp_path / "m")
+    # a classifier file holding an unexpected type is refused before anything is loaded
+    import skops.io as sio
+    from sklearn.preprocessing import FunctionTransformer
+
+    (folder / "classifier.skops").write_bytes(sio.dumps(FunctionTransformer(np.sin)))
+    with pytest.raises(FormatError, match="unexpected type"):
+        load_model(folder)
+    (folder / "model.json").write_text('{"format": "something-else"}')
+    with pytest.raises(FormatError, match="format"):
+        load_model(folder)
+
+
+def test_feature_table_input_missing_columns(animal_fit):
+    model, _, _ = animal_fit
+    table = pd.DataFrame({"frame": np.arange(5), "subject": "m", "speed": np.ones(5)})
+    with pytest.raises(ValidationError, match="lacks"):
+        model.predict([table], sessions=["t"])
