@@ -12,8 +12,9 @@ Usage::
 
 Without a trained model the default architecture is used untrained: the model's cost is the same,
 but the decode/track shares are not representative (an untrained model finds almost no peaks).
-The machine load (``/proc/loadavg``) is printed before and after: on a shared machine the numbers
-depend on it.
+The machine load (``/proc/loadavg``) is printed before and after: on a shared machine wall-clock
+numbers depend on it, so the process CPU time per frame is printed too (with ``--threads 1`` it is
+about the wall time the same run takes on an idle core).
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ def worker(args) -> None:
     from mapose.tracking import Tracker
 
     model, kind = _model(args.model, Path(args.labels))
+    ru0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
     res = analyze_video(
         model, args.worker, args.out, n_animals=args.n_animals, batch_size=args.batch_size,
@@ -66,10 +68,12 @@ def worker(args) -> None:
         chunk_size=args.chunk_size,
     )
     wall = time.perf_counter() - t0
+    ru1 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
     tm = res.timings
     print("RESULT " + json.dumps({
         "video": args.worker, "model": kind, "frames": res.n_frames, "instances": res.n_detections,
-        "wall_s": wall, "fps": res.n_frames / wall, "stages_s": {
+        "wall_s": wall, "fps": res.n_frames / wall, "cpu_s": cpu, "stages_s": {
             k: getattr(tm, k) for k in ("read", "model", "decode", "track", "write")},
         "shares": tm.shares(), "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "torch_threads": args.threads or torch.get_num_threads(),
@@ -117,6 +121,8 @@ def report(r: dict) -> None:
     print(f"  {Path(r['video']).name}: {r['frames']} frames in {r['wall_s']:.1f} s = "
           f"{r['fps']:.2f} frames/s end to end; peak RSS {r['peak_rss_mb']:.0f} MB; "
           f"{r['instances']} instances tracked; torch threads {r['torch_threads']}")
+    print(f"    process CPU time {r['cpu_s']:.1f} s = {1000 * r['cpu_s'] / r['frames']:.1f} CPU-ms/frame "
+          f"(load-independent cost: {r['frames'] / r['cpu_s']:.1f} frames per CPU-second)")
     print("    share of wall time: " + ", ".join(
         f"{k} {100 * v:.1f}% ({r['stages_s'][k]:.1f} s)" for k, v in sh.items())
         + "   [read runs in a background thread, overlapping the model]")
