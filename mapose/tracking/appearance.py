@@ -103,6 +103,27 @@ def hull_histograms(image: np.ndarray, keypoints: np.ndarray, pad: float,
     return out
 
 
+def isolated(frame: np.ndarray, keypoints: np.ndarray, min_distance: float) -> np.ndarray:
+    """``(N,)`` True for detections whose keypoint centroid is at least ``min_distance`` pixels
+    from every other detection of the same frame (their hulls do not mix two animals)."""
+    from mapose.tracking.costs import centroids
+
+    frame = np.asarray(frame, np.int64)
+    c = centroids(keypoints)
+    out = np.ones(len(frame), bool)
+    if len(frame) < 2:
+        return out
+    counts = np.bincount(frame)
+    lo = np.searchsorted(frame, np.nonzero(counts >= 2)[0], side="left")
+    for a in lo:
+        b = a + counts[frame[a]]
+        cc = c[a:b]
+        d = np.hypot(cc[:, None, 0] - cc[None, :, 0], cc[:, None, 1] - cc[None, :, 1])
+        np.fill_diagonal(d, np.inf)
+        out[a:b] = ~(np.nan_to_num(d, nan=np.inf) < min_distance).any(axis=1)
+    return out
+
+
 def video_descriptors(
     video: str | Path,
     frame: np.ndarray,
@@ -111,6 +132,7 @@ def video_descriptors(
     max_frames: int = 600,
     must_frames: Optional[np.ndarray] = None,
     bins: int = DEFAULT_BINS,
+    use: Optional[np.ndarray] = None,
 ) -> np.ndarray:
     """Appearance descriptor of each detection, from frames sampled evenly over the video.
 
@@ -130,13 +152,16 @@ def video_descriptors(
         Frames read in any case (e.g. tracklet ends, where re-identification happens).
     bins
         Histogram bins per channel.
+    use
+        ``(N,)`` detections to describe (e.g. :func:`isolated` ones); the others get NaN.
 
     Returns
     -------
-    ``(N, D)``; rows of NaN for detections in frames not read.
+    ``(N, D)``; rows of NaN for detections in frames not read or not in ``use``.
     """
     frame = np.asarray(frame, np.int64)
-    uniq = np.unique(frame)
+    use = np.ones(len(frame), bool) if use is None else np.asarray(use, bool)
+    uniq = np.unique(frame[use])
     if len(uniq) > max_frames:
         pick = uniq[np.linspace(0, len(uniq) - 1, max_frames).round().astype(int)]
     else:
@@ -152,7 +177,7 @@ def video_descriptors(
         h = hull_histograms(img, keypoints[lo:hi], pad, bins)
         if desc is None:
             desc = np.full((len(frame), h.shape[1]), np.nan)
-        desc[lo:hi] = h
+        desc[lo:hi] = np.where(use[lo:hi, None], h, np.nan)
     if desc is None:
         raise ValidationError(f"{video}: no frame could be read for appearance descriptors")
     return desc

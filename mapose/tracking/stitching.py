@@ -36,11 +36,18 @@ class TrackletSummary:
     weight
         ``(M,)`` sum of the instance scores (clipped to ``[0, 1]``; unknown = 1).
     start_pos, end_pos
-        ``(M, 2)`` centroid at the first and last detection, pixels.
+        ``(M, K, 2)`` keypoints of the first and last detection, pixels (NaN = missing).
     start_vel, end_vel
-        ``(M, 2)`` velocity near the start and the end, pixels/frame.
+        ``(M, 2)`` velocity near the start and the end, pixels/frame: mean displacement of the
+        keypoints seen at both ends of a window of up to ``velocity_window`` detections (a centroid
+        would jump when keypoints vanish).
     size
-        ``(M,)`` median body size, pixels.
+        ``(M,)`` median body size (keypoint bounding-box diagonal), pixels.
+    shape_start, shape_end
+        ``(M, P)`` mean log distance (log pixels) between each pair of keypoints over the first and
+        the last ``shape_window`` detections (NaN where a pair is never seen); ``P = K (K - 1) / 2``.
+        Comparing pairs seen on both sides measures size and shape change without being fooled
+        by keypoints that come and go.
     appearance
         ``(M, D)`` mean appearance descriptor (rows of NaN where unknown) or ``None``.
     """
@@ -54,6 +61,8 @@ class TrackletSummary:
     start_vel: np.ndarray
     end_vel: np.ndarray
     size: np.ndarray
+    shape_start: np.ndarray
+    shape_end: np.ndarray
     appearance: Optional[np.ndarray] = None
 
     def __len__(self) -> int:
@@ -68,6 +77,7 @@ def summarise_tracklets(
     n_tracklets: int,
     appearance: Optional[np.ndarray] = None,
     velocity_window: int = 5,
+    shape_window: int = 10,
 ) -> TrackletSummary:
     """Summarise tracklets from detections (vectorised over detections).
 
@@ -87,15 +97,17 @@ def summarise_tracklets(
         Optional ``(N, D)`` descriptor per detection (NaN rows = not measured).
     velocity_window
         Detections used at each end to estimate the velocity.
+    shape_window
+        Detections used at each end to measure the body shape.
     """
     m = int(n_tracklets)
     use = tracklet >= 0
     tr, fr = tracklet[use], frame[use]
-    cen = centroids(keypoints[use])
-    size = body_sizes(keypoints[use])
+    kps = np.asarray(keypoints, float)[use]
+    size = body_sizes(kps)
     w = np.clip(np.nan_to_num(np.asarray(scores, float)[use], nan=1.0), 0.0, 1.0)
     order = np.lexsort((fr, tr))  # by tracklet, then frame
-    tr, fr, cen, size, w = tr[order], fr[order], cen[order], size[order], w[order]
+    tr, fr, kps, size, w = tr[order], fr[order], kps[order], size[order], w[order]
     first = np.searchsorted(tr, np.arange(m), side="left")
     stop = np.searchsorted(tr, np.arange(m), side="right")
     n = stop - first
@@ -104,15 +116,15 @@ def summarise_tracklets(
     last = stop - 1
     wi = np.minimum(velocity_window, n - 1)
     s_far, e_far = first + wi, last - wi
-    with np.errstate(invalid="ignore", divide="ignore"):
-        sv = (cen[s_far] - cen[first]) / np.maximum(fr[s_far] - fr[first], 1)[:, None]
-        ev = (cen[last] - cen[e_far]) / np.maximum(fr[last] - fr[e_far], 1)[:, None]
-    sv = np.nan_to_num(sv)
-    ev = np.nan_to_num(ev)
+    sv = _mean_shift(kps[first], kps[s_far]) / np.maximum(fr[s_far] - fr[first], 1)[:, None]
+    ev = _mean_shift(kps[e_far], kps[last]) / np.maximum(fr[last] - fr[e_far], 1)[:, None]
     # median body size per tracklet: sort sizes within each tracklet
     sz_order = np.lexsort((np.nan_to_num(size, nan=np.inf), tr))
     size_sorted = size[sz_order]
     med = size_sorted[first + (n - 1) // 2]
+    length = np.minimum(n, shape_window)
+    shape_start = _window_shapes(kps, tr, first, length, m)
+    shape_end = _window_shapes(kps, tr, stop - length, length, m)
     app = None
     if appearance is not None:
         a = np.asarray(appearance, float)[use][order]
@@ -124,8 +136,121 @@ def summarise_tracklets(
             app = np.where(cnt[:, None] > 0, tot / cnt[:, None], np.nan)
     return TrackletSummary(
         start=fr[first], end=fr[last], n=n, weight=np.add.reduceat(w, first) if m else np.zeros(0),
-        start_pos=cen[first], end_pos=cen[last], start_vel=sv, end_vel=ev, size=med, appearance=app,
+        start_pos=kps[first], end_pos=kps[last], start_vel=sv, end_vel=ev, size=med,
+        shape_start=shape_start, shape_end=shape_end, appearance=app,
     )
+
+
+def _window_shapes(kps: np.ndarray, tr: np.ndarray, begin: np.ndarray, length: np.ndarray,
+                   m: int) -> np.ndarray:
+    """Mean log pairwise keypoint distance over ``length[t]`` detections from ``begin[t]`` of each
+    tracklet ``t`` (``kps`` sorted by tracklet); ``(m, P)``, NaN where a pair is never seen."""
+    k = kps.shape[1]
+    a, b = np.triu_indices(k, 1)
+    if len(a) == 0 or m == 0:
+        return np.zeros((m, len(a)))
+    total = int(length.sum())
+    offs = np.arange(total) - np.repeat(np.cumsum(length) - length, length)
+    idx = np.repeat(begin, length) + offs
+    owner = tr[idx]
+    p = kps[idx]
+    logd = np.log(np.maximum(np.hypot(p[:, a, 0] - p[:, b, 0], p[:, a, 1] - p[:, b, 1]), 0.5))
+    ok = np.isfinite(logd)
+    tot = np.zeros((m, len(a)))
+    cnt = np.zeros((m, len(a)))
+    np.add.at(tot, owner, np.where(ok, logd, 0.0))
+    np.add.at(cnt, owner, ok)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(cnt > 0, tot / cnt, np.nan)
+
+
+def _mean_shift(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Mean displacement ``b - a`` ``(n, 2)`` over keypoints seen in both ``(n, K, 2)`` poses
+    (centroid shift when none is shared; 0 when either pose is empty)."""
+    d = b - a
+    ok = np.isfinite(d).all(axis=-1)
+    cnt = ok.sum(axis=1)
+    out = np.where(ok[..., None], d, 0.0).sum(axis=1) / np.maximum(cnt, 1)[:, None]
+    if np.any(cnt == 0):
+        alt = np.nan_to_num(centroids(b) - centroids(a))
+        out = np.where((cnt == 0)[:, None], alt, out)
+    return out
+
+
+def _pose_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Mean distance ``(n,)`` between paired poses ``(n, K, 2)`` over keypoints seen in both
+    (centroid distance when none is shared)."""
+    d = np.hypot(b[..., 0] - a[..., 0], b[..., 1] - a[..., 1])
+    ok = np.isfinite(d)
+    cnt = ok.sum(axis=1)
+    out = np.where(ok, d, 0.0).sum(axis=1) / np.maximum(cnt, 1)
+    if np.any(cnt == 0):
+        ca, cb = centroids(a), centroids(b)
+        out = np.where(cnt == 0, np.hypot(*(cb - ca).T), out)
+    return out
+
+
+def appearance_weight(tracklet: np.ndarray, frame: np.ndarray, keypoints: np.ndarray,
+                      appearance: np.ndarray, body_size: float, near: float = 2.5,
+                      min_frames_apart: int = 10, max_per_tracklet: int = 200) -> float:
+    """How much appearance tells these animals apart, in ``[0, 1]`` (learned per video).
+
+    Lighting changes across an arena, so appearance is only compared between detections at
+    nearby places (within ``near`` body sizes): ``B`` = median distance between two different
+    animals seen side by side in one frame, ``W`` = median distance between one tracklet's
+    detections at least ``min_frames_apart`` frames apart at nearby places.  The weight is
+    ``(B - W) / B`` clipped to ``[0, 1]``: 0 for look-alike animals (three black mice), near 1
+    when animals differ much more than one animal differs from itself.
+
+    Parameters
+    ----------
+    tracklet, frame
+        ``(N,)`` per detection (sorted by frame).
+    keypoints
+        ``(N, K, 2)`` pixels.
+    appearance
+        ``(N, D)`` descriptors, NaN rows where not measured.
+    body_size
+        Pixels.
+    """
+    c = centroids(keypoints)
+    ok = np.isfinite(appearance).all(axis=1) & (tracklet >= 0) & np.isfinite(c).all(axis=1)
+    idx = np.nonzero(ok)[0]
+    if len(idx) < 4:
+        return 0.0
+    radius = near * body_size
+    between, within = [], []
+    f = frame[idx]
+    bounds = np.flatnonzero(np.diff(f)) + 1
+    for grp in np.split(idx, bounds):  # detections of one frame
+        if len(grp) < 2:
+            continue
+        a, b = np.triu_indices(len(grp), 1)
+        d = np.hypot(*(c[grp[a]] - c[grp[b]]).T)
+        close = d <= radius
+        if close.any():
+            between.append(appearance_distance(appearance[grp[a][close]], appearance[grp[b][close]]))
+    order = np.argsort(tracklet[idx], kind="stable")
+    by_tr = idx[order]
+    cuts = np.flatnonzero(np.diff(tracklet[by_tr])) + 1
+    for grp in np.split(by_tr, cuts):
+        if len(grp) < 2:
+            continue
+        if len(grp) > max_per_tracklet:
+            grp = grp[np.linspace(0, len(grp) - 1, max_per_tracklet).round().astype(int)]
+        a, b = np.triu_indices(len(grp), 1)
+        keep = (np.abs(frame[grp[a]] - frame[grp[b]]) >= min_frames_apart) & (
+            np.hypot(*(c[grp[a]] - c[grp[b]]).T) <= radius)
+        if keep.any():
+            within.append(appearance_distance(appearance[grp[a][keep]], appearance[grp[b][keep]]))
+    if not between or not within:
+        return 0.0
+    bw, ww = np.concatenate(between), np.concatenate(within)
+    bw, ww = bw[np.isfinite(bw)], ww[np.isfinite(ww)]
+    if len(bw) == 0 or len(ww) == 0:
+        return 0.0
+    b, w = float(np.median(bw)), float(np.median(ww))
+    return float(np.clip((b - w) / b, 0.0, 1.0)) if b > 0 else 0.0
 
 
 def appearance_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -155,10 +280,13 @@ def link_costs(
 ) -> np.ndarray:
     """Cost of continuing tracklet ``u`` with the later tracklet ``v`` (same animal), vectorised.
 
-    ``cost = w_motion * d / (body_size + step * gap) + w_size * |log(size_u / size_v)| /
+    ``cost = w_motion * d / (body_size + step * gap) + w_shape * mean|log(l_u / l_v)| /
     size_tolerance + w_app * D_app / appearance_tolerance + gap_cost * (gap - 1)`` where ``d`` is
-    the mean of the forward (from ``u``'s end) and backward (from ``v``'s start) constant-velocity
-    extrapolation errors, in pixels, over at most ``max_extrapolation`` frames.
+    the mean of the forward (``u``'s last pose moved on by its velocity) and backward (``v``'s
+    first pose moved back) constant-velocity extrapolation errors, in pixels (mean over keypoints
+    seen in both poses), over at most ``max_extrapolation`` frames, and ``l`` are the distances
+    between pairs of keypoints seen at ``u``'s end and at ``v``'s start (0 for one-keypoint
+    skeletons).
 
     Parameters
     ----------
@@ -172,14 +300,15 @@ def link_costs(
     ``(E,)`` dimensionless costs.
     """
     gap = (s.start[v] - s.end[u]).astype(float)
-    g = np.minimum(gap, max_extrapolation)[:, None]
-    pf = s.end_pos[u] + s.end_vel[u] * g
-    pb = s.start_pos[v] - s.start_vel[v] * g
-    d = 0.5 * (np.hypot(*(pf - s.start_pos[v]).T) + np.hypot(*(pb - s.end_pos[u]).T))
+    g = np.minimum(gap, max_extrapolation)[:, None, None]
+    pf = s.end_pos[u] + s.end_vel[u][:, None, :] * g
+    pb = s.start_pos[v] - s.start_vel[v][:, None, :] * g
+    d = 0.5 * (_pose_distance(pf, s.start_pos[v]) + _pose_distance(pb, s.end_pos[u]))
     motion = d / (body_size + step * gap)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        sz = np.abs(np.log(s.size[u] / s.size[v])) / size_tolerance
-    sz = np.where(np.isfinite(sz), sz, 0.0)
+    diff = np.abs(s.shape_end[u] - s.shape_start[v])  # log ratios of shared keypoint distances
+    ok = np.isfinite(diff)
+    cnt = ok.sum(axis=1)
+    sz = np.where(ok, diff, 0.0).sum(axis=1) / np.maximum(cnt, 1) / size_tolerance
     cost = weights[0] * motion + weights[1] * sz + gap_cost * (gap - 1.0)
     if s.appearance is not None:
         app = appearance_distance(s.appearance[u], s.appearance[v]) / appearance_tolerance
@@ -284,7 +413,8 @@ def stitch_tracklets(
             succ[a] = b
     heads = [u for u in range(m) if flow["S"].get(("i", u), 0) > 0]
     # canonical identity order: by first frame, then x, then y of the first detection
-    heads.sort(key=lambda u: (int(s.start[u]), float(s.start_pos[u, 0]), float(s.start_pos[u, 1])))
+    first_c = centroids(s.start_pos)
+    heads.sort(key=lambda u: (int(s.start[u]), float(first_c[u, 0]), float(first_c[u, 1])))
     identity = np.full(m, -1, np.int64)
     cost_of = {(a, b): c for a, b, c in zip(link_u.tolist(), link_v.tolist(), np.asarray(link_cost).tolist())}
     junctions = []

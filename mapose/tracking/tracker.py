@@ -17,6 +17,7 @@ from mapose.tracking.stitching import (
     StitchResult,
     TrackletSummary,
     appearance_distance,
+    appearance_weight,
     candidate_links,
     link_costs,
     stitch_tracklets,
@@ -119,6 +120,10 @@ class Tracker:
         Cost margin (dimensionless) at which identity confidence reaches ``1 - 1/e``.
     swap_threshold
         Identity confidence below which a likely swap event is listed in :attr:`swap_events_`.
+    split_threshold
+        With ``n_animals``: where a newly appeared detection would continue a track almost as well
+        as the chosen one (identity confidence below this), the track is cut there and the global
+        stitcher decides (0 = never cut).
 
     Attributes
     ----------
@@ -135,6 +140,9 @@ class Tracker:
     n_tracklets_ : int
     swap_events_ : pandas.DataFrame
         Likely identity swaps: ``frame``, ``animal_a``, ``animal_b``, ``reason``, ``confidence``.
+    appearance_weight_ : float
+        Weight of appearance in stitching, learned per video (0 = the animals look alike or no
+        video; see :func:`~mapose.tracking.stitching.appearance_weight`).
     identity_descriptors_ : numpy.ndarray or None
         ``(n_identities, D)`` mean appearance descriptor of each identity, learned from the video.
 
@@ -163,6 +171,7 @@ class Tracker:
         appearance_frames: int = 600,
         confidence_scale: float = 0.25,
         swap_threshold: float = 0.5,
+        split_threshold: float = 0.5,
     ) -> None:
         self.n_animals = n_animals
         self.max_gap = max_gap
@@ -180,6 +189,7 @@ class Tracker:
         self.appearance_frames = appearance_frames
         self.confidence_scale = confidence_scale
         self.swap_threshold = swap_threshold
+        self.split_threshold = split_threshold
 
     def __repr__(self) -> str:
         return f"Tracker(n_animals={self.n_animals}, max_gap={self.max_gap}, gate={self.gate})"
@@ -311,16 +321,23 @@ class Tracker:
             gate=self.gate, max_step=self.max_step_, oks_weight=self.oks_weight, oks_kappa=self.oks_kappa,
             max_gap=self.max_gap, min_score=self.min_score,
         )
+        if self.n_animals is not None:
+            link = self._split_ambiguous(link, frame)
         link = self._canonical(link, frame, kp)
         app = None
         if video is not None and self.appearance and n:
-            from mapose.tracking.appearance import video_descriptors
+            from mapose.tracking.appearance import isolated, video_descriptors
 
             ends = self._tracklet_end_frames(link, frame)
+            alone = isolated(frame, kp, self.body_size_)  # hulls of touching animals mix them
             app = video_descriptors(video, frame, kp, pad=0.1 * self.body_size_,
-                                    max_frames=self.appearance_frames, must_frames=ends)
+                                    max_frames=self.appearance_frames, must_frames=ends, use=alone)
         summary = summarise_tracklets(frame, kp, scores, link.tracklet, link.n_tracklets, app)
-        cost_kw = dict(body_size=self.body_size_, step=self.step_)
+        self.appearance_weight_ = (
+            appearance_weight(link.tracklet, frame, kp, app, self.body_size_) if app is not None else 0.0
+        )
+        cost_kw = dict(body_size=self.body_size_, step=self.step_,
+                       weights=(1.0, 0.5, self.appearance_weight_))
         if self.n_animals is not None:
             lu, lv, lc = candidate_links(summary, self.max_stitch_gap, 2 * int(self.n_animals) + 2,
                                          self.max_link_cost, **cost_kw)
@@ -356,6 +373,43 @@ class Tracker:
         return ds
 
     # ------------------------------------------------------------------ helpers
+    def _split_ambiguous(self, link: LinkResult, frame: np.ndarray) -> LinkResult:
+        """Cut a tracklet where a detection that appeared in that frame would have continued it
+        almost as well (identity confidence below ``split_threshold``), so the global stitcher,
+        which sees both sides of the gap, decides instead of the greedy frame-to-frame choice."""
+        if not len(frame) or self.split_threshold <= 0:
+            return link
+        tr, part = link.tracklet.copy(), link.partner.copy()
+        m = link.n_tracklets
+        start = np.full(m, np.iinfo(np.int64).max)
+        use = tr >= 0
+        np.minimum.at(start, tr[use], frame[use])
+        with np.errstate(over="ignore"):
+            conf = 1.0 - np.exp(-np.maximum(link.margin, 0.0) / self.confidence_scale)
+        cand = np.nonzero(use & (part >= 0) & (conf < self.split_threshold))[0]
+        cand = cand[start[part[cand]] == frame[cand]]  # the rival was born in this very frame
+        cand = cand[start[tr[cand]] < frame[cand]]  # not already a tracklet start
+        if len(cand) == 0:
+            return link
+        vel = [link.velocity]
+        splits: dict[int, list[tuple[int, int]]] = {}
+        for j in cand[np.argsort(frame[cand], kind="stable")]:
+            old, f = int(link.tracklet[j]), int(frame[j])
+            cur = splits[old][-1][1] if old in splits else old
+            sel = np.nonzero((tr == cur) & (frame >= f))[0]
+            if len(sel) == 0 or frame[sel].min() != f:
+                continue
+            tr[sel] = m
+            splits.setdefault(old, []).append((f, m))
+            vel.append(link.velocity[old][None])
+            m += 1
+        # competitors named by their tracklet id: use the piece they were in at that frame
+        for old, pieces in splits.items():
+            for f, new in pieces:
+                part[(link.partner == old) & (frame >= f)] = new
+        return LinkResult(tracklet=tr, margin=link.margin, partner=part, n_tracklets=m,
+                          velocity=np.concatenate(vel))
+
     @staticmethod
     def _canonical(link: LinkResult, frame: np.ndarray, kp: np.ndarray) -> LinkResult:
         """Renumber tracklets by (first frame, x, y of their first detection) so the numbering
