@@ -9,6 +9,12 @@ from typing import Optional
 import numpy as np
 import streamlit as st
 
+import xarray as xr
+
+# The app is a long-running process: xarray's optional numbagg backend would JIT-compile (tens of
+# seconds) on the first reduction of each kind and freeze the page; plain numpy is fast enough.
+xr.set_options(use_numbagg=False)
+
 MAX_POINTS = 5000  # plots are downsampled to this many points so 100k-frame sessions stay fluid
 
 

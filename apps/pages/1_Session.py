@@ -1,6 +1,7 @@
 """Session view: frame viewer with pose overlay, confidence over time, trajectories."""
 
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -57,19 +58,22 @@ if ds is not None:
 
     st.subheader("Confidence over time")
     idx = downsample_index(n_t)
-    conf = ds["confidence"].mean("keypoints").isel(time=idx)
-    df = pd.DataFrame(conf.transpose("time", "individuals").values, columns=names,
-                      index=pd.Index(frames[idx], name="frame"))
+    conf_all = ds["confidence"].transpose("time", "keypoints", "individuals").values[idx]
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # frames where an animal is not seen
+        conf_mean = np.nanmean(conf_all, axis=1)
+    df = pd.DataFrame(conf_mean, columns=names, index=pd.Index(frames[idx], name="frame"))
     if np.isfinite(df.values).any():
         st.line_chart(df, color=colours)
     else:
         st.caption("this file stores no confidence values")
 
     st.subheader("Trajectories")
-    centroid = ds["position"].mean("keypoints", skipna=True).isel(time=idx)
-    traj = []
-    for i, name in enumerate(names):
-        c = centroid.sel(individuals=ds["individuals"].values[i]).transpose("time", "space").values
-        traj.append(pd.DataFrame({"x": c[:, 0], "y": -c[:, 1], "animal": name}))
+    pos_all = ds["position"].transpose("time", "individuals", "keypoints", "space").values[idx]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        centroid = np.nanmean(pos_all, axis=2)  # (time, individuals, 2)
+    traj = [pd.DataFrame({"x": centroid[:, i, 0], "y": -centroid[:, i, 1], "animal": name})
+            for i, name in enumerate(names)]
     st.scatter_chart(pd.concat(traj).dropna(), x="x", y="y", color="animal", size=8)
     st.caption("centroid of all keypoints; y flipped so the plot matches the image")
