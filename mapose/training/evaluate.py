@@ -115,7 +115,7 @@ def evaluate_model(
             g = labels.instances.keypoints[(labels.instances.frame == i) & labels.is_user]
         gts.append(g)
     res = pose_metrics(gts, kps, iss, model.skeleton.keypoints)
-    res["frames"] = [int(labels.images[i].frame) for i in sel]
+    res["frames"] = [int(labels.images[i].frame) if labels.images[i].video else int(i) for i in sel]
     res["model_checksum"] = model.checksum
     res["labels"] = str(labels_path)
     if worst_dir is not None:

@@ -13,7 +13,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from mapose.core.skeleton import Skeleton
-from mapose.errors import MaposeError, MissingFileError
+from mapose.errors import ConfigError, MaposeError, MissingFileError
 from mapose.models.backbone import FPNBackbone, normalisation_for
 from mapose.training.config import TrainConfig
 from mapose.training.heads import ROLES
@@ -109,13 +109,13 @@ def build_untrained_model(skeleton: Skeleton, config: Optional[TrainConfig] = No
 
     cfg = config or TrainConfig()
     weights = cfg.model.weights
+    if weights == "packaged" and "efficientnet_lite0" not in cfg.model.encoder:
+        raise ConfigError(
+            f"model.weights 'packaged' exists only for tu-tf_efficientnet_lite0, not "
+            f"{cfg.model.encoder!r}; use weights: imagenet (needs internet) or none"
+        )
     model = PoseModel(skeleton, cfg, encoder_weights="imagenet" if weights == "imagenet" else None)
     if weights == "packaged":
-        if "efficientnet_lite0" not in cfg.model.encoder:
-            raise MaposeError(
-                f"model.weights 'packaged' exists only for tu-tf_efficientnet_lite0, not "
-                f"{cfg.model.encoder!r}; use weights: imagenet (needs internet) or none"
-            )
         load_lite0_into_smp_encoder(model.backbone.encoder)
     return model.eval()
 
