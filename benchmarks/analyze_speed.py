@@ -65,6 +65,7 @@ def worker(args) -> None:
         model, args.worker, args.out, n_animals=args.n_animals, batch_size=args.batch_size,
         scale=args.scale, decode=DecodeOptions(max_animals=args.n_animals),
         tracker=Tracker(n_animals=args.n_animals), threads=args.threads, progress=False,
+        precision=args.precision,
         chunk_size=args.chunk_size,
     )
     wall = time.perf_counter() - t0
@@ -77,6 +78,7 @@ def worker(args) -> None:
             k: getattr(tm, k) for k in ("read", "model", "decode", "track", "write")},
         "shares": tm.shares(), "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "torch_threads": args.threads or torch.get_num_threads(),
+        "precision": res.provenance["options"]["precision"],
     }), flush=True)
 
 
@@ -104,7 +106,8 @@ def concat_video(src: Path, dst: Path, times: int) -> int:
 def run_one(video: Path, out: Path, args) -> dict:
     cmd = [sys.executable, __file__, "--worker", str(video), "--out", str(out),
            "--model", str(args.model), "--labels", str(args.labels), "--batch-size", str(args.batch_size),
-           "--n-animals", str(args.n_animals), "--chunk-size", str(args.chunk_size)]
+           "--n-animals", str(args.n_animals), "--chunk-size", str(args.chunk_size),
+           "--precision", args.precision]
     if args.threads is not None:
         cmd += ["--threads", str(args.threads)]
     if args.scale is not None:
@@ -120,7 +123,8 @@ def report(r: dict) -> None:
     sh = r["shares"]
     print(f"  {Path(r['video']).name}: {r['frames']} frames in {r['wall_s']:.1f} s = "
           f"{r['fps']:.2f} frames/s end to end; peak RSS {r['peak_rss_mb']:.0f} MB; "
-          f"{r['instances']} instances tracked; torch threads {r['torch_threads']}")
+          f"{r['instances']} instances tracked; torch threads {r['torch_threads']}; "
+          f"precision {r['precision']}")
     print(f"    process CPU time {r['cpu_s']:.1f} s = {1000 * r['cpu_s'] / r['frames']:.1f} CPU-ms/frame "
           f"(load-independent cost: {r['frames'] / r['cpu_s']:.1f} frames per CPU-second)")
     print("    share of wall time: " + ", ".join(
@@ -139,6 +143,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--scale", type=float, default=None)
     ap.add_argument("--n-animals", type=int, default=2)
+    ap.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"))
     ap.add_argument("--chunk-size", type=int, default=500)
     ap.add_argument("--repeat", type=int, default=10, help="concatenate the video this many times (0: skip)")
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)

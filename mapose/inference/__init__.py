@@ -16,7 +16,8 @@ from mapose.inference.pipeline import (
     file_checksum,
     model_input_scale,
     predict_video,
+    resolve_precision,
 )
 
 __all__ = ["AnalysisResult", "DecodeOptions", "Timings", "analyze_video", "file_checksum",
-           "model_input_scale", "predict_video"]
+           "model_input_scale", "predict_video", "resolve_precision"]

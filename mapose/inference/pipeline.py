@@ -102,6 +102,32 @@ def model_input_scale(model: Any, scale: Optional[float]) -> float:
     return float(getattr(getattr(cfg, "data", None), "input_scale", 1.0) or 1.0)
 
 
+def resolve_precision(model: Any, precision: str = "auto") -> str:
+    """``"fp32"`` or ``"bf16"``: ``auto`` picks bf16 where the hardware computes it natively
+    (CPUs with AVX512-BF16/AMX, recent GPUs) -- about twice as fast on such CPUs, with keypoints
+    within a few hundredths of a pixel of fp32."""
+    import torch
+
+    if precision not in ("auto", "fp32", "bf16"):
+        raise ValidationError(f"precision {precision!r} unknown; allowed: auto, fp32, bf16")
+    if precision != "auto":
+        return precision
+    dev = "cpu"
+    if isinstance(model, torch.nn.Module):
+        p = next(model.parameters(), None)
+        dev = p.device.type if p is not None else "cpu"
+    try:
+        if dev == "cpu":
+            ok = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        elif dev == "cuda":
+            ok = bool(torch.cuda.is_bf16_supported())
+        else:
+            ok = False
+    except (AttributeError, RuntimeError):
+        ok = False
+    return "bf16" if ok else "fp32"
+
+
 def predict_video(
     model: Any,
     video: str | Path,
@@ -118,6 +144,7 @@ def predict_video(
     video_checksum: Optional[str] = None,
     threads: Optional[int] = None,
     channels_last: bool = True,
+    precision: str = "auto",
 ) -> Detections:
     """Run a pose model over a video and decode every frame (streaming, resumable).
 
@@ -151,6 +178,8 @@ def predict_video(
     channels_last
         Convert ``model`` (in place) to the channels-last memory format, which is faster for
         convolutions on CPU; the frames arrive channels-last already.
+    precision
+        ``"fp32"``, ``"bf16"`` (autocast) or ``"auto"`` (see :func:`resolve_precision`).
 
     Returns
     -------
@@ -169,6 +198,11 @@ def predict_video(
     chunk = -(-int(chunk_size) // batch_size) * batch_size
     tm = timings if timings is not None else Timings()
     dec_kw = asdict(decode)
+    prec = resolve_precision(model, precision)
+    dev_type = "cpu"
+    if isinstance(model, torch.nn.Module):
+        p0 = next(model.parameters(), None)
+        dev_type = p0.device.type if p0 is not None else "cpu"
     total_frames = info.n_frames if info.n_frames > 0 else 2**62
     store: Optional[ChunkStore] = None
     first_chunk = 0
@@ -179,6 +213,7 @@ def predict_video(
             "model_checksum": str(getattr(model, "checksum", "")),
             "skeleton": skeleton.to_dict(), "stride": stride, "crop": crop, "scale": pre.scale,
             "grey": pre.grey, "decode": dec_kw, "batch_size": batch_size, "chunk_size": chunk,
+            "precision": prec,
             "mapose": __version__,
         }
         store = ChunkStore(partial_dir, spec, chunk)
@@ -222,8 +257,9 @@ def predict_video(
         with torch.inference_mode():
             for idx, imgs in reader:
                 t0 = time.perf_counter()
-                out = model.predict(torch.from_numpy(imgs))
-                out_np = {k: v.detach().cpu().numpy() for k, v in out.items()}
+                with torch.autocast(dev_type, dtype=torch.bfloat16, enabled=prec == "bf16"):
+                    out = model.predict(torch.from_numpy(imgs))
+                out_np = {k: v.detach().float().cpu().numpy() for k, v in out.items()}
                 t1 = time.perf_counter()
                 buf_res.extend(decode_batch(out_np, skeleton, stride, **dec_kw))
                 buf_idx.append(idx)
@@ -276,6 +312,7 @@ def analyze_video(
     chunk_size: int = 500,
     tracker: Any = None,
     threads: Optional[int] = None,
+    precision: str = "auto",
     progress: bool = True,
     on_chunk: Optional[Callable[[int], None]] = None,
     model_dir: Optional[str | Path] = None,
@@ -298,6 +335,8 @@ def analyze_video(
         Object with ``fit_track(detections, video=...) -> Tracks``.
     threads
         Torch intra-op threads (``None``: torch's default).
+    precision
+        Model arithmetic: ``auto``, ``fp32`` or ``bf16`` (see :func:`resolve_precision`).
     model_dir
         Recorded in the provenance.
 
@@ -318,7 +357,8 @@ def analyze_video(
     partial = out.with_name(out.name + ".partial")
     det = predict_video(model, video, batch_size=batch_size, crop=crop, scale=scale, decode=dec,
                         partial_dir=partial, chunk_size=chunk_size, progress=progress,
-                        on_chunk=on_chunk, timings=tm, video_checksum=vsum, threads=threads)
+                        on_chunk=on_chunk, timings=tm, video_checksum=vsum, threads=threads,
+                        precision=precision)
     chunk = -(-int(chunk_size) // int(batch_size)) * int(batch_size)
     t0 = time.perf_counter()
     animals = filter_instances(det, min_keypoints=min_keypoints)
@@ -338,7 +378,8 @@ def analyze_video(
         "video_checksum": vsum,
         "options": {"n_animals": n_animals, "batch_size": batch_size, "crop": crop,
                     "scale": model_input_scale(model, scale), "min_keypoints": min_keypoints,
-                    "decode": asdict(dec), "tracker": repr(tracker)},
+                    "decode": asdict(dec), "tracker": repr(tracker),
+                    "precision": resolve_precision(model, precision)},
     }
     ds.attrs["provenance"] = json.dumps(provenance, sort_keys=True, default=str)
     ds.attrs["source_software"] = "mapose"
@@ -352,4 +393,4 @@ def analyze_video(
 
 
 __all__ = ["AnalysisResult", "DecodeOptions", "Timings", "analyze_video", "file_checksum",
-           "model_input_scale", "predict_video"]
+           "model_input_scale", "predict_video", "resolve_precision"]

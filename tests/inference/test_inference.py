@@ -126,3 +126,17 @@ def test_failed_tracking_leaves_no_output(video, tmp_path):
         _run(video[0], out, tracker=Broken())
     assert not out.exists()
     assert (tmp_path / "x.h5.partial").exists()  # the expensive part is kept for the next run
+
+
+def test_precision_option(video):
+    from mapose.inference import resolve_precision
+
+    assert resolve_precision(DotModel(), "fp32") == "fp32"
+    assert resolve_precision(DotModel(), "auto") in ("fp32", "bf16")
+    with pytest.raises(ValidationError, match="precision"):
+        resolve_precision(DotModel(), "fp16")
+    a = predict_video(DotModel(), video[0], batch_size=4, precision="fp32", progress=False,
+                      decode=DecodeOptions(max_animals=2, merge_radius=12))
+    b = predict_video(DotModel(), video[0], batch_size=4, precision="bf16", progress=False,
+                      decode=DecodeOptions(max_animals=2, merge_radius=12))
+    np.testing.assert_allclose(a.keypoints, b.keypoints, atol=0.5)
