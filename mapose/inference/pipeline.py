@@ -23,7 +23,7 @@ from mapose.core.detections import Detections
 from mapose.decode import decode_batch, filter_instances, to_detections
 from mapose.errors import ValidationError
 from mapose.inference.chunks import ChunkStore
-from mapose.inference.frames import BatchReader, Preprocess, VideoInfo, probe_video
+from mapose.inference.frames import BatchReader, Preprocess, probe_video
 
 
 @dataclass(frozen=True)

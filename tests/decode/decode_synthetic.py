@@ -5,7 +5,6 @@ unit-vector PAFs on the cells within ``width`` cells of every limb (averaged whe
 and offsets (dx, dy) from each cell centre to the nearest true keypoint, in cells.
 """
 
-from types import SimpleNamespace
 
 import numpy as np
 

@@ -8,7 +8,6 @@ from hypothesis import strategies as st
 
 from mapose.core import Skeleton
 from mapose.decode import (
-    Peaks,
     assemble,
     cell_to_pixel,
     decode_batch,

@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from inference_synthetic import SKELETON, DotModel, write_video
+from inference_synthetic import DotModel, write_video
 
 from mapose.errors import ValidationError
 from mapose.inference import DecodeOptions, Timings, analyze_video, file_checksum, predict_video
