@@ -33,6 +33,8 @@ def save_augmentation_preview(views: Sequence[tuple[np.ndarray, np.ndarray]], pa
         colours = plt.cm.hsv(np.linspace(0, 1, max(k, 1), endpoint=False))
         for inst in kp:
             ax.scatter(inst[:, 0], inst[:, 1], s=6, c=colours[:k])
+        ax.set_xlim(-0.5, img.shape[1] - 0.5)
+        ax.set_ylim(img.shape[0] - 0.5, -0.5)
     fig.suptitle("augmented training samples (keypoints after the transform)")
     fig.tight_layout()
     with atomic_path(path) as tmp:
