@@ -65,13 +65,14 @@ def _disagreements(pred, ref, threshold: float) -> list[tuple[int, int]]:
     cp, cr = cen(pred), cen(ref)
     t_n, n_p, n_r = cp.shape[0], cp.shape[1], cr.shape[1]
     d = np.hypot(cp[:, :, None, 0] - cr[:, None, :, 0], cp[:, :, None, 1] - cr[:, None, :, 1])
-    match = np.where(np.nan_to_num(d, nan=np.inf) <= threshold, 1, 0)  # (T, P, R)
-    major = match.sum(axis=0).argmax(axis=1)  # our individual -> their individual, most frames
-    bad = np.zeros(t_n, bool)
+    d = np.nan_to_num(d, nan=np.inf)  # (T, P, R)
+    nearest = d.argmin(axis=2)  # their animal nearest to each of ours
+    seen = d.min(axis=2) <= threshold
+    counts = np.zeros((n_p, n_r), int)
     for i in range(n_p):
-        hit = match[:, i, :]
-        seen = hit.any(axis=1)
-        bad |= seen & (hit.argmax(axis=1) != major[i])
+        counts[i] = np.bincount(nearest[seen[:, i], i], minlength=n_r)
+    major = counts.argmax(axis=1)  # our individual -> their individual, most frames
+    bad = (seen & (nearest != major[None, :])).any(axis=1)
     runs, start = [], None
     for t, b in enumerate(bad):
         if b and start is None:
@@ -84,7 +85,7 @@ def _disagreements(pred, ref, threshold: float) -> list[tuple[int, int]]:
     return runs
 
 
-def _compare(name: str, path: Path, video: Path, render: Path | None) -> dict:
+def _compare(name: str, path: Path, video: Path | None, render: Path | None) -> dict:
     ref = io.read_tracks(path)
     det = tracks_to_detections(ref)
     n = ref.sizes["individuals"]
@@ -98,7 +99,8 @@ def _compare(name: str, path: Path, video: Path, render: Path | None) -> dict:
            "seconds": round(dt, 2), **{k: m[k] for k in KEYS}, "switch_frames": m["switch_frames"],
            "disagreement_runs": runs, "disagreeing_frames": int(sum(b - a for a, b in runs)),
            "swap_events": tracker.swap_events_.to_dict("records"), "tracklets": tracker.n_tracklets_}
-    if render is not None and runs:
+    out["appearance_weight"] = round(tracker.appearance_weight_, 3)
+    if render is not None and runs and video is not None:
         _render(pred, ref, video, runs, render / name)
     return out
 
@@ -158,14 +160,17 @@ def main() -> None:
         ("flies_3000f_sleap", root / "flies_3000f_sleap/predictions/predictions.slp",
          root / "flies_3000f_sleap/video/20190128_113421.120s.mp4"),
     ):
-        r = _compare(name, path, video, render)
-        results.append(r)
-        print(f"{name + ' (vs provided)':<28} {r['animals']:>2} {r['frames']:>6} {r['idf1']:>7.4f} "
-              f"{r['mota']:>7.4f} {r['num_switches']:>5} {r['num_fragmentations']:>5} "
-              f"{r['num_false_positives']:>4} {r['num_misses']:>5} {r['seconds']:>6.2f}")
-        print(f"    disagreement runs (frames): {r['disagreement_runs'][:12]}"
-              f"{' ...' if len(r['disagreement_runs']) > 12 else ''}; swap events flagged: "
-              f"{[(e['frame'], round(e['confidence'], 2)) for e in r['swap_events']][:12]}")
+        for vid in (None, video):
+            r = _compare(name, path, vid, render)
+            r["video"] = str(vid) if vid else ""
+            results.append(r)
+            label = f"{name[:14]} vs provided, {'video' if vid else 'no video'}"
+            print(f"{label:<28} {r['animals']:>2} {r['frames']:>6} {r['idf1']:>7.4f} "
+                  f"{r['mota']:>7.4f} {r['num_switches']:>5} {r['num_fragmentations']:>5} "
+                  f"{r['num_false_positives']:>4} {r['num_misses']:>5} {r['seconds']:>6.2f}")
+            print(f"    appearance weight {r['appearance_weight']}; disagreement runs (frames): "
+                  f"{r['disagreement_runs'][:12]}{' ...' if len(r['disagreement_runs']) > 12 else ''}; "
+                  f"swap events flagged: {[(e['frame'], round(e['confidence'], 2)) for e in r['swap_events']][:12]}")
     if args.json:
         io.atomic_write_text(args.json, json.dumps(results, indent=2, default=str) + "\n")
 

@@ -199,8 +199,8 @@ def appearance_weight(tracklet: np.ndarray, frame: np.ndarray, keypoints: np.nda
     nearby places (within ``near`` body sizes): ``B`` = median distance between two different
     animals seen side by side in one frame, ``W`` = median distance between one tracklet's
     detections at least ``min_frames_apart`` frames apart at nearby places.  The weight is
-    ``(B - W) / B`` clipped to ``[0, 1]``: 0 for look-alike animals (three black mice), near 1
-    when animals differ much more than one animal differs from itself.
+    ``(B - 2 W) / B`` clipped to ``[0, 1]``: 0 unless two animals differ by more than twice what
+    one animal differs from itself (look-alike animals), near 1 when they differ much more.
 
     Parameters
     ----------
@@ -250,7 +250,7 @@ def appearance_weight(tracklet: np.ndarray, frame: np.ndarray, keypoints: np.nda
     if len(bw) == 0 or len(ww) == 0:
         return 0.0
     b, w = float(np.median(bw)), float(np.median(ww))
-    return float(np.clip((b - w) / b, 0.0, 1.0)) if b > 0 else 0.0
+    return float(np.clip((b - 2.0 * w) / b, 0.0, 1.0)) if b > 0 else 0.0
 
 
 def appearance_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:

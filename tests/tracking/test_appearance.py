@@ -70,3 +70,14 @@ def test_appearance_resolves_what_motion_gets_wrong(tmp_path):
     assert tr.identity_descriptors_.shape[0] == 2
     assert np.isfinite(tr.identity_descriptors_).all()
     assert seeing.attrs["video_path"] == str(video)
+    assert tr.appearance_weight_ > 0.5  # bright vs dim: appearance is trusted
+
+
+def test_look_alike_animals_get_no_appearance_weight(tmp_path):
+    poses, keep = _bounce()
+    det = to_detections(poses, keep=keep)
+    video = tmp_path / "same.mp4"
+    _write_video(video, poses, keep, levels=(150, 150))
+    tr = Tracker(n_animals=2)
+    tr.fit_track(det, video=video)
+    assert tr.appearance_weight_ < 0.2
