@@ -23,7 +23,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mapose import io  # noqa: E402
-from mapose.core import Detections, tracks_to_detections  # noqa: E402
+from mapose.core import tracks_to_detections  # noqa: E402
 from mapose.tracking import Tracker, evaluate_tracks  # noqa: E402
 
 KEYS = ("idf1", "mota", "num_switches", "num_fragmentations", "num_false_positives", "num_misses")

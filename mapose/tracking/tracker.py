@@ -16,7 +16,6 @@ from mapose.tracking.linking import LinkResult, link_frames
 from mapose.tracking.stitching import (
     StitchResult,
     TrackletSummary,
-    appearance_distance,
     appearance_weight,
     candidate_links,
     link_costs,

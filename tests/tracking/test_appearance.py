@@ -1,5 +1,4 @@
 import numpy as np
-import pytest
 
 from mapose.tracking import Tracker
 from mapose.tracking.appearance import hull_histograms

@@ -163,3 +163,20 @@ def test_metrics_of_perfect_and_swapped_tracks():
     assert m["switch_frames"] == [50]
     assert m["idf1"] == pytest.approx(0.5)
     assert m["threshold_px"] == pytest.approx(0.5 * np.hypot(40, 3), rel=0.05)
+
+
+def test_ambiguous_continuation_is_cut_for_the_stitcher():
+    from mapose.tracking.linking import LinkResult
+
+    # track 0 over frames 0..4; at frame 2 a detection born as tracklet 1 nearly tied with it
+    frame = np.array([0, 1, 2, 2, 3, 3, 4, 4])
+    tracklet = np.array([0, 0, 0, 1, 0, 1, 0, 1])
+    margin = np.full(8, np.inf)
+    partner = np.full(8, -1)
+    margin[2], partner[2] = 0.01, 1
+    link = LinkResult(tracklet=tracklet, margin=margin, partner=partner, n_tracklets=2,
+                      velocity=np.zeros((2, 2)))
+    out = Tracker(n_animals=2)._split_ambiguous(link, frame)
+    assert out.n_tracklets == 3
+    np.testing.assert_array_equal(out.tracklet, [0, 0, 2, 1, 2, 1, 2, 1])
+    assert Tracker(n_animals=2, split_threshold=0)._split_ambiguous(link, frame) is link
