@@ -103,12 +103,16 @@ def main() -> None:
           f"{len(images)} frames, <= {n_max} animals each; match radius {args.radius} px")
     for name, sel in subsets.items():
         tot = {"animals": 0, "pure": 0, "matched_kp": 0, "majority_kp": 0, "gt_kp": 0}
-        errs, singles, impure = [], 0, []
+        errs, singles, singles_near, impure = [], 0, 0, []
         for i in sel:
             kp = kps[i]
             n_kp = np.isfinite(kp).all(-1).sum(-1)
             animals = kp[n_kp >= 2]
             singles += int((n_kp == 1).sum())
+            for one in kp[n_kp == 1]:  # a true keypoint left unassembled, or a spurious peak?
+                k = int(np.flatnonzero(np.isfinite(one).all(-1))[0])
+                d = np.linalg.norm(gts[i][:, k] - one[k], axis=-1) if len(gts[i]) else np.array([np.nan])
+                singles_near += int(np.isfinite(d).any() and np.nanmin(d) <= args.radius)
             r = purity(animals, gts[i], args.radius)
             for k in tot:
                 tot[k] += r[k]
@@ -122,7 +126,8 @@ def main() -> None:
         print(f"    keypoint purity {100 * kp_pur:.2f} %; keypoint recall "
               f"{100 * tot['matched_kp'] / max(tot['gt_kp'], 1):.1f} % of {tot['gt_kp']} labelled; "
               f"median error {np.median(errs) if errs else float('nan'):.2f} px; "
-              f"singletons {singles}; frames with an impure animal: {impure}")
+              f"singletons {singles} ({singles_near} within the radius of a labelled keypoint); "
+              f"frames with an impure animal: {impure}")
 
 
 if __name__ == "__main__":

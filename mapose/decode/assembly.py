@@ -26,12 +26,11 @@ Algorithm (per frame):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from mapose.decode.paf import Connections, score_connections
 from mapose.decode.peaks import Peaks
@@ -67,13 +66,28 @@ def canonical_order(peaks: Peaks) -> np.ndarray:
 
 
 def skeleton_components(n_keypoints: int, edges: Sequence[tuple[int, int]]) -> np.ndarray:
-    """``(K,)`` connected-component label of every keypoint in the (undirected) skeleton graph."""
-    if not edges:
-        return np.arange(n_keypoints)
-    e = np.asarray(edges, dtype=np.int64)
-    g = coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(n_keypoints, n_keypoints))
-    _, labels = connected_components(g, directed=False)
-    return labels.astype(np.int64)
+    """``(K,)`` connected-component label of every keypoint in the (undirected) skeleton graph
+    (labels numbered by first keypoint)."""
+    return np.array(_components(int(n_keypoints), tuple((int(a), int(b)) for a, b in edges)))
+
+
+@lru_cache(maxsize=64)
+def _components(n: int, edges: tuple[tuple[int, int], ...]) -> tuple[int, ...]:
+    parent = list(range(n))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for a, b in edges:
+        ra, rb = root(a), root(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    roots = [root(i) for i in range(n)]
+    relabel = {r: j for j, r in enumerate(dict.fromkeys(roots))}
+    return tuple(relabel[r] for r in roots)
 
 
 def _match_edges(conn: Connections, n_edges: int) -> list[tuple[float, int, np.ndarray]]:

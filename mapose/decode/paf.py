@@ -55,17 +55,19 @@ def candidate_pairs(
     edge, src, dst
         ``(P,)`` int64 arrays; ``src``/``dst`` index ``peaks``.
     """
-    by_kp: dict[int, np.ndarray] = {}
+    order = np.argsort(peaks.keypoint, kind="stable")
+    n_kp = int(peaks.keypoint.max()) + 1 if len(peaks) else 0
+    bounds = np.searchsorted(peaks.keypoint[order], np.arange(n_kp + 1))
     out_e, out_s, out_d = [], [], []
     for e, (a, b) in enumerate(edges):
-        ia = by_kp.setdefault(a, np.flatnonzero(peaks.keypoint == a))
-        ib = by_kp.setdefault(b, np.flatnonzero(peaks.keypoint == b))
+        if a >= n_kp or b >= n_kp:
+            continue
+        ia, ib = order[bounds[a]:bounds[a + 1]], order[bounds[b]:bounds[b + 1]]
         if len(ia) == 0 or len(ib) == 0:
             continue
-        s, d = np.meshgrid(ia, ib, indexing="ij")
-        out_s.append(s.ravel())
-        out_d.append(d.ravel())
-        out_e.append(np.full(s.size, e, dtype=np.int64))
+        out_s.append(np.repeat(ia, len(ib)))
+        out_d.append(np.tile(ib, len(ia)))
+        out_e.append(np.full(len(ia) * len(ib), e, dtype=np.int64))
     if not out_e:
         z = np.zeros(0, dtype=np.int64)
         return z, z.copy(), z.copy()
