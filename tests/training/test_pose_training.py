@@ -61,12 +61,10 @@ def test_lr_schedule_warmup_then_cosine():
 def test_cli_train_resume_evaluate(synthetic_labels, tmp_path, monkeypatch):
     import yaml
 
-    from mapose.cli import main
-    from mapose.io import write_labels
-
-    # the CLI reads label files; write the synthetic set as a COCO/DLC file when a writer exists,
-    # else call the Python API with the Labels object through a stub reader
     import mapose.io as mio
+    from mapose.cli import main
+
+    # the CLI reads label files through mapose.io.read_labels: serve the in-memory synthetic set
 
     monkeypatch.setattr(mio, "read_labels", lambda p, format=None, **kw: synthetic_labels)
     cfg_path = tmp_path / "cfg.yaml"
