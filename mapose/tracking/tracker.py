@@ -112,7 +112,7 @@ class Tracker:
     cover_reward
         Reward per detection for keeping a tracklet in an identity (versus dropping it as spurious).
     appearance
-        Use appearance descriptors when a video is given.
+        Use appearance descriptors when a video is given (in stitching, so with ``n_animals``).
     appearance_frames
         Largest number of video frames read for appearance.
     confidence_scale
@@ -324,7 +324,7 @@ class Tracker:
             link = self._split_ambiguous(link, frame)
         link = self._canonical(link, frame, kp)
         app = None
-        if video is not None and self.appearance and n:
+        if video is not None and self.appearance and n and self.n_animals is not None:
             from mapose.tracking.appearance import isolated, video_descriptors
 
             ends = self._tracklet_end_frames(link, frame)
