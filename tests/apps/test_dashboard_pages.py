@@ -4,6 +4,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 streamlit_testing = pytest.importorskip("streamlit.testing.v1")
@@ -104,3 +105,45 @@ def test_behaviour_clusters_page(session):
     assert len(at.get("image")) >= 2  # transition graph + frames of a typical bout
     at.selectbox(key="cl_pick").set_value(at.selectbox(key="cl_pick").options[-1]).run()
     assert_ok(at)
+
+
+@pytest.mark.slow
+def test_classifiers_page_train_and_predict(session):
+    from mapose import io
+
+    # two sessions (the sample and a copy) annotated by a rule on the real tracks:
+    # "close" = the flies' thoraxes nearer than their median distance
+    ds = io.read_tracks(session)
+    th = ds["position"].sel(keypoints="thorax").values  # (time, space, individuals)
+    dist = np.hypot(*(th[:, :, 0] - th[:, :, 1]).T)
+    close = (dist < np.nanmedian(dist)).astype(int)
+    names = [str(n) for n in ds["individuals"].values]
+    lines = ["frame,subject,close"]
+    for pair in (f"{names[0]}|{names[1]}", f"{names[1]}|{names[0]}"):
+        lines += [f"{f},{pair},{c}" for f, c in zip(ds["frame"].values, close)]
+    ann = session.with_name("two_flies.annotations.csv")
+    ann.write_text("\n".join(lines) + "\n")
+    second = session.with_name("two_flies_b.slp")
+    shutil.copy(session, second)
+    ann_b = session.with_name("two_flies_b.annotations.csv")
+    shutil.copy(ann, ann_b)
+
+    at = page("pages/5_Classifiers.py").run()
+    assert_ok(at)
+    assert at.text_area(key="clf_pairs").value == f"{session}, {ann}"
+    at.text_area(key="clf_pairs").set_value(f"{session}, {ann}\n{second}, {ann_b}")
+    at.selectbox(key="clf_mode").set_value("pair")
+    at.number_input(key="clf_splits").set_value(2)
+    at.checkbox(key="clf_importance").uncheck()
+    at.run()
+    assert_ok(at)
+    at.button(key="clf_train").click().run(timeout=900)
+    assert_ok(at)
+    model = session.with_name("behaviour_classifier")
+    assert (model / "validation.csv").exists()
+    assert any("Cross-validated metrics" in s.value for s in at.subheader)
+    at.button(key="clf_predict").click().run(timeout=600)
+    assert_ok(at)
+    pred = model / "predictions" / "two_flies.csv"
+    assert pred.exists()
+    assert {"close_prob", "close"} <= set(pd.read_csv(pred).columns)
