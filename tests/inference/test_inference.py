@@ -140,3 +140,12 @@ def test_precision_option(video):
     b = predict_video(DotModel(), video[0], batch_size=4, precision="bf16", progress=False,
                       decode=DecodeOptions(max_animals=2, merge_radius=12))
     np.testing.assert_allclose(a.keypoints, b.keypoints, atol=0.5)
+
+
+def test_decode_thread_gives_the_same_detections(video):
+    kw = dict(batch_size=4, progress=False, decode=DecodeOptions(max_animals=2, merge_radius=12))
+    a = predict_video(DotModel(), video[0], decode_in_thread=True, **kw)
+    b = predict_video(DotModel(), video[0], decode_in_thread=False, **kw)
+    for name in ("frame", "keypoints", "keypoint_scores", "instance_scores"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    assert a.n_frames == b.n_frames == 60
