@@ -82,7 +82,8 @@ def main() -> None:
     labels = read_labels(args.labels)
     model.skeleton.check_same_keypoints(labels.skeleton, args.labels)
     images = load_images(labels)
-    scale = float(model.config.data.input_scale)
+    # Models whose predict() resizes to the training scale itself take full-size frames.
+    scale = 1.0 if hasattr(model, "input_scale") else float(model.config.data.input_scale)
     if scale != 1.0:
         import cv2
 

@@ -29,7 +29,8 @@ def add_arguments(parser) -> None:
                         help="animals per frame (decoding keeps the best N) and identities (tracking)")
     parser.add_argument("--batch-size", type=int, default=8, help="frames per model call (default 8)")
     parser.add_argument("--scale", type=float, default=None,
-                        help="resize factor before the model (default: the model's training scale)")
+                        help="resize factor applied to the frames before the model (default: none "
+                             "beyond the model's own training scale)")
     parser.add_argument("--crop", default=None, metavar="X,Y,W,H",
                         help="analyse only this rectangle of the frames (video pixels)")
     parser.add_argument("--peak-threshold", type=float, default=0.1,

@@ -103,9 +103,16 @@ def _config_dict(config: Any) -> Any:
 
 
 def model_input_scale(model: Any, scale: Optional[float]) -> float:
-    """The resize factor: ``scale`` when given, else the model's training ``data.input_scale``."""
+    """The resize factor applied to video frames before ``model.predict``.
+
+    ``scale`` when given.  Otherwise 1 for models whose ``predict`` resizes to their training scale
+    itself (they have an ``input_scale`` attribute and a ``stride`` relative to the frames given to
+    ``predict``), else the model config's ``data.input_scale``.
+    """
     if scale is not None:
         return float(scale)
+    if hasattr(model, "input_scale"):
+        return 1.0
     cfg = getattr(model, "config", None)
     return float(getattr(getattr(cfg, "data", None), "input_scale", 1.0) or 1.0)
 
@@ -167,8 +174,8 @@ def predict_video(
     batch_size
         Frames per model call.
     crop, scale
-        ``(x, y, w, h)`` crop in video pixels and resize factor (default: the model's
-        ``data.input_scale``); keypoints are mapped back to the video's pixels.
+        ``(x, y, w, h)`` crop in video pixels and resize factor applied before the model (default:
+        see :func:`model_input_scale`); keypoints are mapped back to the video's pixels.
     decode
         Decoding options.
     partial_dir
