@@ -45,6 +45,7 @@ from mapose.errors import ConfigError, FormatError, SkeletonError, ValidationErr
 __all__ = [
     "ESTIMATORS",
     "BehaviourClassifier",
+    "nested_cross_validate",
     "FeatureSpec",
     "PoseClassifier",
     "prepare_tracks",
@@ -130,6 +131,11 @@ class BehaviourClassifier:
         copies of each other, so small leaves memorise sessions rather than behaviours.
     n_estimators
         Number of trees of the random forest.
+    cv_max_rows
+        Validation models (those that give the out-of-fold probabilities) train on at most this
+        many rows: larger training folds keep every k-th row in (session, subject, frame) order.
+        Neighbouring frames are near duplicates, so this changes little but bounds the cost of
+        cross-validation.  The final model always uses every row.  ``None``: no limit.
     include, exclude
         Shell-style patterns (``fnmatch``) selecting feature columns, e.g. ``("*speed*",)``.
         ``exclude=None`` leaves out :data:`DEFAULT_EXCLUDE` (absolute position and compass
@@ -163,12 +169,13 @@ class BehaviourClassifier:
         threshold: Union[str, float] = "f1",
         min_bout: int = 1,
         n_splits: int = 5,
-        max_iter: int = 200,
+        max_iter: int = 100,
         learning_rate: float = 0.1,
         max_leaf_nodes: int = 31,
-        min_samples_leaf: int = 20,
+        min_samples_leaf: int = 50,
         l2_regularization: float = 0.0,
         n_estimators: int = 200,
+        cv_max_rows: Optional[int] = 30000,
         include: Optional[Sequence[str]] = None,
         exclude: Optional[Sequence[str]] = None,
         random_state: int = 0,
@@ -186,6 +193,7 @@ class BehaviourClassifier:
         self.min_samples_leaf = min_samples_leaf
         self.l2_regularization = l2_regularization
         self.n_estimators = n_estimators
+        self.cv_max_rows = cv_max_rows
         self.include = include
         self.exclude = exclude
         self.random_state = random_state
@@ -197,7 +205,7 @@ class BehaviourClassifier:
         return {k: getattr(self, k) for k in (
             "behaviours", "estimator", "class_weight", "threshold", "min_bout", "n_splits",
             "max_iter", "learning_rate", "max_leaf_nodes", "min_samples_leaf", "l2_regularization",
-            "n_estimators", "include", "exclude",
+            "n_estimators", "cv_max_rows", "include", "exclude",
             "random_state", "n_threads")}
 
     def set_params(self, **params: Any) -> "BehaviourClassifier":
@@ -380,6 +388,8 @@ class BehaviourClassifier:
         frame = X["frame"].to_numpy() if "frame" in X.columns else np.arange(len(M))
         n_sessions = len(pd.unique(pd.Series(g)))
         units, folds = grouped_folds(g, int(self.n_splits), order=frame)
+        rank = np.empty(len(order), np.int64)
+        rank[order] = np.arange(len(order))
         oof = np.full(Y.shape, np.nan)
         for j in range(Y.shape[1]):
             for tr, te in folds:
@@ -387,7 +397,15 @@ class BehaviourClassifier:
                     # a fold without positives (or negatives) cannot learn: predict the base rate
                     oof[te, j] = Y[tr, j].mean()
                     continue
-                oof[te, j] = self._make_estimator().fit(M[tr], Y[tr, j]).predict_proba(M[te])[:, 1]
+                fit_rows = tr
+                if self.cv_max_rows and len(tr) > int(self.cv_max_rows):
+                    ranked = tr[np.argsort(rank[tr], kind="stable")]
+                    step = int(np.ceil(len(tr) / int(self.cv_max_rows)))
+                    fit_rows = ranked[::step]
+                    if Y[fit_rows, j].min() == Y[fit_rows, j].max():
+                        fit_rows = tr
+                model = self._make_estimator().fit(M[fit_rows], Y[fit_rows, j])
+                oof[te, j] = model.predict_proba(M[te])[:, 1]
         metrics, curves = {}, {}
         for j, b in enumerate(self.behaviours_):
 
@@ -516,6 +534,69 @@ def _segment_bout_metrics(y: np.ndarray, pred: np.ndarray, order: np.ndarray,
     return {"n_true_bouts": int(n_t), "n_pred_bouts": int(n_p), "bout_recall": rec,
             "bout_precision": prec, "bout_f1": 2 * rec * prec / (rec + prec) if rec + prec else 0.0,
             "mean_abs_onset_error": float(np.mean(onset)) if onset else float("nan")}
+
+
+def nested_cross_validate(
+    X: pd.DataFrame,
+    y: pd.DataFrame,
+    groups: Optional[np.ndarray] = None,
+    outer_splits: int = 5,
+    **params: Any,
+) -> tuple[dict[str, dict[str, float]], pd.DataFrame]:
+    """Honest grouped cross-validation of the whole recipe, threshold choice included.
+
+    For each of ``outer_splits`` outer folds (grouped like :func:`grouped_folds`), a
+    :class:`BehaviourClassifier` is fitted on the other folds -- its threshold chosen by its own
+    inner grouped cross-validation -- and predicts the held-out fold.  Metrics are computed on
+    the pooled held-out predictions, so neither the model nor the threshold saw the rows they
+    are scored on.
+
+    Parameters
+    ----------
+    X, y, groups
+        As in :meth:`BehaviourClassifier.fit` (``groups`` default: ``X["session"]``).
+    outer_splits
+        Outer folds (the inner cross-validation uses ``params.get("n_splits", 5)``).
+    **params
+        :class:`BehaviourClassifier` parameters.
+
+    Returns
+    -------
+    metrics
+        Behaviour -> frame metrics (precision, recall, F1), average precision and bout metrics.
+    predictions
+        Held-out ``B_prob`` and ``B`` per row (index of ``X``).
+    """
+    if groups is None:
+        groups = X["session"].to_numpy() if "session" in X.columns else np.zeros(len(X), np.int64)
+    groups = np.asarray(groups)
+    frame = X["frame"].to_numpy() if "frame" in X.columns else np.arange(len(X))
+    _, folds = grouped_folds(groups, int(outer_splits), order=frame)
+    out = None
+    for tr, te in folds:
+        clf = BehaviourClassifier(**params).fit(
+            X.iloc[tr].reset_index(drop=True), y.iloc[tr].reset_index(drop=True), groups=groups[tr])
+        Xte = X.iloc[te].reset_index(drop=True)
+        proba = clf.predict_proba(Xte)
+        pred = clf.predict(Xte, groups=groups[te], proba=proba)
+        if out is None:
+            cols = [c for b in clf.behaviours_ for c in (f"{b}_prob", b)]
+            out = pd.DataFrame(np.nan, index=np.arange(len(X)), columns=cols)
+        for b in clf.behaviours_:
+            out.loc[te, f"{b}_prob"] = proba[b].to_numpy()
+            out.loc[te, b] = pred[b].to_numpy()
+    behaviours = [c for c in out.columns if not c.endswith("_prob")]
+    order, seg = BehaviourClassifier()._segments(X, groups)
+    metrics = {}
+    for b in behaviours:
+        yt = y[b].to_numpy().astype(np.int64)
+        yp = out[b].to_numpy().astype(np.int64)
+        m = frame_metrics(yt, yp)
+        m["average_precision"] = pr_curve(yt, out[f"{b}_prob"].to_numpy())["average_precision"]
+        m.update(_segment_bout_metrics(yt, yp, order, seg))
+        metrics[b] = m
+    out.index = X.index
+    return metrics, out
 
 
 # ============================================================================ pose -> features

@@ -63,8 +63,8 @@ def add_arguments(parser) -> None:
                    help="use only features matching these shell patterns (e.g. 'kp_speed*')")
     t.add_argument("--exclude", nargs="+", default=None, metavar="PATTERN",
                    help="leave out features matching these patterns")
-    t.add_argument("--max-iter", type=int, default=200, help="boosting iterations")
-    t.add_argument("--min-samples-leaf", type=int, default=20, help="fewest rows per leaf")
+    t.add_argument("--max-iter", type=int, default=100, help="boosting iterations")
+    t.add_argument("--min-samples-leaf", type=int, default=50, help="fewest rows per leaf")
     t.add_argument("--no-importance", action="store_true", help="skip permutation importance")
     t.add_argument("--seed", type=int, default=0)
     p = sub.add_parser("predict", help="score pose files with a trained classifier")
