@@ -86,7 +86,6 @@ def evaluate_model(
 ) -> dict:
     """Evaluate ``MODEL_DIR`` on frames of a label file; see :mod:`mapose.training.metrics` for the
     metric definitions.  Returns the metrics dict (plus ``frames``: the evaluated video frames)."""
-    from mapose.data.dataset import scale_keypoints
     from mapose.data.frames import load_images
     from mapose.io import read_labels
     from mapose.training.metrics import pose_metrics
@@ -97,17 +96,10 @@ def evaluate_model(
     model.skeleton.check_same_keypoints(labels.skeleton, f"label file {labels_path}")
     sel = select_frames(labels, frames, Path(model_dir) / "split.json")
     imgs_all = load_images(labels)
-    scale = float(model.config.data.input_scale)
     imgs = [imgs_all[i] for i in sel]
-    if scale != 1.0:
-        import cv2
-
-        imgs = [cv2.resize(im, (round(im.shape[1] * scale), round(im.shape[0] * scale)),
-                           interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-                .reshape(round(im.shape[0] * scale), round(im.shape[1] * scale), -1) for im in imgs]
+    # predict() resizes by the model's input_scale itself; keypoints come back in frame pixels
     kps, _, iss = predict_frames(model, imgs, max_animals=max_animals, peak_threshold=peak_threshold,
                                  keep_singletons=False)
-    kps = [scale_keypoints(k, 1.0 / scale) if scale != 1.0 else k for k in kps]
     gts = []
     for i in sel:
         g, _ = labels.frame_instances(int(i))

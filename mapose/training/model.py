@@ -32,9 +32,14 @@ class PoseModel(nn.Module):
 
     Attributes
     ----------
-    skeleton, stride, config
-        The skeleton (channel order), output stride (pixels per cell) and resolved
-        :class:`TrainConfig`.
+    skeleton, config
+        The skeleton (channel order) and resolved :class:`TrainConfig`.
+    stride
+        Output stride in pixels of the images given to :meth:`predict` per output cell:
+        ``config.model.stride / config.data.input_scale`` (a model trained on half-size frames with
+        network stride 2 has ``stride == 4``: :meth:`predict` resizes internally).
+    net_stride, input_scale
+        Stride of the network on its own input, and the resize factor applied by :meth:`predict`.
     checksum
         sha256 of the checkpoint file the weights came from ("" when untrained).
     """
@@ -43,10 +48,13 @@ class PoseModel(nn.Module):
         super().__init__()
         self.skeleton = skeleton
         self.config = config
-        self.stride = int(config.model.stride)
+        self.net_stride = int(config.model.stride)
+        self.input_scale = float(config.data.input_scale)
+        eff = self.net_stride / self.input_scale
+        self.stride = int(round(eff)) if abs(eff - round(eff)) < 1e-9 else eff
         self.checksum = ""
-        self.backbone = FPNBackbone(config.model.encoder, self.stride, config.model.decoder_channels,
-                                    encoder_weights)
+        self.backbone = FPNBackbone(config.model.encoder, self.net_stride,
+                                    config.model.decoder_channels, encoder_weights)
         self.heads = nn.ModuleDict({
             r: ROLES[r].make_module(self.backbone.out_channels, skeleton, config.model.head_channels)
             for r in enabled_roles(config)
@@ -93,13 +101,22 @@ class PoseModel(nn.Module):
         self.eval()
         dev = self.mean.device
         x = images.to(dev).permute(0, 3, 1, 2).float()
+        big_h, big_w = x.shape[-2:]
+        if self.input_scale != 1.0:  # pixel centres: x_small = (x + 0.5) * scale - 0.5
+            size = (max(1, round(big_h * self.input_scale)), max(1, round(big_w * self.input_scale)))
+            x = F.interpolate(x, size=size, mode="area" if self.input_scale < 1 else "bilinear")
         h, w = x.shape[-2:]
         x = F.pad(x, (0, (-w) % 32, 0, (-h) % 32))
         out = self.activate(self(self.normalise(x)))
-        oh, ow = math.ceil(h / self.stride), math.ceil(w / self.stride)
+        oh, ow = math.ceil(h / self.net_stride), math.ceil(w / self.net_stride)
+        th, tw = math.ceil(big_h / self.stride), math.ceil(big_w / self.stride)
         if was_training:
             self.train()
-        return {k: v[..., :oh, :ow].float() for k, v in out.items()}
+        res = {}
+        for k, v in out.items():
+            v = v[..., :min(oh, th), :min(ow, tw)].float()
+            res[k] = F.pad(v, (0, tw - v.shape[-1], 0, th - v.shape[-2]))
+        return res
 
 
 def build_untrained_model(skeleton: Skeleton, config: Optional[TrainConfig] = None) -> PoseModel:

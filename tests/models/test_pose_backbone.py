@@ -18,11 +18,13 @@ from mapose.training.model import build_untrained_model  # noqa: E402
 SK = Skeleton.from_names(["head", "thorax", "tail"], [("head", "thorax"), ("thorax", "tail")])
 
 
-@pytest.mark.parametrize("stride", [2, 4])
-def test_predict_any_size(stride):
-    cfg = from_dict(TrainConfig, {"model": {"stride": stride, "weights": "none", "decoder_channels": 32,
-                                            "head_channels": 16}})
+@pytest.mark.parametrize("net_stride, input_scale, stride", [(2, 1.0, 2), (4, 1.0, 4), (2, 0.5, 4)])
+def test_predict_any_size(net_stride, input_scale, stride):
+    cfg = from_dict(TrainConfig, {"model": {"stride": net_stride, "weights": "none",
+                                            "decoder_channels": 32, "head_channels": 16},
+                                  "data": {"input_scale": input_scale}})
     model = build_untrained_model(SK, cfg)
+    assert model.stride == stride  # pixels of the images given to predict() per output cell
     for shape in [(1, 70, 45), (2, 64, 64, 3)]:
         imgs = torch.randint(0, 255, shape, dtype=torch.uint8)
         out = model.predict(imgs)
