@@ -506,19 +506,30 @@ class BehaviourClusterer:
         n_fit = min(cfg.max_fit_frames, n if n < 200 else int(np.ceil(0.9 * n)))
         order = rng.permutation(n)
         fit_rows = np.sort(order[:n_fit])
-        held_rows = np.sort(order[n_fit:n_fit + 5000])
+        held_rows = np.sort(order[n_fit:n_fit + 2000])
 
         import umap
 
+        k = min(cfg.umap_neighbors, n_fit - 1)
+        # exact neighbours from scikit-learn (BLAS / trees) instead of umap's own search: as
+        # fast, deterministic, and it spares the numba compilation of pynndescent
+        index = _ExactKnnIndex(z[fit_rows])
+        knn_idx, knn_dist = index.query(z[fit_rows], k)
         reducer = umap.UMAP(
-            n_neighbors=min(cfg.umap_neighbors, n_fit - 1),
+            n_neighbors=k,
             min_dist=cfg.umap_min_dist,
             n_components=cfg.umap_components,
             random_state=cfg.seed,
-            low_memory=True,
+            precomputed_knn=(knn_idx, knn_dist, index),
+            force_approximation_algorithm=True,  # use the neighbours above at every size
             n_jobs=1,  # a seed forces one thread anyway; saying so avoids umap's warning
         )
-        emb = reducer.fit_transform(z[fit_rows]).astype(np.float64)
+        import warnings
+
+        with warnings.catch_warnings():
+            # umap warns that transform needs an NNDescent index; ours serves transform as well
+            warnings.filterwarnings("ignore", message=r"precomputed_knn\[2\]")
+            emb = reducer.fit_transform(z[fit_rows]).astype(np.float64)
         raw = self._cluster(emb, cfg)
         # renumber clusters by size (0 = largest), noise stays -1
         ids, counts = np.unique(raw[raw >= 0], return_counts=True)
@@ -683,6 +694,22 @@ class BehaviourClusterer:
     def n_clusters_(self) -> int:
         """Number of clusters found (noise excluded)."""
         return int(len(self.clusters_))
+
+
+class _ExactKnnIndex:
+    """Exact nearest neighbours (scikit-learn) with the ``query`` interface umap's ``transform``
+    expects of a search index."""
+
+    _angular_trees = False
+
+    def __init__(self, data: np.ndarray):
+        from sklearn.neighbors import NearestNeighbors
+
+        self._nn = NearestNeighbors().fit(data)
+
+    def query(self, x: np.ndarray, k: int, epsilon: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+        dist, idx = self._nn.kneighbors(x, n_neighbors=int(k))
+        return idx.astype(np.int32), dist.astype(np.float32)
 
 
 class _ConstantClassifier:

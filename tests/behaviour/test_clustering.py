@@ -76,6 +76,13 @@ def _ami(a, b):
     return adjusted_mutual_info_score(a, b)
 
 
+def _pure_split(truth, labels):
+    """Homogeneity (each cluster holds one regime) and completeness (regimes not shattered)."""
+    from sklearn.metrics import completeness_score, homogeneity_score
+
+    return homogeneity_score(truth, labels), completeness_score(truth, labels)
+
+
 @pytest.fixture(scope="module")
 def animal_fit():
     ds, truth = one_mouse(2400, seed=1)
@@ -117,22 +124,26 @@ def test_predict_new_session_and_save_load_identical(animal_fit, tmp_path):
         loaded.predict([other])
 
 
-def test_same_seed_same_clusters(animal_fit):
-    model, ds, _ = animal_fit
-    again = BehaviourClusterer(mode="animal", seed=3, **FAST).fit([ds], sessions=["s1"])
+def test_same_seed_same_clusters():
+    ds, _ = one_mouse(700, seed=5)
+    kw = dict(FAST, max_fit_frames=500, classifier_iterations=10)
+    first = BehaviourClusterer(mode="animal", seed=11, **kw).fit([ds], sessions=["s"])
+    again = BehaviourClusterer(mode="animal", seed=11, **kw).fit([ds], sessions=["s"])
     np.testing.assert_array_equal(again.labels_["cluster"].to_numpy(),
-                                  model.labels_["cluster"].to_numpy())
-    np.testing.assert_array_equal(again.embedding_, model.embedding_)
+                                  first.labels_["cluster"].to_numpy())
+    np.testing.assert_array_equal(again.embedding_, first.embedding_)
+    assert first.n_clusters_ >= 2
 
 
 @pytest.mark.slow
 def test_pair_mode_finds_contact():
-    ds, truth = mouse_pair(2000, seed=2)
+    ds, truth = mouse_pair(1200, seed=2)
     model = BehaviourClusterer(mode="pair", seed=0, **FAST).fit([ds], sessions=["p"])
     lab = model.labels_
     assert set(lab["subject"]) == {"A|B", "B|A"}
     ab = lab[lab["subject"] == "A|B"].sort_values("frame")["cluster"].to_numpy()
-    assert _ami(truth, ab) > 0.7
+    homogeneity, completeness = _pure_split(truth, ab)
+    assert homogeneity > 0.8 and completeness > 0.4
     assert any(n.startswith("a_") for n in model.feature_names_)
     assert "nose_nose_dist" in model.feature_names_
 
@@ -217,9 +228,10 @@ def test_config_and_model_file_errors(tmp_path, animal_fit):
     folder = save_model(model, tmp_path / "m")
     # a classifier file holding an unexpected type is refused before anything is loaded
     import skops.io as sio
-    from sklearn.preprocessing import FunctionTransformer
 
-    (folder / "classifier.skops").write_bytes(sio.dumps(FunctionTransformer(np.sin)))
+    from mapose.behaviour.clustering import _ExactKnnIndex
+
+    (folder / "classifier.skops").write_bytes(sio.dumps(_ExactKnnIndex(np.zeros((3, 2)))))
     with pytest.raises(FormatError, match="unexpected type"):
         load_model(folder)
     (folder / "model.json").write_text('{"format": "something-else"}')
