@@ -153,14 +153,7 @@ def _read_dlc_csv(path: Path, fps: Optional[float]) -> xr.Dataset:
     if importlib.util.find_spec("mapose.io.dlc") is not None:
         from mapose.io import read_tracks
 
-        ds = read_tracks(path, format="dlc")
-        if fps and not ds.attrs.get("fps"):
-            ds = make_tracks(ds["position"].values, ds["confidence"].values,
-                             keypoints=list(ds.keypoints.values),
-                             individuals=list(ds.individuals.values), fps=fps,
-                             frames=ds["frame"].values, source_software="DeepLabCut",
-                             source_file=str(path))
-        return ds
+        return read_tracks(path, format="dlc", fps=fps)
     df = pd.read_csv(path, header=[0, 1, 2], index_col=0)
     levels = df.columns.nlevels
     if levels != 3 or list(df.columns.get_level_values(2).unique()) != ["x", "y", "likelihood"]:

@@ -4,7 +4,8 @@ Train (pose and annotation files are paired by order)::
 
     mapose classify train --pose a.h5 b.h5 --annotations a.csv b.csv --out model/ \\
         [--rename OLD=NEW ...] [--px-per-cm 32 | --px-per-cm 32 28] [--fps 50] \\
-        [--mode animal|pair] [--windows 5 15 45] [--min-bout-s 0.9] [--include 'kp_speed*']
+        [--mode animal|pair] [--windows 5 15 45] [--min-bout-s 0.9] [--include 'kp_speed*'] \\
+        [--median-window 5 --savgol-window 15]
 
 writes ``model/manifest.json`` + ``model/estimators.skops`` (the classifier), and the grouped
 cross-validation report: ``validation.csv`` (precision, recall, F1, average precision, bout
@@ -63,7 +64,14 @@ def add_arguments(parser) -> None:
                    help="use only features matching these shell patterns (e.g. 'kp_speed*')")
     t.add_argument("--exclude", nargs="+", default=None, metavar="PATTERN",
                    help="leave out features matching these patterns")
+    t.add_argument("--median-window", type=int, default=None,
+                   help="rolling-median smoothing of the positions before features (frames)")
+    t.add_argument("--savgol-window", type=int, default=None,
+                   help="Savitzky-Golay smoothing of the positions before features (frames, odd); "
+                        "smoothing makes speeds comparable between cameras with different jitter")
+    t.add_argument("--max-gap", type=int, default=None, help="interpolate gaps up to this many frames")
     t.add_argument("--max-iter", type=int, default=100, help="boosting iterations")
+    t.add_argument("--max-leaf-nodes", type=int, default=31, help="leaves per boosting tree")
     t.add_argument("--min-samples-leaf", type=int, default=50, help="fewest rows per leaf")
     t.add_argument("--no-importance", action="store_true", help="skip permutation importance")
     t.add_argument("--seed", type=int, default=0)
@@ -135,6 +143,10 @@ def _train(args) -> int:
         importance=not args.no_importance, estimator=args.estimator, min_bout=min_bout,
         n_splits=args.n_splits, include=args.include, exclude=args.exclude,
         max_iter=args.max_iter, min_samples_leaf=args.min_samples_leaf, random_state=args.seed,
+        max_leaf_nodes=args.max_leaf_nodes,
+        cleaning={k: v for k, v in (("median_window", args.median_window),
+                                    ("savgol_window", args.savgol_window),
+                                    ("max_gap", args.max_gap)) if v is not None},
         n_threads=args.threads,
     )
     out = save_classifier(model, args.out)
