@@ -91,21 +91,29 @@ class ChunkStore:
         """Save chunk ``c`` atomically (``n_read`` = frames it covers; ``last`` = video ended)."""
         with atomic_path(self._chunk_path(c)) as tmp:
             with open(tmp, "wb") as f:
-                np.savez(f, frame=frames, keypoints=keypoints, keypoint_scores=keypoint_scores,
+                np.savez_compressed(f, frame=frames, keypoints=keypoints, keypoint_scores=keypoint_scores,
                          instance_scores=instance_scores, n_read=np.int64(n_read),
                          last=np.bool_(last))
 
-    def load(self, skeleton: Skeleton, fps: Optional[float], source: str) -> Detections:
-        """All saved chunks as one :class:`Detections` (``n_frames`` = frames analysed)."""
+    def load(self, skeleton: Skeleton, fps: Optional[float], source: str,
+             min_keypoints: int = 1) -> Detections:
+        """All saved chunks as one :class:`Detections` (``n_frames`` = frames analysed).
+
+        Instances with fewer than ``min_keypoints`` keypoints are dropped chunk by chunk, so that
+        memory holds only what the caller keeps (the decoder's singletons can outnumber animals).
+        """
         parts = []
         n_frames = 0
         c = 0
         while self._chunk_path(c).exists():
             try:
                 with np.load(self._chunk_path(c)) as z:
+                    kp = z["keypoints"]
+                    keep = np.isfinite(kp).all(-1).sum(-1) >= min(min_keypoints, kp.shape[1])
                     parts.append(Detections(
-                        frame=z["frame"], keypoints=z["keypoints"], keypoint_scores=z["keypoint_scores"],
-                        instance_scores=z["instance_scores"], skeleton=skeleton,
+                        frame=z["frame"][keep], keypoints=kp[keep],
+                        keypoint_scores=z["keypoint_scores"][keep],
+                        instance_scores=z["instance_scores"][keep], skeleton=skeleton,
                         n_frames=c * self.chunk_size + int(z["n_read"]), fps=fps, source=source,
                     ))
                     n_frames = c * self.chunk_size + int(z["n_read"])

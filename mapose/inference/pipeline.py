@@ -161,6 +161,7 @@ def predict_video(
     channels_last: bool = True,
     precision: str = "auto",
     decode_in_thread: bool = True,
+    min_keypoints: int = 1,
 ) -> Detections:
     """Run a pose model over a video and decode every frame (streaming, resumable).
 
@@ -199,6 +200,9 @@ def predict_video(
     decode_in_thread
         Decode batch ``i`` in a worker thread while the model runs batch ``i + 1`` (same results;
         ``Timings.decode`` then overlaps ``Timings.model``).
+    min_keypoints
+        Return only instances with at least this many keypoints (2 drops the singletons); applied
+        chunk by chunk, so memory holds only the kept instances.
 
     Returns
     -------
@@ -238,7 +242,7 @@ def predict_video(
         store = ChunkStore(partial_dir, spec, chunk)
         first_chunk, finished = store.open()
         if finished:
-            return store.load(skeleton, info.fps, str(info.path))
+            return store.load(skeleton, info.fps, str(info.path), min_keypoints)
     start = first_chunk * chunk
     tm.resumed_from_frame = start
     kept: list[Detections] = []
@@ -259,7 +263,7 @@ def predict_video(
             store.save(c, det.frame, det.keypoints, det.keypoint_scores, det.instance_scores,
                        n_read, last)
         else:
-            kept.append(det)
+            kept.append(filter_instances(det, min_keypoints=min_keypoints))
         buf_idx.clear()
         buf_res.clear()
         if on_chunk is not None:
@@ -333,7 +337,7 @@ def predict_video(
             bar.close()
     next_frame = state["next"]
     if store is not None:
-        return store.load(skeleton, info.fps, str(info.path))
+        return store.load(skeleton, info.fps, str(info.path), min_keypoints)
     det = Detections.concatenate(kept)
     return Detections(frame=det.frame, keypoints=det.keypoints, keypoint_scores=det.keypoint_scores,
                       instance_scores=det.instance_scores, skeleton=skeleton, n_frames=next_frame,
@@ -384,7 +388,7 @@ def analyze_video(
     n_animals
         Maximum animals per frame (decoding) and number of identities (tracking).
     min_keypoints
-        Instances with fewer keypoints are not tracked.
+        Instances with fewer keypoints are not tracked (nor loaded from the partial results).
     tracker
         Object with ``fit_track(detections, video=...) -> Tracks``.
     threads

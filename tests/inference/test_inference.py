@@ -149,3 +149,14 @@ def test_decode_thread_gives_the_same_detections(video):
     for name in ("frame", "keypoints", "keypoint_scores", "instance_scores"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
     assert a.n_frames == b.n_frames == 60
+
+
+def test_min_keypoints_drops_singletons_chunk_by_chunk(video, tmp_path):
+    kw = dict(batch_size=4, progress=False, decode=DecodeOptions(peak_threshold=0.02, merge_radius=12))
+    every = predict_video(DotModel(), video[0], **kw)
+    n_kp = np.isfinite(every.keypoints).all(-1).sum(-1)
+    assert (n_kp == 1).any()  # the low threshold leaves unassembled candidates
+    for part in (None, tmp_path / "p"):
+        animals = predict_video(DotModel(), video[0], partial_dir=part, chunk_size=8,
+                                min_keypoints=2, **kw)
+        assert len(animals) == int((n_kp >= 2).sum()) and animals.n_frames == 60
