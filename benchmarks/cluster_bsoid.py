@@ -24,6 +24,11 @@ from benchmarks._datasets import shared_data_root  # noqa: E402
 from mapose.cli import main as mapose_main  # noqa: E402
 
 FPS = 60.0
+DEFAULT_CONFIG = """\
+feature_config:
+  nose: Snout
+  tail_base: Butt/Proximal Tail
+"""
 
 
 def main(argv=None) -> int:
@@ -43,6 +48,11 @@ def main(argv=None) -> int:
                "--fps", str(FPS)]
         return cmd + (["--config", args.config] if args.config else [])
 
+    if args.config is None:
+        # the tail base of this project is called "Butt/Proximal Tail": name it for the features
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        args.config = str(Path(args.out).parent / "bsoid_cluster_config.yaml")
+        Path(args.config).write_text(DEFAULT_CONFIG)
     cmd = command(args.out)
     t = time.perf_counter()
     rc = mapose_main(cmd)

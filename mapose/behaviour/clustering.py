@@ -149,12 +149,12 @@ class ClusterConfig:
     umap_min_dist: float = 0.0
     umap_components: int = 2
     clusterer: Literal["hdbscan", "gmm"] = "hdbscan"
-    min_cluster_fraction: float = 0.02
+    min_cluster_fraction: float = 0.05
     min_samples: Optional[int] = None
     n_clusters: int = 8
     noise: Literal["keep", "assign"] = "assign"
     min_bout_frames: int = 3
-    max_fit_frames: int = 30_000
+    max_fit_frames: int = 20_000
     classifier_iterations: int = 100
     seed: int = 0
 
@@ -310,12 +310,12 @@ class BehaviourClusterer:
         umap_min_dist: float = 0.0,
         umap_components: int = 2,
         clusterer: str = "hdbscan",
-        min_cluster_fraction: float = 0.02,
+        min_cluster_fraction: float = 0.05,
         min_samples: Optional[int] = None,
         n_clusters: int = 8,
         noise: str = "assign",
         min_bout_frames: int = 3,
-        max_fit_frames: int = 30_000,
+        max_fit_frames: int = 20_000,
         classifier_iterations: int = 100,
         seed: int = 0,
     ):
