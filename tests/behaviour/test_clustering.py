@@ -244,3 +244,30 @@ def test_feature_table_input_missing_columns(animal_fit):
     table = pd.DataFrame({"frame": np.arange(5), "subject": "m", "speed": np.ones(5)})
     with pytest.raises(ValidationError, match="lacks"):
         model.predict([table], sessions=["t"])
+
+
+def test_behaviour_plots(tmp_path):
+    import networkx as nx
+
+    from mapose.viz.behaviour import plot_embedding, plot_ethogram, plot_transition_graph
+
+    rng = np.random.default_rng(0)
+    # binary behaviours (classifier output): one row per behaviour
+    p = plot_ethogram({"freezing": rng.integers(0, 2, 300), "rearing": np.zeros(300, int)},
+                      fps=30.0, path=tmp_path / "binary.png")
+    assert p.read_bytes()[:4] == b"\x89PNG"
+    p = plot_ethogram({"m": np.array([0, 0, 1, 1, -1, 2])}, names={0: "run"},
+                      path=tmp_path / "e.svg")
+    assert b"<svg" in p.read_bytes()[:400]
+    # more than max_points are downsampled, not refused
+    plot_embedding(rng.normal(size=(60_000, 2)), rng.integers(-1, 5, 60_000),
+                   tmp_path / "emb.png", max_points=5000)
+    assert (tmp_path / "emb.png").stat().st_size > 1000
+    with pytest.raises(ValidationError, match="expected"):
+        plot_embedding(np.zeros((5, 2)), np.zeros(4), tmp_path / "bad.png")
+    g = nx.DiGraph()
+    g.add_edge(0, 1, weight=0.7)
+    g.add_edge(1, 0, weight=1.0)
+    plot_transition_graph(g, tmp_path / "g.png")
+    assert (tmp_path / "g.png").stat().st_size > 1000
+    assert not list(tmp_path.glob(".*tmp*"))  # atomic writes leave no temporary files
