@@ -75,6 +75,8 @@ def main(argv=None) -> int:
     ap.add_argument("--root", default=None, help="mice_calms21_windows folder")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--no-nested", action="store_true", help="skip the nested cross-validation")
+    ap.add_argument("--sets", nargs="+", default=["pair", "own_both", "own_resident"],
+                    help="feature sets to evaluate")
     args = ap.parse_args(argv)
     t0 = time.time()
     tracks, inv, mount = load_calms21_windows(args.root)
@@ -83,6 +85,7 @@ def main(argv=None) -> int:
     print(f"{len(X)} windows, {X.shape[1] - 3} features, investigation {inv.sum()} / mount "
           f"{mount.sum()} positives; features in {time.time() - t0:.1f} s")
     sets = {"pair": None, "own_both": ("a_*", "b_*"), "own_resident": ("a_*",)}
+    sets = {k: v for k, v in sets.items() if k in args.sets}
     params = dict(n_splits=5, min_bout=1, n_threads=args.threads, min_samples_leaf=20)
     rows = []
     for name, include in sets.items():
@@ -96,6 +99,10 @@ def main(argv=None) -> int:
             for b, m in nm.items():
                 rows.append({"features": name, "n_features": len(clf.feature_names_), "validation": "nested",
                              "behaviour": b, **{k: m[k] for k in ("precision", "recall", "f1", "average_precision")}})
+        for r in rows:
+            if r["features"] == name:
+                print("  " + "  ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}"
+                                       for k, v in r.items()), flush=True)
         print(f"  {name}: {time.time() - t1:.1f} s", flush=True)
     res = pd.DataFrame(rows)
     with pd.option_context("display.width", 200, "display.max_columns", 20):
