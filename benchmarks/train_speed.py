@@ -2,7 +2,11 @@
 
 Usage::
 
-    python benchmarks/train_speed.py [--batch 8] [--steps 5] [--crop 384] [--config CFG.yaml]
+    python benchmarks/train_speed.py [--batch 8] [--steps 5] [--size 384] [--config CFG.yaml]
+
+``--size`` is the side of the training images fed to the network; ``--infer-size`` the frame size
+given to ``predict`` (which resizes by the config's ``data.input_scale``).  The flies recipe of
+``benchmarks/train_flies.py`` trains on 64-px half-scale crops: ``--size 64 --config recipe.yaml``.
 
 Runs on the CPU and, when ``torch.cuda.is_available()``, on the GPU too.  Uses the 24-keypoint,
 23-edge fly skeleton of ``flies_centered_pair`` (random images: speed does not depend on content).
@@ -34,7 +38,8 @@ def fly_skeleton():
     return Skeleton.from_names(kps, edges, Skeleton.guess_symmetry(kps))
 
 
-def bench(device: str, cfg, batch: int, steps: int, size: int, infer_batch: int) -> dict:
+def bench(device: str, cfg, batch: int, steps: int, size: int, infer_batch: int,
+          infer_size: int = 384) -> dict:
     from mapose.data.targets import output_shape
     from mapose.training.model import build_untrained_model
     from mapose.training.module import PoseLightningModule
@@ -43,7 +48,7 @@ def bench(device: str, cfg, batch: int, steps: int, size: int, infer_batch: int)
     model = build_untrained_model(sk, cfg).to(device).train()
     module = PoseLightningModule(model)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    h, w = output_shape(size, size, model.stride)
+    h, w = output_shape(size, size, model.net_stride)
     k, e = sk.n_keypoints, sk.n_edges
     b = {
         "image": torch.rand(batch, 3, size, size, device=device) * 255,
@@ -65,7 +70,7 @@ def bench(device: str, cfg, batch: int, steps: int, size: int, infer_batch: int)
         if i:  # first step warms up
             times.append(time.perf_counter() - t)
     model.eval()
-    imgs = torch.randint(0, 255, (infer_batch, size, size, 3), dtype=torch.uint8)
+    imgs = torch.randint(0, 255, (infer_batch, infer_size, infer_size, 3), dtype=torch.uint8)
     model.predict(imgs)
     n_inf = max(2, steps)
     sync()
@@ -78,7 +83,8 @@ def bench(device: str, cfg, batch: int, steps: int, size: int, infer_batch: int)
         "device": device if device == "cpu" else torch.cuda.get_device_name(0),
         "threads": torch.get_num_threads(),
         "train_batch": batch,
-        "input_px": size,
+        "train_input_px": size,
+        "inference_input_px": infer_size,
         "s_per_step_median": sorted(times)[len(times) // 2],
         "s_per_step_all": [round(x, 3) for x in times],
         "inference_images_per_s": n_inf * infer_batch / dt,
@@ -93,6 +99,8 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--size", type=int, default=384)
     ap.add_argument("--infer-batch", type=int, default=4)
+    ap.add_argument("--infer-size", type=int, default=384,
+                    help="frame size given to predict() (which applies the model's input_scale)")
     ap.add_argument("--config", help="training config YAML (default: the library defaults)")
     args = ap.parse_args()
     from mapose.training.config import load_train_config
@@ -100,7 +108,8 @@ def main() -> None:
     cfg = load_train_config(args.config)
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     for d in devices:
-        print(json.dumps(bench(d, cfg, args.batch, args.steps, args.size, args.infer_batch)), flush=True)
+        print(json.dumps(bench(d, cfg, args.batch, args.steps, args.size, args.infer_batch,
+                               args.infer_size)), flush=True)
 
 
 if __name__ == "__main__":
