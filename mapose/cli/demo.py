@@ -53,7 +53,7 @@ def run(args) -> int:
     steps = [
         ["info", labels],
         ["train", "--labels", labels, "--out", model, "--minutes", str(args.minutes),
-         "--val-frames-from", "700"],
+         "--val-frames-from", "700", "--config", str(data / "train_config.yaml")],
         ["evaluate", "--model", model, "--labels", labels, "--json", str(out / "evaluation.json")],
         ["analyze", video, "--model", model, "--out", tracks, "--n-animals", "2"],
         ["label-video", video, tracks, "--out", str(out / "labelled.mp4"), "--trail", "10"],
