@@ -68,7 +68,7 @@ def plot_pr_curves(
         m = (metrics or {}).get(b)
         if m:
             ax.plot([m["recall"]], [m["precision"]], "o", color=colour,
-                    label=f"{b}: F1 {m['f1']:.2f} at p≥{m.get('threshold', float('nan')):.2f}")
+                    label=f"{b}: F1 {m['f1']:.2f} at p≥{m.get('threshold', float('nan')):.2f} (after bout smoothing)")
     ax.set_xlim(0, 1.01)
     ax.set_ylim(0, 1.01)
     ax.set_xlabel("recall")
