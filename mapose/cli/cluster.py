@@ -167,6 +167,9 @@ def run(args) -> int:
         "seconds": round(time.perf_counter() - t0, 2),
     }
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
+    if model.n_clusters_ == 0:
+        print("no cluster found (every frame is noise): lower min_cluster_fraction in --config, "
+              "or use clusterer: gmm")
     print(f"{summary['n_clusters']} clusters; {100 * assigned:.1f} % of {len(labels)} rows assigned; "
           f"classifier vs transform agreement {model.agreement_:.3f}; wrote {out}")
     return 0
