@@ -6,11 +6,40 @@ import contextlib
 import os
 import tempfile
 from pathlib import Path
-from typing import Iterator, Union
+from typing import Any, Iterator, Union
+
+import numpy as np
 
 from mapose.errors import MissingFileError
 
 PathLike = Union[str, os.PathLike]
+
+#: First bytes of every HDF5 file (SLEAP, DeepLabCut .h5, NWB, JABS, netCDF-4).
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+
+
+def is_hdf5(path: PathLike) -> bool:
+    """True when ``path`` starts with the HDF5 signature (False for unreadable files)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(8) == HDF5_MAGIC
+    except OSError:
+        return False
+
+
+def encode_frames(frames: np.ndarray) -> Any:
+    """Compact JSON form of frame indices: ``{"start", "stop"}`` when consecutive, else a list."""
+    frames = np.asarray(frames, np.int64)
+    if len(frames) and np.array_equal(frames, np.arange(frames[0], frames[0] + len(frames))):
+        return {"start": int(frames[0]), "stop": int(frames[0] + len(frames))}
+    return [int(f) for f in frames]
+
+
+def decode_frames(obj: Any) -> np.ndarray:
+    """Inverse of :func:`encode_frames`."""
+    if isinstance(obj, dict):
+        return np.arange(int(obj["start"]), int(obj["stop"]), dtype=np.int64)
+    return np.asarray(obj, dtype=np.int64).reshape(-1)
 
 
 def require_file(path: PathLike, what: str = "file") -> Path:

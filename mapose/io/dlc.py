@@ -51,7 +51,7 @@ from mapose.core.labels import ImageRef, Labels
 from mapose.core.skeleton import Skeleton
 from mapose.core.tracks import make_tracks, validate_tracks
 from mapose.errors import ConfigError, FormatError, MaposeError
-from mapose.io._files import PathLike, atomic_path, require_file
+from mapose.io._files import HDF5_MAGIC, PathLike, atomic_path, require_file
 
 NAME = "dlc"
 EXTENSIONS = (".h5", ".csv")
@@ -120,7 +120,7 @@ def sniff(path: PathLike) -> bool:
             head = f.read(8)
     except OSError:
         return False
-    if head == b"\x89HDF\r\n\x1a\n":
+    if head == HDF5_MAGIC:
         return _h5_pandas_key(p) is not None
     if p.suffix.lower() == ".csv" or head.lstrip(b"\xef\xbb\xbf")[:6].lower() == b"scorer":
         try:
@@ -281,7 +281,7 @@ def _read_frame(path: Path):
     """``(DataFrame, meta)`` of a DeepLabCut ``.h5`` or ``.csv``."""
     with open(path, "rb") as f:
         head = f.read(8)
-    if head == b"\x89HDF\r\n\x1a\n":
+    if head == HDF5_MAGIC:
         return _read_h5_frame(path)
     return _read_csv_frame(path), {}
 
@@ -483,7 +483,7 @@ def content_kind(path: PathLike) -> str:
 def _load_table(path: PathLike) -> _Table:
     p = require_file(path, "DeepLabCut file")
     with open(p, "rb") as f:
-        is_hdf5 = f.read(8) == b"\x89HDF\r\n\x1a\n"
+        is_hdf5 = f.read(8) == HDF5_MAGIC
     if is_hdf5:
         import h5py
 

@@ -32,7 +32,7 @@ import xarray as xr
 from mapose.core.skeleton import Skeleton
 from mapose.core.tracks import make_tracks
 from mapose.errors import FormatError, MaposeError
-from mapose.io._files import PathLike, require_file
+from mapose.io._files import HDF5_MAGIC, PathLike, require_file
 
 NAME = "jabs"
 EXTENSIONS = ("_pose_est_v2.h5", "_pose_est_v3.h5", "_pose_est_v4.h5", "_pose_est_v5.h5",
@@ -66,7 +66,7 @@ def sniff(path: PathLike) -> bool:
     p = Path(path)
     try:
         with open(p, "rb") as f:
-            if f.read(8) != b"\x89HDF\r\n\x1a\n":
+            if f.read(8) != HDF5_MAGIC:
                 return False
     except OSError:
         return False

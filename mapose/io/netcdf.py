@@ -23,14 +23,13 @@ import xarray as xr
 from mapose.core.skeleton import Skeleton
 from mapose.core.tracks import make_tracks, validate_tracks
 from mapose.errors import FormatError, MaposeError
-from mapose.io._files import PathLike, atomic_path, require_file
+from mapose.io._files import HDF5_MAGIC, PathLike, atomic_path, require_file
 from mapose.io.dlc import _one_line, decode_attrs, encode_attrs
 
 NAME = "netcdf"
 EXTENSIONS = (".nc",)
 
 META_ATTR = "mapose_attrs"
-_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 
 
 def sniff(path: PathLike) -> bool:
@@ -43,7 +42,7 @@ def sniff(path: PathLike) -> bool:
         return False
     if head[:3] == b"CDF" and head[3:4] in (b"\x01", b"\x02", b"\x05"):
         return True
-    if head != _HDF5_MAGIC:
+    if head != HDF5_MAGIC:
         return False
     import h5py
 

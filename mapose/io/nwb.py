@@ -36,7 +36,7 @@ import xarray as xr
 from mapose.core.skeleton import Skeleton
 from mapose.core.tracks import get_skeleton, make_tracks, validate_tracks
 from mapose.errors import FormatError, MaposeError
-from mapose.io._files import PathLike, atomic_path, require_file
+from mapose.io._files import PathLike, atomic_path, decode_frames, encode_frames, require_file
 
 NAME = "nwb"
 EXTENSIONS = (".nwb",)
@@ -202,8 +202,8 @@ def _read_open(nwb, p: Path) -> xr.Dataset:
         fps = float(1.0 / np.nanmedian(np.diff(all_t)))
     else:
         fps = None
-    if "frames" in meta and len(_decode_frames(meta["frames"])) == t_n:
-        frames = _decode_frames(meta["frames"])
+    if "frames" in meta and len(decode_frames(meta["frames"])) == t_n:
+        frames = decode_frames(meta["frames"])
     elif fps:
         frames = np.round(all_t * fps).astype(np.int64)
     else:
@@ -262,16 +262,6 @@ def _safe_names(names: list[str], prefix: str) -> list[str]:
     return out
 
 
-def _encode_frames(frames: np.ndarray) -> Any:
-    if len(frames) and np.array_equal(frames, np.arange(frames[0], frames[0] + len(frames))):
-        return {"start": int(frames[0]), "stop": int(frames[0] + len(frames))}
-    return [int(f) for f in frames]
-
-
-def _decode_frames(obj: Any) -> np.ndarray:
-    if isinstance(obj, dict):
-        return np.arange(int(obj["start"]), int(obj["stop"]), dtype=np.int64)
-    return np.asarray(obj, dtype=np.int64).reshape(-1)
 
 
 # --------------------------------------------------------------------------------------- writing
@@ -384,7 +374,7 @@ def write_tracks(
     for pe in pes:
         module.add(pe)
     meta = {
-        "frames": _encode_frames(frames),
+        "frames": encode_frames(frames),
         "fps": float(fps) if fps else None,
         "skeleton": sk.to_dict(),
         "source_software": software,

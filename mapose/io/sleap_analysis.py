@@ -36,7 +36,7 @@ import xarray as xr
 from mapose.core.skeleton import Skeleton
 from mapose.core.tracks import get_skeleton, make_tracks, validate_tracks
 from mapose.errors import FormatError, MaposeError
-from mapose.io._files import PathLike, atomic_path, require_file
+from mapose.io._files import PathLike, atomic_path, decode_frames, require_file
 
 NAME = "sleap_analysis"
 EXTENSIONS = (".analysis.h5",)
@@ -163,7 +163,7 @@ def read_tracks(path: PathLike) -> xr.Dataset:
     skeleton = _skeleton(nodes, edges, extra)
     frames = np.arange(t, dtype=np.int64)
     if "frames" in extra:
-        frames = _decode_frames(extra["frames"], t)
+        frames = _row_frames(extra["frames"], t)
         keep = frames >= 0
         pos, conf = pos[keep], conf[keep]
         inst = inst[keep] if inst is not None else None
@@ -239,12 +239,9 @@ def _skeleton(nodes: list[str], edges: list[tuple[int, int]], extra: dict) -> Sk
     return Skeleton.from_names(nodes, [(nodes[a], nodes[b]) for a, b in edges], sym)
 
 
-def _decode_frames(obj: Any, t: int) -> np.ndarray:
+def _row_frames(obj: Any, t: int) -> np.ndarray:
     """Frame index of each stored row; -1 for padding rows that are not part of the Tracks."""
-    if isinstance(obj, dict):
-        frames = np.arange(int(obj["start"]), int(obj["stop"]), dtype=np.int64)
-    else:
-        frames = np.asarray(obj, dtype=np.int64).reshape(-1)
+    frames = decode_frames(obj)
     out = np.full(t, -1, dtype=np.int64)
     ok = (frames >= 0) & (frames < t)
     out[frames[ok]] = frames[ok]

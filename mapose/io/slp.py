@@ -36,7 +36,7 @@ from mapose.core.labels import ImageRef, Labels
 from mapose.core.skeleton import Skeleton
 from mapose.core.tracks import get_skeleton, make_tracks, validate_tracks
 from mapose.errors import FormatError, MaposeError
-from mapose.io._files import PathLike, atomic_path, require_file
+from mapose.io._files import PathLike, atomic_path, decode_frames, encode_frames, require_file
 
 NAME = "slp"
 EXTENSIONS = (".slp",)
@@ -497,7 +497,7 @@ def read_tracks(path: PathLike, video: Union[int, str, None] = None) -> xr.Datas
     prov = _provenance(labels)
     frames_max = max((r[0] for r in rows), default=-1)
     if "frames" in prov:
-        frames = _decode_frames(prov["frames"])
+        frames = decode_frames(prov["frames"])
         if frames_max >= 0 and (len(frames) == 0 or frames_max > frames[-1]):
             frames = np.arange(frames_max + 1)
     else:
@@ -552,17 +552,6 @@ def read_tracks(path: PathLike, video: Union[int, str, None] = None) -> xr.Datas
     return ds
 
 
-def _encode_frames(frames: np.ndarray) -> Any:
-    frames = np.asarray(frames, np.int64)
-    if len(frames) and np.array_equal(frames, np.arange(frames[0], frames[0] + len(frames))):
-        return {"start": int(frames[0]), "stop": int(frames[0] + len(frames))}
-    return [int(f) for f in frames]
-
-
-def _decode_frames(obj: Any) -> np.ndarray:
-    if isinstance(obj, dict):
-        return np.arange(int(obj["start"]), int(obj["stop"]), dtype=np.int64)
-    return np.asarray(obj, dtype=np.int64).reshape(-1)
 
 
 def write_tracks(ds: xr.Dataset, path: PathLike, video_path: Optional[str] = None) -> None:
@@ -618,7 +607,7 @@ def write_tracks(ds: xr.Dataset, path: PathLike, video_path: Optional[str] = Non
         lfs.append(sio.LabeledFrame(video=video, frame_idx=int(frames[t]), instances=insts))
     prov = {
         _PROV_KEY: {
-            "frames": _encode_frames(frames),
+            "frames": encode_frames(frames),
             "fps": float(fps) if fps else None,
             "source_software": str(ds.attrs.get("source_software", "")),
             "skeleton": get_skeleton(ds).to_dict(),
