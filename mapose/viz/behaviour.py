@@ -14,29 +14,12 @@ import numpy as np
 import pandas as pd
 
 from mapose.errors import ValidationError
+from mapose.viz._figures import new_figure, save_figure
 
 PathLike = Union[str, Path]
 
 __all__ = ["plot_ethogram", "plot_embedding", "plot_transition_graph", "plot_cluster_statistics",
            "cluster_colours"]
-
-
-def _figure(width: float, height: float):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), dpi=100)
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _save(fig, path: PathLike) -> Path:
-    from mapose.io._files import atomic_path
-
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, bbox_inches="tight", format=path.suffix.lstrip(".") or "png")
-    return path
 
 
 def cluster_colours(labels: Sequence[int]) -> dict[int, tuple]:
@@ -95,7 +78,7 @@ def plot_ethogram(
         binary = allv.size > 0 and set(np.unique(allv).tolist()) <= {0, 1}
     colours = cluster_colours(allv.tolist() or [0])
     t_max = max(len(v) for v in rows.values())
-    fig = _figure(min(16.0, 6 + t_max / 2000), 0.5 + 0.45 * len(rows) + 0.8)
+    fig = new_figure(min(16.0, 6 + t_max / 2000), 0.5 + 0.45 * len(rows) + 0.8)
     ax = fig.add_subplot(1, 1, 1)
     scale = 1.0 / fps if fps else 1.0
     for r, (name, lab) in enumerate(rows.items()):
@@ -127,7 +110,7 @@ def plot_ethogram(
                              ("noise" if v == -1 else f"cluster {v}")) for v in shown]
             ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8,
                       frameon=False)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_embedding(
@@ -163,7 +146,7 @@ def plot_embedding(
         idx = np.sort(np.random.default_rng(seed).choice(emb.shape[0], max_points, replace=False))
         emb, lab = emb[idx], lab[idx]
     colours = cluster_colours(lab.tolist() or [0])
-    fig = _figure(7, 6)
+    fig = new_figure(7, 6)
     ax = fig.add_subplot(1, 1, 1)
     size = max(0.5, min(8.0, 20000 / max(len(lab), 1)))
     order = np.argsort(lab >= 0, kind="stable")  # noise first, underneath
@@ -177,7 +160,7 @@ def plot_embedding(
     ax.set_xlabel("UMAP 1")
     ax.set_ylabel("UMAP 2")
     ax.set_title(title or f"embedding ({len(lab)} frames shown)")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_transition_graph(graph, path: PathLike = "transitions.png", title: str = "",
@@ -189,12 +172,12 @@ def plot_transition_graph(graph, path: PathLike = "transitions.png", title: str 
     """
     import networkx as nx
 
-    fig = _figure(7, 7)
+    fig = new_figure(7, 7)
     ax = fig.add_subplot(1, 1, 1)
     ax.set_axis_off()
     if graph.number_of_nodes() == 0:
         ax.text(0.5, 0.5, "no clusters", ha="center", va="center")
-        return _save(fig, path)
+        return save_figure(fig, path)
     pos = nx.circular_layout(graph) if graph.number_of_nodes() <= 3 else \
         nx.spring_layout(graph, seed=seed, weight="weight")
     nodes = list(graph.nodes)
@@ -213,7 +196,7 @@ def plot_transition_graph(graph, path: PathLike = "transitions.png", title: str 
                                connectionstyle="arc3,rad=0.1",
                                node_size=300 + 6000 * frac)
     ax.set_title(title or "transitions between clusters (edge width = probability)")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_cluster_statistics(stats: pd.DataFrame, path: PathLike = "cluster_stats.png",
@@ -224,7 +207,7 @@ def plot_cluster_statistics(stats: pd.DataFrame, path: PathLike = "cluster_stats
         raise ValidationError(f"statistics table lacks columns {sorted(need - set(stats.columns))}")
     subjects = [s for s in dict.fromkeys(stats["subject"]) if s != "all"] or ["all"]
     clusters = sorted(stats["cluster"].unique())
-    fig = _figure(max(6, 0.35 * len(clusters) * max(1, len(subjects)) + 3), 6)
+    fig = new_figure(max(6, 0.35 * len(clusters) * max(1, len(subjects)) + 3), 6)
     ax1, ax2 = fig.add_subplot(2, 1, 1), fig.add_subplot(2, 1, 2)
     width = 0.8 / len(subjects)
     x = np.arange(len(clusters))
@@ -241,4 +224,4 @@ def plot_cluster_statistics(stats: pd.DataFrame, path: PathLike = "cluster_stats
     ax2.set_xlabel("cluster")
     if len(subjects) > 1:
         ax1.legend(fontsize=8, frameon=False)
-    return _save(fig, path)
+    return save_figure(fig, path)

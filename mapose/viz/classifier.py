@@ -13,28 +13,11 @@ import numpy as np
 import pandas as pd
 
 from mapose.errors import ValidationError
+from mapose.viz._figures import new_figure, save_figure
 
 PathLike = Union[str, Path]
 
 __all__ = ["plot_pr_curves", "plot_feature_importance"]
-
-
-def _figure(width: float, height: float):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), dpi=100)
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _save(fig, path: PathLike) -> Path:
-    from mapose.io._files import atomic_path
-
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, bbox_inches="tight", format=path.suffix.lstrip(".") or "png")
-    return path
 
 
 def plot_pr_curves(
@@ -58,7 +41,7 @@ def plot_pr_curves(
     """
     if not curves:
         raise ValidationError("plot_pr_curves needs at least one behaviour")
-    fig = _figure(5.5, 4.5)
+    fig = new_figure(5.5, 4.5)
     ax = fig.add_subplot(1, 1, 1)
     for i, (b, c) in enumerate(curves.items()):
         colour = f"C{i % 10}"
@@ -75,7 +58,7 @@ def plot_pr_curves(
     ax.set_ylabel("precision")
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7, loc="lower left")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_feature_importance(
@@ -97,7 +80,7 @@ def plot_feature_importance(
     behaviours = list(dict.fromkeys(importance["behaviour"]))
     if not behaviours:
         raise ValidationError("importance table is empty")
-    fig = _figure(6.0 * len(behaviours), 0.6 + 0.28 * top)
+    fig = new_figure(6.0 * len(behaviours), 0.6 + 0.28 * top)
     for i, b in enumerate(behaviours):
         part = importance[importance["behaviour"] == b].nlargest(top, "importance_mean")[::-1]
         ax = fig.add_subplot(1, len(behaviours), i + 1)
@@ -107,4 +90,4 @@ def plot_feature_importance(
         ax.set_xlabel("drop in average precision")
         ax.tick_params(axis="y", labelsize=7)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)

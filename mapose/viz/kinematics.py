@@ -16,28 +16,11 @@ import pandas as pd
 import xarray as xr
 
 from mapose.errors import ValidationError
+from mapose.viz._figures import new_figure, save_figure
 
 PathLike = Union[str, Path]
 
 __all__ = ["plot_trajectories", "plot_speed", "plot_pair_distance"]
-
-
-def _figure(width: float, height: float):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), dpi=100)
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _save(fig, path: PathLike) -> Path:
-    from mapose.io._files import atomic_path
-
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, bbox_inches="tight", format=path.suffix.lstrip(".") or "png")
-    return path
 
 
 def _stride(n: int, max_points: int) -> int:
@@ -59,7 +42,7 @@ def plot_trajectories(
     pos = keypoint_position(ds, keypoint)  # (time, space, individuals)
     unit = ds.attrs.get("space_unit", "px")
     step = _stride(pos.sizes["time"], max_points)
-    fig = _figure(6, 6)
+    fig = new_figure(6, 6)
     ax = fig.add_subplot(1, 1, 1)
     for name in pos["individuals"].values:
         p = pos.sel(individuals=name).values[::step]
@@ -70,7 +53,7 @@ def plot_trajectories(
     ax.set_ylabel(f"y ({unit})")
     ax.set_title(title or f"trajectories ({keypoint})")
     ax.legend(loc="best", fontsize="small")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def _subject_lines(df: pd.DataFrame, column: str, subjects, path: PathLike, ylabel: str, title: str,
@@ -79,7 +62,7 @@ def _subject_lines(df: pd.DataFrame, column: str, subjects, path: PathLike, ylab
         raise ValidationError(
             f"feature table lacks the column {column!r} (or frame/subject); has {list(df.columns)[:12]}…"
         )
-    fig = _figure(10, 1.6 + 1.2 * max(len(subjects), 1))
+    fig = new_figure(10, 1.6 + 1.2 * max(len(subjects), 1))
     axes = [fig.add_subplot(max(len(subjects), 1), 1, i + 1) for i in range(max(len(subjects), 1))]
     xlabel = "frame"
     for ax, subj in zip(axes, subjects):
@@ -90,7 +73,7 @@ def _subject_lines(df: pd.DataFrame, column: str, subjects, path: PathLike, ylab
         ax.set_ylabel(str(subj), rotation=0, ha="right", fontsize="small")
     axes[-1].set_xlabel(xlabel)
     axes[0].set_title(f"{title} ({ylabel})" if title else ylabel)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_speed(animal_table: pd.DataFrame, path: PathLike, fps: Optional[float] = None,
