@@ -469,6 +469,11 @@ def analyze_video(
     ds.attrs["source_file"] = str(video)
     ds.attrs["video_path"] = str(video)
     write_tracks(ds, out)
+    swaps = getattr(tracker, "swap_events_", None)
+    if swaps is not None:  # the review queue of the dashboard, as `mapose track` writes it
+        from mapose.io.tables import save_feature_table
+
+        save_feature_table(swaps, Path(out).with_name(Path(out).name + ".swaps.csv"))
     tm.write += time.perf_counter() - t1
     ChunkStore(partial, {}, chunk).remove()
     tm.total += time.perf_counter() - t_start

@@ -99,3 +99,9 @@ def test_cli_kill_and_resume(tmp_path, capsys):
     np.testing.assert_array_equal(a["position"].values, b["position"].values)
     np.testing.assert_array_equal(a["confidence"].values, b["confidence"].values)
     assert a.attrs["provenance"] == b.attrs["provenance"]
+    # the tracker's review queue is written beside the output for the dashboard
+    from mapose.io.tables import read_feature_table
+    from mapose.tracking import SWAP_COLUMNS
+
+    swaps = read_feature_table(tmp_path / "killed.h5.swaps.csv")
+    assert tuple(swaps.columns) == SWAP_COLUMNS
