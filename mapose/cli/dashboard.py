@@ -29,7 +29,6 @@ def app_path():
 
 def run(args) -> int:
     import os
-    import subprocess
     import sys
     from pathlib import Path
 
@@ -47,4 +46,6 @@ def run(args) -> int:
     cmd = [sys.executable, "-m", "streamlit", "run", str(app_path()),
            "--server.headless", "true", "--server.address", args.host,
            "--server.port", str(args.port), "--browser.gatherUsageStats", "false"]
-    return subprocess.call(cmd, env=env)
+    # Become the Streamlit server (no child left behind when this process is stopped).
+    os.execve(sys.executable, cmd, env)
+    return 0  # pragma: no cover  (execve does not return)
