@@ -6,7 +6,7 @@ import contextlib
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Iterator, Union
+from typing import Any, Iterator, Sequence, Union
 
 import numpy as np
 
@@ -25,6 +25,25 @@ def is_hdf5(path: PathLike) -> bool:
             return f.read(8) == HDF5_MAGIC
     except OSError:
         return False
+
+
+def stored_skeleton(value: Any, keypoints: Sequence[str], path: PathLike):
+    """The :class:`~mapose.core.Skeleton` mapose saved in a file's metadata (a dict or its JSON).
+
+    Returns ``None`` when nothing is stored or when the stored skeleton names other keypoints (or
+    orders them differently) than the file's data; raises :class:`~mapose.errors.FormatError`
+    naming the file when the stored value is not a valid skeleton.
+    """
+    from mapose.core.skeleton import Skeleton
+    from mapose.errors import FormatError, MaposeError
+
+    if not value:
+        return None
+    try:
+        sk = Skeleton.from_json(value) if isinstance(value, str) else Skeleton.from_dict(value)
+    except (MaposeError, KeyError, TypeError, ValueError) as exc:
+        raise FormatError(f"{path}: the stored skeleton metadata is not a valid skeleton ({exc})") from None
+    return sk if list(sk.keypoints) == [str(k) for k in keypoints] else None
 
 
 def encode_frames(frames: np.ndarray) -> Any:

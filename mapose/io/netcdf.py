@@ -22,8 +22,8 @@ import xarray as xr
 
 from mapose.core.skeleton import Skeleton
 from mapose.core.tracks import make_tracks, validate_tracks
-from mapose.errors import FormatError, MaposeError
-from mapose.io._files import HDF5_MAGIC, PathLike, atomic_path, require_file
+from mapose.errors import FormatError
+from mapose.io._files import HDF5_MAGIC, PathLike, atomic_path, require_file, stored_skeleton
 from mapose.io.dlc import _one_line, decode_attrs, encode_attrs
 
 NAME = "netcdf"
@@ -110,15 +110,7 @@ def read_tracks(path: PathLike, fps: Optional[float] = None) -> xr.Dataset:
     else:
         conf = None
     keypoints = [str(k) for k in ds["keypoints"].values]
-    skeleton = None
-    text = meta.get("skeleton")
-    if text:
-        try:
-            skeleton = Skeleton.from_json(text)
-        except (MaposeError, KeyError, TypeError, ValueError) as exc:
-            raise FormatError(f"{p}: attribute 'skeleton' is not a valid skeleton ({exc})") from None
-        if list(skeleton.keypoints) != keypoints:
-            skeleton = None
+    skeleton = stored_skeleton(meta.get("skeleton"), keypoints, p)
     if skeleton is None:
         skeleton = Skeleton.from_names(keypoints, symmetry=Skeleton.guess_symmetry(keypoints))
     extra = {k: v for k, v in meta.items()

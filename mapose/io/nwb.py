@@ -36,7 +36,7 @@ import xarray as xr
 from mapose.core.skeleton import Skeleton
 from mapose.core.tracks import get_skeleton, make_tracks, validate_tracks
 from mapose.errors import FormatError, MaposeError
-from mapose.io._files import PathLike, atomic_path, decode_frames, encode_frames, require_file
+from mapose.io._files import PathLike, atomic_path, decode_frames, encode_frames, require_file, stored_skeleton
 
 NAME = "nwb"
 EXTENSIONS = (".nwb",)
@@ -210,7 +210,7 @@ def _read_open(nwb, p: Path) -> xr.Dataset:
         frames = np.round(all_t).astype(np.int64)
     if np.any(np.diff(frames) <= 0):
         raise FormatError(f"{p}: timestamps do not map to distinct frames at {fps} fps")
-    skeleton = _skeleton(keypoints, pes[0][1], meta)
+    skeleton = _skeleton(keypoints, pes[0][1], meta, p)
     first = pes[0][1]
     videos: list = []
     sv = getattr(first, "source_video", None)
@@ -232,14 +232,10 @@ def _read_open(nwb, p: Path) -> xr.Dataset:
     )
 
 
-def _skeleton(keypoints: list[str], pe, meta: dict) -> Skeleton:
-    if "skeleton" in meta:
-        try:
-            sk = Skeleton.from_dict(meta["skeleton"])
-            if list(sk.keypoints) == keypoints:
-                return sk
-        except MaposeError:
-            pass
+def _skeleton(keypoints: list[str], pe, meta: dict, path: Path) -> Skeleton:
+    stored = stored_skeleton(meta.get("skeleton"), keypoints, path)
+    if stored is not None:
+        return stored
     edges: list[tuple[str, str]] = []
     sk = getattr(pe, "skeleton", None)
     if sk is not None and sk.edges is not None:

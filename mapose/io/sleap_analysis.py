@@ -36,7 +36,7 @@ import xarray as xr
 from mapose.core.skeleton import Skeleton
 from mapose.core.tracks import get_skeleton, make_tracks, validate_tracks
 from mapose.errors import FormatError, MaposeError
-from mapose.io._files import PathLike, atomic_path, decode_frames, require_file
+from mapose.io._files import PathLike, atomic_path, decode_frames, require_file, stored_skeleton
 
 NAME = "sleap_analysis"
 EXTENSIONS = (".analysis.h5",)
@@ -160,7 +160,7 @@ def read_tracks(path: PathLike) -> xr.Dataset:
     pos[absent] = np.nan
     conf[absent] = np.nan
     conf = np.where(np.isfinite(pos).all(-1) | np.isfinite(conf), conf, np.nan)
-    skeleton = _skeleton(nodes, edges, extra)
+    skeleton = _skeleton(nodes, edges, extra, p)
     frames = np.arange(t, dtype=np.int64)
     if "frames" in extra:
         frames = _row_frames(extra["frames"], t)
@@ -227,14 +227,10 @@ def _read_extra(f) -> dict[str, Any]:
     return out if isinstance(out, dict) else {}
 
 
-def _skeleton(nodes: list[str], edges: list[tuple[int, int]], extra: dict) -> Skeleton:
-    if "skeleton" in extra:
-        try:
-            sk = Skeleton.from_dict(extra["skeleton"])
-            if list(sk.keypoints) == nodes:
-                return sk
-        except MaposeError:
-            pass
+def _skeleton(nodes: list[str], edges: list[tuple[int, int]], extra: dict, path: Path) -> Skeleton:
+    stored = stored_skeleton(extra.get("skeleton"), nodes, path)
+    if stored is not None:
+        return stored
     sym = Skeleton.guess_symmetry(nodes)
     return Skeleton.from_names(nodes, [(nodes[a], nodes[b]) for a, b in edges], sym)
 

@@ -36,7 +36,7 @@ from mapose.core.labels import ImageRef, Labels
 from mapose.core.skeleton import Skeleton
 from mapose.core.tracks import get_skeleton, make_tracks, validate_tracks
 from mapose.errors import FormatError, MaposeError
-from mapose.io._files import PathLike, atomic_path, decode_frames, encode_frames, require_file
+from mapose.io._files import PathLike, atomic_path, decode_frames, encode_frames, require_file, stored_skeleton
 
 NAME = "slp"
 EXTENSIONS = (".slp",)
@@ -526,13 +526,9 @@ def read_tracks(path: PathLike, video: Union[int, str, None] = None) -> xr.Datas
             continue
         owner[t, tid] = level
         pos[t, tid], conf[t, tid], iscore[t, tid] = xy, sc, score
-    if "skeleton" in prov:
-        try:
-            stored = Skeleton.from_dict(prov["skeleton"])
-            if stored.keypoints == skeleton.keypoints:
-                skeleton = stored  # keeps the name SLEAP cannot store empty
-        except MaposeError:
-            pass
+    stored = stored_skeleton(prov.get("skeleton"), skeleton.keypoints, p)
+    if stored is not None:
+        skeleton = stored  # keeps the name SLEAP cannot store empty
     fps = prov.get("fps", info.get("fps"))
     video_path = info.get("path") or ""
     if prov.get("video_path") == "":

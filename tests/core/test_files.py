@@ -21,3 +21,17 @@ def test_atomic_path_leaves_nothing_on_failure(tmp_path):
 def test_require_file_names_the_file(tmp_path):
     with pytest.raises(MissingFileError, match="nope.h5: pose file not found"):
         require_file(tmp_path / "nope.h5", "pose file")
+
+
+def test_stored_skeleton_policy(tmp_path):
+    from mapose.core import Skeleton
+    from mapose.errors import FormatError
+    from mapose.io._files import stored_skeleton
+
+    sk = Skeleton.from_names(["a", "b", "c"], edges=[("a", "b")])
+    assert stored_skeleton(sk.to_json(), ["a", "b", "c"], tmp_path / "f.nc") == sk
+    assert stored_skeleton(sk.to_dict(), ["a", "b", "c"], tmp_path / "f.nc").edge_names == [("a", "b")]
+    assert stored_skeleton(None, ["a", "b", "c"], tmp_path / "f.nc") is None
+    assert stored_skeleton(sk.to_json(), ["a", "c", "b"], tmp_path / "f.nc") is None  # other order
+    with pytest.raises(FormatError, match="f.nc: the stored skeleton metadata is not a valid skeleton"):
+        stored_skeleton('{"keypoints": ["a", "a"]}', ["a", "a"], tmp_path / "f.nc")
