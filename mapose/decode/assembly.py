@@ -11,13 +11,17 @@ Algorithm (per frame):
    least, and within an edge from the best connection down.  A connection creates an instance, grows
    one, or merges two -- but never merges two instances that both already hold a keypoint of the same
    type, and never gives an instance a second candidate of one keypoint type.
-4. Skeletons whose graph is not connected (or models with no PAF head) give fragments that each lie
+4. Fragments left by a weak limb (a leg tip whose PAF fades half-way) are attached to a larger
+   instance over the best remaining connection whose PAF score reaches ``attach_score`` even though
+   it failed the strict criteria -- again only when their keypoint types are disjoint, smaller part
+   first into the larger one, best connection first.
+5. Skeletons whose graph is not connected (or models with no PAF head) give fragments that each lie
    in one connected component.  Fragments of *different* components are merged greedily, closest
    centroids first, while their keypoint sets are disjoint and the distance is at most
    ``merge_radius``.
-5. Instances with at least two keypoints (or a whole one-keypoint component) are ranked by instance
+6. Instances with at least two keypoints (or a whole one-keypoint component) are ranked by instance
    score = (sum of their keypoint scores) / K, and the best ``max_animals`` are kept.
-6. Candidates left out of every instance (a weak or conflicting connection) become *singletons*:
+7. Candidates left out of every instance (a weak or conflicting connection) become *singletons*:
    instances holding that one keypoint, with instance score ``keypoint score / K`` (<= 1/K).  They
    are never attached to a possibly wrong animal; callers that want only animals drop them with
    :func:`mapose.decode.filter_instances` (``min_keypoints=2``) or with an instance-score threshold.
@@ -164,6 +168,40 @@ def _link(conn: Connections, peaks: Peaks, n_keypoints: int, n_edges: int) -> np
     return np.stack(rows)
 
 
+def _attach_fragments(members: np.ndarray, conn: Connections, min_score: float) -> np.ndarray:
+    """Merge instances joined by a connection scoring at least ``min_score`` (valid or not), the
+    smaller into the larger, best connection first, while their keypoint types stay disjoint."""
+    if len(members) < 2 or len(conn.score) == 0:
+        return members
+    owner = np.full(int(max(members.max(), conn.src.max(), conn.dst.max())) + 1, -1, dtype=np.int64)
+    for i, row in enumerate(members):
+        owner[row[row >= 0]] = i
+    ia, ib = owner[conn.src], owner[conn.dst]
+    cand = np.flatnonzero((conn.score >= min_score) & (ia >= 0) & (ib >= 0) & (ia != ib))
+    if len(cand) == 0:
+        return members
+    cand = cand[np.lexsort((cand, -conn.score[cand]))]
+    rows = [r.copy() for r in members]
+    alive = np.ones(len(rows), dtype=bool)
+    parent = np.arange(len(rows))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            i = parent[i]
+        return i
+
+    for j in cand:
+        a, b = find(int(ia[j])), find(int(ib[j]))
+        if a == b or np.any((rows[a] >= 0) & (rows[b] >= 0)):
+            continue
+        na, nb = int((rows[a] >= 0).sum()), int((rows[b] >= 0).sum())
+        big, small = (a, b) if (na, -a) > (nb, -b) else (b, a)
+        rows[big] = np.where(rows[big] >= 0, rows[big], rows[small])
+        parent[small] = big
+        alive[small] = False
+    return np.stack([r for r, ok in zip(rows, alive) if ok])
+
+
 def _centroids(members: np.ndarray, peaks: Peaks) -> np.ndarray:
     has = members >= 0
     idx = np.where(has, members, 0)
@@ -216,6 +254,7 @@ def assemble(
     min_sample_score: float = 0.05,
     min_fraction: float = 0.8,
     max_length: float | None = None,
+    attach_score: float | None = 0.3,
 ) -> Assembly:
     """Group keypoint candidates into instances (see the module docstring for the algorithm).
 
@@ -238,6 +277,9 @@ def assemble(
         components; ``None``: no limit.
     n_samples, min_sample_score, min_fraction, max_length
         PAF scoring options, see :func:`mapose.decode.paf.score_connections`.
+    attach_score
+        Minimum PAF score of a connection that attaches a fragment to a larger instance in the
+        second pass (step 4); ``None`` switches the pass off.
 
     Returns
     -------
@@ -258,6 +300,8 @@ def assemble(
             min_fraction=min_fraction, max_length=max_length,
         )
         members = _link(conn, peaks, n_keypoints, len(use_edges))
+        if attach_score is not None:
+            members = _attach_fragments(members, conn, float(attach_score))
     elif max_animals == 1:
         # One animal and no PAF: the best candidate of every keypoint (first in canonical order).
         members = np.full((1, n_keypoints), -1, dtype=np.int64)

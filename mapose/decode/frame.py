@@ -36,6 +36,7 @@ def decode_frame(
     min_sample_score: float = 0.05,
     min_fraction: float = 0.8,
     max_length: float | None = None,
+    attach_score: float | None = 0.3,
 ) -> FrameResult:
     """Decode one frame's model outputs into animal instances.
 
@@ -65,6 +66,9 @@ def decode_frame(
         Merge distance (output cells) of fragments of disconnected skeleton components.
     n_samples, min_sample_score, min_fraction, max_length
         PAF scoring options (:func:`mapose.decode.paf.score_connections`).
+    attach_score
+        PAF score that attaches a leftover fragment to a larger instance
+        (:func:`mapose.decode.assembly.assemble`); ``None``: off.
 
     Returns
     -------
@@ -88,7 +92,7 @@ def decode_frame(
     asm = assemble(
         peaks, paf, skeleton.edges, k, max_animals=max_animals, keep_singletons=keep_singletons,
         merge_radius=merge_radius, n_samples=n_samples, min_sample_score=min_sample_score,
-        min_fraction=min_fraction, max_length=max_length,
+        min_fraction=min_fraction, max_length=max_length, attach_score=attach_score,
     )
     n = len(asm.members)
     has = asm.members >= 0

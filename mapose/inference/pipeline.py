@@ -41,6 +41,7 @@ class DecodeOptions:
     n_samples: int = 10
     min_sample_score: float = 0.05
     min_fraction: float = 0.8
+    attach_score: Optional[float] = 0.3
 
 
 @dataclass

@@ -248,3 +248,31 @@ def test_to_detections_frames_and_scaling(fly_skeleton):
                         n_frames=10, fps=25.0)
     assert det.frame.tolist() == [3, 3, 7, 7] and det.n_frames == 10 and det.fps == 25.0
     np.testing.assert_allclose(det.keypoints[0], (r[0][0] + 0.5) / 0.5 - 0.5 + [10, 0])
+
+
+def test_fragment_with_a_weak_limb_is_attached_to_its_animal(fly_skeleton):
+    # Animal 0's thorax->head field fades half-way (a faint limb): the strict pass cannot link
+    # its head, the attach pass joins it over that weak but real connection -- never to animal 1.
+    truth = np.stack([fly(30, 30, 0.0, size=16.0), fly(90, 70, 2.0)])
+    hm, paf, off = render(truth, fly_skeleton, 4, (32, 32))
+    head = pixel_to_cell(truth[0, 0], 4)
+    rr, cc = np.mgrid[0:32, 0:32]
+    near_head = np.hypot(cc - head[0], rr - head[1]) < 2.2
+    paf[0:2, near_head] = 0.0  # edge 0 = (thorax, head)
+    strict, _, _ = decode_frame(hm, paf, off, fly_skeleton, 4, attach_score=None,
+                                keep_singletons=False)
+    assert sorted(np.isfinite(strict).all(-1).sum(1).tolist()) == [4, 5]
+    kp, _, _ = decode_frame(hm, paf, off, fly_skeleton, 4, keep_singletons=False)
+    assert np.isfinite(kp).all()
+    ids = match_to_truth(kp, truth)
+    assert sorted(ids) == [[0] * 5, [1] * 5]
+
+
+def test_attach_pass_never_gives_an_animal_two_keypoints_of_one_type(fly_skeleton):
+    truth = np.stack([fly(30, 30, 0.0), fly(40, 30, 0.0)])  # overlapping animals, same heading
+    hm, paf, off = render(truth, fly_skeleton, 2, (40, 40))
+    kp, _, _ = decode_frame(hm, paf, off, fly_skeleton, 2, attach_score=-1.0)
+    # every candidate of a type is used at most once: at most 2 of each keypoint over instances
+    assert (np.isfinite(kp).all(-1).sum(0) <= 2).all()
+    for row in match_to_truth(kp[np.isfinite(kp).all(-1).sum(1) >= 2], truth):
+        assert len(set(row)) == 1
