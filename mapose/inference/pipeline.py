@@ -258,6 +258,7 @@ def predict_video(
             "video": info.path.name, "video_size": info.path.stat().st_size,
             "video_checksum": video_checksum or file_checksum(info.path),
             "model_checksum": str(getattr(model, "checksum", "")),
+            "label_offset": [float(v) for v in getattr(model, "label_offset", np.zeros(2))],
             "skeleton": skeleton.to_dict(), "stride": stride, "crop": crop, "scale": pre.scale,
             "grey": pre.grey, "decode": dec_kw, "batch_size": batch_size, "chunk_size": chunk,
             "precision": prec,
@@ -279,9 +280,13 @@ def predict_video(
         bar = tqdm(total=info.n_frames or None, initial=start, unit="frame",
                    desc=info.path.name, dynamic_ncols=True)
 
+    # the labeller's systematic offset measured after training (mapose.training.calibration)
+    label_offset = np.asarray(getattr(model, "label_offset", np.zeros(2)), dtype=np.float64)
+    origin = (float(pre.origin[0] + label_offset[0]), float(pre.origin[1] + label_offset[1]))
+
     def flush(c: int, n_read: int, last: bool) -> None:
         idx = np.concatenate(buf_idx) if buf_idx else np.zeros(0, np.int64)
-        det = to_detections(buf_res, skeleton, idx, scale=pre.scale, origin=pre.origin,
+        det = to_detections(buf_res, skeleton, idx, scale=pre.scale, origin=origin,
                             fps=info.fps, source=str(info.path))
         if store is not None:
             store.save(c, det.frame, det.keypoints, det.keypoint_scores, det.instance_scores,
@@ -457,6 +462,7 @@ def analyze_video(
         "mapose_version": __version__,
         "model_checksum": str(getattr(model, "checksum", "")),
         "model_dir": str(model_dir) if model_dir is not None else "",
+        "label_offset_px": [float(v) for v in getattr(model, "label_offset", np.zeros(2))],
         "model_config": _config_dict(getattr(model, "config", None)),
         "video": str(video),
         "video_checksum": vsum,

@@ -75,12 +75,16 @@ class DataConfig:
     resized by this factor before anything else (keypoints follow; predictions are mapped back).
     ``samples_per_epoch``: training samples drawn (with replacement) per epoch, so that an epoch
     -- and hence a validation round -- has a predictable length on tiny label sets.
+    ``calibrate_offset``: after training, measure a systematic offset between the labels and the
+    model's predictions on the training frames and add it to predictions when significant
+    (:mod:`mapose.training.calibration`; rotation/flip augmentation cannot learn such an offset).
     """
 
     crop_size: int = 128
     input_scale: float = 1.0
     samples_per_epoch: int = 400
     num_workers: int = 0
+    calibrate_offset: bool = True
 
 
 @dataclass(frozen=True)

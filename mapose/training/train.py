@@ -92,7 +92,8 @@ def train(
     -------
     dict
         ``model_dir``, ``best_checkpoint``, ``best_val_loss``, ``steps``, ``elapsed_s``,
-        ``training_curve``, ``n_train``, ``n_val``, ``resumed``.
+        ``training_curve``, ``n_train``, ``n_val``, ``resumed``, ``calibration`` (the label offset
+        measured on the training frames, :mod:`mapose.training.calibration`; ``None`` when off).
     """
     import pytorch_lightning as pl
     import torch
@@ -166,6 +167,11 @@ def train(
     trainer.save_checkpoint(last)
     if not has_val or not (ckdir / "best.ckpt").exists():
         trainer.save_checkpoint(ckdir / "best.ckpt")
+    calibration = None
+    if cfg.data.calibrate_offset:
+        from mapose.training.calibration import calibrate_model
+
+        calibration = calibrate_model(out, labels_paths)
     curve = out / "training_curve.png"
     save_training_curve(out / "logs" / "csv" / "metrics.csv", curve)
     best = ckpt_cb.best_model_score
@@ -181,4 +187,5 @@ def train(
         "n_val": int(val.sum()),
         "resumed": resumed,
         "threads": torch.get_num_threads(),
+        "calibration": calibration,
     }

@@ -44,6 +44,19 @@ def test_predict_video_positions_in_video_pixels(video, scale, crop):
     assert np.median(err) < 0.6 / min(scale, 1.0) and err.max() < 2.0 / min(scale, 1.0)
 
 
+@pytest.mark.parametrize("scale,crop", [(1.0, None), (0.5, (8, 4, 150, 112))])
+def test_label_offset_of_a_calibrated_model_shifts_video_positions(video, scale, crop):
+    path, _ = video
+    kw = dict(batch_size=4, scale=scale, crop=crop, decode=DecodeOptions(max_animals=2, merge_radius=12),
+              progress=False)
+    plain = predict_video(DotModel(), path, **kw)
+    model = DotModel()
+    model.label_offset = np.array([1.25, -0.5])
+    shifted = predict_video(model, path, **kw)
+    np.testing.assert_allclose(shifted.keypoints - plain.keypoints,
+                               np.broadcast_to([1.25, -0.5], plain.keypoints.shape), atol=1e-9)
+
+
 def test_predict_video_rejects_bad_crop(video):
     with pytest.raises(ValidationError, match="does not fit"):
         predict_video(DotModel(), video[0], crop=(100, 0, 100, 50), progress=False)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 
+import cv2
 import numpy as np
 import pytest
 import torch
 
 from mapose.config import from_dict, to_dict
+from mapose.errors import FormatError
 from mapose.data.dataset import TrainDataset, _collate, samples_from_labels
 from mapose.training.callbacks import BudgetSchedule, lr_factor
 from mapose.training.config import TrainConfig
@@ -91,3 +93,46 @@ def test_cli_train_resume_evaluate(synthetic_labels, tmp_path, monkeypatch):
     for key in ("rmse_px", "median_px", "pck3", "pck5", "map_oks", "map_oks_strict", "per_keypoint"):
         assert key in res
     assert res["frames"] == [4, 5]  # only frames the model never saw
+    # the label offset was measured after training, on the training frames only
+    cal = json.loads((out / "calibration.json").read_text())
+    assert cal["frames"] == 4 and cal["checkpoint"] == "best"
+    assert res["label_offset_px"] == (cal["label_offset_px"] if cal["applied"] else [0.0, 0.0])
+
+    # a significant offset is added to every prediction of the loaded model
+    from mapose.training.evaluate import predict_frames
+
+    imgs = [np.asarray(cv2.imread(r.image, cv2.IMREAD_GRAYSCALE))[..., None]
+            for r in synthetic_labels.images[4:]]
+    before, _, _ = predict_frames(load_model(out), imgs, keep_singletons=True, peak_threshold=0.0)
+    (out / "calibration.json").write_text(json.dumps(
+        {"label_offset_px": [1.5, -2.0], "applied": True, "stderr_px": [0.1, 0.1]}))
+    shifted = load_model(out)
+    np.testing.assert_allclose(shifted.label_offset, [1.5, -2.0])
+    after, _, _ = predict_frames(shifted, imgs, keep_singletons=True, peak_threshold=0.0)
+    assert sum(len(b) for b in before) > 0
+    for b, a in zip(before, after):
+        assert a.shape == b.shape and np.array_equal(np.isnan(a), np.isnan(b))
+        np.testing.assert_allclose((a - b)[np.isfinite(b).all(-1)], np.broadcast_to(
+            [1.5, -2.0], (int(np.isfinite(b).all(-1).sum()), 2)), atol=1e-9)
+    (out / "calibration.json").write_text("{not json")
+    with pytest.raises(FormatError, match="calibration.json"):
+        load_model(out)
+
+
+def test_label_offset_estimate_recovers_a_known_shift_and_ignores_noise():
+    from mapose.training.calibration import estimate_label_offset
+
+    rng = np.random.default_rng(0)
+    gts = [rng.uniform(50, 300, (2, 12, 2)) for _ in range(30)]
+    noisy = [g + rng.normal(0, 1.5, g.shape) for g in gts]
+    shifted = [p - np.array([1.8, -2.2]) for p in noisy]  # labels sit (+1.8, -2.2) from predictions
+    for p in shifted[:5]:
+        p[0, :3] += 40.0  # a few gross errors (wrong leg) must not move the estimate
+    est = estimate_label_offset(gts, shifted)
+    assert est["applied"] and est["n_keypoints"] > 500
+    np.testing.assert_allclose(est["label_offset_px"], [1.8, -2.2], atol=4 * max(est["stderr_px"]))
+    assert max(est["stderr_px"]) < 0.1
+    none = estimate_label_offset(gts, noisy)
+    assert not none["applied"]  # no systematic offset: nothing is applied
+    assert np.hypot(*none["label_offset_px"]) < 0.25
+    assert not estimate_label_offset(gts[:1], noisy[:1][:0])["applied"]  # nothing matched
