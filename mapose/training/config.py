@@ -11,10 +11,12 @@ Example YAML (every key optional)::
     optim: {lr: 0.005, batch_size: 8}
     trainer: {accelerator: auto, devices: 1, strategy: auto}
 
-Defaults were chosen with 5-6 minute trainings on the 2-fly data on a shared 2-core CPU
-(``benchmarks/train_flies.py`` holds the tuned recipe: for animals ~90 px long, halving the input,
-``data.input_scale: 0.5``, with ``model.stride: 2`` and 64-px crops gave the best accuracy per
-CPU-minute; BCE confidence maps with sigma 4 px beat a focal variant and sigma 2.5 px).
+Defaults were chosen with 6-minute CPU trials on the 2-fly sample (frames < 700 train, >= 700
+validate; ``benchmarks/train_flies.py``): full-resolution 128-px crops at output stride 4 beat
+half-size input at stride 2 (OKS mAP 0.90 vs 0.74 at the same cost per step); limiting rotation to
++-25..90 degrees without flips localised better on frames whose flies face familiar directions but
+lost half the keypoints of flies facing new ones, so full rotation stays the default and a
+systematic label offset is calibrated after training instead (``data.calibrate_offset``).
 """
 
 from __future__ import annotations
