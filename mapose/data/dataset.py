@@ -165,6 +165,9 @@ class TrainDataset:
         self.crop_size, self.length, self.seed = crop_size, length, seed
         self.flip_perm = samples.skeleton.flip_permutation()
         self.epoch = 0
+        #: (2,) model-input pixels added to every labelled keypoint (set by
+        #: :class:`mapose.training.callbacks.LabelShift` to remove the labels' image-frame offset)
+        self.label_shift = np.zeros(2)
 
     def __len__(self) -> int:
         return self.length
@@ -176,7 +179,7 @@ class TrainDataset:
         """The augmented ``(image, keypoints)`` of item ``index`` (deterministic given epoch/seed)."""
         rng = np.random.default_rng([self.seed, self.epoch, index])
         i = int(rng.integers(len(self.samples)))
-        img, kp = self.samples.images[i], self.samples.keypoints[i]
+        img, kp = self.samples.images[i], self.samples.keypoints[i] + self.label_shift
         h, w = img.shape[:2]
         if self.crop_size:
             out_size = (self.crop_size, self.crop_size)
@@ -201,13 +204,15 @@ class EvalDataset:
 
     def __init__(self, samples: PoseSamples, spec: TargetSpec):
         self.samples, self.spec = samples, spec
+        self.label_shift = np.zeros(2)  # as TrainDataset.label_shift
 
     def __len__(self) -> int:
         return len(self.samples)
 
     def __getitem__(self, i: int) -> dict[str, np.ndarray]:
         img = pad_to_multiple(self.samples.images[i])
-        return encode_sample(img, self.samples.keypoints[i], self.samples.skeleton, self.spec)
+        return encode_sample(img, self.samples.keypoints[i] + self.label_shift, self.samples.skeleton,
+                             self.spec)
 
 
 def _collate(items: list[dict[str, np.ndarray]]):

@@ -15,6 +15,7 @@ import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from dataclasses import replace as dc_replace
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -72,6 +73,15 @@ class Timings:
         t = self.total if self.total > 0 else float("nan")
         return {k: getattr(self, k) / t
                 for k in ("read", "model", "decode", "decode_wait", "track", "write")}
+
+
+def _calibration_dict(cal) -> Optional[dict]:
+    """JSON-able summary of a model's label calibration (for provenance and resume fingerprints)."""
+    if cal is None:
+        return None
+    body = getattr(cal, "body", None)
+    return {"label_offset_px": [float(v) for v in cal.offset],
+            "body_offsets_px": None if body is None else np.round(body, 6).tolist()}
 
 
 def file_checksum(path: str | Path) -> str:
@@ -258,7 +268,7 @@ def predict_video(
             "video": info.path.name, "video_size": info.path.stat().st_size,
             "video_checksum": video_checksum or file_checksum(info.path),
             "model_checksum": str(getattr(model, "checksum", "")),
-            "label_offset": [float(v) for v in getattr(model, "label_offset", np.zeros(2))],
+            "calibration": _calibration_dict(getattr(model, "calibration", None)),
             "skeleton": skeleton.to_dict(), "stride": stride, "crop": crop, "scale": pre.scale,
             "grey": pre.grey, "decode": dec_kw, "batch_size": batch_size, "chunk_size": chunk,
             "precision": prec,
@@ -280,14 +290,15 @@ def predict_video(
         bar = tqdm(total=info.n_frames or None, initial=start, unit="frame",
                    desc=info.path.name, dynamic_ncols=True)
 
-    # the labeller's systematic offset measured after training (mapose.training.calibration)
-    label_offset = np.asarray(getattr(model, "label_offset", np.zeros(2)), dtype=np.float64)
-    origin = (float(pre.origin[0] + label_offset[0]), float(pre.origin[1] + label_offset[1]))
+    # the labels' systematic offsets measured after training (mapose.training.calibration)
+    calibration = getattr(model, "calibration", None)
 
     def flush(c: int, n_read: int, last: bool) -> None:
         idx = np.concatenate(buf_idx) if buf_idx else np.zeros(0, np.int64)
-        det = to_detections(buf_res, skeleton, idx, scale=pre.scale, origin=origin,
+        det = to_detections(buf_res, skeleton, idx, scale=pre.scale, origin=pre.origin,
                             fps=info.fps, source=str(info.path))
+        if calibration is not None:
+            det = dc_replace(det, keypoints=calibration.apply(det.keypoints))
         if store is not None:
             store.save(c, det.frame, det.keypoints, det.keypoint_scores, det.instance_scores,
                        n_read, last)
@@ -462,7 +473,7 @@ def analyze_video(
         "mapose_version": __version__,
         "model_checksum": str(getattr(model, "checksum", "")),
         "model_dir": str(model_dir) if model_dir is not None else "",
-        "label_offset_px": [float(v) for v in getattr(model, "label_offset", np.zeros(2))],
+        "calibration": _calibration_dict(getattr(model, "calibration", None)),
         "model_config": _config_dict(getattr(model, "config", None)),
         "video": str(video),
         "video_checksum": vsum,

@@ -1,125 +1,296 @@
-"""Label-offset calibration: a systematic shift between a label set and where the model puts
-body parts.
+"""Label calibration: systematic differences between a label set and where the model puts body
+parts, measured on the training frames after training and corrected in every prediction.
 
-Rotation and flip augmentation make a pose model equivariant: it cannot learn an offset that is fixed
-in image coordinates -- labels clicked consistently a little to one side, a labelling tool with
-another pixel convention, or labels made on a copy of the video whose frame is shifted by a few
-pixels.  Such an offset shows up as a constant residual ``label - prediction`` on the model's own
-*training* frames.  :func:`calibrate_model` measures it there after training (validation frames are
-never used), and :func:`~mapose.training.model.load_model` adds it to every prediction when it is
-significant, so that predictions land where the labeller would have put them.
+Rotation and flip augmentation make a pose model (nearly) rotation-equivariant, so two kinds of
+systematic error survive training:
 
-The result is written to ``MODEL_DIR/calibration.json``::
+- an offset fixed in *image* coordinates, which no equivariant model can learn (labels clicked
+  consistently to one side, a labelling tool with another pixel convention, labels made on a copy of
+  the video whose frame is shifted by a few pixels);
+- offsets fixed in the *animal's own frame* that the model learned only on average over the
+  orientations seen in training (leg tips labelled short of the tip; combined with the first kind,
+  a model learns "shift forward" for the directions the training animals faced, which is wrong for
+  animals facing the other way).
 
-    {"label_offset_px": [dx, dy], "applied": true, "stderr_px": [sx, sy], "n_keypoints": 1875, ...}
+The residual of keypoint ``k`` of an instance rotated by ``R`` (its orientation, found by Procrustes
+alignment of the predicted instance to a template shape) is modelled as ``label - prediction =
+c + R b_k``; ``c`` (image frame) and ``b_k`` (animal frame, one per keypoint) are fitted by robust
+least squares on the matched keypoints of the training frames.  Which correction to apply -- none,
+``c`` only, or ``c`` and ``b`` -- is chosen by cross-validation over the training frames (the median
+error on held-out folds must fall), so a model whose labels have no systematic offset is left as it
+is.  Validation frames are never used.
 
-Switch it off with ``data.calibrate_offset: false`` (or delete the file).
+The result is ``MODEL_DIR/calibration.json``; :func:`~mapose.training.model.load_model` attaches it
+as ``model.calibration`` and :func:`apply_calibration` runs on every decoded instance (evaluation
+and video analysis).  Switch it off with ``data.calibrate_offset: false`` (or delete the file).
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
 import numpy as np
 
 CALIBRATION_FILE = "calibration.json"
+#: A correction is kept only when it lowers the cross-validated median error by this much (px).
+MIN_GAIN_PX = 0.05
+#: Instances need this many present keypoints for an orientation.
+MIN_KEYPOINTS_FOR_ORIENTATION = 3
+MODES = ("none", "offset", "offset+body")
 
-#: Offsets smaller than this (pixels) are not applied even when statistically significant.
-MIN_OFFSET_PX = 0.25
-#: An axis is significant when its offset exceeds this many standard errors.
-Z_SIGNIFICANT = 3.0
+
+@dataclass(frozen=True)
+class Calibration:
+    """A fitted correction: ``keypoints + offset + R @ body[k]`` per instance.
+
+    Attributes
+    ----------
+    offset
+        ``(2,)`` image-frame offset (pixels).
+    body
+        ``(K, 2)`` per-keypoint offsets in the template's frame, or ``None``.
+    template
+        ``(K, 2)`` centred mean shape used to find each instance's rotation ``R`` (NaN where a
+        keypoint was never labelled), or ``None``.
+    """
+
+    offset: np.ndarray
+    body: Optional[np.ndarray] = None
+    template: Optional[np.ndarray] = None
+
+    def apply(self, keypoints: np.ndarray) -> np.ndarray:
+        """Corrected copy of ``(n, K, 2)`` keypoints (pixels; NaN stays NaN)."""
+        kp = np.asarray(keypoints, dtype=np.float64)
+        out = kp + self.offset
+        if self.body is None or self.template is None or kp.size == 0:
+            return out
+        for i, inst in enumerate(kp.reshape(-1, *kp.shape[-2:])):
+            r = rotation_to(self.template, inst)
+            if r is not None:
+                out.reshape(-1, *kp.shape[-2:])[i] += self.body @ r.T
+        return out
 
 
-def estimate_label_offset(gts: Sequence[np.ndarray], preds: Sequence[np.ndarray]) -> dict:
-    """Median residual ``label - prediction`` over matched keypoints.
+def apply_calibration(keypoints: np.ndarray, calibration: Optional[Calibration]) -> np.ndarray:
+    """``calibration.apply(keypoints)``, or the keypoints unchanged when ``calibration`` is None."""
+    return np.asarray(keypoints, dtype=np.float64) if calibration is None else calibration.apply(keypoints)
+
+
+def rotation_to(template: np.ndarray, instance: np.ndarray) -> Optional[np.ndarray]:
+    """Rotation ``R`` (2x2, no reflection) that best maps the centred ``template`` onto the centred
+    ``instance`` (Kabsch, over keypoints present in both); ``None`` with fewer than 3 of them."""
+    ok = np.isfinite(template).all(1) & np.isfinite(instance).all(1)
+    if ok.sum() < MIN_KEYPOINTS_FOR_ORIENTATION:
+        return None
+    a = template[ok] - template[ok].mean(0)
+    b = instance[ok] - instance[ok].mean(0)
+    u, _, vt = np.linalg.svd(a.T @ b)
+    d = np.sign(np.linalg.det(vt.T @ u.T)) or 1.0
+    return vt.T @ np.diag([1.0, d]) @ u.T
+
+
+def fit_template(shapes: Sequence[np.ndarray], iterations: int = 5) -> np.ndarray:
+    """Mean shape ``(K, 2)`` of labelled instances by generalised Procrustes (rotation only)."""
+    cent = [s - np.nanmean(s, 0) for s in shapes if np.isfinite(s).all(1).sum() >= MIN_KEYPOINTS_FOR_ORIENTATION]
+    if not cent:
+        raise ValueError("no labelled instance with 3 or more keypoints")
+    with np.errstate(invalid="ignore"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            tmpl = np.nanmean(cent, 0)
+            for _ in range(iterations):
+                aligned = []
+                for s in cent:
+                    r = rotation_to(tmpl, s)
+                    if r is not None:
+                        aligned.append(s @ r)  # instance into the template's frame
+                tmpl = np.nanmean(aligned, 0)
+                tmpl = tmpl - np.nanmean(tmpl, 0)
+    return tmpl
+
+
+def _rows(gts, preds, template):
+    """Matched keypoints: frame group, keypoint, rotation of the predicted instance, residual."""
+    from mapose.training.metrics import match_instances
+
+    grp, kk, rots, res = [], [], [], []
+    for f, (g, p) in enumerate(zip(gts, preds)):
+        g, p = np.asarray(g, float), np.asarray(p, float)
+        for gi, pi in match_instances(g, p):
+            r = g[gi] - p[pi]
+            rot = rotation_to(template, p[pi]) if template is not None else None
+            for k in np.flatnonzero(np.isfinite(r).all(1)):
+                grp.append(f)
+                kk.append(k)
+                rots.append(np.eye(2) if rot is None else rot)
+                res.append(r[k])
+    return (np.array(grp, dtype=np.int64), np.array(kk, dtype=np.int64),
+            np.array(rots).reshape(-1, 2, 2), np.array(res).reshape(-1, 2))
+
+
+def _fit(kk, rots, res, n_kp: int, mode: str) -> Calibration:
+    """Robust (Huber-weighted, iteratively reweighted) least squares of ``res = c [+ R b_k]``."""
+    n = len(res)
+    if mode == "none" or n == 0:
+        return Calibration(np.zeros(2))
+    cols = 2 if mode == "offset" else 2 + 2 * n_kp
+    a = np.zeros((2 * n, cols))
+    a[0::2, 0] = 1.0
+    a[1::2, 1] = 1.0
+    if mode == "offset+body":
+        idx = np.arange(n)
+        for row in (0, 1):
+            for col in (0, 1):
+                a[2 * idx + row, 2 + 2 * kk + col] = rots[:, row, col]
+    y = res.reshape(-1)
+    w = np.ones(n)
+    sol = np.zeros(cols)
+    for _ in range(6):
+        sw = np.repeat(np.sqrt(w), 2)
+        sol = np.linalg.lstsq(a * sw[:, None], y * sw, rcond=None)[0]
+        d = np.hypot(*(a @ sol - y).reshape(-1, 2).T)
+        s = 1.4826 * np.median(d) + 1e-9
+        w = np.minimum(1.0, 2.0 * s / np.maximum(d, 1e-12))
+    body = sol[2:].reshape(n_kp, 2) if mode == "offset+body" else None
+    return Calibration(sol[:2], body)
+
+
+def estimate_calibration(gts: Sequence[np.ndarray], preds: Sequence[np.ndarray],
+                         folds: int = 5, seed: int = 0) -> dict:
+    """Fit the correction on matched keypoints and pick the mode by cross-validation over frames.
 
     Parameters
     ----------
     gts, preds
-        Per frame, ground-truth and predicted keypoints ``(n, K, 2)`` (pixels, NaN = missing);
-        instances are matched with :func:`mapose.training.metrics.match_instances`.
+        Per frame, labelled and predicted keypoints ``(n, K, 2)`` (pixels, NaN = missing).
 
     Returns
     -------
     dict
-        ``label_offset_px`` [dx, dy] (per-axis median), ``stderr_px`` [sx, sy] (of the median, from
-        the median absolute deviation), ``n_keypoints`` (matched keypoints), ``applied`` (significant on at least one axis:
-        beyond ``Z_SIGNIFICANT`` standard errors and ``MIN_OFFSET_PX`` in length).
+        JSON-able: ``mode`` (``none``, ``offset`` or ``offset+body``), ``applied``,
+        ``label_offset_px`` [dx, dy], ``body_offsets_px`` (K x [dx, dy] or None), ``template``,
+        ``cv_median_px`` (held-out median error per mode), ``n_keypoints``, ``frames``.
     """
-    from mapose.training.metrics import match_instances
-
-    res = []
-    for g, p in zip(gts, preds):
-        g, p = np.asarray(g, float), np.asarray(p, float)
-        for gi, pi in match_instances(g, p):
-            r = g[gi] - p[pi]
-            res.append(r[np.isfinite(r).all(1)])
-    r = np.concatenate(res) if res else np.zeros((0, 2))
-    out = {"label_offset_px": [0.0, 0.0], "stderr_px": [float("nan")] * 2, "n_keypoints": 0,
-           "applied": False}
-    if len(r) < 10:
+    gts = [np.asarray(g, float) for g in gts]
+    shapes = [inst for g in gts for inst in g]
+    n_kp = gts[0].shape[1] if gts and gts[0].ndim == 3 else 0
+    out = {"mode": "none", "applied": False, "label_offset_px": [0.0, 0.0], "body_offsets_px": None,
+           "template": None, "cv_median_px": {}, "n_keypoints": 0, "frames": len(gts)}
+    try:
+        template = fit_template(shapes)
+    except ValueError:
         return out
-    off = np.median(r, axis=0)  # per axis: robust to gross errors (a wrong leg) below 50 %
-    mad = 1.4826 * np.median(np.abs(r - off), axis=0)  # robust standard deviation
-    se = 1.2533 * mad / np.sqrt(len(r))  # standard error of a median
-    significant = bool(np.any(np.abs(off) > Z_SIGNIFICANT * se) and np.hypot(*off) >= MIN_OFFSET_PX)
-    out.update(label_offset_px=[round(float(v), 3) for v in off],
-               stderr_px=[round(float(v), 3) for v in se], n_keypoints=int(len(r)),
-               applied=significant)
+    grp, kk, rots, res = _rows(gts, preds, template)
+    out["n_keypoints"] = int(len(res))
+    n_frames_used = len(np.unique(grp))
+    if len(res) < 20 or n_frames_used < 2:
+        return out
+    k = min(folds, n_frames_used)
+    frames = np.unique(grp)
+    fold_of = dict(zip(np.random.default_rng(seed).permutation(frames), np.arange(len(frames)) % k))
+    fold = np.array([fold_of[g] for g in grp])
+    cv = {}
+    for mode in MODES:
+        err = np.empty(len(res))
+        for f in range(k):
+            tr, te = fold != f, fold == f
+            cal = _fit(kk[tr], rots[tr], res[tr], n_kp, mode)
+            corr = cal.offset + (0 if cal.body is None else np.einsum("nij,nj->ni", rots[te], cal.body[kk[te]]))
+            err[te] = np.hypot(*(res[te] - corr).T)
+        cv[mode] = round(float(np.median(err)), 4)
+    out["cv_median_px"] = cv
+    best = "none"
+    for mode in MODES[1:]:
+        if cv[mode] <= cv[best] - MIN_GAIN_PX:
+            best = mode
+    final = _fit(kk, rots, res, n_kp, best)
+    out.update(
+        mode=best, applied=best != "none",
+        label_offset_px=[round(float(v), 4) for v in final.offset],
+        body_offsets_px=None if final.body is None else np.round(final.body, 4).tolist(),
+        template=None if final.body is None else np.where(np.isfinite(template), np.round(template, 4), None).tolist(),
+    )
     return out
+
+
+def training_frames(labels_paths: Sequence[str | Path], split_json: Path):
+    """Full-size images and labelled keypoints of the training frames listed in ``split.json``."""
+    from mapose.data.frames import load_images
+    from mapose.io import read_labels
+    from mapose.training.evaluate import select_frames
+
+    images, gts = [], []
+    for path in labels_paths:
+        labels = read_labels(path)
+        try:
+            sel = select_frames(labels, "train", split_json)
+        except Exception:  # no training frame in this file (e.g. a validation-only video)
+            continue
+        imgs = load_images(labels)
+        for i in sel:
+            keep = labels.instances.frame == i
+            if labels.is_user is not None:
+                keep &= labels.is_user
+            images.append(imgs[i])
+            gts.append(labels.instances.keypoints[keep])
+    return images, gts
+
+
+def measure_calibration(model, images: Sequence[np.ndarray], gts: Sequence[np.ndarray]) -> dict:
+    """:func:`estimate_calibration` of an in-memory model (its current calibration ignored)."""
+    from mapose.training.evaluate import predict_frames
+
+    saved = getattr(model, "calibration", None)
+    model.calibration = None
+    try:
+        preds, _, _ = predict_frames(model, list(images), keep_singletons=False)
+    finally:
+        model.calibration = saved
+    return estimate_calibration(gts, preds)
 
 
 def calibrate_model(model_dir: str | Path, labels_paths: Sequence[str | Path],
                     checkpoint: str = "best") -> dict:
-    """Measure the label offset of ``MODEL_DIR`` on its training frames (from ``split.json``) and
+    """Measure the correction of ``MODEL_DIR`` on its training frames (from ``split.json``) and
     write ``MODEL_DIR/calibration.json``; returns its content."""
-    from mapose.data.frames import load_images
-    from mapose.io import read_labels
     from mapose.io._files import atomic_write_text
-    from mapose.training.evaluate import predict_frames, select_frames
     from mapose.training.model import load_model
 
     d = Path(model_dir)
     (d / CALIBRATION_FILE).unlink(missing_ok=True)  # measure the raw model
     model = load_model(d, checkpoint=checkpoint)
-    gts, preds = [], []
-    for path in labels_paths:
-        labels = read_labels(path)
-        try:
-            sel = select_frames(labels, "train", d / "split.json")
-        except Exception:  # no training frame of this file (e.g. a validation-only video)
-            continue
-        imgs = load_images(labels)
-        kps, _, _ = predict_frames(model, [imgs[i] for i in sel], keep_singletons=False)
-        for i, kp in zip(sel, kps):
-            sel_i = labels.instances.frame == i
-            if labels.is_user is not None:
-                sel_i &= labels.is_user
-            gts.append(labels.instances.keypoints[sel_i])
-            preds.append(kp)
-    out = estimate_label_offset(gts, preds)
-    out["frames"] = len(gts)
+    images, gts = training_frames(labels_paths, d / "split.json")
+    out = measure_calibration(model, images, gts)
     out["checkpoint"] = checkpoint
     atomic_write_text(d / CALIBRATION_FILE, json.dumps(out, indent=1))
     return out
 
 
-def read_label_offset(model_dir: str | Path) -> Optional[np.ndarray]:
-    """The applied offset ``(2,)`` of ``MODEL_DIR`` (``None`` without calibration or when not
-    significant)."""
+def read_calibration(model_dir: str | Path) -> Optional[Calibration]:
+    """The applied :class:`Calibration` of ``MODEL_DIR`` (``None`` without one or when the
+    cross-validation kept none)."""
+    from mapose.errors import FormatError
+
     p = Path(model_dir) / CALIBRATION_FILE
     if not p.exists():
         return None
-    from mapose.errors import FormatError
-
     try:
         rec = json.loads(p.read_text())
+        if not bool(rec["applied"]):
+            return None
         off = np.asarray(rec["label_offset_px"], dtype=np.float64).reshape(2)
-        applied = bool(rec["applied"])
+        body = rec.get("body_offsets_px")
+        tmpl = rec.get("template")
+        body = None if body is None else np.asarray(body, dtype=np.float64).reshape(-1, 2)
+        tmpl = None if tmpl is None else np.asarray(
+            [[np.nan if v is None else v for v in row] for row in tmpl], dtype=np.float64).reshape(-1, 2)
     except (ValueError, KeyError, TypeError) as exc:
         raise FormatError(f"{p}: not a calibration file written by mapose train ({exc})") from None
-    if not np.isfinite(off).all():
-        raise FormatError(f"{p}: label_offset_px must be two finite numbers, got {rec['label_offset_px']}")
-    return off if applied else None
+    if not np.isfinite(off).all() or (body is not None and (tmpl is None or body.shape != tmpl.shape)):
+        raise FormatError(f"{p}: label_offset_px / body_offsets_px / template are inconsistent")
+    return Calibration(off, body, tmpl)

@@ -6,6 +6,7 @@ import math
 import time
 from typing import Any, Optional
 
+import numpy as np
 import pytorch_lightning as pl
 
 
@@ -71,3 +72,57 @@ class BudgetSchedule(pl.Callback):
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.elapsed_before = float(state_dict.get("elapsed_s", 0.0))
         self._start = time.monotonic()
+
+
+class LabelShift(pl.Callback):
+    """Once the run is ``at_fraction`` through its budget, measure the labels' image-frame offset
+    on the training frames (:func:`mapose.training.calibration.measure_calibration`) and remove it
+    from the training targets for the rest of the run, so that a rotation-equivariant model learns
+    where body parts are instead of averaging the offset into direction-dependent errors.  The
+    final calibration, measured against the original labels, puts the offset back.
+
+    Validation targets get the same shift, and the best-checkpoint record restarts (losses before
+    and after the shift are not comparable).  The shift is part of the checkpoint's callback state,
+    so a resumed run keeps it.
+    """
+
+    def __init__(self, schedule: "BudgetSchedule", datasets, images, gts, at_fraction: float,
+                 input_scale: float = 1.0, checkpoint=None):
+        self.schedule, self.datasets, self.images, self.gts = schedule, list(datasets), images, gts
+        self.checkpoint = checkpoint
+        self.at_fraction, self.input_scale = float(at_fraction), float(input_scale)
+        self.done = False
+        self.shift_px = [0.0, 0.0]
+        self.measured: dict = {}
+
+    @property
+    def state_key(self) -> str:
+        return "LabelShift"
+
+    def _apply(self) -> None:
+        for ds in self.datasets:
+            if ds is not None:
+                ds.label_shift = -np.asarray(self.shift_px, dtype=np.float64) * self.input_scale
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if self.done or self.schedule.progress(trainer.global_step) < self.at_fraction:
+            return
+        from mapose.training.calibration import measure_calibration
+
+        self.done = True
+        self.measured = measure_calibration(pl_module.model, self.images, self.gts)
+        if self.measured.get("applied"):
+            self.shift_px = [float(v) for v in self.measured["label_offset_px"]]
+            self._apply()
+            if self.checkpoint is not None:  # earlier val losses used the unshifted targets
+                self.checkpoint.best_k_models = {}
+                self.checkpoint.best_model_score = None
+        pl_module.model.train()
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"done": self.done, "shift_px": list(self.shift_px)}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.done = bool(state_dict.get("done", False))
+        self.shift_px = [float(v) for v in state_dict.get("shift_px", [0.0, 0.0])]
+        self._apply()

@@ -12,11 +12,11 @@ Example YAML (every key optional)::
     trainer: {accelerator: auto, devices: 1, strategy: auto}
 
 Defaults were chosen with 6-minute CPU trials on the 2-fly sample (frames < 700 train, >= 700
-validate; ``benchmarks/train_flies.py``): full-resolution 128-px crops at output stride 4 beat
-half-size input at stride 2 (OKS mAP 0.90 vs 0.74 at the same cost per step); limiting rotation to
-+-25..90 degrees without flips localised better on frames whose flies face familiar directions but
-lost half the keypoints of flies facing new ones, so full rotation stays the default and a
-systematic label offset is calibrated after training instead (``data.calibrate_offset``).
+validate; ``benchmarks/train_flies.py``, results in ``data/flies_centered_pair/train_config.yaml``):
+full-resolution 128-px crops at output stride 4 beat half-size input at stride 2 (OKS mAP 0.90 vs
+0.74 at the same cost per step); limiting rotation to +-25..90 degrees without flips localised
+better but lost half the keypoints of flies facing directions rare in training, so full rotation
+stays the default and the labels' systematic offsets are calibrated instead (``data.calibrate_*``).
 """
 
 from __future__ import annotations
@@ -77,9 +77,12 @@ class DataConfig:
     resized by this factor before anything else (keypoints follow; predictions are mapped back).
     ``samples_per_epoch``: training samples drawn (with replacement) per epoch, so that an epoch
     -- and hence a validation round -- has a predictable length on tiny label sets.
-    ``calibrate_offset``: after training, measure a systematic offset between the labels and the
-    model's predictions on the training frames and add it to predictions when significant
-    (:mod:`mapose.training.calibration`; rotation/flip augmentation cannot learn such an offset).
+    ``calibrate_offset``: after training, measure systematic offsets between the labels and the
+    model's predictions on the training frames and correct predictions when cross-validation says
+    it helps (:mod:`mapose.training.calibration`; rotation/flip augmentation cannot learn an offset
+    fixed in image coordinates).  ``calibrate_at``: fraction of the budget after which that
+    image-frame offset is measured once and removed from the training targets for the rest of the
+    run (0 = never), so the model does not learn it as direction-dependent errors.
     """
 
     crop_size: int = 128
@@ -87,6 +90,7 @@ class DataConfig:
     samples_per_epoch: int = 400
     num_workers: int = 0
     calibrate_offset: bool = True
+    calibrate_at: float = 0.3
 
 
 @dataclass(frozen=True)

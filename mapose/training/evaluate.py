@@ -49,15 +49,17 @@ def select_frames(labels: Labels, frames: str, split_json: Optional[Path]) -> np
 def predict_frames(model, images: list[np.ndarray], batch_size: int = 4, **decode_kw):
     """Run ``model`` on ``(H, W, C)`` uint8 images (at the model's input scale) and decode.
 
-    Returns lists of keypoints ``(n, K, 2)`` (pixels of the given images, plus the model's
-    calibrated ``label_offset``), keypoint scores and instance scores.
+    Returns lists of keypoints ``(n, K, 2)`` (pixels of the given images, corrected by the model's
+    ``calibration`` when it has one), keypoint scores and instance scores.
     """
     import torch
 
     from mapose.decode import decode_batch
 
     kps, kss, iss = [], [], []
-    offset = np.asarray(getattr(model, "label_offset", np.zeros(2)), dtype=np.float64)
+    from mapose.training.calibration import apply_calibration
+
+    calibration = getattr(model, "calibration", None)
     i = 0
     while i < len(images):
         shape = images[i].shape
@@ -67,7 +69,7 @@ def predict_frames(model, images: list[np.ndarray], batch_size: int = 4, **decod
         batch = torch.from_numpy(np.stack(images[i:j]))
         out = {k: v.cpu().numpy() for k, v in model.predict(batch).items()}
         for kp, ks, ins in decode_batch(out, model.skeleton, model.stride, **decode_kw):
-            kps.append(kp + offset)
+            kps.append(apply_calibration(kp, calibration))
             kss.append(ks)
             iss.append(ins)
         i = j
@@ -110,7 +112,9 @@ def evaluate_model(
     res = pose_metrics(gts, kps, iss, model.skeleton.keypoints)
     res["frames"] = [int(labels.images[i].frame) if labels.images[i].video else int(i) for i in sel]
     res["model_checksum"] = model.checksum
-    res["label_offset_px"] = [float(v) for v in model.label_offset]
+    cal = model.calibration
+    res["calibration"] = None if cal is None else {
+        "label_offset_px": [float(v) for v in cal.offset], "body_offsets": cal.body is not None}
     res["labels"] = str(labels_path)
     if worst_dir is not None:
         res["worst_frame_images"] = save_worst_frames(

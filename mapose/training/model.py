@@ -8,7 +8,6 @@ import math
 from pathlib import Path
 from typing import Optional
 
-import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -43,9 +42,9 @@ class PoseModel(nn.Module):
         Stride of the network on its own input, and the resize factor applied by :meth:`predict`.
     checksum
         sha256 of the checkpoint file the weights came from ("" when untrained).
-    label_offset
-        ``(2,)`` pixels added to decoded keypoints (video pixels) to match the labeller's systematic
-        offset measured after training (:mod:`mapose.training.calibration`); zeros by default.
+    calibration
+        Correction of decoded keypoints (video pixels) for the labels' systematic offsets, measured
+        after training (:class:`mapose.training.calibration.Calibration`); ``None`` by default.
     """
 
     def __init__(self, skeleton: Skeleton, config: TrainConfig, encoder_weights: Optional[str] = None):
@@ -57,7 +56,7 @@ class PoseModel(nn.Module):
         eff = self.net_stride / self.input_scale
         self.stride = int(round(eff)) if abs(eff - round(eff)) < 1e-9 else eff
         self.checksum = ""
-        self.label_offset = np.zeros(2)
+        self.calibration = None
         self.backbone = FPNBackbone(config.model.encoder, self.net_stride,
                                     config.model.decoder_channels, encoder_weights)
         self.heads = nn.ModuleDict({
@@ -170,11 +169,9 @@ def load_model(model_dir: str | Path, device: str = "cpu", checkpoint: str = "be
     state = {k[len("model."):]: v for k, v in state.items() if k.startswith("model.")}
     model.load_state_dict(state)
     model.checksum = sha256_file(ckpt)
-    from mapose.training.calibration import read_label_offset
+    from mapose.training.calibration import read_calibration
 
-    off = read_label_offset(d)
-    if off is not None:
-        model.label_offset = off
+    model.calibration = read_calibration(d)
     return model.to(device).eval()
 
 

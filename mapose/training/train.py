@@ -151,12 +151,20 @@ def train(
                               auto_insert_metric_name=False)
     sched = BudgetSchedule(cfg.optim.lr, cfg.optim.minutes, cfg.optim.max_steps,
                            cfg.optim.warmup_steps, cfg.optim.final_lr_fraction)
+    callbacks = [ckpt_cb, sched]
+    if cfg.data.calibrate_offset and 0 < cfg.data.calibrate_at < 1:
+        from mapose.training.calibration import training_frames
+        from mapose.training.callbacks import LabelShift
+
+        images, gts = training_frames(labels_paths, out / "split.json")
+        callbacks.append(LabelShift(sched, [dm.train_ds, dm.val_ds], images, gts,
+                                    cfg.data.calibrate_at, cfg.data.input_scale, ckpt_cb))
     t = cfg.trainer
     devices = int(t.devices) if str(t.devices).isdigit() else t.devices
     trainer = pl.Trainer(
         accelerator=t.accelerator, devices=devices, strategy=t.strategy, precision=t.precision,
         max_epochs=-1, max_steps=cfg.optim.max_steps,
-        callbacks=[ckpt_cb, sched], logger=[CSVLogger(out / "logs", name="", version="csv", flush_logs_every_n_steps=10),
+        callbacks=callbacks, logger=[CSVLogger(out / "logs", name="", version="csv", flush_logs_every_n_steps=10),
                                             TensorBoardLogger(out / "logs", name="", version="tb")],
         log_every_n_steps=5, check_val_every_n_epoch=t.val_every_epochs, num_sanity_val_steps=0,
         reload_dataloaders_every_n_epochs=1, enable_progress_bar=progress, enable_model_summary=False,

@@ -45,13 +45,15 @@ def test_predict_video_positions_in_video_pixels(video, scale, crop):
 
 
 @pytest.mark.parametrize("scale,crop", [(1.0, None), (0.5, (8, 4, 150, 112))])
-def test_label_offset_of_a_calibrated_model_shifts_video_positions(video, scale, crop):
+def test_calibration_of_a_model_shifts_video_positions(video, scale, crop):
+    from mapose.training.calibration import Calibration
+
     path, _ = video
     kw = dict(batch_size=4, scale=scale, crop=crop, decode=DecodeOptions(max_animals=2, merge_radius=12),
               progress=False)
     plain = predict_video(DotModel(), path, **kw)
     model = DotModel()
-    model.label_offset = np.array([1.25, -0.5])
+    model.calibration = Calibration(np.array([1.25, -0.5]))
     shifted = predict_video(model, path, **kw)
     np.testing.assert_allclose(shifted.keypoints - plain.keypoints,
                                np.broadcast_to([1.25, -0.5], plain.keypoints.shape), atol=1e-9)

@@ -93,21 +93,22 @@ def test_cli_train_resume_evaluate(synthetic_labels, tmp_path, monkeypatch):
     for key in ("rmse_px", "median_px", "pck3", "pck5", "map_oks", "map_oks_strict", "per_keypoint"):
         assert key in res
     assert res["frames"] == [4, 5]  # only frames the model never saw
-    # the label offset was measured after training, on the training frames only
+    # the label calibration was measured after training, on the training frames only
     cal = json.loads((out / "calibration.json").read_text())
-    assert cal["frames"] == 4 and cal["checkpoint"] == "best"
-    assert res["label_offset_px"] == (cal["label_offset_px"] if cal["applied"] else [0.0, 0.0])
+    assert cal["frames"] == 4 and cal["checkpoint"] == "best" and cal["mode"] in ("none", "offset", "offset+body")
+    assert (res["calibration"] is None) == (not cal["applied"])
 
-    # a significant offset is added to every prediction of the loaded model
+    # an applied offset is added to every prediction of the loaded model
     from mapose.training.evaluate import predict_frames
 
     imgs = [np.asarray(cv2.imread(r.image, cv2.IMREAD_GRAYSCALE))[..., None]
             for r in synthetic_labels.images[4:]]
+    (out / "calibration.json").unlink()
     before, _, _ = predict_frames(load_model(out), imgs, keep_singletons=True, peak_threshold=0.0)
     (out / "calibration.json").write_text(json.dumps(
-        {"label_offset_px": [1.5, -2.0], "applied": True, "stderr_px": [0.1, 0.1]}))
+        {"label_offset_px": [1.5, -2.0], "applied": True, "body_offsets_px": None, "template": None}))
     shifted = load_model(out)
-    np.testing.assert_allclose(shifted.label_offset, [1.5, -2.0])
+    np.testing.assert_allclose(shifted.calibration.offset, [1.5, -2.0])
     after, _, _ = predict_frames(shifted, imgs, keep_singletons=True, peak_threshold=0.0)
     assert sum(len(b) for b in before) > 0
     for b, a in zip(before, after):
@@ -119,20 +120,70 @@ def test_cli_train_resume_evaluate(synthetic_labels, tmp_path, monkeypatch):
         load_model(out)
 
 
-def test_label_offset_estimate_recovers_a_known_shift_and_ignores_noise():
-    from mapose.training.calibration import estimate_label_offset
+def _rot(a):
+    return np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+
+
+def test_calibration_body_offsets_turn_with_the_animal():
+    from mapose.training.calibration import Calibration, rotation_to
+
+    template = np.array([[10.0, 0.0], [0.0, 0.0], [-10.0, 0.0], [-5.0, 4.0]])
+    body = np.array([[1.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0]])  # "head labelled 1 px forward"
+    inst = template @ _rot(np.pi / 2).T + [100.0, 50.0]  # the animal turned by 90 degrees
+    np.testing.assert_allclose(rotation_to(template, inst), _rot(np.pi / 2), atol=1e-12)
+    out = Calibration(np.array([0.5, 0.0]), body, template).apply(inst[None])
+    np.testing.assert_allclose(out[0] - inst, [[0.5, 1.0], [0.5, 0.0], [0.5, 0.0], [0.5, 0.0]], atol=1e-12)
+    partial = inst.copy()
+    partial[1:] = np.nan  # too few keypoints for an orientation: only the image-frame offset
+    np.testing.assert_allclose(Calibration(np.array([0.5, 0.0]), body, template).apply(partial[None])[0, 0],
+                               inst[0] + [0.5, 0.0])
+
+
+def test_calibration_recovers_image_and_body_offsets_and_leaves_unbiased_models_alone():
+    from mapose.training.calibration import estimate_calibration, read_calibration
 
     rng = np.random.default_rng(0)
-    gts = [rng.uniform(50, 300, (2, 12, 2)) for _ in range(30)]
-    noisy = [g + rng.normal(0, 1.5, g.shape) for g in gts]
-    shifted = [p - np.array([1.8, -2.2]) for p in noisy]  # labels sit (+1.8, -2.2) from predictions
-    for p in shifted[:5]:
-        p[0, :3] += 40.0  # a few gross errors (wrong leg) must not move the estimate
-    est = estimate_label_offset(gts, shifted)
-    assert est["applied"] and est["n_keypoints"] > 500
-    np.testing.assert_allclose(est["label_offset_px"], [1.8, -2.2], atol=4 * max(est["stderr_px"]))
-    assert max(est["stderr_px"]) < 0.1
-    none = estimate_label_offset(gts, noisy)
-    assert not none["applied"]  # no systematic offset: nothing is applied
-    assert np.hypot(*none["label_offset_px"]) < 0.25
-    assert not estimate_label_offset(gts[:1], noisy[:1][:0])["applied"]  # nothing matched
+    shape = rng.uniform(-30, 30, (8, 2))
+    c = np.array([1.8, -2.2])  # labels sit here relative to what the model finds (image frame)
+    b = rng.normal(0, 1.5, (8, 2))  # and per keypoint in the animal's frame
+    gts, unbiased, biased = [], [], []
+    for _ in range(40):
+        g = np.stack([shape @ _rot(a).T + rng.uniform(80, 300, 2) for a in rng.uniform(-np.pi, np.pi, 2)])
+        p = g + rng.normal(0, 1.0, g.shape)
+        gts.append(g)
+        unbiased.append(p)
+        rots = [_rot(np.arctan2(*(gi[0] - gi[1])[::-1]) - np.arctan2(*(shape[0] - shape[1])[::-1])) for gi in g]
+        biased.append(np.stack([pi - c - b @ r.T for pi, r in zip(p, rots)]))
+    biased[0][0, :2] += 40.0  # gross errors do not move the fit
+    est = estimate_calibration(gts, biased)
+    assert est["mode"] == "offset+body" and est["applied"]
+    np.testing.assert_allclose(est["label_offset_px"], c, atol=0.3)
+    # body offsets are expressed in the fitted template's frame: same lengths as the truth
+    np.testing.assert_allclose(np.hypot(*np.asarray(est["body_offsets_px"]).T), np.hypot(*b.T), atol=0.4)
+    cv = est["cv_median_px"]
+    assert cv["offset+body"] < cv["offset"] < cv["none"]
+    none = estimate_calibration(gts, unbiased)
+    assert none["mode"] == "none" and not none["applied"]
+    assert estimate_calibration(gts[:1], [g[:0] for g in gts[:1]])["mode"] == "none"  # nothing matched
+    # round trip through calibration.json
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as d:
+        (Path(d) / "calibration.json").write_text(json.dumps(est))
+        cal = read_calibration(d)
+        np.testing.assert_allclose(cal.offset, est["label_offset_px"])
+        assert cal.body.shape == (8, 2) and cal.template.shape == (8, 2)
+    # applying it to the biased predictions brings them back to the labels (noise 1 px)
+
+    def median_error(preds):
+        from mapose.training.metrics import matched_errors
+
+        e = np.concatenate([matched_errors(g, p).ravel() for g, p in zip(gts, preds)])
+        return float(np.median(e[np.isfinite(e)]))
+
+    corrected = [cal.apply(p) for p in biased]
+    assert median_error(biased) > 2.5
+    assert median_error(corrected) < 1.1 * median_error(unbiased)
+
+
