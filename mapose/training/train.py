@@ -179,7 +179,8 @@ def train(
     if cfg.data.calibrate_offset:
         from mapose.training.calibration import calibrate_model
 
-        calibration = calibrate_model(out, labels_paths)
+        full = calibrate_model(out, labels_paths)  # the whole record is in calibration.json
+        calibration = {k: full[k] for k in ("mode", "applied", "label_offset_px", "cv_median_px")}
     curve = out / "training_curve.png"
     save_training_curve(out / "logs" / "csv" / "metrics.csv", curve)
     best = ckpt_cb.best_model_score
