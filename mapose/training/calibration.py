@@ -28,6 +28,7 @@ and video analysis).  Switch it off with ``data.calibrate_offset: false`` (or de
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
@@ -97,20 +98,13 @@ def fit_template(shapes: Sequence[np.ndarray], iterations: int = 5) -> np.ndarra
     cent = [s - np.nanmean(s, 0) for s in shapes if np.isfinite(s).all(1).sum() >= MIN_KEYPOINTS_FOR_ORIENTATION]
     if not cent:
         raise ValueError("no labelled instance with 3 or more keypoints")
-    with np.errstate(invalid="ignore"):
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            tmpl = np.nanmean(cent, 0)
-            for _ in range(iterations):
-                aligned = []
-                for s in cent:
-                    r = rotation_to(tmpl, s)
-                    if r is not None:
-                        aligned.append(s @ r)  # instance into the template's frame
-                tmpl = np.nanmean(aligned, 0)
-                tmpl = tmpl - np.nanmean(tmpl, 0)
+    with warnings.catch_warnings():  # keypoints never labelled stay NaN in the template
+        warnings.simplefilter("ignore", RuntimeWarning)
+        tmpl = np.nanmean(cent, 0)
+        for _ in range(iterations):
+            aligned = [s @ r for s in cent if (r := rotation_to(tmpl, s)) is not None]
+            tmpl = np.nanmean(aligned, 0)  # instances rotated into the template's frame
+            tmpl = tmpl - np.nanmean(tmpl, 0)
     return tmpl
 
 
