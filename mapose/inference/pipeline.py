@@ -75,13 +75,9 @@ class Timings:
                 for k in ("read", "model", "decode", "decode_wait", "track", "write")}
 
 
-def _calibration_dict(cal) -> Optional[dict]:
-    """JSON-able summary of a model's label calibration (for provenance and resume fingerprints)."""
-    if cal is None:
-        return None
-    body = getattr(cal, "body", None)
-    return {"label_offset_px": [float(v) for v in cal.offset],
-            "body_offsets_px": None if body is None else np.round(body, 6).tolist()}
+def _calibration_summary(model) -> Optional[dict]:
+    cal = getattr(model, "calibration", None)
+    return None if cal is None else cal.summary()
 
 
 def file_checksum(path: str | Path) -> str:
@@ -268,7 +264,7 @@ def predict_video(
             "video": info.path.name, "video_size": info.path.stat().st_size,
             "video_checksum": video_checksum or file_checksum(info.path),
             "model_checksum": str(getattr(model, "checksum", "")),
-            "calibration": _calibration_dict(getattr(model, "calibration", None)),
+            "calibration": _calibration_summary(model),
             "skeleton": skeleton.to_dict(), "stride": stride, "crop": crop, "scale": pre.scale,
             "grey": pre.grey, "decode": dec_kw, "batch_size": batch_size, "chunk_size": chunk,
             "precision": prec,
@@ -473,7 +469,7 @@ def analyze_video(
         "mapose_version": __version__,
         "model_checksum": str(getattr(model, "checksum", "")),
         "model_dir": str(model_dir) if model_dir is not None else "",
-        "calibration": _calibration_dict(getattr(model, "calibration", None)),
+        "calibration": _calibration_summary(model),
         "model_config": _config_dict(getattr(model, "config", None)),
         "video": str(video),
         "video_checksum": vsum,

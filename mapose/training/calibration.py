@@ -68,11 +68,15 @@ class Calibration:
         out = kp + self.offset
         if self.body is None or self.template is None or kp.size == 0:
             return out
-        for i, inst in enumerate(kp.reshape(-1, *kp.shape[-2:])):
-            r = rotation_to(self.template, inst)
-            if r is not None:
-                out.reshape(-1, *kp.shape[-2:])[i] += self.body @ r.T
+        flat = out.reshape(-1, *kp.shape[-2:])  # a view: corrected in place
+        rot, valid = rotations(self.template, kp.reshape(flat.shape))
+        flat[valid] += np.einsum("nij,kj->nki", rot[valid], self.body)
         return out
+
+    def summary(self) -> dict:
+        """JSON-able offsets (for evaluation reports, provenance and resume fingerprints)."""
+        return {"label_offset_px": [float(v) for v in self.offset],
+                "body_offsets_px": None if self.body is None else np.round(self.body, 6).tolist()}
 
 
 def apply_calibration(keypoints: np.ndarray, calibration: Optional[Calibration]) -> np.ndarray:
@@ -80,17 +84,32 @@ def apply_calibration(keypoints: np.ndarray, calibration: Optional[Calibration])
     return np.asarray(keypoints, dtype=np.float64) if calibration is None else calibration.apply(keypoints)
 
 
+def rotations(template: np.ndarray, instances: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rotations ``(n, 2, 2)`` (no reflection) that best map the centred ``template`` ``(K, 2)`` onto
+    each centred instance of ``(n, K, 2)``, over keypoints present in both (2-D Kabsch: the angle
+    is ``atan2(sum a x b, sum a . b)``); ``valid`` ``(n,)`` is False (identity returned) for instances
+    with fewer than 3 such keypoints."""
+    inst = np.asarray(instances, dtype=np.float64).reshape(-1, *np.shape(template))
+    ok = np.isfinite(inst).all(-1) & np.isfinite(template).all(-1)  # (n, K)
+    cnt = ok.sum(1)
+    w = ok[..., None]
+    t = np.where(w, template, 0.0)
+    b = np.where(w, inst, 0.0)
+    a = t - (t.sum(1) / np.maximum(cnt, 1)[:, None])[:, None]
+    b = b - (b.sum(1) / np.maximum(cnt, 1)[:, None])[:, None]
+    a, b = a * w, b * w
+    cross = (a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]).sum(1)
+    dot = (a * b).sum((1, 2))
+    valid = cnt >= MIN_KEYPOINTS_FOR_ORIENTATION
+    ang = np.where(valid, np.arctan2(cross, dot), 0.0)
+    c, s = np.cos(ang), np.sin(ang)
+    return np.stack([np.stack([c, -s], -1), np.stack([s, c], -1)], -2), valid
+
+
 def rotation_to(template: np.ndarray, instance: np.ndarray) -> Optional[np.ndarray]:
-    """Rotation ``R`` (2x2, no reflection) that best maps the centred ``template`` onto the centred
-    ``instance`` (Kabsch, over keypoints present in both); ``None`` with fewer than 3 of them."""
-    ok = np.isfinite(template).all(1) & np.isfinite(instance).all(1)
-    if ok.sum() < MIN_KEYPOINTS_FOR_ORIENTATION:
-        return None
-    a = template[ok] - template[ok].mean(0)
-    b = instance[ok] - instance[ok].mean(0)
-    u, _, vt = np.linalg.svd(a.T @ b)
-    d = np.sign(np.linalg.det(vt.T @ u.T)) or 1.0
-    return vt.T @ np.diag([1.0, d]) @ u.T
+    """:func:`rotations` of one instance ``(K, 2)``; ``None`` with fewer than 3 shared keypoints."""
+    rot, valid = rotations(template, np.asarray(instance)[None])
+    return rot[0] if valid[0] else None
 
 
 def fit_template(shapes: Sequence[np.ndarray], iterations: int = 5) -> np.ndarray:
@@ -112,19 +131,19 @@ def _rows(gts, preds, template):
     """Matched keypoints: frame group, keypoint, rotation of the predicted instance, residual."""
     from mapose.training.metrics import match_instances
 
-    grp, kk, rots, res = [], [], [], []
+    grp, kk, insts, res = [], [], [], []
     for f, (g, p) in enumerate(zip(gts, preds)):
         g, p = np.asarray(g, float), np.asarray(p, float)
         for gi, pi in match_instances(g, p):
             r = g[gi] - p[pi]
-            rot = rotation_to(template, p[pi]) if template is not None else None
             for k in np.flatnonzero(np.isfinite(r).all(1)):
                 grp.append(f)
                 kk.append(k)
-                rots.append(np.eye(2) if rot is None else rot)
+                insts.append(p[pi])
                 res.append(r[k])
-    return (np.array(grp, dtype=np.int64), np.array(kk, dtype=np.int64),
-            np.array(rots).reshape(-1, 2, 2), np.array(res).reshape(-1, 2))
+    rots = rotations(template, np.array(insts).reshape(-1, *np.shape(template)))[0]  # identity if < 3
+    return (np.array(grp, dtype=np.int64), np.array(kk, dtype=np.int64), rots,
+            np.array(res).reshape(-1, 2))
 
 
 def _fit(kk, rots, res, n_kp: int, mode: str) -> Calibration:

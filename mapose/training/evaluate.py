@@ -112,9 +112,7 @@ def evaluate_model(
     res = pose_metrics(gts, kps, iss, model.skeleton.keypoints)
     res["frames"] = [int(labels.images[i].frame) if labels.images[i].video else int(i) for i in sel]
     res["model_checksum"] = model.checksum
-    cal = model.calibration
-    res["calibration"] = None if cal is None else {
-        "label_offset_px": [float(v) for v in cal.offset], "body_offsets": cal.body is not None}
+    res["calibration"] = None if model.calibration is None else model.calibration.summary()
     res["labels"] = str(labels_path)
     if worst_dir is not None:
         res["worst_frame_images"] = save_worst_frames(
