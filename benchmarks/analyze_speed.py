@@ -59,6 +59,8 @@ def worker(args) -> None:
     from mapose.tracking import Tracker
 
     model, kind = _model(args.model, Path(args.labels))
+    if args.tta:
+        model.tta = args.tta
     ru0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
     res = analyze_video(
@@ -78,7 +80,7 @@ def worker(args) -> None:
             k: getattr(tm, k) for k in ("read", "model", "decode", "decode_wait", "track", "write")},
         "shares": tm.shares(), "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "torch_threads": args.threads or torch.get_num_threads(),
-        "precision": res.provenance["options"]["precision"],
+        "precision": res.provenance["options"]["precision"], "tta": model.tta,
     }), flush=True)
 
 
@@ -108,6 +110,8 @@ def run_one(video: Path, out: Path, args) -> dict:
            "--model", str(args.model), "--labels", str(args.labels), "--batch-size", str(args.batch_size),
            "--n-animals", str(args.n_animals), "--chunk-size", str(args.chunk_size),
            "--precision", args.precision]
+    if args.tta:
+        cmd += ["--tta", args.tta]
     if args.threads is not None:
         cmd += ["--threads", str(args.threads)]
     if args.scale is not None:
@@ -124,7 +128,7 @@ def report(r: dict) -> None:
     print(f"  {Path(r['video']).name}: {r['frames']} frames in {r['wall_s']:.1f} s = "
           f"{r['fps']:.2f} frames/s end to end; peak RSS {r['peak_rss_mb']:.0f} MB; "
           f"{r['instances']} instances tracked; torch threads {r['torch_threads']}; "
-          f"precision {r['precision']}")
+          f"precision {r['precision']}; test-time augmentation {r['tta']}")
     print(f"    process CPU time {r['cpu_s']:.1f} s = {1000 * r['cpu_s'] / r['frames']:.1f} CPU-ms/frame "
           f"(load-independent cost: {r['frames'] / r['cpu_s']:.1f} frames per CPU-second)")
     print("    share of wall time: " + ", ".join(
@@ -147,6 +151,8 @@ def main() -> None:
     ap.add_argument("--n-animals", type=int, default=2)
     ap.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"))
     ap.add_argument("--chunk-size", type=int, default=500)
+    ap.add_argument("--tta", default=None, choices=("none", "rot2", "rot4"),
+                    help="test-time augmentation (default: the model's config)")
     ap.add_argument("--repeat", type=int, default=10, help="concatenate the video this many times (0: skip)")
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--out", default=None, help=argparse.SUPPRESS)

@@ -45,6 +45,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"),
                         help="model arithmetic: bf16 is ~2x faster on CPUs with AVX512-BF16/AMX, keypoints "
                              "within ~0.05 px of fp32 (default auto: bf16 where supported)")
+    parser.add_argument("--tta", choices=("none", "rot2", "rot4"), default=None,
+                        help="test-time augmentation: average the model over 2 or 4 quarter turns of "
+                             "each frame (2x / 4x model time; default: the model's config, "
+                             "inference.tta, rot4 unless changed); none is fastest")
     parser.add_argument("--no-appearance", action="store_true",
                         help="track without reading the video again for appearance cues")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -87,8 +91,12 @@ def run(args) -> int:
     for o in outs:
         io.format_for_output(o)
     crop = parse_crop(args.crop)
-    model = load_model(args.model, device=args.device, checkpoint=args.checkpoint)
+    model = load_model(args.model, device=args.device, checkpoint=args.checkpoint, tta=args.tta)
     dec = DecodeOptions(peak_threshold=args.peak_threshold, max_animals=args.n_animals)
+    if model.tta != "none" and args.device == "cpu":
+        passes = {"rot2": 2, "rot4": 4}[model.tta]
+        print(f"test-time augmentation {model.tta}: {passes} model passes per frame "
+              f"(--tta none is about {passes}x faster, slightly less accurate)")
     for video, out in zip(args.videos, outs):
         tracker = Tracker(n_animals=args.n_animals, appearance=not args.no_appearance)
         res = analyze_video(

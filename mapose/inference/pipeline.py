@@ -267,7 +267,7 @@ def predict_video(
             "calibration": _calibration_summary(model),
             "skeleton": skeleton.to_dict(), "stride": stride, "crop": crop, "scale": pre.scale,
             "grey": pre.grey, "decode": dec_kw, "batch_size": batch_size, "chunk_size": chunk,
-            "precision": prec,
+            "precision": prec, "tta": getattr(model, "tta", "none"),
             "mapose": __version__,
         }
         store = ChunkStore(partial_dir, spec, chunk)
@@ -476,7 +476,8 @@ def analyze_video(
         "options": {"n_animals": n_animals, "batch_size": batch_size, "crop": crop,
                     "scale": model_input_scale(model, scale), "min_keypoints": min_keypoints,
                     "decode": asdict(dec), "tracker": repr(tracker),
-                    "precision": resolve_precision(model, precision)},
+                    "precision": resolve_precision(model, precision),
+                    "tta": getattr(model, "tta", "none")},
     }
     ds.attrs["provenance"] = json.dumps(provenance, sort_keys=True, default=str)
     ds.attrs["source_software"] = "mapose"

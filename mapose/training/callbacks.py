@@ -74,6 +74,31 @@ class BudgetSchedule(pl.Callback):
         self._start = time.monotonic()
 
 
+def ema_multi_avg_fn(decay: float):
+    """``multi_avg_fn`` for :class:`torch.optim.swa_utils.AveragedModel`: after ``n`` earlier
+    updates, ``average <- d * average + (1 - d) * current`` with ``d = min(decay, (1 + n) / (10 + n))``
+    (the warm-up keeps the random initial weights from lingering in short runs)."""
+    import torch
+
+    def multi_avg_fn(averaged, current, num_averaged) -> None:
+        if not averaged or not torch.is_floating_point(averaged[0]):
+            return  # integer buffers (batch-norm counters) are left as they are
+        n = float(num_averaged)
+        torch._foreach_lerp_(averaged, current, 1.0 - min(decay, (1.0 + n) / (10.0 + n)))
+
+    return multi_avg_fn
+
+
+def ema_weights(decay: float) -> pl.Callback:
+    """Lightning's :class:`~pytorch_lightning.callbacks.WeightAveraging` with
+    :func:`ema_multi_avg_fn`.  Lightning swaps the averaged weights in for validation, stores them
+    as the checkpoint's ``state_dict`` (the raw weights go to ``current_model_state`` for resuming)
+    and leaves them in the model when training ends."""
+    from pytorch_lightning.callbacks import WeightAveraging
+
+    return WeightAveraging(multi_avg_fn=ema_multi_avg_fn(decay))
+
+
 class LabelShift(pl.Callback):
     """Once the run is ``at_fraction`` through its budget, measure the labels' image-frame offset
     on the training frames (:func:`mapose.training.calibration.measure_calibration`) and remove it

@@ -156,6 +156,11 @@ class OptimConfig:
     minutes: float = 0.0
     """Wall-clock budget over all resumed sessions (0 = none)."""
     seed: int = 0
+    ema_decay: float = 0.998
+    """Exponential moving average of the weights (0 = off): validation, checkpoints and inference
+    use the averaged weights, training continues on the raw ones.  The effective decay ramps up as
+    ``min(ema_decay, (1 + n) / (10 + n))`` after ``n`` updates, so short runs average over a shorter
+    window."""
 
 
 @dataclass(frozen=True)
@@ -170,6 +175,21 @@ class TrainerConfig:
 
 
 @dataclass(frozen=True)
+class InferenceConfig:
+    """How the trained model is run by ``mapose evaluate`` and ``mapose analyze`` (both read it from
+    the model's ``config.yaml``; ``--tta`` overrides it per run)."""
+
+    tta: Literal["none", "rot2", "rot4"] = "rot4"
+    """Test-time augmentation: average the heatmaps, part-affinity fields and offsets predicted for
+    the frame turned by 0 and 180 degrees (``rot2``) or by 0, 90, 180 and 270 degrees (``rot4``),
+    turned back.  Quarter turns map the output grid onto itself exactly, so nothing is
+    interpolated.  Costs 2x / 4x model time; on the fly sample (20-minute model, 9 held-out frames)
+    ``rot4`` lowered the median error from 2.5 to 2.1 px and raised OKS mAP from 0.89 to 0.95.
+    Mirror images are not averaged: they trade left and right legs when the network is unsure
+    (RMSE 4.7 -> 6.1 px on the same frames)."""
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     split: SplitConfig = field(default_factory=SplitConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
@@ -178,6 +198,7 @@ class TrainConfig:
     heads: HeadsConfig = field(default_factory=HeadsConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    inference: InferenceConfig = field(default_factory=InferenceConfig)
 
     def __post_init__(self) -> None:
         if self.model.stride not in (1, 2, 4):
@@ -186,6 +207,8 @@ class TrainConfig:
             raise ConfigError(f"data.crop_size {self.data.crop_size} must be a multiple of 32 (or 0)")
         if not self.heads.heatmap.enabled:
             raise ConfigError("heads.heatmap.enabled must be true: every pose model predicts keypoints")
+        if not 0 <= self.optim.ema_decay < 1:
+            raise ConfigError(f"optim.ema_decay {self.optim.ema_decay} must be in [0, 1) (0 = off)")
         if self.optim.batch_size < 1 or self.optim.lr <= 0:
             raise ConfigError(
                 f"optim.batch_size ({self.optim.batch_size}) must be >= 1 and optim.lr ({self.optim.lr}) > 0"

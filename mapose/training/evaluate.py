@@ -86,15 +86,17 @@ def evaluate_model(
     worst_dir: Optional[str | Path] = None,
     n_worst: int = 4,
     device: str = "cpu",
+    tta: Optional[str] = None,
 ) -> dict:
     """Evaluate ``MODEL_DIR`` on frames of a label file; see :mod:`mapose.training.metrics` for the
-    metric definitions.  Returns the metrics dict (plus ``frames``: the evaluated video frames)."""
+    metric definitions.  Returns the metrics dict (plus ``frames``: the evaluated video frames).
+    ``tta`` overrides the model's test-time augmentation (``config.inference.tta``)."""
     from mapose.data.frames import load_images
     from mapose.io import read_labels
     from mapose.training.metrics import pose_metrics
     from mapose.training.model import load_model
 
-    model = load_model(model_dir, device=device, checkpoint=checkpoint)
+    model = load_model(model_dir, device=device, checkpoint=checkpoint, tta=tta)
     labels = read_labels(labels_path)
     model.skeleton.check_same_keypoints(labels.skeleton, f"label file {labels_path}")
     sel = select_frames(labels, frames, Path(model_dir) / "split.json")
@@ -112,6 +114,7 @@ def evaluate_model(
     res = pose_metrics(gts, kps, iss, model.skeleton.keypoints)
     res["frames"] = [int(labels.images[i].frame) if labels.images[i].video else int(i) for i in sel]
     res["model_checksum"] = model.checksum
+    res["tta"] = model.tta
     res["calibration"] = None if model.calibration is None else model.calibration.summary()
     res["labels"] = str(labels_path)
     if worst_dir is not None:

@@ -24,6 +24,29 @@ def enabled_roles(cfg: TrainConfig) -> list[str]:
     return [r for r in ROLES if getattr(cfg.heads, r).enabled]
 
 
+#: Quarter turns averaged by each test-time augmentation mode.
+TTA_TURNS = {"none": (0,), "rot2": (0, 2), "rot4": (0, 1, 2, 3)}
+
+#: Head roles whose channels are (x, y) vector pairs.
+VECTOR_ROLES = ("paf", "offset")
+
+
+def unturn_outputs(role: str, maps: torch.Tensor, k: int) -> torch.Tensor:
+    """Outputs predicted for an image turned by ``torch.rot90(image, k, (-2, -1))``, expressed in
+    the unturned image: the maps are turned back and, for vector fields (channels ``2i``, ``2i + 1``
+    = x, y), each vector is turned back too."""
+    k %= 4
+    if k == 0:
+        return maps
+    maps = torch.rot90(maps, -k, (-2, -1))
+    if role not in VECTOR_ROLES:
+        return maps
+    vx, vy = maps[:, 0::2], maps[:, 1::2]
+    for _ in range(k):  # rot90 sends (x, y) to (y, W - 1 - x): a vector (u, v) becomes (v, -u)
+        vx, vy = -vy, vx
+    return torch.stack([vx, vy], dim=2).flatten(1, 2)
+
+
 class PoseModel(nn.Module):
     """Backbone + one head per role.
 
@@ -45,6 +68,9 @@ class PoseModel(nn.Module):
     calibration
         Correction of decoded keypoints (video pixels) for the labels' systematic offsets, measured
         after training (:class:`mapose.training.calibration.Calibration`); ``None`` by default.
+    tta
+        Test-time augmentation of :meth:`predict`: ``"none"``, ``"rot2"`` or ``"rot4"`` (see
+        :class:`mapose.training.config.InferenceConfig`); starts as ``config.inference.tta``.
     """
 
     def __init__(self, skeleton: Skeleton, config: TrainConfig, encoder_weights: Optional[str] = None):
@@ -57,6 +83,7 @@ class PoseModel(nn.Module):
         self.stride = int(round(eff)) if abs(eff - round(eff)) < 1e-9 else eff
         self.checksum = ""
         self.calibration = None
+        self.tta = config.inference.tta
         self.backbone = FPNBackbone(config.model.encoder, self.net_stride,
                                     config.model.decoder_channels, encoder_weights)
         self.heads = nn.ModuleDict({
@@ -110,8 +137,18 @@ class PoseModel(nn.Module):
             size = (max(1, round(big_h * self.input_scale)), max(1, round(big_w * self.input_scale)))
             x = F.interpolate(x, size=size, mode="area" if self.input_scale < 1 else "bilinear")
         h, w = x.shape[-2:]
-        x = F.pad(x, (0, (-w) % 32, 0, (-h) % 32))
-        out = self.activate(self(self.normalise(x)))
+        x = self.normalise(F.pad(x, (0, (-w) % 32, 0, (-h) % 32)))
+        turns = TTA_TURNS.get(self.tta)
+        if turns is None:
+            raise ConfigError(f"tta {self.tta!r} unknown; allowed: {', '.join(TTA_TURNS)}")
+        out = {}
+        for k in turns:  # padded sides are multiples of the stride: quarter turns map cells onto cells
+            o = self.activate(self(torch.rot90(x, k, (-2, -1)) if k else x))
+            for r, v in o.items():
+                v = unturn_outputs(r, v.float(), k)
+                out[r] = v if r not in out else out[r] + v
+        if len(turns) > 1:
+            out = {r: v / len(turns) for r, v in out.items()}
         oh, ow = math.ceil(h / self.net_stride), math.ceil(w / self.net_stride)
         th, tw = math.ceil(big_h / self.stride), math.ceil(big_w / self.stride)
         if was_training:
@@ -149,10 +186,11 @@ def sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def load_model(model_dir: str | Path, device: str = "cpu", checkpoint: str = "best") -> PoseModel:
+def load_model(model_dir: str | Path, device: str = "cpu", checkpoint: str = "best",
+               tta: Optional[str] = None) -> PoseModel:
     """Load a trained model from ``MODEL_DIR`` (``config.yaml``, ``skeleton.json``,
     ``checkpoints/<checkpoint>.ckpt``, and ``calibration.json`` when present), in eval mode on
-    ``device``."""
+    ``device``; ``tta`` overrides the config's ``inference.tta``."""
     from mapose.config import load_yaml
 
     d = Path(model_dir)
@@ -172,6 +210,10 @@ def load_model(model_dir: str | Path, device: str = "cpu", checkpoint: str = "be
     from mapose.training.calibration import read_calibration
 
     model.calibration = read_calibration(d)
+    if tta is not None:
+        if tta not in TTA_TURNS:
+            raise ConfigError(f"tta {tta!r} unknown; allowed: {', '.join(TTA_TURNS)}")
+        model.tta = tta
     return model.to(device).eval()
 
 

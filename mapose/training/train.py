@@ -152,6 +152,10 @@ def train(
     sched = BudgetSchedule(cfg.optim.lr, cfg.optim.minutes, cfg.optim.max_steps,
                            cfg.optim.warmup_steps, cfg.optim.final_lr_fraction)
     callbacks = [ckpt_cb, sched]
+    if cfg.optim.ema_decay > 0:
+        from mapose.training.callbacks import ema_weights
+
+        callbacks.append(ema_weights(cfg.optim.ema_decay))
     if cfg.data.calibrate_offset and 0 < cfg.data.calibrate_at < 1:
         from mapose.training.calibration import training_frames
         from mapose.training.callbacks import LabelShift

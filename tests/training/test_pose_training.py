@@ -80,6 +80,11 @@ def test_cli_train_resume_evaluate(synthetic_labels, tmp_path, monkeypatch):
         assert (out / name).exists(), name
     split = json.loads((out / "split.json").read_text())
     assert {r["frame"] for r in split["val"]} == {4, 5}
+    # the weight average (optim.ema_decay) is what the best checkpoint holds; raw weights ride along
+    best = torch.load(out / "checkpoints" / "best.ckpt", map_location="cpu", weights_only=False)
+    raw, averaged = best["current_model_state"], best["state_dict"]
+    assert raw.keys() == averaged.keys()
+    assert any(not torch.equal(raw[k], averaged[k]) for k in raw if raw[k].is_floating_point())
     # same command again: resumes from last.ckpt (max_steps already reached -> stops at once)
     assert main(args) == 0
     from mapose.training import load_model
@@ -93,6 +98,10 @@ def test_cli_train_resume_evaluate(synthetic_labels, tmp_path, monkeypatch):
     for key in ("rmse_px", "median_px", "pck3", "pck5", "map_oks", "map_oks_strict", "per_keypoint"):
         assert key in res
     assert res["frames"] == [4, 5]  # only frames the model never saw
+    assert res["tta"] == "rot4"  # the config's default test-time augmentation
+    assert main(["evaluate", "--model", str(out), "--labels", "synthetic.slp", "--json",
+                 str(tmp_path / "eval_plain.json"), "--tta", "none"]) == 0
+    assert json.loads((tmp_path / "eval_plain.json").read_text())["tta"] == "none"
     # the label calibration was measured after training, on the training frames only
     cal = json.loads((out / "calibration.json").read_text())
     assert cal["frames"] == 4 and cal["checkpoint"] == "best" and cal["mode"] in ("none", "offset", "offset+body")
@@ -187,3 +196,24 @@ def test_calibration_recovers_image_and_body_offsets_and_leaves_unbiased_models_
     assert median_error(corrected) < 1.1 * median_error(unbiased)
 
 
+
+
+def test_ema_average_follows_the_ramped_decay():
+    from torch.optim.swa_utils import AveragedModel
+
+    from mapose.training.callbacks import ema_multi_avg_fn
+
+    net = torch.nn.Linear(3, 2)
+    avg = AveragedModel(net, multi_avg_fn=ema_multi_avg_fn(0.9), use_buffers=True)
+    expected = None
+    for n in range(30):
+        with torch.no_grad():
+            net.weight.fill_(float(n))
+        avg.update_parameters(net)
+        if expected is None:
+            expected = 0.0  # the first update copies the weights
+        else:
+            d = min(0.9, (1 + n) / (10 + n))  # n earlier updates averaged
+            expected = d * expected + (1 - d) * n
+        np.testing.assert_allclose(avg.module.weight.detach().numpy(), expected, rtol=1e-5)
+    assert 20 < expected < 29  # lags behind the raw weights (29)
