@@ -5,7 +5,9 @@ Steps (each one is an ordinary mapose command, printed before it runs so users c
 1. ``mapose info`` on the bundled SLEAP labels (55 human-labelled frames, 2 flies, 24 keypoints);
 2. ``mapose train`` a pose model (ImageNet-pretrained EfficientNet-Lite0, offline) for ``--minutes``;
 3. ``mapose evaluate`` on labelled frames the model never saw (frames >= 700);
-4. ``mapose analyze`` the sample video (streaming; tracks 2 animals) -> ``tracks.h5`` (DLC layout);
+4. ``mapose analyze`` the sample video (streaming; tracks 2 animals) -> ``tracks.h5`` (DLC layout),
+   with ``--tta none`` to keep the demo short (the default averages 4 turned copies of each frame:
+   more accurate, 4x the model time);
 5. ``mapose label-video`` -> ``labelled.mp4``;
 6. ``mapose features`` -> per-animal and per-pair kinematics table + plots;
 7. ``mapose convert`` the tracks to SLEAP ``.slp`` and NWB.
@@ -55,7 +57,7 @@ def run(args) -> int:
         ["train", "--labels", labels, "--out", model, "--minutes", str(args.minutes),
          "--val-frames-from", "700", "--config", str(data / "train_config.yaml")],
         ["evaluate", "--model", model, "--labels", labels, "--json", str(out / "evaluation.json")],
-        ["analyze", video, "--model", model, "--out", tracks, "--n-animals", "2"],
+        ["analyze", video, "--model", model, "--out", tracks, "--n-animals", "2", "--tta", "none"],
         ["label-video", video, tracks, "--out", str(out / "labelled.mp4"), "--trail", "10"],
         ["features", tracks, "--out", str(out / "features.parquet"), "--mode", "all",
          "--plots", str(out / "plots")],
