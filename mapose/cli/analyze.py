@@ -83,7 +83,7 @@ def run(args) -> int:
     from mapose.inference import DecodeOptions, analyze_video
     from mapose.inference.frames import parse_crop
     from mapose.tracking import Tracker
-    from mapose.training.model import load_model
+    from mapose.training.model import TTA_TURNS, load_model
 
     outs = output_paths(args.videos, args.out, args.ext)
     for v in args.videos:
@@ -94,7 +94,7 @@ def run(args) -> int:
     model = load_model(args.model, device=args.device, checkpoint=args.checkpoint, tta=args.tta)
     dec = DecodeOptions(peak_threshold=args.peak_threshold, max_animals=args.n_animals)
     if model.tta != "none" and args.device == "cpu":
-        passes = {"rot2": 2, "rot4": 4}[model.tta]
+        passes = len(TTA_TURNS[model.tta])
         print(f"test-time augmentation {model.tta}: {passes} model passes per frame "
               f"(--tta none is about {passes}x faster, slightly less accurate)")
     for video, out in zip(args.videos, outs):
