@@ -210,9 +210,7 @@ def load_model(model_dir: str | Path, device: str = "cpu", checkpoint: str = "be
     from mapose.training.calibration import read_calibration
 
     model.calibration = read_calibration(d)
-    if tta is not None:
-        if tta not in TTA_TURNS:
-            raise ConfigError(f"tta {tta!r} unknown; allowed: {', '.join(TTA_TURNS)}")
+    if tta is not None:  # checked by predict
         model.tta = tta
     return model.to(device).eval()
 
