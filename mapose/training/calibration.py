@@ -21,7 +21,7 @@ error on held-out folds must fall), so a model whose labels have no systematic o
 is.  Validation frames are never used.
 
 The result is ``MODEL_DIR/calibration.json``; :func:`~mapose.training.model.load_model` attaches it
-as ``model.calibration`` and :func:`apply_calibration` runs on every decoded instance (evaluation
+as ``model.calibration`` and :meth:`Calibration.apply` runs on every decoded instance (evaluation
 and video analysis).  Switch it off with ``data.calibrate_offset: false`` (or delete the file).
 """
 
@@ -77,11 +77,6 @@ class Calibration:
         """JSON-able offsets (for evaluation reports, provenance and resume fingerprints)."""
         return {"label_offset_px": [float(v) for v in self.offset],
                 "body_offsets_px": None if self.body is None else np.round(self.body, 6).tolist()}
-
-
-def apply_calibration(keypoints: np.ndarray, calibration: Optional[Calibration]) -> np.ndarray:
-    """``calibration.apply(keypoints)``, or the keypoints unchanged when ``calibration`` is None."""
-    return np.asarray(keypoints, dtype=np.float64) if calibration is None else calibration.apply(keypoints)
 
 
 def rotations(template: np.ndarray, instances: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -234,6 +229,7 @@ def estimate_calibration(gts: Sequence[np.ndarray], preds: Sequence[np.ndarray],
 def training_frames(labels_paths: Sequence[str | Path], split_json: Path):
     """Full-size images and labelled keypoints of the training frames listed in ``split.json``."""
     from mapose.data.frames import load_images
+    from mapose.errors import ConfigError
     from mapose.io import read_labels
     from mapose.training.evaluate import select_frames
 
@@ -242,7 +238,7 @@ def training_frames(labels_paths: Sequence[str | Path], split_json: Path):
         labels = read_labels(path)
         try:
             sel = select_frames(labels, "train", split_json)
-        except Exception:  # no training frame in this file (e.g. a validation-only video)
+        except ConfigError:  # no training frame in this file (e.g. a validation-only video)
             continue
         imgs = load_images(labels)
         for i in sel:

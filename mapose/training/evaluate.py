@@ -57,8 +57,6 @@ def predict_frames(model, images: list[np.ndarray], batch_size: int = 4, **decod
     from mapose.decode import decode_batch
 
     kps, kss, iss = [], [], []
-    from mapose.training.calibration import apply_calibration
-
     calibration = getattr(model, "calibration", None)
     i = 0
     while i < len(images):
@@ -69,7 +67,7 @@ def predict_frames(model, images: list[np.ndarray], batch_size: int = 4, **decod
         batch = torch.from_numpy(np.stack(images[i:j]))
         out = {k: v.cpu().numpy() for k, v in model.predict(batch).items()}
         for kp, ks, ins in decode_batch(out, model.skeleton, model.stride, **decode_kw):
-            kps.append(apply_calibration(kp, calibration))
+            kps.append(kp if calibration is None else calibration.apply(kp))
             kss.append(ks)
             iss.append(ins)
         i = j
