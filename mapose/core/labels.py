@@ -96,6 +96,21 @@ class Labels:
         tid = self.instances.track_id
         return self.instances.keypoints[sel], (tid[sel] if tid is not None else np.full(sel.sum(), -1))
 
+    def ground_truth_images(self) -> np.ndarray:
+        """``(n_images,)`` bool: images whose instances are ground truth for training and evaluation.
+
+        An image counts when a person placed at least one instance on it, or when it holds no
+        instance at all (an image labelled as showing no animal: a negative).  Images that carry only
+        predicted instances -- a SLEAP project's unreviewed predictions, suggested frames not yet
+        labelled -- do not count: their animals are not labelled, so they are neither positives
+        nor negatives.
+        """
+        n = len(self.images)
+        frames = self.instances.frame
+        has_any = np.bincount(frames, minlength=n)[:n] > 0
+        has_user = np.bincount(frames[self.is_user], minlength=n)[:n] > 0
+        return has_user | ~has_any
+
     def videos(self) -> list[str]:
         """Distinct video paths referenced by the labelled frames (in first-seen order)."""
         return list(dict.fromkeys(r.video for r in self.images if r.video))

@@ -83,7 +83,8 @@ def samples_from_labels(
     """Decode the images of several label files into one :class:`PoseSamples`.
 
     All label files must share the keypoints of ``skeleton`` (default: the first file's).
-    Frames without any (user) instance are kept as negatives (empty targets).
+    Frames without any instance are kept as negatives (empty targets); with ``user_only``, frames
+    that carry only predicted instances are skipped (see :meth:`Labels.ground_truth_images`).
     """
     if not labels_list:
         raise ValidationError("no label files given")
@@ -91,9 +92,12 @@ def samples_from_labels(
     images, kps, videos, frames, sources, lidx = [], [], [], [], [], []
     for lab in labels_list:
         sk.check_same_keypoints(lab.skeleton, f"label file {lab.source}")
-        imgs = load_images(lab)
+        keep = lab.ground_truth_images() if user_only else np.ones(len(lab.images), bool)
+        imgs = load_images(lab, np.flatnonzero(keep))
         inst = lab.instances
         for i, ref in enumerate(lab.images):
+            if not keep[i]:
+                continue
             sel = inst.frame == i
             if user_only:
                 sel &= lab.is_user

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional, Sequence
 
 import numpy as np
 
@@ -80,13 +81,18 @@ def _as_hwc(img: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(img)
 
 
-def load_images(labels: Labels) -> list[np.ndarray]:
-    """Every labelled image of ``labels`` as ``(H, W, C)`` uint8 (C = 1 grey or 3 RGB), in order."""
+def load_images(labels: Labels, indices: Optional[Sequence[int]] = None) -> list[Optional[np.ndarray]]:
+    """The labelled images of ``labels`` as ``(H, W, C)`` uint8 (C = 1 grey or 3 RGB), in order.
+
+    With ``indices``, only those images are decoded; the others are ``None`` in the list.
+    """
     import cv2
 
     out: list[np.ndarray | None] = [None] * len(labels.images)
+    wanted = range(len(labels.images)) if indices is None else sorted(set(int(i) for i in indices))
     by_video: dict[str, list[int]] = {}
-    for i, ref in enumerate(labels.images):
+    for i in wanted:
+        ref = labels.images[i]
         if ref.video:
             by_video.setdefault(ref.video, []).append(i)
         else:

@@ -240,11 +240,9 @@ def training_frames(labels_paths: Sequence[str | Path], split_json: Path):
             sel = select_frames(labels, "train", split_json)
         except ConfigError:  # no training frame in this file (e.g. a validation-only video)
             continue
-        imgs = load_images(labels)
+        imgs = load_images(labels, sel)
         for i in sel:
-            keep = labels.instances.frame == i
-            if labels.is_user is not None:
-                keep &= labels.is_user
+            keep = (labels.instances.frame == i) & labels.is_user
             images.append(imgs[i])
             gts.append(labels.instances.keypoints[keep])
     return images, gts

@@ -19,10 +19,12 @@ def select_frames(labels: Labels, frames: str, split_json: Optional[Path]) -> np
 
     ``frames``: ``val`` (default: every labelled frame whose (video file name, frame) is not in the
     model's training split -- frames the model never saw), ``train``, ``all``, or a video-frame
-    range ``A:B`` (``A <= frame < B``, either side may be empty).
+    range ``A:B`` (``A <= frame < B``, either side may be empty).  Only images whose instances are
+    ground truth count (:meth:`Labels.ground_truth_images`: not those with predictions only).
     """
     n = len(labels.images)
     keys = [(Path(r.video or r.image).name, r.frame if r.video else i) for i, r in enumerate(labels.images)]
+    truth = labels.ground_truth_images()
     if frames in ("val", "train"):
         if split_json is None or not split_json.exists():
             raise ConfigError(f"--frames {frames} needs the model's split.json ({split_json})")
@@ -41,8 +43,10 @@ def select_frames(labels: Labels, frames: str, split_json: Optional[Path]) -> np
         sel = [i for i, k in enumerate(keys) if lo <= k[1] < hi]
     else:
         raise ConfigError(f"--frames {frames!r}: expected val, train, all or A:B (video frames)")
+    sel = [i for i in sel if truth[i]]
     if not sel:
-        raise ConfigError(f"--frames {frames}: no labelled frame selected (of {n})")
+        raise ConfigError(f"--frames {frames}: no labelled frame selected (of {n}; "
+                          f"{int(truth.sum())} with instances placed by a person or none at all)")
     return np.array(sel, dtype=np.int64)
 
 
@@ -98,17 +102,14 @@ def evaluate_model(
     labels = read_labels(labels_path)
     model.skeleton.check_same_keypoints(labels.skeleton, f"label file {labels_path}")
     sel = select_frames(labels, frames, Path(model_dir) / "split.json")
-    imgs_all = load_images(labels)
+    imgs_all = load_images(labels, sel)
     imgs = [imgs_all[i] for i in sel]
     # predict() resizes by the model's input_scale itself; keypoints come back in frame pixels
     kps, _, iss = predict_frames(model, imgs, max_animals=max_animals, peak_threshold=peak_threshold,
                                  keep_singletons=False)
     gts = []
     for i in sel:
-        g, _ = labels.frame_instances(int(i))
-        if labels.is_user is not None:
-            g = labels.instances.keypoints[(labels.instances.frame == i) & labels.is_user]
-        gts.append(g)
+        gts.append(labels.instances.keypoints[(labels.instances.frame == i) & labels.is_user])
     res = pose_metrics(gts, kps, iss, model.skeleton.keypoints)
     res["frames"] = [int(labels.images[i].frame) if labels.images[i].video else int(i) for i in sel]
     res["model_checksum"] = model.checksum

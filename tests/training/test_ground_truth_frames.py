@@ -1,0 +1,54 @@
+"""Frames that carry only predicted instances are not ground truth: neither trained on nor scored."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from mapose.core.detections import Detections
+from mapose.core.labels import ImageRef, Labels
+from mapose.data.dataset import samples_from_labels
+from mapose.errors import ConfigError
+from mapose.io import read_labels, write_labels
+from mapose.training.evaluate import select_frames
+
+
+def _mixed(lab: Labels, tmp_path) -> Labels:
+    """6 labelled images; image 4 holds predictions only; an extra image 6 holds no animal."""
+    empty = tmp_path / "empty.png"
+    cv2.imwrite(str(empty), np.full((64, 64), 30, np.uint8))
+    det = lab.instances
+    det = Detections(frame=det.frame, keypoints=det.keypoints, keypoint_scores=det.keypoint_scores * 0.7,
+                     instance_scores=det.instance_scores, skeleton=lab.skeleton, n_frames=7)
+    return Labels(lab.skeleton, lab.images + (ImageRef(image=str(empty)),), det,
+                  is_user=det.frame != 4, root=lab.root, source=lab.source)
+
+
+def test_prediction_only_frames_are_not_ground_truth(synthetic_labels, tmp_path):
+    lab = _mixed(synthetic_labels, tmp_path)
+    assert lab.ground_truth_images().tolist() == [True] * 4 + [False, True, True]
+
+    samples = samples_from_labels([lab])
+    assert samples.label_index == [0, 1, 2, 3, 5, 6]
+    assert [len(k) for k in samples.keypoints] == [2, 2, 2, 2, 2, 0]  # image 6: a negative
+    # without the user filter every image is a sample, with its predicted instances
+    assert len(samples_from_labels([lab], user_only=False).images) == 7
+
+    assert select_frames(lab, "all", None).tolist() == [0, 1, 2, 3, 5, 6]
+    assert select_frames(lab, "2:5", None).tolist() == [2, 3]
+
+
+def test_ground_truth_survives_a_sleap_round_trip(synthetic_labels, tmp_path):
+    lab = _mixed(synthetic_labels, tmp_path)
+    out = tmp_path / "mixed.slp"
+    write_labels(lab, out)
+    back = read_labels(out)
+    assert back.ground_truth_images().tolist() == lab.ground_truth_images().tolist()
+    assert len(samples_from_labels([back]).images) == 6
+
+
+def test_no_ground_truth_selected_says_why(synthetic_labels, tmp_path):
+    lab = _mixed(synthetic_labels, tmp_path)
+    with pytest.raises(ConfigError, match="placed by a person"):
+        select_frames(lab, "4:5", None)
