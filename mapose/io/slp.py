@@ -35,7 +35,7 @@ from mapose.core.detections import Detections
 from mapose.core.labels import ImageRef, Labels
 from mapose.core.skeleton import Skeleton
 from mapose.core.tracks import get_skeleton, make_tracks, validate_tracks
-from mapose.errors import FormatError, MaposeError
+from mapose.errors import FormatError, MaposeError, ValidationError
 from mapose.io._files import PathLike, atomic_path, decode_frames, encode_frames, require_file, stored_skeleton
 
 NAME = "slp"
@@ -310,7 +310,7 @@ def read_labels(path: PathLike) -> Labels:
     )
 
 
-def write_labels(labels: Labels, path: PathLike) -> None:
+def write_labels(labels: Labels, path: PathLike, suggestions: Sequence[ImageRef] = ()) -> None:
     """Write :class:`~mapose.core.Labels` to a SLEAP ``.slp`` file (atomically).
 
     Instances with ``is_user`` become SLEAP user instances, the others predicted instances (with
@@ -323,14 +323,21 @@ def write_labels(labels: Labels, path: PathLike) -> None:
         Labels to write.
     path
         Output ``.slp`` path.
+    suggestions
+        Video frames to list as SLEAP labelling suggestions (frames to label next; the SLEAP GUI
+        steps through them).
     """
     import sleap_io as sio
 
     sk = _to_sio_skeleton(labels.skeleton)
     tracks = [sio.Track(name) for name in labels.individuals]
     videos: dict[str, Any] = {}
-    for ref in labels.images:
-        if ref.video and ref.video not in videos:
+    for ref in list(labels.images) + list(suggestions):
+        if not ref.video:
+            if ref in suggestions:
+                raise ValidationError(f"suggestions must be video frames; got image {ref.image!r}")
+            continue
+        if ref.video not in videos:
             videos[ref.video] = sio.Video(filename=ref.video, open_backend=False)
     image_files = list(dict.fromkeys(r.image for r in labels.images if not r.video))
     image_video = None
@@ -357,7 +364,8 @@ def write_labels(labels: Labels, path: PathLike) -> None:
                                         det.instance_scores[j], bool(labels.is_user[j]), track))
         lfs.append(sio.LabeledFrame(video=video, frame_idx=int(idx), instances=insts))
     all_videos = list(videos.values()) + ([image_video] if image_video is not None else [])
-    out = sio.Labels(labeled_frames=lfs, videos=all_videos, skeletons=[sk], tracks=tracks)
+    sugg = [sio.SuggestionFrame(video=videos[r.video], frame_idx=int(r.frame)) for r in suggestions]
+    out = sio.Labels(labeled_frames=lfs, videos=all_videos, skeletons=[sk], tracks=tracks, suggestions=sugg)
     _save(out, path)
 
 

@@ -1,0 +1,172 @@
+"""``mapose extract-frames VIDEO --out TO_LABEL.slp``: choose the frames worth labelling next."""
+
+from __future__ import annotations
+
+HELP = "choose video frames to label (diverse looks, diverse postures or where the model is unsure)"
+
+EPILOG = """\
+methods:
+  kmeans     frames that look different (k-means on small grey thumbnails; the default without --tracks)
+  uniform    evenly spaced frames
+  pose       frames whose animals hold different postures (needs --tracks)
+  uncertain  frames where the pose file is least confident: animals or body parts missing or at low
+             confidence (needs --tracks, e.g. the output of mapose analyze; the default with --tracks)
+
+The output is a SLEAP project: the video, the skeleton, the chosen frames as labelling suggestions and,
+with --tracks, the predicted animals on those frames to correct rather than place from scratch.
+Open it in SLEAP (sleap-label OUT.slp), label the suggested frames, save, and train on it with the
+labels you already have: mapose train --labels OLD.slp OUT.slp --out MODEL.  Frames that still hold
+only predictions are not used for training.
+"""
+
+
+def add_arguments(parser) -> None:
+    import argparse
+
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = EPILOG
+    parser.add_argument("video", help="the video to choose frames from")
+    parser.add_argument("--out", required=True, help="SLEAP project to write (.slp)")
+    parser.add_argument("--n", type=int, default=20, help="number of frames to choose (default 20)")
+    parser.add_argument("--method", choices=("auto", "kmeans", "uniform", "pose", "uncertain"), default="auto",
+                        help="how to choose (default auto: uncertain with --tracks, else kmeans)")
+    parser.add_argument("--tracks", default=None,
+                        help="pose file of this video (mapose analyze output, SLEAP, DLC, ...): "
+                             "needed by pose and uncertain; its animals are written on the chosen frames")
+    parser.add_argument("--skeleton", default=None,
+                        help="where the skeleton comes from without --tracks: a model folder, a label "
+                             "file or a pose file")
+    parser.add_argument("--exclude", nargs="+", default=[], metavar="LABELS",
+                        help="label files whose labelled frames of this video are not chosen again")
+    parser.add_argument("--min-gap", type=int, default=10,
+                        help="smallest distance in frames between chosen (and excluded) frames (default 10)")
+    parser.add_argument("--max-candidates", type=int, default=2000,
+                        help="kmeans: frames compared, evenly spaced over the video (default 2000)")
+    parser.add_argument("--n-animals", type=int, default=None,
+                        help="uncertain: animals every frame should hold (default: those in the pose file)")
+    parser.add_argument("--start", type=int, default=0, help="first frame to consider (default 0)")
+    parser.add_argument("--stop", type=int, default=None, help="frame after the last to consider (default: end)")
+    parser.add_argument("--images", default=None, metavar="DIR",
+                        help="also save the chosen frames as DIR/<video name>/img<frame>.png "
+                             "(the layout of DeepLabCut's labeled-data folders)")
+    parser.add_argument("--no-predictions", action="store_true",
+                        help="do not put the animals of --tracks on the chosen frames")
+    parser.add_argument("--seed", type=int, default=0, help="random seed of k-means (default 0)")
+
+
+def _skeleton_from(source):
+    from pathlib import Path
+
+    from mapose.cli._common import read_pose_any
+    from mapose.core.skeleton import Skeleton
+    from mapose.core.tracks import get_skeleton
+    from mapose.io import require_file
+
+    p = Path(source)
+    if p.is_dir():
+        return Skeleton.from_json(require_file(p / "skeleton.json", "model skeleton").read_text())
+    kind, obj = read_pose_any(require_file(p, "skeleton source"))
+    return obj.skeleton if kind == "labels" else get_skeleton(obj)
+
+
+def _labelled_frames(paths, video) -> list[int]:
+    """Frames of ``video`` (matched by file name) holding ground truth in any of the label files."""
+    from pathlib import Path
+
+    from mapose import io
+
+    name = Path(video).name
+    out: set[int] = set()
+    for path in paths:
+        labels = io.read_labels(path)
+        truth = labels.ground_truth_images()
+        out.update(int(r.frame) for r, t in zip(labels.images, truth) if t and r.video and Path(r.video).name == name)
+    return sorted(out)
+
+
+def _predictions(ds, frames):
+    """Detections of the Tracks ``ds`` on ``frames``, renumbered 0..len(frames)-1."""
+    import numpy as np
+
+    from mapose.core import tracks_to_detections
+
+    det = tracks_to_detections(ds, keep_identities=True)
+    pos = {int(f): j for j, f in enumerate(frames)}
+    keep = np.array([int(f) in pos for f in det.frame], bool)
+    det = det.select(keep)
+    return det.__class__(
+        frame=np.array([pos[int(f)] for f in det.frame], np.int64), keypoints=det.keypoints,
+        keypoint_scores=det.keypoint_scores, instance_scores=det.instance_scores, skeleton=det.skeleton,
+        n_frames=len(frames), track_id=det.track_id, track_names=det.track_names,
+    )
+
+
+def run(args) -> int:
+    from pathlib import Path
+
+    import numpy as np
+
+    from mapose import io
+    from mapose.core.detections import Detections
+    from mapose.core.labels import ImageRef, Labels
+    from mapose.core.tracks import get_skeleton
+    from mapose.data.frame_selection import suggest_frames
+    from mapose.errors import MaposeError
+    from mapose.io.slp import write_labels
+    from mapose.io.tables import save_feature_table
+
+    video = io.require_file(args.video, "video").resolve()
+    out = Path(args.out)
+    if out.suffix.lower() != ".slp":
+        raise MaposeError(f"{out}: the frames to label are written as a SLEAP project; use a .slp name")
+    method = args.method if args.method != "auto" else ("uncertain" if args.tracks else "kmeans")
+    ds = None
+    if args.tracks:
+        ds = io.read_tracks(io.require_file(args.tracks, "pose file"))
+        skeleton = get_skeleton(ds)
+        if args.skeleton:
+            skeleton.check_same_keypoints(_skeleton_from(args.skeleton), f"--skeleton {args.skeleton}")
+    elif args.skeleton:
+        skeleton = _skeleton_from(args.skeleton)
+    else:
+        raise MaposeError("the frames to label need a skeleton: give --tracks (a pose file of the video) "
+                          "or --skeleton (a model folder, label file or pose file)")
+    exclude = _labelled_frames(args.exclude, video)
+    table = suggest_frames(video, args.n, method, tracks=ds, exclude=exclude, min_gap=args.min_gap,
+                           max_candidates=args.max_candidates, start=args.start, stop=args.stop,
+                           n_animals=args.n_animals, seed=args.seed)
+    frames = table["frame"].to_numpy()
+    if not len(frames):
+        raise MaposeError(f"no frame left to choose in {video.name} (frames {args.start}..{args.stop or 'end'}, "
+                          f"{len(exclude)} excluded, --min-gap {args.min_gap})")
+    refs = tuple(ImageRef(video=str(video), frame=int(f)) for f in frames)
+    if ds is not None and not args.no_predictions:
+        det = _predictions(ds, frames)
+        labels = Labels(skeleton, refs, det, individuals=det.track_names, is_user=np.zeros(len(det), bool),
+                        root=str(video.parent))
+    else:
+        labels = Labels(skeleton, (), Detections.empty(skeleton, 0), root=str(video.parent))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_labels(labels, out, suggestions=refs)
+    csv = out.with_name(out.stem + ".frames.csv")
+    save_feature_table(table.assign(video=str(video)), csv)
+    if args.images:
+        import cv2
+
+        from mapose.io.video import VideoReader
+
+        folder = Path(args.images) / video.stem
+        folder.mkdir(parents=True, exist_ok=True)
+        digits = max(5, len(str(int(frames.max()))))
+        with VideoReader(video) as vr:
+            for f in frames:
+                ok = cv2.imwrite(str(folder / f"img{int(f):0{digits}d}.png"), cv2.cvtColor(vr[int(f)], cv2.COLOR_RGB2BGR))
+                if not ok:
+                    raise MaposeError(f"{folder}: cannot write image files there")
+        print(f"saved {len(frames)} images in {folder}")
+    n_pred = len(labels.instances)
+    print(f"chose {len(frames)} frames of {video.name} by {method} ({len(exclude)} labelled frames excluded): "
+          f"{', '.join(str(int(f)) for f in frames[:12])}{' ...' if len(frames) > 12 else ''}")
+    print(f"wrote {out} (suggestions{f', {n_pred} predicted animals to correct' if n_pred else ''}) and {csv}")
+    print(f"next: label them in SLEAP (sleap-label {out}), save, then mapose train --labels ... {out} --out MODEL")
+    return 0
