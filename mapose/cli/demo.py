@@ -10,14 +10,16 @@ Steps (each one is an ordinary mapose command, printed before it runs so users c
    more accurate, 4x the model time);
 5. ``mapose label-video`` -> ``labelled.mp4``;
 6. ``mapose features`` -> per-animal and per-pair kinematics table + plots;
-7. ``mapose convert`` the tracks to SLEAP ``.slp`` and NWB.
+7. ``mapose convert`` the tracks to SLEAP ``.slp`` and NWB;
+8. ``mapose extract-frames`` -> ``frames_to_label.slp``: the 10 frames where the model was least sure,
+   with its predictions, to correct in SLEAP and train on next.
 
 Re-running the demo resumes: a finished training or analysis is not redone.
 """
 
 from __future__ import annotations
 
-HELP = "run the whole pipeline (train, evaluate, analyse, track, label video, kinematics) on the bundled sample"
+HELP = ("run the whole pipeline (train, evaluate, analyse, track, label video, kinematics, frames to label next) on the bundled sample")
 
 
 def add_arguments(parser) -> None:
@@ -63,6 +65,8 @@ def run(args) -> int:
          "--plots", str(out / "plots")],
         ["convert", tracks, str(out / "tracks.slp")],
         ["convert", tracks, str(out / "tracks.nwb")],
+        ["extract-frames", video, "--out", str(out / "frames_to_label.slp"), "--tracks", tracks,
+         "--n", "10", "--exclude", labels],
     ]
     t_all = time.perf_counter()
     for i, step in enumerate(steps, 1):
