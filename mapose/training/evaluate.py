@@ -89,10 +89,12 @@ def evaluate_model(
     n_worst: int = 4,
     device: str = "cpu",
     tta: Optional[str] = None,
+    pcutoff: float = 0.6,
 ) -> dict:
     """Evaluate ``MODEL_DIR`` on frames of a label file; see :mod:`mapose.training.metrics` for the
     metric definitions.  Returns the metrics dict (plus ``frames``: the evaluated video frames).
-    ``tta`` overrides the model's test-time augmentation (``config.inference.tta``)."""
+    ``tta`` overrides the model's test-time augmentation (``config.inference.tta``); ``pcutoff``
+    is the keypoint score of the RMSE with p-cutoff (DeepLabCut's default 0.6)."""
     from mapose.data.frames import load_images
     from mapose.io import read_labels
     from mapose.training.metrics import pose_metrics
@@ -105,12 +107,12 @@ def evaluate_model(
     imgs_all = load_images(labels, sel)
     imgs = [imgs_all[i] for i in sel]
     # predict() resizes by the model's input_scale itself; keypoints come back in frame pixels
-    kps, _, iss = predict_frames(model, imgs, max_animals=max_animals, peak_threshold=peak_threshold,
-                                 keep_singletons=False)
+    kps, kss, iss = predict_frames(model, imgs, max_animals=max_animals, peak_threshold=peak_threshold,
+                                   keep_singletons=False)
     gts = []
     for i in sel:
         gts.append(labels.instances.keypoints[(labels.instances.frame == i) & labels.is_user])
-    res = pose_metrics(gts, kps, iss, model.skeleton.keypoints)
+    res = pose_metrics(gts, kps, iss, model.skeleton.keypoints, keypoint_scores=kss, pcutoff=pcutoff)
     res["frames"] = [int(labels.images[i].frame) if labels.images[i].video else int(i) for i in sel]
     res["model_checksum"] = model.checksum
     res["tta"] = model.tta

@@ -69,6 +69,17 @@ def matched_errors(gt: np.ndarray, pred: np.ndarray) -> np.ndarray:
     return err
 
 
+def matched_scores(gt: np.ndarray, pred: np.ndarray, keypoint_scores: np.ndarray) -> np.ndarray:
+    """Score of the prediction matched to each GT keypoint (same matching as :func:`matched_errors`):
+    ``(m, K)``, NaN where no prediction was matched."""
+    g, p = _check(gt), _check(pred)
+    ks = np.asarray(keypoint_scores, float).reshape(p.shape[:2])
+    out = np.full(g.shape[:2], np.nan)
+    for gi, pi in match_instances(g, p):
+        out[gi] = ks[pi]
+    return out
+
+
 def oks(gt: np.ndarray, pred: np.ndarray, sigma: float | np.ndarray = 0.1) -> float:
     """Object keypoint similarity of one predicted instance ``(K, 2)`` to one GT ``(K, 2)``."""
     g, p = np.asarray(gt, float), np.asarray(pred, float)
@@ -140,8 +151,13 @@ def average_precision(
 def pose_metrics(
     gts: Sequence[np.ndarray], preds: Sequence[np.ndarray], scores: Sequence[np.ndarray],
     keypoint_names: Sequence[str] | None = None,
+    keypoint_scores: Sequence[np.ndarray] | None = None,
+    pcutoff: float = 0.6,
 ) -> dict:
     """All metrics of ``mapose evaluate`` for matched frames.
+
+    ``keypoint_scores`` (per frame, ``(n, K)`` like ``preds``) add DeepLabCut's "error with
+    p-cutoff": the RMSE over the detected keypoints scored at least ``pcutoff``.
 
     Returns
     -------
@@ -149,7 +165,9 @@ def pose_metrics(
         ``rmse_px``, ``median_px``, ``mean_px``, ``pck3``, ``pck5``, ``detected``, ``map_oks``
         (sigma 0.1), ``map_oks_strict`` (sigma 0.025), ``ap50_oks``, ``ap75_oks``, ``n_frames``,
         ``n_gt_instances``, ``n_gt_keypoints``, ``per_keypoint`` ({name: rmse_px, median_px,
-        pck5, n}) and ``per_frame_mean_px`` (list).
+        pck5, n}) and ``per_frame_mean_px`` (list); with ``keypoint_scores`` also ``pcutoff``,
+        ``rmse_px_pcutoff`` and ``detected_pcutoff`` (fraction of labelled keypoints detected
+        with a score >= ``pcutoff``).
     """
     errs = [matched_errors(g, p) for g, p in zip(gts, preds)]
     k = _check(gts[0]).shape[1] if gts else 0
@@ -177,6 +195,15 @@ def pose_metrics(
     m025 = average_precision(gts, preds, scores, 0.025)
     per_frame = [float(np.nanmean(np.where(np.isinf(x), np.nan, x))) if np.isfinite(x).any() else None
                  for x in errs]
+    cut = {}
+    if keypoint_scores is not None:
+        sc = [matched_scores(g, p, ks) for g, p, ks in zip(gts, preds, keypoint_scores)]
+        allsc = np.concatenate([x.reshape(-1, k) for x in sc]) if sc else np.zeros((0, k))
+        sure = fin & (np.nan_to_num(allsc, nan=-np.inf) >= pcutoff)
+        es = allerr[sure]
+        cut = {"pcutoff": float(pcutoff),
+               "rmse_px_pcutoff": float(np.sqrt(np.mean(es**2))) if es.size else None,
+               "detected_pcutoff": float(sure.sum() / n_lab) if n_lab else None}
     return {
         "rmse_px": float(np.sqrt(np.mean(e**2))) if e.size else None,
         "median_px": float(np.median(e)) if e.size else None,
@@ -193,4 +220,5 @@ def pose_metrics(
         "n_gt_keypoints": n_lab,
         "per_keypoint": per_kp,
         "per_frame_mean_px": per_frame,
+        **cut,
     }

@@ -30,6 +30,24 @@ def test_known_shift_gives_known_errors():
     assert res["per_keypoint"]["0"]["rmse_px"] == pytest.approx(4.0)
 
 
+def test_rmse_with_pcutoff_counts_only_sure_keypoints():
+    gts = _animals()
+    preds = [g.copy() for g in gts]
+    kscores = [np.full((2, 5), 0.9) for _ in gts]
+    for p, ks in zip(preds, kscores):
+        p[1, 0] += [30.0, 40.0]  # 50 px off, scored low
+        ks[1, 0] = 0.3
+        p[0, 1] += [3.0, 4.0]  # 5 px off, scored high
+    # predictions listed in the other order: scores must follow their instance through the matching
+    res = pose_metrics(gts, [p[::-1] for p in preds], [np.ones(2)] * 4,
+                       keypoint_scores=[ks[::-1] for ks in kscores], pcutoff=0.6)
+    assert res["rmse_px"] == pytest.approx(np.sqrt((50**2 + 5**2) / 10))
+    assert res["rmse_px_pcutoff"] == pytest.approx(np.sqrt(5**2 / 9))
+    assert res["detected"] == 1.0 and res["detected_pcutoff"] == pytest.approx(0.9)
+    assert res["pcutoff"] == 0.6
+    assert "rmse_px_pcutoff" not in pose_metrics(gts, preds, [np.ones(2)] * 4)
+
+
 def test_missed_animal_lowers_pck_and_recall_not_rmse():
     gts = _animals()
     preds = [g[:1].copy() for g in gts]
