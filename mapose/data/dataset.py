@@ -93,6 +93,12 @@ def samples_from_labels(
     for lab in labels_list:
         sk.check_same_keypoints(lab.skeleton, f"label file {lab.source}")
         keep = lab.ground_truth_images() if user_only else np.ones(len(lab.images), bool)
+        if not keep.any():
+            what = (f"{len(lab.images)} frames hold only predicted instances" if len(lab.images)
+                    else "it holds no frame")
+            raise ValidationError(
+                f"label file {lab.source or '(in memory)'}: no frame labelled by a person ({what}); "
+                "label some (e.g. in SLEAP), or leave this file out")
         imgs = load_images(lab, np.flatnonzero(keep))
         inst = lab.instances
         for i, ref in enumerate(lab.images):

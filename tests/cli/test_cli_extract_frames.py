@@ -5,9 +5,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pandas as pd
+import pytest
 import sleap_io as sio
 
 from mapose.data.dataset import samples_from_labels
+from mapose.errors import ValidationError
 from mapose.io import read_labels
 from mapose.io.video import VideoReader
 
@@ -50,7 +52,8 @@ def test_uncertain_frames_carry_predictions_that_become_labels_once_corrected(tm
     assert len(labels.images) == 5 and not labels.is_user.any()
     assert labels.individuals == ("F", "M")
     assert not labels.ground_truth_images().any()  # unreviewed: nothing to train on yet
-    assert len(samples_from_labels([labels]).images) == 0
+    with pytest.raises(ValidationError, match="no frame labelled by a person"):
+        samples_from_labels([labels])
 
     # what a person does in SLEAP: accept (convert) the predictions of two frames, save
     project = sio.load_slp(str(out))
