@@ -6,7 +6,7 @@ Usage::
 
 ``--size`` is the side of the training images fed to the network; ``--infer-size`` the frame size
 given to ``predict`` (which resizes by the config's ``data.input_scale``).  The flies recipe of
-``benchmarks/train_flies.py`` (the default model) trains on 128-px crops: ``--size 128``.
+``benchmarks/train_flies.py`` (the default model) trains on 128-px crops (crop_size auto for these flies): ``--size 128``.
 
 Runs on the CPU and, when ``torch.cuda.is_available()``, on the GPU too.  Uses the 24-keypoint,
 23-edge fly skeleton of ``flies_centered_pair`` (random images: speed does not depend on content).

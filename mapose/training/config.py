@@ -22,7 +22,7 @@ stays the default and the labels' systematic offsets are calibrated instead (``d
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Optional
+from typing import Literal, Optional, Union
 
 from mapose.errors import ConfigError
 
@@ -73,7 +73,10 @@ class DataConfig:
     """Input geometry of training samples.
 
     ``crop_size``: side in pixels of the square training crops (0 = whole frame, padded to a
-    multiple of 32); crops are centred near a random labelled animal. ``input_scale``: frames are
+    multiple of 32); crops are centred near a random labelled animal.  ``auto`` (default): the
+    animals' size -- the 95th percentile over the training instances of the largest distance between
+    two of their keypoints -- rounded up to a multiple of 32 (at least 64), or the whole frame when
+    that is not smaller than the frames (see :func:`mapose.data.dataset.auto_crop_size`). ``input_scale``: frames are
     resized by this factor before anything else (keypoints follow; predictions are mapped back).
     ``samples_per_epoch``: training samples drawn (with replacement) per epoch, so that an epoch
     -- and hence a validation round -- has a predictable length on tiny label sets.
@@ -85,7 +88,7 @@ class DataConfig:
     run (0 = never), so the model does not learn it as direction-dependent errors.
     """
 
-    crop_size: int = 128
+    crop_size: Union[int, Literal["auto"]] = "auto"
     input_scale: float = 1.0
     samples_per_epoch: int = 400
     num_workers: int = 0
@@ -203,8 +206,9 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.model.stride not in (1, 2, 4):
             raise ConfigError(f"model.stride {self.model.stride} not supported; allowed: 1, 2, 4")
-        if self.data.crop_size and self.data.crop_size % 32:
-            raise ConfigError(f"data.crop_size {self.data.crop_size} must be a multiple of 32 (or 0)")
+        crop = self.data.crop_size
+        if crop != "auto" and (crop < 0 or crop % 32):
+            raise ConfigError(f"data.crop_size {crop} must be auto, 0 or a positive multiple of 32")
         if not self.heads.heatmap.enabled:
             raise ConfigError("heads.heatmap.enabled must be true: every pose model predicts keypoints")
         if not 0 <= self.optim.ema_decay < 1:

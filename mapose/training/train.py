@@ -101,7 +101,7 @@ def train(
     from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
 
     from mapose.config import load_yaml, save_yaml, to_dict
-    from mapose.data.dataset import TrainDataset, make_datamodule
+    from mapose.data.dataset import TrainDataset, make_datamodule, resolve_crop_size
     from mapose.io._files import atomic_write_text
     from mapose.training.callbacks import BudgetSchedule
     from mapose.training.model import build_untrained_model, skeleton_json
@@ -138,10 +138,14 @@ def train(
     spec = target_spec(cfg)
     aug = to_dict(cfg.augment)
     aug["scale"] = tuple(aug["scale"])
-    preview = TrainDataset(train_s, spec, aug, cfg.data.crop_size, 16, seed=cfg.optim.seed)
+    crop = resolve_crop_size(cfg.data.crop_size, train_s)
+    if cfg.data.crop_size == "auto":
+        print(f"training crops: {f'{crop} px' if crop else 'whole frames'} (data.crop_size auto, from the "
+              "animals' size)", flush=True)
+    preview = TrainDataset(train_s, spec, aug, crop, 16, seed=cfg.optim.seed)
     save_augmentation_preview([preview.view(i) for i in range(16)], out / "augmentation_preview.png")
 
-    dm = make_datamodule(train_s, val_s, spec, aug, cfg.data.crop_size, cfg.data.samples_per_epoch,
+    dm = make_datamodule(train_s, val_s, spec, aug, crop, cfg.data.samples_per_epoch,
                          cfg.optim.batch_size, cfg.data.num_workers, cfg.optim.seed)
     model = build_untrained_model(skeleton, cfg).train()
     module = PoseLightningModule(model)
