@@ -88,7 +88,7 @@ class PoseModel(nn.Module):
                                     config.model.decoder_channels, encoder_weights)
         self.heads = nn.ModuleDict({
             r: ROLES[r].make_module(self.backbone.out_channels, skeleton, config.model.head_channels)
-            for r in enabled_roles(config)
+            for r in enabled_roles(config) if ROLES[r].channels(skeleton) > 0  # no PAF without edges
         })
         mean, std = normalisation_for(config.model.encoder)
         self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from dataclasses import replace as dc_replace
 from pathlib import Path
 from typing import Optional, Sequence
@@ -25,6 +26,38 @@ def _with_symmetry(skeleton: Skeleton) -> tuple[Skeleton, bool]:
     return Skeleton.from_names(skeleton.keypoints, skeleton.edge_names, pairs, skeleton.name), True
 
 
+def tree_edges(keypoints: Sequence[np.ndarray], n_keypoints: int) -> list[tuple[int, int]]:
+    """Edges linking the body parts when the labels name none: the minimum spanning tree of the
+    median distance between every two keypoints over the labelled instances (``(n, K, 2)`` per
+    image).  Near body parts get linked, so part-affinity fields stay short; keypoints never
+    labelled together stay unlinked."""
+    from scipy.sparse.csgraph import minimum_spanning_tree
+
+    inst = [np.asarray(k, np.float64).reshape(-1, n_keypoints, 2) for k in keypoints]
+    allk = np.concatenate(inst) if inst else np.zeros((0, n_keypoints, 2))
+    d = np.linalg.norm(allk[:, :, None] - allk[:, None, :], axis=-1)  # (N, K, K)
+    with warnings.catch_warnings():  # pairs never labelled together: all-NaN medians, on purpose
+        warnings.simplefilter("ignore", RuntimeWarning)
+        med = np.nanmedian(d, axis=0) if len(d) else np.full((n_keypoints, n_keypoints), np.nan)
+    # csgraph treats 0 as "no edge": keep co-labelled pairs strictly positive
+    w = np.where(np.isfinite(med), np.maximum(med, 1e-6), 0.0)
+    np.fill_diagonal(w, 0.0)
+    tree = minimum_spanning_tree(w).tocoo()
+    return sorted((int(min(a, b)), int(max(a, b))) for a, b in zip(tree.row, tree.col))
+
+
+def _with_edges(skeleton: Skeleton, keypoints: Sequence[np.ndarray]) -> Skeleton:
+    """Skeleton with :func:`tree_edges` when the labels name no edges (and it has 2+ keypoints)."""
+    if skeleton.n_edges or skeleton.n_keypoints < 2:
+        return skeleton
+    edges = tree_edges(keypoints, skeleton.n_keypoints)
+    if edges:
+        names = ", ".join(f"{skeleton.keypoints[a]}-{skeleton.keypoints[b]}" for a, b in edges)
+        print(f"the labels name no skeleton edges; linking the body parts nearest each other: {names}",
+              flush=True)
+    return Skeleton(skeleton.keypoints, tuple(edges), skeleton.symmetry, skeleton.name)
+
+
 def prepare_samples(labels_paths: Sequence[str | Path], cfg: TrainConfig):
     """Read label files, decode images, split. Returns ``(skeleton, samples, val_mask)``."""
     from mapose.data.dataset import samples_from_labels
@@ -34,6 +67,9 @@ def prepare_samples(labels_paths: Sequence[str | Path], cfg: TrainConfig):
     labels = [read_labels(p) for p in labels_paths]
     skeleton, _ = _with_symmetry(labels[0].skeleton)
     samples = samples_from_labels(labels, skeleton, cfg.data.input_scale)
+    if not skeleton.n_edges:
+        skeleton = _with_edges(skeleton, samples.keypoints)
+        samples = dc_replace(samples, skeleton=skeleton)
     s = cfg.split
     val = split_frames(samples.videos, samples.frames, s.method, threshold=s.threshold,
                        val_videos=s.val_videos, n_blocks=s.n_blocks, val_fraction=s.val_fraction,

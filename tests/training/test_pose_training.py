@@ -217,3 +217,56 @@ def test_ema_average_follows_the_ramped_decay():
             expected = d * expected + (1 - d) * n
         np.testing.assert_allclose(avg.module.weight.detach().numpy(), expected, rtol=1e-5)
     assert 20 < expected < 29  # lags behind the raw weights (29)
+
+
+def _train_tiny(labels, tmp_path, monkeypatch, name):
+    import yaml
+
+    import mapose.io as mio
+    from mapose.cli import main
+
+    monkeypatch.setattr(mio, "read_labels", lambda p, format=None, **kw: labels)
+    cfg_path = tmp_path / f"{name}.yaml"
+    cfg_path.write_text(yaml.safe_dump({**TINY, "split": {"method": "frame_threshold", "threshold": 4},
+                                        "optim": {**TINY["optim"], "ema_decay": 0.0}}))
+    out = tmp_path / name
+    assert main(["train", "--labels", "x.slp", "--out", str(out), "--config", str(cfg_path),
+                 "--max-steps", "2", "--no-progress"]) == 0
+    return out
+
+
+def test_labels_without_edges_get_a_tree_of_the_nearest_body_parts(synthetic_labels, tmp_path, monkeypatch):
+    from mapose.core.detections import Detections
+    from mapose.core.labels import Labels
+    from mapose.core.skeleton import Skeleton
+    from mapose.training import load_model
+    from mapose.training.train import tree_edges
+
+    # head-thorax and thorax-tail are 9 px apart, head-tail 18: the tree is the chain
+    assert tree_edges(synthetic_labels.instances.keypoints[None], 3) == [(0, 1), (1, 2)]
+    # never labelled together: not linked
+    kp = np.array([[[0.0, 0.0], [5.0, 0.0], [np.nan, np.nan]], [[np.nan, np.nan], [5.0, 0.0], [9.0, 0.0]]])
+    assert tree_edges([kp], 3) == [(0, 1), (1, 2)]
+    assert tree_edges([kp[:1]], 3) == [(0, 1)]
+
+    lab = synthetic_labels
+    bare = Skeleton(lab.skeleton.keypoints)
+    det = lab.instances
+    no_edges = Labels(bare, lab.images, Detections(frame=det.frame, keypoints=det.keypoints,
+                      keypoint_scores=det.keypoint_scores, instance_scores=det.instance_scores,
+                      skeleton=bare, n_frames=det.n_frames), root=lab.root, source=lab.source)
+    out = _train_tiny(no_edges, tmp_path, monkeypatch, "tree")
+    saved = json.loads((out / "skeleton.json").read_text())
+    assert saved["edges"] == [["head", "thorax"], ["thorax", "tail"]]
+    assert "paf" in load_model(out).heads
+
+    # one keypoint per animal: no edge at all, so no part-affinity head; the model still finds animals
+    one = Skeleton(("thorax",))
+    single = Labels(one, lab.images, Detections(frame=det.frame, keypoints=det.keypoints[:, 1:2],
+                    keypoint_scores=det.keypoint_scores[:, 1:2], instance_scores=det.instance_scores,
+                    skeleton=one, n_frames=det.n_frames), root=lab.root, source=lab.source)
+    out1 = _train_tiny(single, tmp_path, monkeypatch, "single")
+    model = load_model(out1)
+    assert "paf" not in model.heads
+    outputs = model.predict(torch.zeros(1, 64, 64, dtype=torch.uint8))
+    assert set(outputs) == {"heatmap", "offset"} and outputs["heatmap"].shape == (1, 1, 16, 16)
