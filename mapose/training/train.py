@@ -67,9 +67,9 @@ def prepare_samples(labels_paths: Sequence[str | Path], cfg: TrainConfig):
     labels = [read_labels(p) for p in labels_paths]
     skeleton, _ = _with_symmetry(labels[0].skeleton)
     samples = samples_from_labels(labels, skeleton, cfg.data.input_scale)
-    if not skeleton.n_edges:
-        skeleton = _with_edges(skeleton, samples.keypoints)
-        samples = dc_replace(samples, skeleton=skeleton)
+    edged = _with_edges(skeleton, samples.keypoints)
+    if edged is not skeleton:
+        skeleton, samples = edged, dc_replace(samples, skeleton=edged)
     s = cfg.split
     val = split_frames(samples.videos, samples.frames, s.method, threshold=s.threshold,
                        val_videos=s.val_videos, n_blocks=s.n_blocks, val_fraction=s.val_fraction,
