@@ -111,6 +111,34 @@ class Labels:
         has_user = np.bincount(frames[self.is_user], minlength=n)[:n] > 0
         return has_user | ~has_any
 
+    def frame_keys(self) -> list[tuple[str, int]]:
+        """``(video, frame)`` of every image, for splitting by video and by time.
+
+        Video frames give their video path and frame index.  Image files are grouped by folder (a
+        DeepLabCut ``labeled-data/<video>`` folder holds the frames of one video) and numbered by the
+        digits that end their name (``img0042.png`` -> 42, DeepLabCut's frame index); a folder whose
+        names do not all end in distinct numbers is numbered in name order instead.
+        """
+        import re
+
+        keys: list[tuple[str, int]] = [("", -1)] * len(self.images)
+        folders: dict[str, list[int]] = {}
+        for i, ref in enumerate(self.images):
+            if ref.video:
+                keys[i] = (ref.video, int(ref.frame))
+            else:
+                folders.setdefault(str(Path(ref.image.replace("\\", "/")).parent), []).append(i)
+        for folder, idx in folders.items():
+            names = [Path(self.images[i].image.replace("\\", "/")).stem for i in idx]
+            nums = [re.search(r"(\d+)$", n) for n in names]
+            if all(nums) and len({int(m.group(1)) for m in nums}) == len(idx):
+                for i, m in zip(idx, nums):
+                    keys[i] = (folder, int(m.group(1)))
+            else:
+                for rank, j in enumerate(sorted(range(len(idx)), key=lambda j: names[j])):
+                    keys[idx[j]] = (folder, rank)
+        return keys
+
     def videos(self) -> list[str]:
         """Distinct video paths referenced by the labelled frames (in first-seen order)."""
         return list(dict.fromkeys(r.video for r in self.images if r.video))

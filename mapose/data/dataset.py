@@ -36,7 +36,8 @@ class PoseSamples:
     keypoints
         ``(n_i, K, 2)`` float64 per image, in pixels of the stored image (NaN = missing).
     videos, frames
-        Video key (or image path) and frame index of each image (for splits and reports).
+        Video key (video path, or the folder of image files) and frame index of each image (for
+        splits and reports; see :meth:`Labels.frame_keys`).
     sources
         Label file of each image.
     label_index
@@ -100,6 +101,7 @@ def samples_from_labels(
                 f"label file {lab.source or '(in memory)'}: no frame labelled by a person ({what}); "
                 "label some (e.g. in SLEAP), or leave this file out")
         imgs = load_images(lab, np.flatnonzero(keep))
+        keys = lab.frame_keys()
         inst = lab.instances
         for i, ref in enumerate(lab.images):
             if not keep[i]:
@@ -117,8 +119,8 @@ def samples_from_labels(
                 kp = scale_keypoints(kp, input_scale)
             images.append(img)
             kps.append(kp)
-            videos.append(ref.video or ref.image)
-            frames.append(ref.frame if ref.video else i)
+            videos.append(keys[i][0])
+            frames.append(keys[i][1])
             sources.append(lab.source)
             lidx.append(i)
     return PoseSamples(sk, images, kps, videos, frames, sources, lidx, input_scale)

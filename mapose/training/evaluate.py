@@ -23,7 +23,7 @@ def select_frames(labels: Labels, frames: str, split_json: Optional[Path]) -> np
     ground truth count (:meth:`Labels.ground_truth_images`: not those with predictions only).
     """
     n = len(labels.images)
-    keys = [(Path(r.video or r.image).name, r.frame if r.video else i) for i, r in enumerate(labels.images)]
+    keys = [(Path(v).name, f) for v, f in labels.frame_keys()]
     truth = labels.ground_truth_images()
     if frames in ("val", "train"):
         if split_json is None or not split_json.exists():
@@ -113,7 +113,8 @@ def evaluate_model(
     for i in sel:
         gts.append(labels.instances.keypoints[(labels.instances.frame == i) & labels.is_user])
     res = pose_metrics(gts, kps, iss, model.skeleton.keypoints, keypoint_scores=kss, pcutoff=pcutoff)
-    res["frames"] = [int(labels.images[i].frame) if labels.images[i].video else int(i) for i in sel]
+    keys = labels.frame_keys()
+    res["frames"] = [int(keys[i][1]) for i in sel]
     res["model_checksum"] = model.checksum
     res["tta"] = model.tta
     res["calibration"] = None if model.calibration is None else model.calibration.summary()

@@ -16,7 +16,7 @@ from mapose.training.evaluate import select_frames
 
 def _mixed(lab: Labels, tmp_path) -> Labels:
     """6 labelled images; image 4 holds predictions only; an extra image 6 holds no animal."""
-    empty = tmp_path / "empty.png"
+    empty = tmp_path / "img06.png"
     cv2.imwrite(str(empty), np.full((64, 64), 30, np.uint8))
     det = lab.instances
     det = Detections(frame=det.frame, keypoints=det.keypoints, keypoint_scores=det.keypoint_scores * 0.7,
@@ -52,3 +52,25 @@ def test_no_ground_truth_selected_says_why(synthetic_labels, tmp_path):
     lab = _mixed(synthetic_labels, tmp_path)
     with pytest.raises(ConfigError, match="placed by a person"):
         select_frames(lab, "4:5", None)
+
+
+def test_image_files_split_by_folder_and_the_frame_number_in_their_name(tmp_path):
+    from mapose.core.detections import Detections
+    from mapose.core.skeleton import Skeleton
+    from mapose.data.split import split_frames
+
+    sk = Skeleton(("a", "b"))
+    names = [f"labeled-data/sessionA/img{n:04d}.png" for n in (5, 17, 230, 231, 900)] + \
+        ["labeled-data/sessionB/left.png", "labeled-data/sessionB/right.png", "labeled-data/sessionB/img3.png"]
+    refs = tuple(ImageRef(image=n) for n in names)
+    det = Detections(frame=np.arange(8), keypoints=np.zeros((8, 2, 2)), keypoint_scores=np.ones((8, 2)),
+                     instance_scores=np.ones(8), skeleton=sk, n_frames=8)
+    lab = Labels(sk, refs, det)
+    keys = lab.frame_keys()
+    assert keys[:5] == [("labeled-data/sessionA", n) for n in (5, 17, 230, 231, 900)]
+    # names without distinct trailing numbers: numbered in name order
+    assert keys[5:] == [("labeled-data/sessionB", 1), ("labeled-data/sessionB", 2), ("labeled-data/sessionB", 0)]
+    # a DeepLabCut project of one folder now gets validation frames from the default split
+    val = split_frames([k[0] for k in keys], [k[1] for k in keys], "blocks", n_blocks=3, val_fraction=0.34)
+    assert val.any() and not val.all()
+    assert val[:5].any() and val[5:].any()  # each folder gives a block
