@@ -174,8 +174,7 @@ def train(
     spec = target_spec(cfg)
     aug = to_dict(cfg.augment)
     aug["scale"] = tuple(aug["scale"])
-    crop = resolve_crop_size(cfg.data.crop_size, train_s,
-                             margin=2 * cfg.augment.translate_px if cfg.augment.enabled else 0.0)
+    crop = resolve_crop_size(cfg.data.crop_size, train_s)
     if cfg.data.crop_size == "auto":
         print(f"training crops: {f'{crop} px' if crop else 'whole frames'} (data.crop_size auto, from the "
               "animals' size)", flush=True)
