@@ -89,12 +89,12 @@ def _predictions(ds, frames):
     import numpy as np
 
     from mapose.core import tracks_to_detections
+    from mapose.core.detections import Detections
 
-    det = tracks_to_detections(ds, keep_identities=True)
+    on_frames = np.flatnonzero(np.isin(ds["frame"].values, np.asarray(frames)))
+    det = tracks_to_detections(ds.isel(time=on_frames), keep_identities=True)
     pos = {int(f): j for j, f in enumerate(frames)}
-    keep = np.array([int(f) in pos for f in det.frame], bool)
-    det = det.select(keep)
-    return det.__class__(
+    return Detections(
         frame=np.array([pos[int(f)] for f in det.frame], np.int64), keypoints=det.keypoints,
         keypoint_scores=det.keypoint_scores, instance_scores=det.instance_scores, skeleton=det.skeleton,
         n_frames=len(frames), track_id=det.track_id, track_names=det.track_names,
