@@ -30,6 +30,12 @@ def select_frames(labels: Labels, frames: str, split_json: Optional[Path]) -> np
             raise ConfigError(f"--frames {frames} needs the model's split.json ({split_json})")
         rec = json.loads(split_json.read_text())
         trained = {(Path(r["video"]).name, int(r["frame"])) for r in rec["train"]}
+        src = Path(labels.source).resolve() if labels.source else None
+        if src is not None and any(Path(r.get("labels", "")).resolve() == src for r in rec["train"]) \
+                and not trained.intersection(keys):
+            raise ConfigError(f"{split_json} lists training frames of {labels.source} that do not match its "
+                              "frames (a model trained by an older mapose, or an edited label file); "
+                              "choose frames with --frames A:B")
         sel = [i for i, k in enumerate(keys) if (k in trained) == (frames == "train")]
     elif frames == "all":
         sel = list(range(n))

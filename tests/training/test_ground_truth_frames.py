@@ -74,3 +74,19 @@ def test_image_files_split_by_folder_and_the_frame_number_in_their_name(tmp_path
     val = split_frames([k[0] for k in keys], [k[1] for k in keys], "blocks", n_blocks=3, val_fraction=0.34)
     assert val.any() and not val.all()
     assert val[:5].any() and val[5:].any()  # each folder gives a block
+
+
+def test_a_split_that_does_not_match_its_own_label_file_is_refused(synthetic_labels, tmp_path):
+    import json
+
+    lab = synthetic_labels
+    folder = str(tmp_path)
+    split = tmp_path / "split.json"
+    rows = [{"labels": lab.source, "video": folder, "frame": f, "label_index": f} for f in range(4)]
+    split.write_text(json.dumps({"train": rows, "val": []}))
+    assert select_frames(lab, "val", split).tolist() == [4, 5]
+    # keys of an older layout (image path, index): nothing matches -> error, not "every frame is new"
+    old = [{**r, "video": f"{folder}/img{r['frame']:02d}.png", "frame": 100 + r["frame"]} for r in rows]
+    split.write_text(json.dumps({"train": old, "val": []}))
+    with pytest.raises(ConfigError, match="do not match"):
+        select_frames(lab, "val", split)
