@@ -126,11 +126,9 @@ def samples_from_labels(
     return PoseSamples(sk, images, kps, videos, frames, sources, lidx, input_scale)
 
 
-def auto_crop_size(samples: PoseSamples, margin: float = 0.0, quantile: float = 95.0, multiple: int = 32,
-                   minimum: int = 64) -> int:
+def auto_crop_size(samples: PoseSamples, quantile: float = 95.0, multiple: int = 32, minimum: int = 64) -> int:
     """Training crop side that holds a whole animal in any orientation: the ``quantile`` of the
-    animals' size (largest distance between two of an instance's keypoints) plus ``margin``,
-    rounded up to ``multiple`` (at least ``minimum``); 0 (whole frames) when no frame has both sides
+    animals' size (largest distance between two of an instance's keypoints), rounded up to ``multiple`` (at least ``minimum``); 0 (whole frames) when no frame has both sides
     longer than that (smaller frames are padded), or when no instance has two keypoints.
 
     Bigger crops are not better: with more background per crop the confidence maps peak lower (fewer
@@ -144,13 +142,13 @@ def auto_crop_size(samples: PoseSamples, margin: float = 0.0, quantile: float = 
                 sizes.append(float(np.max(np.linalg.norm(pts[:, None] - pts[None], axis=-1))))
     if not sizes:
         return 0
-    side = max(int(np.ceil((np.percentile(sizes, quantile) + margin) / multiple)) * multiple, minimum)
+    side = max(int(np.ceil(np.percentile(sizes, quantile) / multiple)) * multiple, minimum)
     return 0 if side >= max(min(img.shape[:2]) for img in samples.images) else side
 
 
-def resolve_crop_size(crop_size, samples: PoseSamples, margin: float = 0.0) -> int:
+def resolve_crop_size(crop_size, samples: PoseSamples) -> int:
     """``data.crop_size`` as a number: ``auto`` becomes :func:`auto_crop_size` of ``samples``."""
-    return auto_crop_size(samples, margin) if crop_size == "auto" else int(crop_size)
+    return auto_crop_size(samples) if crop_size == "auto" else int(crop_size)
 
 
 def pad_to_multiple(image: np.ndarray, multiple: int = 32) -> np.ndarray:

@@ -20,6 +20,7 @@ labelled (``exclude``).  Videos are read as a stream: memory holds one thumbnail
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Iterable, Optional
 
@@ -121,8 +122,9 @@ def pose_features(ds: xr.Dataset, min_keypoints: float = 0.5) -> tuple[np.ndarra
     d = np.linalg.norm(flat[keep][:, a] - flat[keep][:, b], axis=-1)
     if not len(d):
         raise ValidationError(f"no animal in the pose file has {min_keypoints:.0%} of its keypoints")
-    med = np.nanmedian(np.where(np.isfinite(d), d, np.nan), axis=0)
-    med = np.where(np.isfinite(med), med, 0.0)
+    with warnings.catch_warnings():  # a pair of keypoints never seen together: all-NaN column
+        warnings.simplefilter("ignore", RuntimeWarning)
+        med = np.nan_to_num(np.nanmedian(d, axis=0), nan=0.0)
     d = np.where(np.isfinite(d), d, med)
     rows = np.repeat(frames, i_n)[keep]
     return rows, d
@@ -149,14 +151,20 @@ def frame_uncertainty(ds: xr.Dataset, n_animals: Optional[int] = None) -> tuple[
     return frames, 1.0 - per_animal[:, :n_animals].mean(axis=1)
 
 
+def _near(sorted_frames: np.ndarray, f: int, gap: int) -> bool:
+    """Whether a frame of ``sorted_frames`` lies closer than ``gap`` to ``f`` (binary search)."""
+    j = int(np.searchsorted(sorted_frames, f))
+    return (j < len(sorted_frames) and sorted_frames[j] - f < gap) or (j > 0 and f - sorted_frames[j - 1] < gap)
+
+
 def _spaced(order: Iterable[int], n: int, min_gap: int, taken: list[int], blocked: np.ndarray) -> list[int]:
     """Greedily take frames from ``order`` that are ``>= min_gap`` from ``taken`` and ``blocked``."""
-    out = []
+    out: list[int] = []
     for f in order:
         if len(out) >= n:
             break
         f = int(f)
-        if any(abs(f - t) < min_gap for t in taken) or (len(blocked) and np.abs(blocked - f).min() < min_gap):
+        if any(abs(f - t) < min_gap for t in taken) or _near(blocked, f, min_gap):
             continue
         taken.append(f)
         out.append(f)
