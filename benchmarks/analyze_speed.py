@@ -41,14 +41,17 @@ def load_avg() -> str:
         return "?"
 
 
-def _model(model_dir: str | None, labels: Path):
+def _model(model_dir: str | None, labels: Path, device: str = "cpu"):
     from mapose.training.model import build_untrained_model, load_model
 
     if model_dir and (Path(model_dir) / "checkpoints").is_dir():
-        return load_model(model_dir), "trained"
+        return load_model(model_dir, device=device), "trained"
     from mapose.io import read_labels
 
-    return build_untrained_model(read_labels(labels).skeleton), "untrained (default architecture)"
+    from mapose.training.model import resolve_device
+
+    model = build_untrained_model(read_labels(labels).skeleton).to(resolve_device(device)).eval()
+    return model, "untrained (default architecture)"
 
 
 def worker(args) -> None:
@@ -58,7 +61,7 @@ def worker(args) -> None:
     from mapose.inference import DecodeOptions, analyze_video
     from mapose.tracking import Tracker
 
-    model, kind = _model(args.model, Path(args.labels))
+    model, kind = _model(args.model, Path(args.labels), args.device)
     if args.tta:
         model.tta = args.tta
     ru0 = resource.getrusage(resource.RUSAGE_SELF)
@@ -81,6 +84,7 @@ def worker(args) -> None:
         "shares": tm.shares(), "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "torch_threads": args.threads or torch.get_num_threads(),
         "precision": res.provenance["options"]["precision"], "tta": model.tta,
+        "device": str(next(model.parameters()).device),
     }), flush=True)
 
 
@@ -109,7 +113,7 @@ def run_one(video: Path, out: Path, args) -> dict:
     cmd = [sys.executable, __file__, "--worker", str(video), "--out", str(out),
            "--model", str(args.model), "--labels", str(args.labels), "--batch-size", str(args.batch_size),
            "--n-animals", str(args.n_animals), "--chunk-size", str(args.chunk_size),
-           "--precision", args.precision]
+           "--precision", args.precision, "--device", args.device]
     if args.tta:
         cmd += ["--tta", args.tta]
     if args.threads is not None:
@@ -128,7 +132,7 @@ def report(r: dict) -> None:
     print(f"  {Path(r['video']).name}: {r['frames']} frames in {r['wall_s']:.1f} s = "
           f"{r['fps']:.2f} frames/s end to end; peak RSS {r['peak_rss_mb']:.0f} MB; "
           f"{r['instances']} instances tracked; torch threads {r['torch_threads']}; "
-          f"precision {r['precision']}; test-time augmentation {r['tta']}")
+          f"precision {r['precision']}; test-time augmentation {r['tta']}; device {r['device']}")
     print(f"    process CPU time {r['cpu_s']:.1f} s = {1000 * r['cpu_s'] / r['frames']:.1f} CPU-ms/frame "
           f"(load-independent cost: {r['frames'] / r['cpu_s']:.1f} frames per CPU-second)")
     print("    share of wall time: " + ", ".join(
@@ -151,6 +155,7 @@ def main() -> None:
     ap.add_argument("--n-animals", type=int, default=2)
     ap.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"))
     ap.add_argument("--chunk-size", type=int, default=500)
+    ap.add_argument("--device", default="cpu", help="torch device for the model: cpu (default), cuda, auto")
     ap.add_argument("--tta", default=None, choices=("none", "rot2", "rot4"),
                     help="test-time augmentation (default: the model's config)")
     ap.add_argument("--repeat", type=int, default=10, help="concatenate the video this many times (0: skip)")

@@ -35,12 +35,18 @@ def add_arguments(parser) -> None:
                         help="analyse only this rectangle of the frames (video pixels)")
     parser.add_argument("--peak-threshold", type=float, default=0.1,
                         help="minimum heatmap value of a keypoint (default 0.1)")
+    parser.add_argument("--decode", choices=("auto", "single", "multi"), default="auto",
+                        help="auto (default): one animal per frame, each keypoint at its best peak, for "
+                             "models trained on frames with one animal (inference.single_animal), else "
+                             "assembly by part-affinity fields; single / multi force either")
     parser.add_argument("--min-keypoints", type=int, default=2,
                         help="instances with fewer keypoints are not tracked (default 2)")
     parser.add_argument("--chunk-size", type=int, default=500,
                         help="frames per saved chunk of partial results (default 500)")
     parser.add_argument("--checkpoint", default="best", choices=("best", "last"))
-    parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    parser.add_argument("--device", default="auto",
+                        help="torch device: auto (a CUDA GPU when there is one, else the CPU; the "
+                             "default), cpu, cuda, cuda:1 ...")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"),
                         help="model arithmetic: bf16 is ~2x faster on CPUs with AVX512-BF16/AMX, keypoints "
@@ -92,8 +98,12 @@ def run(args) -> int:
         io.format_for_output(o)
     crop = parse_crop(args.crop)
     model = load_model(args.model, device=args.device, checkpoint=args.checkpoint, tta=args.tta)
-    dec = DecodeOptions(peak_threshold=args.peak_threshold, max_animals=args.n_animals)
-    if model.tta != "none" and args.device == "cpu":
+    dec = DecodeOptions(peak_threshold=args.peak_threshold, max_animals=args.n_animals,
+                        single_animal={"auto": None, "single": True, "multi": False}[args.decode])
+    if model.single_animal and args.decode == "auto" and (args.n_animals or 1) > 1:
+        print(f"the model was trained on frames with one animal; --n-animals {args.n_animals}: "
+              "decoding with part-affinity assembly", flush=True)
+    if model.tta != "none" and next(model.parameters()).device.type == "cpu":
         passes = len(TTA_TURNS[model.tta])
         print(f"test-time augmentation {model.tta}: {passes} model passes per frame "
               f"(--tta none is about {passes}x faster, slightly less accurate)")

@@ -15,10 +15,15 @@ def add_arguments(parser) -> None:
     parser.add_argument("--checkpoint", default="best", choices=["best", "last"])
     parser.add_argument("--max-animals", type=int, help="keep at most N animals per frame")
     parser.add_argument("--peak-threshold", type=float, default=0.1)
+    parser.add_argument("--decode", choices=("auto", "single", "multi"), default="auto",
+                        help="auto (default): one animal per frame, each keypoint at its best peak, for "
+                             "models trained on frames with one animal (inference.single_animal), else "
+                             "assembly by part-affinity fields; single / multi force either")
     parser.add_argument("--pcutoff", type=float, default=0.6,
                         help="keypoint score of the extra 'RMSE with p-cutoff' (rmse_px_pcutoff; "
                              "DeepLabCut's default 0.6); the other metrics use every detected keypoint")
-    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--device", default="auto",
+                        help="torch device: auto (a CUDA GPU when there is one; default), cpu, cuda ...")
     parser.add_argument("--tta", choices=("none", "rot2", "rot4"), default=None,
                         help="test-time augmentation: average predictions over 2 or 4 quarter turns "
                              "(default: the model's config, inference.tta; rot4 unless changed)")
@@ -38,10 +43,11 @@ def run(args) -> int:
     res = evaluate_model(args.model, args.labels, frames=args.frames, checkpoint=args.checkpoint,
                          max_animals=args.max_animals, peak_threshold=args.peak_threshold,
                          worst_dir=out.parent / f"{out.stem}_worst", device=args.device,
-                         tta=args.tta, pcutoff=args.pcutoff)
+                         tta=args.tta, pcutoff=args.pcutoff,
+                         single_animal={"auto": None, "single": True, "multi": False}[args.decode])
     atomic_write_text(out, json.dumps(res, indent=1))
     keys = ["rmse_px", "median_px", "pck3", "pck5", "map_oks", "map_oks_strict", "detected",
-            "rmse_px_pcutoff", "detected_pcutoff", "pcutoff", "n_frames", "tta"]
+            "rmse_px_pcutoff", "detected_pcutoff", "pcutoff", "n_frames", "tta", "single_animal"]
     print(json.dumps({k: res[k] for k in keys}, indent=1))
     print(f"metrics: {out}; worst frames: {out.parent / (out.stem + '_worst')}")
     return 0

@@ -151,6 +151,25 @@ def resolve_crop_size(crop_size, samples: PoseSamples) -> int:
     return auto_crop_size(samples) if crop_size == "auto" else int(crop_size)
 
 
+def auto_num_workers(num_workers, accelerator: str = "auto", cpus: Optional[int] = None,
+                     gpu_available: Optional[bool] = None) -> int:
+    """``data.num_workers`` as a number.  ``auto``: 0 when training runs on the CPU -- the model's
+    step uses every core, and augmenting in other processes only takes cores from it -- and
+    ``min(8, cpus - 2)`` when it runs on a GPU (``accelerator`` gpu/cuda, or auto with a GPU
+    present), where augmentation in the training process would leave the GPU waiting."""
+    if num_workers != "auto":
+        return int(num_workers)
+    import os
+
+    import torch
+
+    if cpus is None:
+        cpus = os.cpu_count() or 1
+    gpu = torch.cuda.is_available() if gpu_available is None else gpu_available
+    on_gpu = accelerator in ("gpu", "cuda") or (accelerator == "auto" and gpu)
+    return max(0, min(8, cpus - 2)) if on_gpu else 0
+
+
 def pad_to_multiple(image: np.ndarray, multiple: int = 32) -> np.ndarray:
     """Zero-pad an ``(H, W, C)`` image at the bottom/right to a multiple of ``multiple``."""
     h, w = image.shape[:2]
@@ -281,9 +300,11 @@ def make_datamodule(train: PoseSamples, val: Optional[PoseSamples], spec: Target
         def train_dataloader(self):
             if self.trainer is not None:
                 self.train_ds.set_epoch(self.trainer.current_epoch)
+            # workers are started again each epoch (reload_dataloaders_every_n_epochs), so they see
+            # the epoch number and any label shift applied during training
             return DataLoader(self.train_ds, batch_size=batch_size, shuffle=False,
                               num_workers=num_workers, collate_fn=_collate, drop_last=True,
-                              persistent_workers=False)
+                              persistent_workers=False, pin_memory=num_workers > 0)
 
         def val_dataloader(self):
             if self.val_ds is None:

@@ -37,6 +37,7 @@ def decode_frame(
     min_fraction: float = 0.8,
     max_length: float | None = None,
     attach_score: float | None = 0.3,
+    single_animal: bool = False,
 ) -> FrameResult:
     """Decode one frame's model outputs into animal instances.
 
@@ -69,6 +70,10 @@ def decode_frame(
     attach_score
         PAF score that attaches a leftover fragment to a larger instance
         (:func:`mapose.decode.assembly.assemble`); ``None``: off.
+    single_animal
+        One animal per frame: every keypoint at its highest candidate, no assembly (``paf``,
+        ``max_animals``, ``keep_singletons`` and the PAF options are not used).  The instance score
+        is the sum of its keypoint scores / K, as for assembled animals.
 
     Returns
     -------
@@ -89,6 +94,8 @@ def decode_frame(
         )
     peaks = detect_peaks(hm, offset, threshold=peak_threshold, nms_radius=nms_radius,
                          max_peaks=max_peaks)
+    if single_animal:
+        return _best_per_keypoint(peaks, k, stride)
     asm = assemble(
         peaks, paf, skeleton.edges, k, max_animals=max_animals, keep_singletons=keep_singletons,
         merge_radius=merge_radius, n_samples=n_samples, min_sample_score=min_sample_score,
@@ -103,6 +110,31 @@ def decode_frame(
     kp[..., 1] = np.where(has, cell_to_pixel(p.row[idx], stride), np.nan)
     ks = np.where(has, p.score[idx], np.nan)
     return kp, ks, asm.instance_scores.astype(np.float64)
+
+
+def use_single_animal(model_single_animal: bool, max_animals: int | None,
+                      requested: bool | None = None) -> bool:
+    """Whether to decode one animal per frame: ``requested`` when given, else when the model is a
+    single-animal model (``inference.single_animal``) and at most one animal is asked for."""
+    if requested is not None:
+        return bool(requested)
+    return bool(model_single_animal) and (max_animals is None or max_animals <= 1)
+
+
+def _best_per_keypoint(peaks, k: int, stride: float) -> FrameResult:
+    """One instance of each keypoint's highest candidate (none when there is no candidate)."""
+    if len(peaks) == 0:
+        return np.zeros((0, k, 2)), np.zeros((0, k)), np.zeros(0)
+    order = np.lexsort((-peaks.score, peaks.keypoint))  # by keypoint, best first
+    kp_sorted = peaks.keypoint[order]
+    first = order[np.r_[True, kp_sorted[1:] != kp_sorted[:-1]]]
+    kp = np.full((1, k, 2), np.nan)
+    ks = np.full((1, k), np.nan)
+    idx = peaks.keypoint[first]
+    kp[0, idx, 0] = cell_to_pixel(peaks.col[first], stride)
+    kp[0, idx, 1] = cell_to_pixel(peaks.row[first], stride)
+    ks[0, idx] = peaks.score[first]
+    return kp, ks, np.array([np.nansum(ks) / k])
 
 
 def decode_batch(

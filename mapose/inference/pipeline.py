@@ -24,6 +24,7 @@ import numpy as np
 from mapose import __version__
 from mapose.core.detections import Detections
 from mapose.decode import decode_batch, filter_instances, to_detections
+from mapose.decode.frame import use_single_animal
 from mapose.errors import ValidationError
 from mapose.inference.chunks import ChunkStore
 from mapose.inference.frames import BatchReader, Preprocess, probe_video
@@ -43,6 +44,9 @@ class DecodeOptions:
     min_sample_score: float = 0.05
     min_fraction: float = 0.8
     attach_score: Optional[float] = 0.3
+    single_animal: Optional[bool] = None
+    """``None``: the model's ``single_animal`` (``inference.single_animal``) unless more than one
+    animal is asked for (``max_animals`` > 1)."""
 
 
 @dataclass
@@ -251,6 +255,8 @@ def predict_video(
     chunk = -(-int(chunk_size) // batch_size) * batch_size
     tm = timings if timings is not None else Timings()
     dec_kw = asdict(decode)
+    dec_kw["single_animal"] = use_single_animal(getattr(model, "single_animal", False),
+                                                decode.max_animals, decode.single_animal)
     prec = resolve_precision(model, precision)
     dev_type = "cpu"
     if isinstance(model, torch.nn.Module):

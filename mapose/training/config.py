@@ -81,6 +81,10 @@ class DataConfig:
     resized by this factor before anything else (keypoints follow; predictions are mapped back).
     ``samples_per_epoch``: training samples drawn (with replacement) per epoch, so that an epoch
     -- and hence a validation round -- has a predictable length on tiny label sets.
+    ``num_workers``: processes that augment training samples.  ``auto`` (default): none when
+    training on the CPU (the model's step already uses every core), ``min(8, CPUs - 2)`` when
+    training on a GPU, whose steps are otherwise left waiting for augmentation
+    (:func:`mapose.data.dataset.auto_num_workers`).
     ``calibrate_offset``: after training, measure systematic offsets between the labels and the
     model's predictions on the training frames and correct predictions when cross-validation says
     it helps (:mod:`mapose.training.calibration`; rotation/flip augmentation cannot learn an offset
@@ -92,7 +96,7 @@ class DataConfig:
     crop_size: Union[int, Literal["auto"]] = "auto"
     input_scale: float = 1.0
     samples_per_epoch: int = 400
-    num_workers: int = 0
+    num_workers: Union[int, Literal["auto"]] = "auto"
     calibrate_offset: bool = True
     calibrate_at: float = 0.3
 
@@ -192,6 +196,15 @@ class InferenceConfig:
     Mirror images are not averaged: they trade left and right legs when the network is unsure
     (RMSE 4.7 -> 6.1 px on the same frames)."""
 
+    single_animal: Union[bool, Literal["auto"]] = "auto"
+    """Decode one animal per frame: each keypoint at its best peak, with no part-affinity
+    assembly (DeepLabCut's single-animal and SLEAP's single-instance models).  ``auto``: when no
+    labelled frame of the training data holds more than one animal (recorded as ``max_animals_per_frame`` in
+    the model's ``split.json``).  Assembly needs part-affinity fields that reach across the whole
+    animal; one animal filmed in two mirror views is labelled as one instance whose parts lie
+    hundreds of pixels apart, and assembling it gave fragments.  ``mapose analyze --n-animals 2``
+    or more uses the assembly anyway."""
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -210,6 +223,9 @@ class TrainConfig:
         crop = self.data.crop_size
         if crop != "auto" and (crop < 0 or crop % 32):
             raise ConfigError(f"data.crop_size {crop} must be auto, 0 or a positive multiple of 32")
+        nw = self.data.num_workers
+        if nw != "auto" and (isinstance(nw, bool) or not isinstance(nw, int) or nw < 0):
+            raise ConfigError(f"data.num_workers {nw!r} must be auto or a whole number >= 0")
         if not self.heads.heatmap.enabled:
             raise ConfigError("heads.heatmap.enabled must be true: every pose model predicts keypoints")
         if not 0 <= self.optim.ema_decay < 1:

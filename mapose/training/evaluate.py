@@ -65,7 +65,11 @@ def predict_frames(model, images: list[np.ndarray], batch_size: int = 4, **decod
     import torch
 
     from mapose.decode import decode_batch
+    from mapose.decode.frame import use_single_animal
 
+    decode_kw["single_animal"] = use_single_animal(getattr(model, "single_animal", False),
+                                                   decode_kw.get("max_animals"),
+                                                   decode_kw.get("single_animal"))
     kps, kss, iss = [], [], []
     calibration = getattr(model, "calibration", None)
     i = 0
@@ -96,11 +100,13 @@ def evaluate_model(
     device: str = "cpu",
     tta: Optional[str] = None,
     pcutoff: float = 0.6,
+    single_animal: Optional[bool] = None,
 ) -> dict:
     """Evaluate ``MODEL_DIR`` on frames of a label file; see :mod:`mapose.training.metrics` for the
     metric definitions.  Returns the metrics dict (plus ``frames``: the evaluated video frames).
     ``tta`` overrides the model's test-time augmentation (``config.inference.tta``); ``pcutoff``
-    is the keypoint score of the RMSE with p-cutoff (DeepLabCut's default 0.6)."""
+    is the keypoint score of the RMSE with p-cutoff (DeepLabCut's default 0.6); ``single_animal``
+    forces one-animal decoding on or off (``None``: the model's ``inference.single_animal``)."""
     from mapose.data.frames import load_images
     from mapose.io import read_labels
     from mapose.training.metrics import pose_metrics
@@ -113,8 +119,11 @@ def evaluate_model(
     imgs_all = load_images(labels, sel)
     imgs = [imgs_all[i] for i in sel]
     # predict() resizes by the model's input_scale itself; keypoints come back in frame pixels
+    from mapose.decode.frame import use_single_animal
+
+    single = use_single_animal(model.single_animal, max_animals, single_animal)
     kps, kss, iss = predict_frames(model, imgs, max_animals=max_animals, peak_threshold=peak_threshold,
-                                   keep_singletons=False)
+                                   keep_singletons=False, single_animal=single)
     gts = []
     for i in sel:
         gts.append(labels.instances.keypoints[(labels.instances.frame == i) & labels.is_user])
@@ -123,6 +132,7 @@ def evaluate_model(
     res["frames"] = [int(keys[i][1]) for i in sel]
     res["model_checksum"] = model.checksum
     res["tta"] = model.tta
+    res["single_animal"] = single
     res["calibration"] = None if model.calibration is None else model.calibration.summary()
     res["labels"] = str(labels_path)
     if worst_dir is not None:

@@ -84,6 +84,9 @@ class PoseModel(nn.Module):
         self.checksum = ""
         self.calibration = None
         self.tta = config.inference.tta
+        #: decode one animal per frame (``inference.single_animal``; ``auto`` is resolved from the
+        #: training labels by :func:`resolve_single_animal` when the model is trained or loaded)
+        self.single_animal = config.inference.single_animal is True
         self.backbone = FPNBackbone(config.model.encoder, self.net_stride,
                                     config.model.decoder_channels, encoder_weights)
         self.heads = nn.ModuleDict({
@@ -186,11 +189,28 @@ def sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
+def resolve_single_animal(setting, max_animals_per_frame: Optional[int]) -> bool:
+    """``inference.single_animal`` as a bool: ``auto`` is true when the training labels never hold
+    more than one animal in a frame (unknown for models trained before this was recorded: false)."""
+    if setting == "auto":
+        return max_animals_per_frame is not None and max_animals_per_frame <= 1
+    return bool(setting)
+
+
+def resolve_device(device: str = "auto") -> str:
+    """``"auto"``: the first CUDA GPU when torch sees one, else the CPU; any other torch device
+    name is returned unchanged (``"cuda:1"``, ``"cpu"``, ``"mps"``)."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
 def load_model(model_dir: str | Path, device: str = "cpu", checkpoint: str = "best",
                tta: Optional[str] = None) -> PoseModel:
     """Load a trained model from ``MODEL_DIR`` (``config.yaml``, ``skeleton.json``,
     ``checkpoints/<checkpoint>.ckpt``, and ``calibration.json`` when present), in eval mode on
-    ``device``; ``tta`` overrides the config's ``inference.tta``."""
+    ``device`` (``"auto"``: a GPU when there is one); ``tta`` overrides the config's
+    ``inference.tta``."""
     from mapose.config import load_yaml
 
     d = Path(model_dir)
@@ -210,9 +230,12 @@ def load_model(model_dir: str | Path, device: str = "cpu", checkpoint: str = "be
     from mapose.training.calibration import read_calibration
 
     model.calibration = read_calibration(d)
+    split = d / "split.json"
+    per_frame = json.loads(split.read_text()).get("max_animals_per_frame") if split.exists() else None
+    model.single_animal = resolve_single_animal(cfg.inference.single_animal, per_frame)
     if tta is not None:  # checked by predict
         model.tta = tta
-    return model.to(device).eval()
+    return model.to(resolve_device(device)).eval()
 
 
 def skeleton_json(skeleton: Skeleton) -> str:

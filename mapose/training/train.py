@@ -78,7 +78,8 @@ def prepare_samples(labels_paths: Sequence[str | Path], cfg: TrainConfig):
 
 
 def split_record(samples, val: np.ndarray, cfg: TrainConfig) -> dict:
-    """JSON-able record of the split (label file, video, frame index of every frame)."""
+    """JSON-able record of the split (label file, video, frame index of every frame) and the most
+    labelled animals in one frame (``max_animals_per_frame``, for ``inference.single_animal``)."""
     def rows(mask):
         return [
             {"labels": samples.sources[i], "video": samples.videos[i], "frame": int(samples.frames[i]),
@@ -86,7 +87,9 @@ def split_record(samples, val: np.ndarray, cfg: TrainConfig) -> dict:
             for i in np.flatnonzero(mask)
         ]
     from mapose.config import to_dict
-    return {"split": to_dict(cfg.split), "train": rows(~val), "val": rows(val)}
+    n_animals = [int(np.isfinite(k).any(axis=(1, 2)).sum()) if len(k) else 0 for k in samples.keypoints]
+    return {"split": to_dict(cfg.split), "train": rows(~val), "val": rows(val),
+            "max_animals_per_frame": max(n_animals, default=0)}
 
 
 def target_spec(cfg: TrainConfig):
@@ -137,10 +140,10 @@ def train(
     from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
 
     from mapose.config import load_yaml, save_yaml, to_dict
-    from mapose.data.dataset import TrainDataset, make_datamodule, resolve_crop_size
+    from mapose.data.dataset import TrainDataset, auto_num_workers, make_datamodule, resolve_crop_size
     from mapose.io._files import atomic_write_text
     from mapose.training.callbacks import BudgetSchedule
-    from mapose.training.model import build_untrained_model, skeleton_json
+    from mapose.training.model import build_untrained_model, resolve_single_animal, skeleton_json
     from mapose.training.module import PoseLightningModule
     from mapose.training.plots import save_augmentation_preview, save_training_curve
 
@@ -167,7 +170,8 @@ def train(
     out.mkdir(parents=True, exist_ok=True)
     save_yaml(cfg, out / "config.yaml")
     atomic_write_text(out / "skeleton.json", skeleton_json(skeleton))
-    atomic_write_text(out / "split.json", json.dumps(split_record(samples, val, cfg), indent=1))
+    record = split_record(samples, val, cfg)
+    atomic_write_text(out / "split.json", json.dumps(record, indent=1))
     train_s = samples.subset(np.flatnonzero(~val))
     val_s = samples.subset(np.flatnonzero(val)) if val.any() else None
 
@@ -181,9 +185,18 @@ def train(
     preview = TrainDataset(train_s, spec, aug, crop, 16, seed=cfg.optim.seed)
     save_augmentation_preview([preview.view(i) for i in range(16)], out / "augmentation_preview.png")
 
+    workers = auto_num_workers(cfg.data.num_workers, cfg.trainer.accelerator)
+    if cfg.data.num_workers == "auto" and workers:
+        print(f"augmenting in {workers} worker processes (data.num_workers auto, training on a GPU)",
+              flush=True)
     dm = make_datamodule(train_s, val_s, spec, aug, crop, cfg.data.samples_per_epoch,
-                         cfg.optim.batch_size, cfg.data.num_workers, cfg.optim.seed)
+                         cfg.optim.batch_size, workers, cfg.optim.seed)
     model = build_untrained_model(skeleton, cfg).train()
+    model.single_animal = resolve_single_animal(cfg.inference.single_animal,
+                                                record["max_animals_per_frame"])
+    if model.single_animal and cfg.inference.single_animal == "auto":
+        print("one labelled animal per frame: the model will decode one animal per frame "
+              "(inference.single_animal auto)", flush=True)
     module = PoseLightningModule(model)
     has_val = val_s is not None
     ckpt_cb = ModelCheckpoint(dirpath=ckdir, filename="best", monitor="val/loss" if has_val else None,

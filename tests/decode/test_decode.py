@@ -276,3 +276,35 @@ def test_attach_pass_never_gives_an_animal_two_keypoints_of_one_type(fly_skeleto
     assert (np.isfinite(kp).all(-1).sum(0) <= 2).all()
     for row in match_to_truth(kp[np.isfinite(kp).all(-1).sum(1) >= 2], truth):
         assert len(set(row)) == 1
+
+
+def test_single_animal_decoding_takes_each_keypoints_best_peak(fly_skeleton):
+    from mapose.decode.frame import use_single_animal
+
+    # two candidate animals far apart; head and thorax peak higher on the first, the rest on the
+    # second: one-animal decoding takes each keypoint's best peak, wherever it lies (one mouse
+    # filmed in two mirror views is labelled as one instance spanning both)
+    truth = np.stack([fly(20, 20, 0.0), fly(100, 100, 0.0)])
+    hm, paf, off = render(truth, fly_skeleton, 4, (32, 32))
+    half = np.array([True, True, False, False, False])
+    hm[~half] *= np.where(np.arange(32)[None, :, None] < 16, 0.5, 1.0)  # 2nd animal's tail half wins
+    hm[half] *= np.where(np.arange(32)[None, :, None] < 16, 1.0, 0.5)   # 1st animal's head half wins
+    kp, ks, inst = decode_frame(hm, paf, off, fly_skeleton, 4, single_animal=True)
+    assert kp.shape == (1, 5, 2) and ks.shape == (1, 5)
+    expect = np.where(half[:, None], truth[0], truth[1])
+    np.testing.assert_allclose(kp[0], expect, atol=1e-4)
+    np.testing.assert_allclose(inst, [ks[0].sum() / 5])
+    # the assembly of the same outputs returns both animals
+    kp_multi, _, _ = decode_frame(hm, paf, off, fly_skeleton, 4, keep_singletons=False)
+    assert len(kp_multi) == 2
+    # keypoints without a candidate are NaN; no candidate at all: no animal
+    hm2 = hm.copy()
+    hm2[3] = 0
+    kp2, ks2, _ = decode_frame(hm2, paf, off, fly_skeleton, 4, single_animal=True)
+    assert np.isnan(kp2[0, 3]).all() and np.isnan(ks2[0, 3]) and np.isfinite(kp2[0, [0, 1, 2, 4]]).all()
+    kp0, ks0, inst0 = decode_frame(np.zeros_like(hm), paf, off, fly_skeleton, 4, single_animal=True)
+    assert kp0.shape == (0, 5, 2) and ks0.shape == (0, 5) and inst0.shape == (0,)
+    # who decides: an explicit request, else the model when at most one animal is asked for
+    assert use_single_animal(True, None) and use_single_animal(True, 1)
+    assert not use_single_animal(True, 2) and not use_single_animal(False, None)
+    assert use_single_animal(False, 3, requested=True) and not use_single_animal(True, 1, requested=False)

@@ -80,6 +80,7 @@ def test_cli_train_resume_evaluate(synthetic_labels, tmp_path, monkeypatch):
         assert (out / name).exists(), name
     split = json.loads((out / "split.json").read_text())
     assert {r["frame"] for r in split["val"]} == {4, 5}
+    assert split["max_animals_per_frame"] == 2  # two animals per frame: assembled, not single-animal
     # the weight average (optim.ema_decay) is what the best checkpoint holds; raw weights ride along
     best = torch.load(out / "checkpoints" / "best.ckpt", map_location="cpu", weights_only=False)
     raw, averaged = best["current_model_state"], best["state_dict"]
@@ -270,3 +271,60 @@ def test_labels_without_edges_get_a_tree_of_the_nearest_body_parts(synthetic_lab
     assert "paf" not in model.heads
     outputs = model.predict(torch.zeros(1, 64, 64, dtype=torch.uint8))
     assert set(outputs) == {"heatmap", "offset"} and outputs["heatmap"].shape == (1, 1, 16, 16)
+
+
+def test_single_animal_labels_make_a_single_animal_model(synthetic_labels, tmp_path, monkeypatch):
+    """Frames with one labelled animal: the model decodes one animal per frame (each keypoint at
+    its best peak) unless told otherwise, recorded in split.json, overridable by config and CLI."""
+    import yaml
+
+    from mapose.cli import main
+    from mapose.core.labels import Labels
+    from mapose.training import load_model
+
+    lab = synthetic_labels
+    det = lab.instances
+    first = np.flatnonzero(np.r_[True, det.frame[1:] != det.frame[:-1]])  # first animal of each frame
+    one = Labels(lab.skeleton, lab.images, det.select(first),
+                 root=lab.root, source=lab.source)
+    assert len(one.instances.frame) == 6
+    out = _train_tiny(one, tmp_path, monkeypatch, "one")
+    assert json.loads((out / "split.json").read_text())["max_animals_per_frame"] == 1
+    assert load_model(out).single_animal
+    res = {}
+    for mode in ("auto", "multi"):
+        path = tmp_path / f"eval_{mode}.json"
+        assert main(["evaluate", "--model", str(out), "--labels", "x.slp", "--json", str(path),
+                     "--decode", mode, "--peak-threshold", "0"]) == 0
+        res[mode] = json.loads(path.read_text())
+    assert res["auto"]["single_animal"] is True and res["multi"]["single_animal"] is False
+    # single-animal decoding returns exactly one animal with every keypoint when any peak exists
+    assert res["auto"]["detected"] == 1.0
+    # a config that says no keeps the assembly for a model trained on one animal per frame
+    cfg = yaml.safe_load((out / "config.yaml").read_text())
+    cfg["inference"]["single_animal"] = False
+    (out / "config.yaml").write_text(yaml.safe_dump(cfg))
+    assert not load_model(out).single_animal
+
+
+def test_augmentation_workers_and_device_follow_the_hardware():
+    from mapose.data.dataset import auto_num_workers
+    from mapose.errors import ConfigError
+    from mapose.training.config import load_train_config
+    from mapose.training.model import resolve_device
+
+    # CPU training: the model step uses every core, so augmentation stays in the process
+    assert auto_num_workers("auto", "auto", cpus=16, gpu_available=False) == 0
+    assert auto_num_workers("auto", "cpu", cpus=16, gpu_available=True) == 0
+    # GPU training: up to 8 workers, two cores left for the training process
+    assert auto_num_workers("auto", "auto", cpus=16, gpu_available=True) == 8
+    assert auto_num_workers("auto", "gpu", cpus=4, gpu_available=False) == 2
+    assert auto_num_workers("auto", "cuda", cpus=2, gpu_available=True) == 0
+    assert auto_num_workers(3, "cpu", cpus=2, gpu_available=False) == 3  # a number is kept
+    assert load_train_config().data.num_workers == "auto"
+    with pytest.raises(ConfigError, match="num_workers"):
+        load_train_config(None, {"data": {"num_workers": -1}})
+    with pytest.raises(ConfigError, match="single_animal"):
+        load_train_config(None, {"inference": {"single_animal": "yes"}})
+    assert resolve_device("cpu") == "cpu" and resolve_device("cuda:1") == "cuda:1"
+    assert resolve_device("auto") == ("cuda" if torch.cuda.is_available() else "cpu")
