@@ -22,6 +22,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from mapose import __version__
+from mapose.allocator import release_memory
 from mapose.core.detections import Detections
 from mapose.decode import decode_batch, filter_instances, to_detections
 from mapose.decode.frame import use_single_animal
@@ -111,29 +112,6 @@ def _config_dict(config: Any) -> Any:
             return asdict(config)
         except TypeError:
             return str(config)
-
-
-def release_memory() -> None:
-    """Give freed heap memory back to the operating system (glibc ``malloc_trim``; no-op elsewhere).
-
-    Called between the streaming stage and tracking, so that buffers freed by the model and the
-    decoder do not stay resident under the tracker's allocations (lower peak RSS).
-    """
-    import ctypes
-    import ctypes.util
-    import gc
-
-    gc.collect()
-    name = ctypes.util.find_library("c")
-    if not name:
-        return
-    try:
-        libc = ctypes.CDLL(name)
-        trim = getattr(libc, "malloc_trim", None)
-        if trim is not None:
-            trim(0)
-    except OSError:
-        return
 
 
 def model_input_scale(model: Any, scale: Optional[float]) -> float:

@@ -75,9 +75,10 @@ class DataConfig:
     ``crop_size``: side in pixels of the square training crops (0 = whole frame, padded to a
     multiple of 32); crops are centred near a random labelled animal.  ``auto`` (default): the
     animals' size -- the 95th percentile over the training instances of the largest distance between
-    two of their keypoints -- rounded up to a multiple of 32 (at least 64), or whole frames when that
-    is not smaller than the frames (:func:`mapose.data.dataset.auto_crop_size`; 128 px for the
-    sample flies). ``input_scale``: frames are
+    two of their keypoints -- rounded up to a multiple of 32 (at least 64, at most 256), or whole
+    frames when that is not smaller than the frames and they are small (up to 2 x 256 x 256 pixels)
+    (:func:`mapose.data.dataset.auto_crop_size`; 128 px for the sample flies, 160 for DeepLabCut's
+    open-field mouse, 256 for Lightning Pose's mirror mouse, trained on part by part). ``input_scale``: frames are
     resized by this factor before anything else (keypoints follow; predictions are mapped back).
     ``samples_per_epoch``: training samples drawn (with replacement) per epoch, so that an epoch
     -- and hence a validation round -- has a predictable length on tiny label sets.

@@ -139,6 +139,7 @@ def train(
     from pytorch_lightning.callbacks import ModelCheckpoint
     from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
 
+    from mapose.allocator import keep_freed_memory
     from mapose.config import load_yaml, save_yaml, to_dict
     from mapose.data.dataset import TrainDataset, auto_num_workers, make_datamodule, resolve_crop_size
     from mapose.io._files import atomic_write_text
@@ -165,6 +166,7 @@ def train(
     if not labels_paths:
         raise MaposeError("give at least one label file (--labels)")
 
+    keep_freed_memory()  # fewer page faults per step (mapose.allocator)
     pl.seed_everything(cfg.optim.seed, workers=True, verbose=False)
     skeleton, samples, val = prepare_samples(labels_paths, cfg)
     out.mkdir(parents=True, exist_ok=True)

@@ -328,3 +328,14 @@ def test_augmentation_workers_and_device_follow_the_hardware():
         load_train_config(None, {"inference": {"single_animal": "yes"}})
     assert resolve_device("cpu") == "cpu" and resolve_device("cuda:1") == "cuda:1"
     assert resolve_device("auto") == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def test_allocator_settings_apply_on_glibc():
+    import platform
+
+    from mapose.allocator import keep_freed_memory, release_memory
+
+    applied = keep_freed_memory()
+    if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
+        assert applied
+    release_memory()  # trims without error whatever the settings
