@@ -34,3 +34,16 @@ def read_pose_any(path: str | Path, fmt: str | None = None, fps: float | None = 
     if hasattr(mod, "read_labels"):
         return "labels", io.read_labels(path, format=name)
     raise MaposeError(f"{path}: format {name!r} can be neither read as tracks nor as labels")
+
+
+def add_decode_argument(parser) -> None:
+    """``--decode auto|single|multi`` (``mapose evaluate`` and ``mapose analyze``)."""
+    parser.add_argument("--decode", choices=("auto", "single", "multi"), default="auto",
+                        help="auto (default): one animal per frame, each keypoint at its best peak, for "
+                             "models trained on frames with one animal (inference.single_animal), else "
+                             "assembly by part-affinity fields; single / multi force either")
+
+
+def decode_choice(value: str) -> bool | None:
+    """``--decode`` as the ``single_animal`` option: ``None`` (the model's), ``True`` or ``False``."""
+    return {"auto": None, "single": True, "multi": False}[value]

@@ -14,6 +14,8 @@ again resumes there and writes the same output an uninterrupted run would.
 
 from __future__ import annotations
 
+from mapose.cli._common import add_decode_argument, decode_choice
+
 HELP = "analyse videos with a trained model: detect, assemble and track animals, write pose files"
 
 
@@ -35,10 +37,7 @@ def add_arguments(parser) -> None:
                         help="analyse only this rectangle of the frames (video pixels)")
     parser.add_argument("--peak-threshold", type=float, default=0.1,
                         help="minimum heatmap value of a keypoint (default 0.1)")
-    parser.add_argument("--decode", choices=("auto", "single", "multi"), default="auto",
-                        help="auto (default): one animal per frame, each keypoint at its best peak, for "
-                             "models trained on frames with one animal (inference.single_animal), else "
-                             "assembly by part-affinity fields; single / multi force either")
+    add_decode_argument(parser)
     parser.add_argument("--min-keypoints", type=int, default=2,
                         help="instances with fewer keypoints are not tracked (default 2)")
     parser.add_argument("--chunk-size", type=int, default=500,
@@ -99,7 +98,7 @@ def run(args) -> int:
     crop = parse_crop(args.crop)
     model = load_model(args.model, device=args.device, checkpoint=args.checkpoint, tta=args.tta)
     dec = DecodeOptions(peak_threshold=args.peak_threshold, max_animals=args.n_animals,
-                        single_animal={"auto": None, "single": True, "multi": False}[args.decode])
+                        single_animal=decode_choice(args.decode))
     if model.single_animal and args.decode == "auto" and (args.n_animals or 1) > 1:
         print(f"the model was trained on frames with one animal; --n-animals {args.n_animals}: "
               "decoding with part-affinity assembly", flush=True)

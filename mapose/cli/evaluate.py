@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from mapose.cli._common import add_decode_argument, decode_choice
+
 HELP = "evaluate a trained pose model on labelled frames (RMSE, PCK, OKS mAP; worst-frame images)"
 
 
@@ -15,10 +17,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--checkpoint", default="best", choices=["best", "last"])
     parser.add_argument("--max-animals", type=int, help="keep at most N animals per frame")
     parser.add_argument("--peak-threshold", type=float, default=0.1)
-    parser.add_argument("--decode", choices=("auto", "single", "multi"), default="auto",
-                        help="auto (default): one animal per frame, each keypoint at its best peak, for "
-                             "models trained on frames with one animal (inference.single_animal), else "
-                             "assembly by part-affinity fields; single / multi force either")
+    add_decode_argument(parser)
     parser.add_argument("--pcutoff", type=float, default=0.6,
                         help="keypoint score of the extra 'RMSE with p-cutoff' (rmse_px_pcutoff; "
                              "DeepLabCut's default 0.6); the other metrics use every detected keypoint")
@@ -44,7 +43,7 @@ def run(args) -> int:
                          max_animals=args.max_animals, peak_threshold=args.peak_threshold,
                          worst_dir=out.parent / f"{out.stem}_worst", device=args.device,
                          tta=args.tta, pcutoff=args.pcutoff,
-                         single_animal={"auto": None, "single": True, "multi": False}[args.decode])
+                         single_animal=decode_choice(args.decode))
     atomic_write_text(out, json.dumps(res, indent=1))
     keys = ["rmse_px", "median_px", "pck3", "pck5", "map_oks", "map_oks_strict", "detected",
             "rmse_px_pcutoff", "detected_pcutoff", "pcutoff", "n_frames", "tta", "single_animal"]

@@ -78,8 +78,9 @@ class DataConfig:
     two of their keypoints -- rounded up to a multiple of 32 (at least 64, at most 256), or whole
     frames when that is not smaller than the frames and they are small (up to 2 x 256 x 256 pixels)
     (:func:`mapose.data.dataset.auto_crop_size`; 128 px for the sample flies, 160 for DeepLabCut's
-    open-field mouse, 256 for Lightning Pose's mirror mouse, trained on part by part). ``input_scale``: frames are
-    resized by this factor before anything else (keypoints follow; predictions are mapped back).
+    open-field mouse, 256 for Lightning Pose's mirror mouse, trained on part by part).
+    ``input_scale``: frames are resized by this factor before anything else (keypoints follow;
+    predictions are mapped back).
     ``samples_per_epoch``: training samples drawn (with replacement) per epoch, so that an epoch
     -- and hence a validation round -- has a predictable length on tiny label sets.
     ``num_workers``: processes that augment training samples.  ``auto`` (default): none when
