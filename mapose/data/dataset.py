@@ -311,6 +311,7 @@ def make_datamodule(train: PoseSamples, val: Optional[PoseSamples], spec: Target
     """A ``LightningDataModule`` over in-memory samples (validation batches hold one frame when
     frames differ in size)."""
     import pytorch_lightning as pl
+    import torch
     from torch.utils.data import DataLoader
 
     class PoseDataModule(pl.LightningDataModule):
@@ -326,7 +327,8 @@ def make_datamodule(train: PoseSamples, val: Optional[PoseSamples], spec: Target
             # the epoch number and any label shift applied during training
             return DataLoader(self.train_ds, batch_size=batch_size, shuffle=False,
                               num_workers=num_workers, collate_fn=_collate, drop_last=True,
-                              persistent_workers=False, pin_memory=num_workers > 0)
+                              persistent_workers=False,
+                              pin_memory=num_workers > 0 and torch.cuda.is_available())
 
         def val_dataloader(self):
             if self.val_ds is None:
