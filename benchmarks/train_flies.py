@@ -62,6 +62,8 @@ def main() -> None:
     t0 = time.time()
     res = train([labels], args.out, cfg, minutes=args.minutes, progress=not args.no_progress)
     t_train = time.time() - t0
+    if res.get("global_rank", 0):  # another process of a multi-device run: the first one reports
+        return
     load1 = os.getloadavg()
     out = Path(args.out)
     ev = evaluate_model(out, labels, frames="val", worst_dir=out / "eval_val_worst")

@@ -37,5 +37,6 @@ def run(args) -> int:
         over["optim"] = {"max_steps": args.max_steps}
     cfg = load_train_config(args.config, over or None) if (args.config or over) else None
     res = train(args.labels, args.out, cfg, minutes=args.minutes, progress=not args.no_progress)
-    print(json.dumps(res, indent=1))
+    if res.get("global_rank", 0) == 0:  # one report from a multi-device run
+        print(json.dumps(res, indent=1))
     return 0

@@ -24,7 +24,9 @@ class BudgetSchedule(pl.Callback):
     ``max(step / max_steps, elapsed / budget)``, so a cosine schedule ends when the budget does.
 
     The elapsed time is stored in checkpoints, so ``mapose train`` resumed after an interrupt
-    continues the same schedule and budget.
+    continues the same schedule and budget.  With several processes (``strategy: ddp``) every
+    process uses the first one's clock, so all set the same learning rate and stop after the same
+    step (a process stopping alone would leave the others waiting for it forever).
     """
 
     def __init__(self, base_lr: float, minutes: float = 0.0, max_steps: int = 0,
@@ -33,6 +35,8 @@ class BudgetSchedule(pl.Callback):
         self.max_steps, self.warmup_steps, self.final_fraction = max_steps, warmup_steps, final_fraction
         self.elapsed_before = 0.0
         self._start: Optional[float] = None
+        #: progress at the last batch, the same in every process (see :meth:`synced_progress`)
+        self.last_progress = 0.0
 
     @property
     def state_key(self) -> str:
@@ -41,20 +45,29 @@ class BudgetSchedule(pl.Callback):
     def elapsed(self) -> float:
         return self.elapsed_before + (time.monotonic() - self._start if self._start else 0.0)
 
-    def progress(self, step: int) -> float:
+    def progress(self, step: int, elapsed: Optional[float] = None) -> float:
         parts = []
         if self.max_steps:
             parts.append(step / self.max_steps)
         if self.budget_s:
-            parts.append(self.elapsed() / self.budget_s)
+            parts.append((self.elapsed() if elapsed is None else elapsed) / self.budget_s)
         return max(parts) if parts else 0.0
+
+    def synced_progress(self, trainer) -> float:
+        """:meth:`progress` by the first process's clock (one broadcast per batch when there are
+        several processes); also kept in :attr:`last_progress`."""
+        elapsed = self.elapsed()
+        if trainer.world_size > 1 and self.budget_s:
+            elapsed = float(trainer.strategy.broadcast(elapsed, src=0))
+        self.last_progress = self.progress(trainer.global_step, elapsed)
+        return self.last_progress
 
     def on_fit_start(self, trainer, pl_module) -> None:
         self._start = time.monotonic()
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
         step = trainer.global_step
-        p = self.progress(step)
+        p = self.synced_progress(trainer)
         if p >= 1.0:
             trainer.should_stop = True
         lr = self.base_lr * lr_factor(step, p, self.warmup_steps, self.final_fraction)
@@ -63,7 +76,7 @@ class BudgetSchedule(pl.Callback):
                 g["lr"] = lr
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        if self.progress(trainer.global_step) >= 1.0:
+        if self.synced_progress(trainer) >= 1.0:
             trainer.should_stop = True
 
     def state_dict(self) -> dict[str, Any]:
@@ -130,12 +143,14 @@ class LabelShift(pl.Callback):
                 ds.label_shift = -np.asarray(self.shift_px, dtype=np.float64) * self.input_scale
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        if self.done or self.schedule.progress(trainer.global_step) < self.at_fraction:
+        # the schedule's callback ran first: last_progress is this batch's, the same in every process
+        if self.done or self.schedule.last_progress < self.at_fraction:
             return
         from mapose.training.calibration import measure_calibration
 
         self.done = True
-        self.measured = measure_calibration(pl_module.model, self.images, self.gts)
+        measured = measure_calibration(pl_module.model, self.images, self.gts) if trainer.is_global_zero else None
+        self.measured = trainer.strategy.broadcast(measured, src=0) if trainer.world_size > 1 else measured
         if self.measured.get("applied"):
             self.shift_px = [float(v) for v in self.measured["label_offset_px"]]
             self._apply()

@@ -175,10 +175,11 @@ class OptimConfig:
 
 @dataclass(frozen=True)
 class TrainerConfig:
-    """Passed to ``lightning.Trainer`` (multi-GPU: ``devices: 4, strategy: ddp``)."""
+    """Passed to ``lightning.Trainer`` (multi-GPU: ``devices: 4, strategy: ddp``; ``devices`` is a
+    count, ``auto``, a list of device indices or Lightning's text forms such as ``"0,1"``)."""
 
     accelerator: str = "auto"
-    devices: str = "auto"
+    devices: Union[int, str, list[int]] = "auto"
     strategy: str = "auto"
     precision: str = "32-true"
     val_every_epochs: int = 1

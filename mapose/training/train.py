@@ -132,7 +132,10 @@ def train(
     dict
         ``model_dir``, ``best_checkpoint``, ``best_val_loss``, ``steps``, ``elapsed_s``,
         ``training_curve``, ``n_train``, ``n_val``, ``resumed``, ``calibration`` (the label offset
-        measured on the training frames, :mod:`mapose.training.calibration`; ``None`` when off).
+        measured on the training frames, :mod:`mapose.training.calibration`; ``None`` when off),
+        ``global_rank``.  In a multi-device run (``trainer.strategy: ddp``) each process returns;
+        only the first (``global_rank`` 0) calibrates and plots, the others return just
+        ``model_dir`` and ``global_rank``.
     """
     import pytorch_lightning as pl
     import torch
@@ -231,9 +234,11 @@ def train(
     )
     t0 = time.monotonic()
     trainer.fit(module, datamodule=dm, ckpt_path=str(last) if resumed else None)
-    trainer.save_checkpoint(last)
+    trainer.save_checkpoint(last)  # every process takes part; the first one writes
     if not has_val or not (ckdir / "best.ckpt").exists():
         trainer.save_checkpoint(ckdir / "best.ckpt")
+    if not trainer.is_global_zero:  # other processes of a multi-device run: the first one finishes
+        return {"model_dir": str(out), "global_rank": int(trainer.global_rank)}
     calibration = None
     if cfg.data.calibrate_offset:
         from mapose.training.calibration import calibrate_model
@@ -256,4 +261,5 @@ def train(
         "resumed": resumed,
         "threads": torch.get_num_threads(),
         "calibration": calibration,
+        "global_rank": 0,
     }

@@ -339,3 +339,44 @@ def test_allocator_settings_apply_on_glibc():
     if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
         assert applied
     release_memory()  # trims without error whatever the settings
+
+
+def test_trainer_devices_take_counts_lists_and_text():
+    from mapose.training.config import load_train_config
+
+    for value in (2, "0,1", [0, 1], "auto"):
+        assert load_train_config(None, {"trainer": {"devices": value}}).trainer.devices == value
+
+
+def test_two_processes_train_on_one_budget_and_report_once(tmp_path):
+    """``trainer: {strategy: ddp, devices: 2}`` on the CPU (the multi-GPU code path with the gloo
+    backend): both processes stop after the same step under a wall-clock budget (one stopping
+    alone would hang the other), the first writes the model folder and one report."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    from mapose.io import write_labels
+
+    from tests.training.conftest import make_synthetic
+
+    labels_path = tmp_path / "labels.json"
+    write_labels(make_synthetic(tmp_path), labels_path, format="coco")
+    cfg_path = tmp_path / "ddp.yaml"
+    cfg_path.write_text(yaml.safe_dump({**TINY, "split": {"method": "frame_threshold", "threshold": 4},
+                                        "trainer": {"accelerator": "cpu", "devices": 2, "strategy": "ddp"}}))
+    out = tmp_path / "model"
+    proc = subprocess.run(
+        [sys.executable, "-m", "mapose", "train", "--labels", str(labels_path), "--out", str(out),
+         "--config", str(cfg_path), "--minutes", "0.25", "--no-progress"],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.count('"model_dir"') == 1, proc.stdout
+    report = json.loads(proc.stdout[proc.stdout.index("{\n"):])
+    assert report["global_rank"] == 0 and report["steps"] > 0
+    last = torch.load(out / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    assert last["global_step"] == report["steps"]
+    assert last["callbacks"]["BudgetSchedule"]["elapsed_s"] >= 15.0
+    for name in ("checkpoints/best.ckpt", "training_curve.png", "calibration.json", "split.json"):
+        assert (out / name).exists(), name
