@@ -36,6 +36,15 @@ def read_pose_any(path: str | Path, fmt: str | None = None, fps: float | None = 
     raise MaposeError(f"{path}: format {name!r} can be neither read as tracks nor as labels")
 
 
+def add_tta_argument(parser) -> None:
+    """``--tta``: overrides the model's ``inference.tta`` (:class:`~mapose.training.config.InferenceConfig`)."""
+    parser.add_argument("--tta", choices=("none", "rot2", "rot4", "flip", "rot4flip"), default=None,
+                        help="test-time augmentation: average the model over 2 or 4 quarter turns of "
+                             "each frame (rot2, rot4), over the frame and its mirror image (flip) or "
+                             "both (rot4flip, 8 passes); costs 2/4/2/8x model time (default: the "
+                             "model's config, inference.tta, rot4 unless changed); none is fastest")
+
+
 def add_decode_argument(parser) -> None:
     """``--decode auto|single|multi`` (``mapose evaluate`` and ``mapose analyze``)."""
     parser.add_argument("--decode", choices=("auto", "single", "multi"), default="auto",

@@ -14,7 +14,7 @@ again resumes there and writes the same output an uninterrupted run would.
 
 from __future__ import annotations
 
-from mapose.cli._common import add_decode_argument, decode_choice
+from mapose.cli._common import add_decode_argument, add_tta_argument, decode_choice
 
 HELP = "analyse videos with a trained model: detect, assemble and track animals, write pose files"
 
@@ -50,10 +50,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"),
                         help="model arithmetic: bf16 is ~2x faster on CPUs with AVX512-BF16/AMX, keypoints "
                              "within ~0.05 px of fp32 (default auto: bf16 where supported)")
-    parser.add_argument("--tta", choices=("none", "rot2", "rot4"), default=None,
-                        help="test-time augmentation: average the model over 2 or 4 quarter turns of "
-                             "each frame (2x / 4x model time; default: the model's config, "
-                             "inference.tta, rot4 unless changed); none is fastest")
+    add_tta_argument(parser)
     parser.add_argument("--no-appearance", action="store_true",
                         help="track without reading the video again for appearance cues")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -88,7 +85,7 @@ def run(args) -> int:
     from mapose.inference import DecodeOptions, analyze_video
     from mapose.inference.frames import parse_crop
     from mapose.tracking import Tracker
-    from mapose.training.model import TTA_TURNS, load_model
+    from mapose.training.model import TTA_VIEWS, load_model
 
     outs = output_paths(args.videos, args.out, args.ext)
     for v in args.videos:
@@ -103,7 +100,7 @@ def run(args) -> int:
         print(f"the model was trained on frames with one animal; --n-animals {args.n_animals}: "
               "decoding with part-affinity assembly", flush=True)
     if model.tta != "none" and next(model.parameters()).device.type == "cpu":
-        passes = len(TTA_TURNS[model.tta])
+        passes = len(TTA_VIEWS[model.tta])
         print(f"test-time augmentation {model.tta}: {passes} model passes per frame "
               f"(--tta none is about {passes}x faster, slightly less accurate)")
     for video, out in zip(args.videos, outs):

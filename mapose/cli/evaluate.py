@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mapose.cli._common import add_decode_argument, decode_choice
+from mapose.cli._common import add_decode_argument, add_tta_argument, decode_choice
 
 HELP = "evaluate a trained pose model on labelled frames (RMSE, PCK, OKS mAP; worst-frame images)"
 
@@ -23,9 +23,7 @@ def add_arguments(parser) -> None:
                              "DeepLabCut's default 0.6); the other metrics use every detected keypoint")
     parser.add_argument("--device", default="auto",
                         help="torch device: auto (a CUDA GPU when there is one; default), cpu, cuda ...")
-    parser.add_argument("--tta", choices=("none", "rot2", "rot4"), default=None,
-                        help="test-time augmentation: average predictions over 2 or 4 quarter turns "
-                             "(default: the model's config, inference.tta; rot4 unless changed)")
+    add_tta_argument(parser)
 
 
 def run(args) -> int:

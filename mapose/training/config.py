@@ -190,14 +190,17 @@ class InferenceConfig:
     """How the trained model is run by ``mapose evaluate`` and ``mapose analyze`` (both read it from
     the model's ``config.yaml``; ``--tta`` overrides it per run)."""
 
-    tta: Literal["none", "rot2", "rot4"] = "rot4"
+    tta: Literal["none", "rot2", "rot4", "flip", "rot4flip"] = "rot4"
     """Test-time augmentation: average the heatmaps, part-affinity fields and offsets predicted for
     the frame turned by 0 and 180 degrees (``rot2``) or by 0, 90, 180 and 270 degrees (``rot4``),
-    turned back.  Quarter turns map the output grid onto itself exactly, so nothing is
-    interpolated.  Costs 2x / 4x model time; on the fly sample (20-minute model, 9 held-out frames)
-    ``rot4`` lowered the median error from 2.5 to 2.1 px and raised OKS mAP from 0.89 to 0.95.
-    Mirror images are not averaged: they trade left and right legs when the network is unsure
-    (RMSE 4.7 -> 6.1 px on the same frames)."""
+    for the frame and its mirror image (``flip``: left/right body parts swapped back by the
+    skeleton's symmetry pairs), or for all 8 turns of both (``rot4flip``), mapped back.  Quarter
+    turns and mirrors map the output grid onto itself exactly, so nothing is interpolated.  Costs
+    2x / 4x / 2x / 8x model time.  On the fly sample (three 20-minute models, 9 held-out frames)
+    ``rot4`` lowered the median error from 2.4 to 2.0 px and raised OKS mAP from 0.89-0.95 to
+    0.93-0.95; ``rot4flip`` was no better than ``rot4`` (median 1.9-2.1 px, mAP 0.94-0.95, RMSE
+    5.4-5.7 vs 5.4-5.9 px) and ``flip`` about as good as ``rot2``.  ``flip`` suits models trained
+    without full rotations (side views), where turned frames look unlike the training data."""
 
     single_animal: Union[bool, Literal["auto"]] = "auto"
     """Decode one animal per frame: each keypoint at its best peak, with no part-affinity

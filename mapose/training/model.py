@@ -8,6 +8,7 @@ import math
 from pathlib import Path
 from typing import Optional
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -25,7 +26,15 @@ def enabled_roles(cfg: TrainConfig) -> list[str]:
 
 
 #: Quarter turns averaged by each test-time augmentation mode.
-TTA_TURNS = {"none": (0,), "rot2": (0, 2), "rot4": (0, 1, 2, 3)}
+#: test-time augmentation: the views averaged by :meth:`PoseModel.predict`, each ``(quarter turns,
+#: mirrored)``; mirrored views swap left/right body parts back (``Skeleton.symmetry``)
+TTA_VIEWS = {
+    "none": ((0, False),),
+    "rot2": ((0, False), (2, False)),
+    "rot4": tuple((k, False) for k in range(4)),
+    "flip": ((0, False), (0, True)),
+    "rot4flip": tuple((k, m) for m in (False, True) for k in range(4)),
+}
 
 #: Head roles whose channels are (x, y) vector pairs.
 VECTOR_ROLES = ("paf", "offset")
@@ -45,6 +54,47 @@ def unturn_outputs(role: str, maps: torch.Tensor, k: int) -> torch.Tensor:
     for _ in range(k):  # rot90 sends (x, y) to (y, W - 1 - x): a vector (u, v) becomes (v, -u)
         vx, vy = -vy, vx
     return torch.stack([vx, vy], dim=2).flatten(1, 2)
+
+
+def mirror_maps(skeleton: Skeleton) -> tuple[np.ndarray, Optional[np.ndarray], Optional[np.ndarray]]:
+    """How a left/right mirror permutes output channels: ``(keypoints, edges, edge_signs)`` with
+    ``new[k] = old[keypoints[k]]`` for heatmaps and offsets and ``new[e] = sign[e] * old[edges[e]]``
+    for part-affinity fields (sign -1 where the mirrored edge is stored the other way round).
+    ``edges`` and ``edge_signs`` are ``None`` when a mirrored edge is not an edge of the skeleton."""
+    perm = skeleton.flip_permutation()
+    index = {tuple(e): i for i, e in enumerate(skeleton.edges)}
+    edges, signs = [], []
+    for a, b in skeleton.edges:
+        ma, mb = int(perm[a]), int(perm[b])
+        if (ma, mb) in index:
+            edges.append(index[(ma, mb)])
+            signs.append(1.0)
+        elif (mb, ma) in index:
+            edges.append(index[(mb, ma)])
+            signs.append(-1.0)
+        else:
+            return perm, None, None
+    return perm, np.asarray(edges, dtype=np.int64), np.asarray(signs, dtype=np.float32)
+
+
+def unmirror_outputs(role: str, maps: torch.Tensor, mirror) -> torch.Tensor:
+    """Outputs predicted for ``torch.flip(image, (-1,))`` expressed in the unflipped image: maps
+    flipped back, left/right channels swapped (``mirror`` from :func:`mirror_maps`), vector x
+    components negated."""
+    perm, edges, signs = mirror
+    maps = torch.flip(maps, (-1,))
+    if role == "heatmap":
+        return maps[:, torch.as_tensor(perm)]
+    b, c, h, w = maps.shape
+    vec = maps.view(b, c // 2, 2, h, w)
+    if role == "offset":
+        vec = vec[:, torch.as_tensor(perm)]
+    elif role == "paf" and edges is not None:
+        sign = torch.as_tensor(signs, dtype=maps.dtype, device=maps.device).view(1, -1, 1, 1, 1)
+        vec = vec[:, torch.as_tensor(edges)] * sign
+    else:
+        raise ValueError(f"no mirror rule for outputs {role!r}")
+    return torch.stack([-vec[:, :, 0], vec[:, :, 1]], dim=2).reshape(b, c, h, w)
 
 
 class PoseModel(nn.Module):
@@ -69,7 +119,7 @@ class PoseModel(nn.Module):
         Correction of decoded keypoints (video pixels) for the labels' systematic offsets, measured
         after training (:class:`mapose.training.calibration.Calibration`); ``None`` by default.
     tta
-        Test-time augmentation of :meth:`predict`: ``"none"``, ``"rot2"`` or ``"rot4"`` (see
+        Test-time augmentation of :meth:`predict`: a key of :data:`TTA_VIEWS` (see
         :class:`mapose.training.config.InferenceConfig`); starts as ``config.inference.tta``.
     """
 
@@ -141,17 +191,23 @@ class PoseModel(nn.Module):
             x = F.interpolate(x, size=size, mode="area" if self.input_scale < 1 else "bilinear")
         h, w = x.shape[-2:]
         x = self.normalise(F.pad(x, (0, (-w) % 32, 0, (-h) % 32)))
-        turns = TTA_TURNS.get(self.tta)
-        if turns is None:
-            raise ConfigError(f"tta {self.tta!r} unknown; allowed: {', '.join(TTA_TURNS)}")
-        out = {}
-        for k in turns:  # padded sides are multiples of the stride: quarter turns map cells onto cells
-            o = self.activate(self(torch.rot90(x, k, (-2, -1)) if k else x))
+        views = TTA_VIEWS.get(self.tta)
+        if views is None:
+            raise ConfigError(f"tta {self.tta!r} unknown; allowed: {', '.join(TTA_VIEWS)}")
+        mirror = mirror_maps(self.skeleton) if any(m for _, m in views) else None
+        out, count = {}, {}
+        for k, mirrored in views:  # padded sides are multiples of the stride: turns and mirrors map cells onto cells
+            xv = torch.flip(x, (-1,)) if mirrored else x
+            o = self.activate(self(torch.rot90(xv, k, (-2, -1)) if k else xv))
             for r, v in o.items():
                 v = unturn_outputs(r, v.float(), k)
+                if mirrored:
+                    if r == "paf" and mirror[1] is None:
+                        continue  # mirrored edges that are no edges: fields from unmirrored views only
+                    v = unmirror_outputs(r, v, mirror)
                 out[r] = v if r not in out else out[r] + v
-        if len(turns) > 1:
-            out = {r: v / len(turns) for r, v in out.items()}
+                count[r] = count.get(r, 0) + 1
+        out = {r: v / count[r] if count[r] > 1 else v for r, v in out.items()}
         oh, ow = math.ceil(h / self.net_stride), math.ceil(w / self.net_stride)
         th, tw = math.ceil(big_h / self.stride), math.ceil(big_w / self.stride)
         if was_training:

@@ -1,4 +1,5 @@
-"""Test-time augmentation by quarter turns: outputs of a turned image map back exactly."""
+"""Test-time augmentation by quarter turns and mirrors: outputs of a turned or mirrored image map
+back exactly."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from mapose.config import from_dict
 from mapose.data.targets import encode_heatmap, encode_offsets, encode_paf
 from mapose.errors import ConfigError
 from mapose.training.config import TrainConfig
-from mapose.training.model import build_untrained_model, unturn_outputs
+from mapose.core.skeleton import Skeleton
+from mapose.training.model import build_untrained_model, mirror_maps, unmirror_outputs, unturn_outputs
 from tests.training.conftest import SKELETON
 from tests.training.test_pose_training import TINY
 
@@ -58,6 +60,62 @@ def test_rot4_predictions_are_exactly_equivariant_to_quarter_turns():
         model.tta = mode
         wide = model.predict(torch.zeros((2, 40, 72), dtype=torch.uint8))
         assert wide["heatmap"].shape == (2, 3, 10, 18) and wide["paf"].shape == (2, 4, 10, 18)
-    model.tta = "flip"
-    with pytest.raises(ConfigError, match="tta 'flip' unknown"):
+    model.tta = "bogus"
+    with pytest.raises(ConfigError, match="tta 'bogus' unknown"):
         model.predict(img)
+
+
+# left/right pairs; one edge is stored head->earL, its mirror earR->head the other way round
+MIRRORED = Skeleton.from_names(
+    ["head", "neck", "earL", "earR", "pawL", "pawR"],
+    [("head", "earL"), ("earR", "head"), ("neck", "pawL"), ("neck", "pawR"), ("head", "neck")],
+    [("earL", "earR"), ("pawL", "pawR")],
+)
+
+
+def test_targets_of_a_mirrored_image_mirror_back_onto_the_targets_of_the_image():
+    rng = np.random.default_rng(3)
+    h, w, stride = 64, 96, 4
+    kp = rng.uniform([8, 8], [w - 8, h - 8], (2, 6, 2))
+    perm, edge_map, signs = mirror_maps(MIRRORED)
+    assert list(perm) == [0, 1, 3, 2, 5, 4]
+    assert list(edge_map) == [1, 0, 3, 2, 4] and list(signs) == [-1, -1, 1, 1, 1]
+    # the mirrored image: x -> w - 1 - x, and what was the left ear is now seen as a right ear
+    mirrored = np.stack([w - 1 - kp[..., 0], kp[..., 1]], axis=-1)[:, perm]
+    edges = np.array(MIRRORED.edges)
+    grid = (h // stride, w // stride)
+    pairs = {
+        "heatmap": (encode_heatmap(kp, grid, stride, 3.0), encode_heatmap(mirrored, grid, stride, 3.0)),
+        "paf": (encode_paf(kp, edges, grid, stride, 3.0), encode_paf(mirrored, edges, grid, stride, 3.0)),
+        "offset": (encode_offsets(kp, grid, stride, 2.0)[0], encode_offsets(mirrored, grid, stride, 2.0)[0]),
+    }
+    for role, (plain, of_mirrored) in pairs.items():
+        back = unmirror_outputs(role, torch.from_numpy(of_mirrored)[None], (perm, edge_map, signs))[0].numpy()
+        assert back.shape == plain.shape, role
+        np.testing.assert_allclose(back, plain, atol=1e-5, err_msg=role)
+
+
+def test_rot4flip_predictions_are_equivariant_to_mirrors_and_turns():
+    torch.manual_seed(0)
+    model = build_untrained_model(MIRRORED, from_dict(TrainConfig, TINY))
+    model.tta = "rot4flip"
+    img = torch.from_numpy(np.random.default_rng(0).integers(0, 255, (1, 64, 64), dtype=np.uint8))
+    out = model.predict(img)
+    out_mirrored = model.predict(torch.flip(img, (-1,)).contiguous())
+    out_turned = model.predict(torch.rot90(img, 1, (-2, -1)).contiguous())
+    mirror = mirror_maps(MIRRORED)
+    for role, v in out.items():
+        torch.testing.assert_close(unmirror_outputs(role, out_mirrored[role], mirror), v, atol=1e-5,
+                                   rtol=1e-4, msg=role)
+        torch.testing.assert_close(unturn_outputs(role, out_turned[role], 1), v, atol=1e-5, rtol=1e-4,
+                                   msg=role)
+    # a mirror that sends an edge onto a pair of body parts that is no edge: fields from unmirrored views
+    lopsided = Skeleton.from_names(["a", "bL", "bR"], [("a", "bL")], [("bL", "bR")])
+    assert mirror_maps(lopsided)[1] is None
+    model = build_untrained_model(lopsided, from_dict(TrainConfig, TINY))
+    model.tta = "flip"
+    flipped = model.predict(img)
+    model.tta = "none"
+    plain = model.predict(img)
+    torch.testing.assert_close(flipped["paf"], plain["paf"])
+    assert not torch.allclose(flipped["heatmap"], plain["heatmap"])
