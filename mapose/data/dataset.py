@@ -238,16 +238,33 @@ class TrainDataset:
         self.samples, self.spec, self.augment = samples, spec, dict(augment)
         self.crop_size, self.length, self.seed = crop_size, length, seed
         self.flip_perm = samples.skeleton.flip_permutation()
-        self.epoch = 0
-        #: (2,) model-input pixels added to every labelled keypoint (set by
-        #: :class:`mapose.training.callbacks.LabelShift` to remove the labels' image-frame offset)
-        self.label_shift = np.zeros(2)
+        import torch
+
+        # epoch and label shift live in shared memory: augmentation workers that outlive an epoch
+        # (persistent workers) see the values the training process sets
+        self._state = torch.zeros(3, dtype=torch.float64).share_memory_()
 
     def __len__(self) -> int:
         return self.length
 
+    @property
+    def epoch(self) -> int:
+        return int(self._state[0])
+
     def set_epoch(self, epoch: int) -> None:
-        self.epoch = int(epoch)
+        self._state[0] = int(epoch)
+
+    @property
+    def label_shift(self) -> np.ndarray:
+        """(2,) model-input pixels added to every labelled keypoint (set by
+        :class:`mapose.training.callbacks.LabelShift` to remove the labels' image-frame offset)."""
+        return self._state[1:].numpy().copy()
+
+    @label_shift.setter
+    def label_shift(self, value) -> None:
+        import torch
+
+        self._state[1:] = torch.as_tensor(np.asarray(value, dtype=np.float64).reshape(2))
 
     def view(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         """The augmented ``(image, keypoints)`` of item ``index`` (deterministic given epoch/seed)."""
@@ -321,13 +338,13 @@ def make_datamodule(train: PoseSamples, val: Optional[PoseSamples], spec: Target
             self.val_ds = EvalDataset(val, spec) if val is not None and len(val) else None
 
         def train_dataloader(self):
-            if self.trainer is not None:
+            if self.trainer is not None:  # the first epoch of a run, or of a resumed run
                 self.train_ds.set_epoch(self.trainer.current_epoch)
-            # workers are started again each epoch (reload_dataloaders_every_n_epochs), so they see
-            # the epoch number and any label shift applied during training
+            # workers live for the whole run; they read the epoch number (set by
+            # DatasetEpoch at each epoch's start) and the label shift from shared memory
             return DataLoader(self.train_ds, batch_size=batch_size, shuffle=False,
                               num_workers=num_workers, collate_fn=_collate, drop_last=True,
-                              persistent_workers=False,
+                              persistent_workers=num_workers > 0,
                               pin_memory=num_workers > 0 and torch.cuda.is_available())
 
         def val_dataloader(self):

@@ -87,6 +87,18 @@ class BudgetSchedule(pl.Callback):
         self._start = time.monotonic()
 
 
+class DatasetEpoch(pl.Callback):
+    """Tells the training dataset the epoch number at each epoch's start (its augmentations are
+    drawn from seed, epoch and item number); its worker processes, kept for the whole run, read it
+    from shared memory."""
+
+    def __init__(self, dataset):
+        self.dataset = dataset
+
+    def on_train_epoch_start(self, trainer, pl_module) -> None:
+        self.dataset.set_epoch(trainer.current_epoch)
+
+
 def ema_multi_avg_fn(decay: float):
     """``multi_avg_fn`` for :class:`torch.optim.swa_utils.AveragedModel`: after ``n`` earlier
     updates, ``average <- d * average + (1 - d) * current`` with ``d = min(decay, (1 + n) / (10 + n))``

@@ -146,7 +146,7 @@ def train(
     from mapose.config import load_yaml, save_yaml, to_dict
     from mapose.data.dataset import TrainDataset, auto_num_workers, make_datamodule, resolve_crop_size
     from mapose.io._files import atomic_write_text
-    from mapose.training.callbacks import BudgetSchedule
+    from mapose.training.callbacks import BudgetSchedule, DatasetEpoch
     from mapose.training.model import build_untrained_model, resolve_single_animal, skeleton_json
     from mapose.training.module import PoseLightningModule
     from mapose.training.plots import save_augmentation_preview, save_training_curve
@@ -209,7 +209,7 @@ def train(
                               auto_insert_metric_name=False)
     sched = BudgetSchedule(cfg.optim.lr, cfg.optim.minutes, cfg.optim.max_steps,
                            cfg.optim.warmup_steps, cfg.optim.final_lr_fraction)
-    callbacks = [ckpt_cb, sched]
+    callbacks = [ckpt_cb, sched, DatasetEpoch(dm.train_ds)]
     if cfg.optim.ema_decay > 0:
         from mapose.training.callbacks import ema_weights
 
@@ -229,7 +229,7 @@ def train(
         callbacks=callbacks, logger=[CSVLogger(out / "logs", name="", version="csv", flush_logs_every_n_steps=10),
                                             TensorBoardLogger(out / "logs", name="", version="tb")],
         log_every_n_steps=5, check_val_every_n_epoch=t.val_every_epochs, num_sanity_val_steps=0,
-        reload_dataloaders_every_n_epochs=1, enable_progress_bar=progress, enable_model_summary=False,
+        enable_progress_bar=progress, enable_model_summary=False,
         default_root_dir=out,
     )
     t0 = time.monotonic()

@@ -380,3 +380,29 @@ def test_two_processes_train_on_one_budget_and_report_once(tmp_path):
     assert last["callbacks"]["BudgetSchedule"]["elapsed_s"] >= 15.0
     for name in ("checkpoints/best.ckpt", "training_curve.png", "calibration.json", "split.json"):
         assert (out / name).exists(), name
+
+
+def test_persistent_augmentation_workers_follow_epoch_and_label_shift(synthetic_labels):
+    """Workers that live for the whole run (GPU training) draw each epoch's augmentations and
+    apply a label shift set in the training process after they started."""
+    from torch.utils.data import DataLoader
+
+    samples = samples_from_labels([synthetic_labels], synthetic_labels.skeleton, 1.0)
+    cfg = from_dict(TrainConfig, TINY)
+    aug = to_dict(cfg.augment)
+    aug["scale"] = tuple(aug["scale"])
+    ds = TrainDataset(samples, target_spec(cfg), aug, 64, 4, seed=0)
+    loader = DataLoader(ds, batch_size=4, num_workers=1, persistent_workers=True, collate_fn=_collate)
+    batches = []
+    for epoch, shift in ((0, (0.0, 0.0)), (1, (0.0, 0.0)), (1, (3.0, -2.0))):
+        ds.set_epoch(epoch)
+        ds.label_shift = shift
+        (batch,) = list(loader)
+        expected = _collate([ds[i] for i in range(4)])  # the same items made in this process
+        for key in ("image", "heatmap"):
+            torch.testing.assert_close(batch[key], expected[key], msg=f"epoch {epoch} shift {shift} {key}")
+        batches.append(batch)
+    assert not torch.equal(batches[0]["image"], batches[1]["image"])  # a new epoch, new views
+    # shifted labels: the crop, centred on the animal's labels, moves over the image
+    assert not torch.equal(batches[1]["image"], batches[2]["image"])
+    np.testing.assert_allclose(ds.label_shift, [3.0, -2.0])
