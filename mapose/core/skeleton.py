@@ -188,6 +188,23 @@ class Skeleton:
             raise SkeletonError(f"skeleton of {what} does not match: {'; '.join(detail)}")
 
     @staticmethod
+    def lateral_keypoints(keypoints: Sequence[str]) -> list[str]:
+        """Names that look like one side of the body: ``left``/``right`` anywhere, a capital
+        ``L``/``R`` not inside a capitalised word (``wingL``, ``paw1LH_top``, ``R_ear``; not
+        ``obsLow``), or a lone ``l``/``r`` between separators (``ear_l``).  A mirror image turns
+        such a part into its partner, so mirror augmentation needs their pairs."""
+        import re
+
+        side = re.compile(r"(?i:left|right)|(?<![A-Z])[LR](?![a-z])|(?:^|[_\-\s])[lr](?=$|[_\-\s\d])")
+        return [k for k in keypoints if side.search(k)]
+
+    def unpaired_lateral_keypoints(self) -> list[str]:
+        """:meth:`lateral_keypoints` that no symmetry pair names."""
+        paired = {i for pair in self.symmetry for i in pair}
+        lateral = set(self.lateral_keypoints(self.keypoints))
+        return [k for i, k in enumerate(self.keypoints) if k in lateral and i not in paired]
+
+    @staticmethod
     def guess_symmetry(keypoints: Sequence[str]) -> list[tuple[str, str]]:
         """Guess left/right pairs from names such as ``wingL``/``wingR``, ``left_ear``/``right_ear``.
 

@@ -93,6 +93,12 @@ class DataConfig:
     fixed in image coordinates).  ``calibrate_at``: fraction of the budget after which that
     image-frame offset is measured once and removed from the training targets for the rest of the
     run (0 = never), so the model does not learn it as direction-dependent errors.
+    ``symmetry``: left/right body-part pairs by name, e.g. ``[[paw1LH, paw4RH], [paw2LF, paw3RF]]``;
+    a mirror image swaps them (augmentation flips, ``inference.tta: flip``).  Default (none given):
+    the label file's pairs, else pairs guessed from names (``wingL``/``wingR``, ``left_ear``/
+    ``right_ear``).  When names look one-sided (``L``, ``R``, ``left``, ``right``) but no pair
+    names them, training does not mirror (``augment.hflip``/``vflip`` are ignored, with a message),
+    since a mirrored left paw would be taught as a left paw on the right.
     """
 
     crop_size: Union[int, Literal["auto"]] = "auto"
@@ -101,6 +107,7 @@ class DataConfig:
     num_workers: Union[int, Literal["auto"]] = "auto"
     calibrate_offset: bool = True
     calibrate_at: float = 0.3
+    symmetry: Optional[tuple[tuple[str, str], ...]] = None
 
 
 @dataclass(frozen=True)

@@ -194,7 +194,15 @@ class PoseModel(nn.Module):
         views = TTA_VIEWS.get(self.tta)
         if views is None:
             raise ConfigError(f"tta {self.tta!r} unknown; allowed: {', '.join(TTA_VIEWS)}")
-        mirror = mirror_maps(self.skeleton) if any(m for _, m in views) else None
+        mirror = None
+        if any(m for _, m in views):
+            unpaired = self.skeleton.unpaired_lateral_keypoints()
+            if unpaired:
+                raise ConfigError(
+                    f"tta {self.tta!r} averages mirror images, but body parts {', '.join(unpaired[:8])} "
+                    "look left/right-sided and the model's skeleton pairs none of them (a mirror would "
+                    "trade them); use tta rot4, rot2 or none")
+            mirror = mirror_maps(self.skeleton)
         out, count = {}, {}
         for k, mirrored in views:  # padded sides are multiples of the stride: turns and mirrors map cells onto cells
             xv = torch.flip(x, (-1,)) if mirrored else x

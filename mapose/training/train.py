@@ -16,8 +16,12 @@ from mapose.errors import ConfigError, MaposeError
 from mapose.training.config import TrainConfig
 
 
-def _with_symmetry(skeleton: Skeleton) -> tuple[Skeleton, bool]:
-    """Skeleton with left/right pairs guessed from names when the file stored none."""
+def _with_symmetry(skeleton: Skeleton, pairs: Optional[Sequence[tuple[str, str]]] = None
+                   ) -> tuple[Skeleton, bool]:
+    """Skeleton with the given left/right ``pairs`` (names; ``data.symmetry``), else the file's,
+    else pairs guessed from names.  The flag says whether pairs were guessed."""
+    if pairs is not None:
+        return Skeleton.from_names(skeleton.keypoints, skeleton.edge_names, pairs, skeleton.name), False
     if skeleton.symmetry:
         return skeleton, False
     pairs = Skeleton.guess_symmetry(skeleton.keypoints)
@@ -65,7 +69,7 @@ def prepare_samples(labels_paths: Sequence[str | Path], cfg: TrainConfig):
     from mapose.io import read_labels
 
     labels = [read_labels(p) for p in labels_paths]
-    skeleton, _ = _with_symmetry(labels[0].skeleton)
+    skeleton, _ = _with_symmetry(labels[0].skeleton, cfg.data.symmetry)
     samples = samples_from_labels(labels, skeleton, cfg.data.input_scale)
     edged = _with_edges(skeleton, samples.keypoints)
     if edged is not skeleton:
@@ -75,6 +79,19 @@ def prepare_samples(labels_paths: Sequence[str | Path], cfg: TrainConfig):
                        val_videos=s.val_videos, n_blocks=s.n_blocks, val_fraction=s.val_fraction,
                        seed=s.seed)
     return skeleton, samples, val
+
+
+def mirror_safe_augmentation(aug: dict, skeleton: Skeleton) -> dict:
+    """``aug`` without mirror flips when body parts look one-sided but no symmetry pair names them
+    (a mirrored left paw would be taught as a left paw on the right); says so."""
+    unpaired = skeleton.unpaired_lateral_keypoints()
+    if not unpaired or not (aug.get("hflip") or aug.get("vflip")):
+        return aug
+    shown = ", ".join(unpaired[:8]) + (", ..." if len(unpaired) > 8 else "")
+    print(f"body parts {shown} look left/right-sided but no symmetry pair names them: training "
+          "without mirror flips. Pair them in the config to train with mirrors, e.g. data: "
+          "{symmetry: [[leftName, rightName], ...]}", flush=True)
+    return {**aug, "hflip": 0.0, "vflip": 0.0}
 
 
 def split_record(samples, val: np.ndarray, cfg: TrainConfig) -> dict:
@@ -181,7 +198,7 @@ def train(
     val_s = samples.subset(np.flatnonzero(val)) if val.any() else None
 
     spec = target_spec(cfg)
-    aug = to_dict(cfg.augment)
+    aug = mirror_safe_augmentation(to_dict(cfg.augment), skeleton)
     aug["scale"] = tuple(aug["scale"])
     crop = resolve_crop_size(cfg.data.crop_size, train_s)
     if cfg.data.crop_size == "auto":

@@ -406,3 +406,31 @@ def test_persistent_augmentation_workers_follow_epoch_and_label_shift(synthetic_
     # shifted labels: the crop, centred on the animal's labels, moves over the image
     assert not torch.equal(batches[1]["image"], batches[2]["image"])
     np.testing.assert_allclose(ds.label_shift, [3.0, -2.0])
+
+
+def test_one_sided_body_parts_without_pairs_are_not_mirrored(capsys):
+    from mapose.core.skeleton import Skeleton
+    from mapose.errors import SkeletonError
+    from mapose.training.train import _with_symmetry, mirror_safe_augmentation
+
+    # Lightning Pose's mirror-mouse names: no pair can be guessed from them
+    names = ["paw1LH_top", "paw2LF_top", "paw3RF_top", "paw4RH_top", "nose_top", "obsLow_bot", "tailBase_top"]
+    assert Skeleton.lateral_keypoints(names) == names[:4]
+    assert Skeleton.guess_symmetry(names) == []
+    bare = Skeleton.from_names(names)
+    aug = {"hflip": 0.5, "vflip": 0.1, "rotation": 180.0}
+    off = mirror_safe_augmentation(aug, bare)
+    assert off == {"hflip": 0.0, "vflip": 0.0, "rotation": 180.0}
+    assert "paw1LH_top, paw2LF_top, paw3RF_top, paw4RH_top look left/right-sided" in capsys.readouterr().out
+    # pairs given in the config (data.symmetry) make mirrors safe again
+    paired, guessed = _with_symmetry(bare, [("paw1LH_top", "paw4RH_top"), ("paw2LF_top", "paw3RF_top")])
+    assert not guessed and paired.symmetry == ((0, 3), (1, 2))
+    assert mirror_safe_augmentation(aug, paired) == aug
+    # names the labels do not hold are refused by name
+    with pytest.raises(SkeletonError, match="paw9"):
+        _with_symmetry(bare, [("paw1LH_top", "paw9")])
+    # guessed pairs (wingL/wingR) and midline parts keep the flips
+    fly = _with_symmetry(Skeleton.from_names(["head", "wingL", "wingR"]))[0]
+    assert fly.symmetry == ((1, 2),) and mirror_safe_augmentation(aug, fly) == aug
+    cfg = from_dict(TrainConfig, {"data": {"symmetry": [["a", "b"]]}})
+    assert cfg.data.symmetry == (("a", "b"),)

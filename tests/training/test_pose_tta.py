@@ -119,3 +119,12 @@ def test_rot4flip_predictions_are_equivariant_to_mirrors_and_turns():
     plain = model.predict(img)
     torch.testing.assert_close(flipped["paf"], plain["paf"])
     assert not torch.allclose(flipped["heatmap"], plain["heatmap"])
+
+
+def test_mirror_views_need_left_right_pairs():
+    one_sided = Skeleton.from_names(["nose", "pawL", "pawR"], [("nose", "pawL"), ("nose", "pawR")])
+    assert one_sided.unpaired_lateral_keypoints() == ["pawL", "pawR"]
+    model = build_untrained_model(one_sided, from_dict(TrainConfig, TINY))
+    model.tta = "flip"
+    with pytest.raises(ConfigError, match="pawL, pawR look left/right-sided"):
+        model.predict(torch.zeros((1, 32, 32), dtype=torch.uint8))
