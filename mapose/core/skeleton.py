@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
 from mapose.errors import SkeletonError
+
+
+#: names of one-sided body parts (:meth:`Skeleton.lateral_keypoints`)
+_ONE_SIDED = re.compile(r"(?i:left|right)|(?<![A-Z])[LR](?![a-z])|(?:^|[_\-\s])[lr](?=$|[_\-\s\d])")
 
 
 def _fmt_known(names: Sequence[str], limit: int = 30) -> str:
@@ -193,10 +198,7 @@ class Skeleton:
         ``L``/``R`` not inside a capitalised word (``wingL``, ``paw1LH_top``, ``R_ear``; not
         ``obsLow``), or a lone ``l``/``r`` between separators (``ear_l``).  A mirror image turns
         such a part into its partner, so mirror augmentation needs their pairs."""
-        import re
-
-        side = re.compile(r"(?i:left|right)|(?<![A-Z])[LR](?![a-z])|(?:^|[_\-\s])[lr](?=$|[_\-\s\d])")
-        return [k for k in keypoints if side.search(k)]
+        return [k for k in keypoints if _ONE_SIDED.search(k)]
 
     def unpaired_lateral_keypoints(self) -> list[str]:
         """:meth:`lateral_keypoints` that no symmetry pair names."""

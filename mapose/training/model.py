@@ -25,8 +25,7 @@ def enabled_roles(cfg: TrainConfig) -> list[str]:
     return [r for r in ROLES if getattr(cfg.heads, r).enabled]
 
 
-#: Quarter turns averaged by each test-time augmentation mode.
-#: test-time augmentation: the views averaged by :meth:`PoseModel.predict`, each ``(quarter turns,
+#: Test-time augmentation: the views averaged by :meth:`PoseModel.predict`, each ``(quarter turns,
 #: mirrored)``; mirrored views swap left/right body parts back (``Skeleton.symmetry``)
 TTA_VIEWS = {
     "none": ((0, False),),
