@@ -38,7 +38,9 @@ def read_pose_any(path: str | Path, fmt: str | None = None, fps: float | None = 
 
 def add_tta_argument(parser) -> None:
     """``--tta``: overrides the model's ``inference.tta`` (:class:`~mapose.training.config.InferenceConfig`)."""
-    parser.add_argument("--tta", choices=("none", "rot2", "rot4", "flip", "rot4flip"), default=None,
+    from mapose.training.config import TTA_MODES
+
+    parser.add_argument("--tta", choices=TTA_MODES, default=None,
                         help="test-time augmentation: average the model over 2 or 4 quarter turns of "
                              "each frame (rot2, rot4), over the frame and its mirror image (flip) or "
                              "both (rot4flip, 8 passes); costs 2/4/2/8x model time (default: the "

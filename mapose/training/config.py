@@ -26,6 +26,9 @@ from typing import Literal, Optional, Union
 
 from mapose.errors import ConfigError
 
+#: ``inference.tta`` modes (the views of each: :data:`mapose.training.model.TTA_VIEWS`)
+TTA_MODES = ("none", "rot2", "rot4", "flip", "rot4flip")
+
 
 @dataclass(frozen=True)
 class SplitConfig:
@@ -197,7 +200,7 @@ class InferenceConfig:
     """How the trained model is run by ``mapose evaluate`` and ``mapose analyze`` (both read it from
     the model's ``config.yaml``; ``--tta`` overrides it per run)."""
 
-    tta: Literal["none", "rot2", "rot4", "flip", "rot4flip"] = "rot4"
+    tta: Literal[TTA_MODES] = "rot4"
     """Test-time augmentation: average the heatmaps, part-affinity fields and offsets predicted for
     the frame turned by 0 and 180 degrees (``rot2``) or by 0, 90, 180 and 270 degrees (``rot4``),
     for the frame and its mirror image (``flip``: left/right body parts swapped back by the

@@ -63,6 +63,13 @@ def test_rot4_predictions_are_exactly_equivariant_to_quarter_turns():
     model.tta = "bogus"
     with pytest.raises(ConfigError, match="tta 'bogus' unknown"):
         model.predict(img)
+    from mapose.training.config import TTA_MODES, load_train_config
+    from mapose.training.model import TTA_VIEWS
+
+    assert tuple(TTA_VIEWS) == TTA_MODES  # every configurable mode has views, and no others
+    assert load_train_config(None, {"inference": {"tta": "rot4flip"}}).inference.tta == "rot4flip"
+    with pytest.raises(ConfigError, match="tta"):
+        load_train_config(None, {"inference": {"tta": "rot8"}})
 
 
 # left/right pairs; one edge is stored head->earL, its mirror earR->head the other way round
