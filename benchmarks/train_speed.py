@@ -38,15 +38,18 @@ def fly_skeleton():
     return Skeleton.from_names(kps, edges, Skeleton.guess_symmetry(kps))
 
 
-def bench(device: str, cfg, batch: int, steps: int, size: int, infer_batch: int,
-          infer_size: int = 384) -> dict:
+def median(xs: list) -> float:
+    return sorted(xs)[len(xs) // 2]
+
+
+def train_steps(device: str, cfg, sk, batch: int, steps: int, size: int, channels_last: bool) -> list:
+    """Seconds of each training step (forward, losses, backward, AdamW) after one warm-up step."""
     from mapose.data.targets import output_shape
     from mapose.training.model import build_untrained_model
     from mapose.training.module import PoseLightningModule
 
-    sk = fly_skeleton()
     model = build_untrained_model(sk, cfg).to(device).train()
-    module = PoseLightningModule(model)
+    module = PoseLightningModule(model, channels_last=channels_last)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     h, w = output_shape(size, size, model.net_stride)
     k, e = sk.n_keypoints, sk.n_edges
@@ -69,6 +72,21 @@ def bench(device: str, cfg, batch: int, steps: int, size: int, infer_batch: int,
         sync()
         if i:  # first step warms up
             times.append(time.perf_counter() - t)
+    return times
+
+
+def bench(device: str, cfg, batch: int, steps: int, size: int, infer_batch: int,
+          infer_size: int = 384) -> dict:
+    from mapose.training.model import build_untrained_model
+
+    sk = fly_skeleton()
+    times = {}
+    for layout in ("channels_last", "contiguous"):  # trainer.channels_last (auto: CPU only)
+        times[layout] = train_steps(device, cfg, sk, batch, steps, size, layout == "channels_last")
+    cl = cfg.trainer.channels_last
+    default = "channels_last" if (cl is True or (cl == "auto" and device == "cpu")) else "contiguous"
+    model = build_untrained_model(sk, cfg).to(device)
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     model.eval()
     imgs = torch.randint(0, 255, (infer_batch, infer_size, infer_size, 3), dtype=torch.uint8)
     n_inf = max(2, steps)
@@ -88,8 +106,10 @@ def bench(device: str, cfg, batch: int, steps: int, size: int, infer_batch: int,
         "train_batch": batch,
         "train_input_px": size,
         "inference_input_px": infer_size,
-        "s_per_step_median": sorted(times)[len(times) // 2],
-        "s_per_step_all": [round(x, 3) for x in times],
+        "train_layout": default,
+        "s_per_step_median": median(times[default]),
+        **{f"s_per_step_median_{k}": median(v) for k, v in times.items()},
+        "s_per_step_all": [round(x, 3) for x in times[default]],
         "inference_images_per_s": rate["none"],
         "inference_images_per_s_tta_rot4": rate["rot4"],
         "inference_batch": infer_batch,

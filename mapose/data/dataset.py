@@ -176,13 +176,18 @@ def auto_num_workers(num_workers, accelerator: str = "auto", cpus: Optional[int]
         return int(num_workers)
     import os
 
-    import torch
-
     if cpus is None:
         cpus = os.cpu_count() or 1
+    return max(0, min(8, cpus - 2)) if trains_on_gpu(accelerator, gpu_available) else 0
+
+
+def trains_on_gpu(accelerator: str = "auto", gpu_available: Optional[bool] = None) -> bool:
+    """Whether Lightning's ``accelerator`` setting trains on a GPU (``gpu``/``cuda``, or ``auto``
+    with a CUDA GPU present)."""
+    import torch
+
     gpu = torch.cuda.is_available() if gpu_available is None else gpu_available
-    on_gpu = accelerator in ("gpu", "cuda") or (accelerator == "auto" and gpu)
-    return max(0, min(8, cpus - 2)) if on_gpu else 0
+    return accelerator in ("gpu", "cuda") or (accelerator == "auto" and gpu)
 
 
 def pad_to_multiple(image: np.ndarray, multiple: int = 32) -> np.ndarray:

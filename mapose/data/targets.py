@@ -100,31 +100,31 @@ def encode_paf(
     out = np.zeros((2 * e, h, w), np.float32)
     if e == 0 or len(kp) == 0:
         return out
-    xs = cell_to_pixel(np.arange(w), stride)
-    ys = cell_to_pixel(np.arange(h), stride)
-    X, Y = np.meshgrid(xs, ys)
-    for j, (a, b) in enumerate(edges):
-        acc = np.zeros((2, h, w), np.float64)
-        cnt = np.zeros((h, w), np.float64)
-        for inst in kp:
-            pa, pb = inst[a], inst[b]
-            if not (np.all(np.isfinite(pa)) and np.all(np.isfinite(pb))):
-                continue
-            v = pb - pa
-            length = float(np.hypot(*v))
-            if length < 1e-6:
-                continue
-            u = v / length
-            dx, dy = X - pa[0], Y - pa[1]
-            along = dx * u[0] + dy * u[1]
-            across = np.abs(dx * u[1] - dy * u[0])
-            m = (along >= -width) & (along <= length + width) & (across <= width)
-            acc[0][m] += u[0]
-            acc[1][m] += u[1]
-            cnt[m] += 1
-        nz = cnt > 0
-        out[2 * j][nz] = acc[0][nz] / cnt[nz]
-        out[2 * j + 1][nz] = acc[1][nz] / cnt[nz]
+    X = cell_to_pixel(np.arange(w), stride)[None, None, :]  # (1, 1, w) cell centres in pixels
+    Y = cell_to_pixel(np.arange(h), stride)[None, :, None]  # (1, h, 1)
+    acc = np.zeros((2, e, h, w), np.float64)
+    cnt = np.zeros((e, h, w), np.float64)
+    for inst in kp:  # every edge at once, one instance at a time (memory: E x h x w)
+        pa, pb = inst[edges[:, 0]], inst[edges[:, 1]]  # (E, 2)
+        v = pb - pa
+        length = np.hypot(v[:, 0], v[:, 1])
+        ok = np.isfinite(pa).all(1) & np.isfinite(pb).all(1) & (length >= 1e-6)
+        if not ok.any():
+            continue
+        pa, length = pa[ok], length[ok]
+        u = v[ok] / length[:, None]
+        ux, uy = u[:, 0, None, None], u[:, 1, None, None]
+        dx, dy = X - pa[:, 0, None, None], Y - pa[:, 1, None, None]  # (e, h, w)
+        along = dx * ux + dy * uy
+        across = np.abs(dx * uy - dy * ux)
+        m = (along >= -width) & (along <= length[:, None, None] + width) & (across <= width)
+        acc[0, ok] += m * ux
+        acc[1, ok] += m * uy
+        cnt[ok] += m
+    nz = cnt > 0
+    mean = np.divide(acc, cnt, out=np.zeros_like(acc), where=nz)  # averaged where bands overlap
+    out[0::2] = mean[0]
+    out[1::2] = mean[1]
     return out
 
 
@@ -157,18 +157,18 @@ def encode_offsets(
     off = np.zeros((2 * k, h, w), np.float32)
     mask = np.zeros((k, h, w), np.float32)
     best = np.full((k, h, w), np.inf)
-    cols, rows = np.arange(w)[None, :], np.arange(h)[:, None]
-    for inst in kp:
-        for j in range(k):
-            if not np.all(np.isfinite(inst[j])):
-                continue
-            u, v = pixel_to_cell(inst[j, 0], stride), pixel_to_cell(inst[j, 1], stride)
-            d2 = (cols - u) ** 2 + (rows - v) ** 2
-            m = (d2 <= radius**2) & (d2 < best[j])
-            best[j][m] = d2[m]
-            off[2 * j][m] = (u - cols + 0 * rows)[m]
-            off[2 * j + 1][m] = (v - rows + 0 * cols)[m]
-            mask[j][m] = 1.0
+    cols, rows = np.arange(w)[None, None, :], np.arange(h)[None, :, None]
+    for inst in kp:  # every keypoint at once, one instance at a time (memory: K x h x w)
+        u, v = pixel_to_cell(inst[:, 0], stride), pixel_to_cell(inst[:, 1], stride)  # (K,)
+        ok = np.isfinite(u) & np.isfinite(v)
+        u = np.where(ok, u, 0.0)[:, None, None]
+        v = np.where(ok, v, 0.0)[:, None, None]
+        d2 = (cols - u) ** 2 + (rows - v) ** 2  # (K, h, w)
+        m = ok[:, None, None] & (d2 <= radius**2) & (d2 < best)  # the nearer keypoint wins
+        best[m] = d2[m]
+        off[0::2][m] = np.broadcast_to(u - cols, m.shape)[m]
+        off[1::2][m] = np.broadcast_to(v - rows, m.shape)[m]
+        mask[m] = 1.0
     return off, mask
 
 

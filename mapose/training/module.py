@@ -16,14 +16,19 @@ class PoseLightningModule(pl.LightningModule):
     Logged: ``train/loss``, ``train/<role>``, ``val/loss``, ``val/<role>``, ``lr``.
     """
 
-    def __init__(self, model: PoseModel):
+    def __init__(self, model: PoseModel, channels_last: bool = False):
         super().__init__()
         self.model = model
+        self.channels_last = bool(channels_last)
+        if self.channels_last:  # faster convolutions on the CPU (``trainer.channels_last``)
+            model.to(memory_format=torch.channels_last)
         cfg = model.config
         self.loss_weights = {r: float(getattr(cfg.heads, r).weight) for r in model.heads}
         self.heatmap_kind = cfg.heads.heatmap.loss
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         return self.model(self.model.normalise(x))
 
     def _losses(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

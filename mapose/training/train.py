@@ -161,7 +161,8 @@ def train(
 
     from mapose.allocator import keep_freed_memory
     from mapose.config import load_yaml, save_yaml, to_dict
-    from mapose.data.dataset import TrainDataset, auto_num_workers, make_datamodule, resolve_crop_size
+    from mapose.data.dataset import (TrainDataset, auto_num_workers, make_datamodule, resolve_crop_size,
+                                     trains_on_gpu)
     from mapose.io._files import atomic_write_text
     from mapose.training.callbacks import BudgetSchedule, DatasetEpoch
     from mapose.training.model import build_untrained_model, resolve_single_animal, skeleton_json
@@ -219,7 +220,10 @@ def train(
     if model.single_animal and cfg.inference.single_animal == "auto":
         print("one labelled animal per frame: the model will decode one animal per frame "
               "(inference.single_animal auto)", flush=True)
-    module = PoseLightningModule(model)
+    channels_last = cfg.trainer.channels_last
+    if channels_last == "auto":
+        channels_last = not trains_on_gpu(cfg.trainer.accelerator)
+    module = PoseLightningModule(model, channels_last=channels_last)
     has_val = val_s is not None
     ckpt_cb = ModelCheckpoint(dirpath=ckdir, filename="best", monitor="val/loss" if has_val else None,
                               mode="min", save_top_k=1, save_last=True, enable_version_counter=False,

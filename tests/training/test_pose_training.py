@@ -46,6 +46,33 @@ def test_loss_falls_on_synthetic_set(synthetic_labels):
     assert np.mean(losses[-5:]) < np.mean(losses[:5])
 
 
+def test_channels_last_training_computes_the_same_step(synthetic_labels):
+    from mapose.data.dataset import trains_on_gpu
+
+    cfg = from_dict(TrainConfig, {**TINY, "augment": {"enabled": False}})
+    samples = samples_from_labels([synthetic_labels])
+    ds = TrainDataset(samples, target_spec(cfg), to_dict(cfg.augment), 64, 4)
+    batch = _collate([ds[i] for i in range(4)])
+    losses, grads = {}, {}
+    for layout in (False, True):
+        torch.manual_seed(0)
+        module = PoseLightningModule(build_untrained_model(samples.skeleton, cfg).train(), channels_last=layout)
+        first_conv = next(p for p in module.parameters() if p.ndim == 4 and p.shape[-1] > 1)
+        assert first_conv.is_contiguous(memory_format=torch.channels_last) == layout
+        module.eval()  # no dropout, whose random masks follow the memory order
+        loss = module._losses(batch)["loss"]
+        loss.backward()
+        losses[layout] = float(loss)
+        grads[layout] = torch.cat([p.grad.flatten() for p in module.parameters()])
+    # the same arithmetic in another memory order: loss and gradients equal up to float rounding
+    assert losses[True] == pytest.approx(losses[False], rel=1e-5)
+    assert (grads[True] - grads[False]).norm() < 1e-5 * grads[False].norm()
+    # trainer.channels_last auto: on the CPU only
+    assert from_dict(TrainConfig, {}).trainer.channels_last == "auto"
+    assert not trains_on_gpu("auto", gpu_available=False) and trains_on_gpu("auto", gpu_available=True)
+    assert trains_on_gpu("gpu", gpu_available=False) and not trains_on_gpu("cpu", gpu_available=True)
+
+
 def test_lr_schedule_warmup_then_cosine():
     assert lr_factor(0, 0.0, 10, 0.0) == pytest.approx(0.1)
     assert lr_factor(50, 0.0, 10, 0.0) == pytest.approx(1.0)
