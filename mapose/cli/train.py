@@ -12,9 +12,14 @@ def add_arguments(parser) -> None:
     parser.add_argument("--config", metavar="CFG.yaml", help="training config (strict YAML; see "
                         "mapose.training.config)")
     parser.add_argument("--minutes", type=float, help="wall-clock budget over all resumed sessions")
-    parser.add_argument("--val-frames-from", type=int, metavar="FRAME",
-                        help="validate on video frames >= FRAME, train on the rest "
-                             "(= split: {method: frame_threshold, threshold: FRAME})")
+    split = parser.add_mutually_exclusive_group()
+    split.add_argument("--val-frames-from", type=int, metavar="FRAME",
+                       help="validate on video frames >= FRAME, train on the rest "
+                            "(= split: {method: frame_threshold, threshold: FRAME})")
+    split.add_argument("--val-fraction", type=float, metavar="F",
+                       help="validate on this fraction of each video's labelled frames, in contiguous "
+                            "time blocks (default 0.1); 0 trains on every frame "
+                            "(= split: {method: blocks, val_fraction: F} or {method: none})")
     parser.add_argument("--max-steps", type=int, help="stop after this many optimiser steps")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
@@ -33,6 +38,9 @@ def run(args) -> int:
     over: dict = {}
     if args.val_frames_from is not None:
         over["split"] = {"method": "frame_threshold", "threshold": args.val_frames_from}
+    if args.val_fraction is not None:  # 0: no validation; otherwise checked by the config
+        over["split"] = ({"method": "none"} if args.val_fraction == 0
+                         else {"method": "blocks", "val_fraction": args.val_fraction})
     if args.max_steps is not None:
         over["optim"] = {"max_steps": args.max_steps}
     cfg = load_train_config(args.config, over or None) if (args.config or over) else None

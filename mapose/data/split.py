@@ -17,7 +17,7 @@ def split_frames(
     threshold: int = 0,
     val_videos: Sequence[str] = (),
     n_blocks: int = 10,
-    val_fraction: float = 0.2,
+    val_fraction: float = 0.1,
     seed: int = 0,
 ) -> np.ndarray:
     """Boolean validation mask over labelled frames.

@@ -263,6 +263,30 @@ def _train_tiny(labels, tmp_path, monkeypatch, name):
     return out
 
 
+def test_val_fraction_holds_out_blocks_or_nothing(synthetic_labels, tmp_path, monkeypatch, capsys):
+    import yaml
+
+    import mapose.io as mio
+    from mapose.cli import main
+
+    monkeypatch.setattr(mio, "read_labels", lambda p, format=None, **kw: synthetic_labels)
+    cfg_path = tmp_path / "tiny.yaml"
+    cfg_path.write_text(yaml.safe_dump({**TINY, "optim": {**TINY["optim"], "ema_decay": 0.0},
+                                        "data": {**TINY["data"], "calibrate_offset": False}}))
+    n_frames = len(np.unique(synthetic_labels.instances.frame))
+    for fraction, n_val in (("0", 0), ("0.5", n_frames // 2)):
+        out = tmp_path / f"model_{fraction}"
+        assert main(["train", "--labels", "x.slp", "--out", str(out), "--config", str(cfg_path),
+                     "--val-fraction", fraction, "--max-steps", "1", "--no-progress"]) == 0
+        split = json.loads((out / "split.json").read_text())
+        assert len(split["val"]) == n_val, (fraction, split["val"])
+        assert (out / "checkpoints" / "best.ckpt").exists()
+    assert main(["train", "--labels", "x.slp", "--out", str(tmp_path / "bad"), "--val-fraction", "1.5"]) == 2
+    assert "split.val_fraction 1.5 must be above 0 and below 1" in capsys.readouterr().err
+    # the default holds out one contiguous block in ten
+    assert from_dict(TrainConfig, {}).split.val_fraction == 0.1
+
+
 def test_labels_without_edges_get_a_tree_of_the_nearest_body_parts(synthetic_labels, tmp_path, monkeypatch):
     from mapose.core.detections import Detections
     from mapose.core.labels import Labels
