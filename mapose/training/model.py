@@ -234,12 +234,7 @@ def build_untrained_model(skeleton: Skeleton, config: Optional[TrainConfig] = No
 
     cfg = config or TrainConfig()
     weights = cfg.model.weights
-    timm_name = None
-    if weights == "packaged":
-        try:
-            timm_name = packaged_timm_name(cfg.model.encoder)
-        except MaposeError as exc:
-            raise ConfigError(str(exc)) from None
+    timm_name = packaged_timm_name(cfg.model.encoder) if weights == "packaged" else None
     model = PoseModel(skeleton, cfg, encoder_weights="imagenet" if weights == "imagenet" else None)
     if timm_name:
         load_packaged_into_smp_encoder(model.backbone.encoder, timm_name)

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from mapose.errors import MaposeError
+from mapose.errors import ConfigError, MaposeError
 
 #: timm model name -> (PyPI package, module, class with ``get_model_file_path``, native input px)
 PACKAGED = {
@@ -33,7 +33,7 @@ def packaged_timm_name(encoder: str) -> str:
     -> ``tf_efficientnet_lite1``); raises naming the encoders that have them."""
     name = encoder.removeprefix("tu-")
     if name not in PACKAGED:
-        raise MaposeError(
+        raise ConfigError(
             f"model.weights 'packaged' exists only for {', '.join('tu-' + k for k in PACKAGED)}, not "
             f"{encoder!r}; use weights: imagenet (needs internet) or none"
         )
