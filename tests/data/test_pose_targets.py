@@ -54,6 +54,22 @@ def test_paf_is_unit_vector_along_edge_and_zero_elsewhere():
     assert np.allclose(np.hypot(paf[0], paf[1])[np.hypot(paf[0], paf[1]) > 0], 1.0)
 
 
+def test_overlapping_animals_average_fields_and_the_nearer_keypoint_owns_an_offset():
+    # two animals whose limbs cross at cell (12, 12) (pixel 49.5): one along +x, one along +y
+    kp = np.array([[[10.0, 49.5], [90.0, 49.5]], [[49.5, 10.0], [49.5, 90.0]]])
+    paf = encode_paf(kp, np.array([[0, 1], [1, 0]]), (25, 25), 4, width=3.0)
+    assert (paf[0, 12, 12], paf[1, 12, 12]) == pytest.approx((0.5, 0.5))  # the two unit vectors averaged
+    assert (paf[0, 12, 4], paf[1, 12, 4]) == pytest.approx((1.0, 0.0))  # only the first limb here
+    assert (paf[2, 4, 12], paf[3, 4, 12]) == pytest.approx((0.0, -1.0))  # edge 1 runs the other way
+    # keypoint 0 of two animals 2.4 cells apart: each cell is supervised towards the nearer one
+    kp = np.array([[[21.5, 21.5], [np.nan, np.nan]], [[31.1, 21.5], [np.nan, np.nan]]])
+    off, mask = encode_offsets(kp, (12, 12), 4, radius=2.0)
+    assert mask[1].sum() == 0
+    assert off[0, 5, 5] == pytest.approx(0.0) and off[0, 5, 6] == pytest.approx(-1.0)  # animal 0 at cell 5
+    assert off[0, 5, 7] == pytest.approx(0.4) and off[0, 5, 8] == pytest.approx(-0.6)  # animal 1 at cell 7.4
+    assert mask[0, 5, 3:10].tolist() == [1.0] * 7 and mask[0, 5, 2] == 0 and mask[0, 5, 10] == 0
+
+
 def test_missing_keypoints_are_not_rendered():
     kp = np.array([[[np.nan, np.nan], [10.0, 12.0]]])
     hm = encode_heatmap(kp, (8, 8), 4, 2.0)
