@@ -19,6 +19,7 @@ def split_frames(
     n_blocks: int = 10,
     val_fraction: float = 0.1,
     seed: int = 0,
+    val_blocks: Sequence[int] = (),
 ) -> np.ndarray:
     """Boolean validation mask over labelled frames.
 
@@ -35,6 +36,9 @@ def split_frames(
         and ``round(val_fraction * n_blocks)`` of them, at least one, validate) or ``none``.
     seed
         Seed of the block choice.
+    val_blocks
+        ``blocks`` only: these block indices (0-based, in time order, the same in every video)
+        validate instead of a seeded choice; one block per fold is a cross-validation.
 
     Returns
     -------
@@ -69,8 +73,18 @@ def split_frames(
             idx = idx[np.argsort(frames[idx], kind="stable")]
             nb = max(1, min(n_blocks, len(idx)))
             blocks = np.array_split(idx, nb)
-            n_val = max(1, int(round(val_fraction * nb))) if len(idx) > 1 else 0
-            pick = rng.choice(nb, size=min(n_val, nb - 1) if nb > 1 else 0, replace=False)
+            if len(val_blocks):
+                bad = [b for b in val_blocks if not 0 <= int(b) < nb]
+                if bad:
+                    raise ConfigError(f"split.val_blocks {bad}: video {key} has {nb} blocks "
+                                      f"(0 to {nb - 1}; {len(idx)} labelled frames, n_blocks {n_blocks})")
+                pick = sorted({int(b) for b in val_blocks})
+                if len(pick) == nb:
+                    raise ConfigError(f"split.val_blocks {list(val_blocks)} are all {nb} blocks of video "
+                                      f"{key}: nothing left to train on")
+            else:
+                n_val = max(1, int(round(val_fraction * nb))) if len(idx) > 1 else 0
+                pick = rng.choice(nb, size=min(n_val, nb - 1) if nb > 1 else 0, replace=False)
             for b in pick:
                 val[blocks[b]] = True
     else:

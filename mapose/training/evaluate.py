@@ -88,6 +88,47 @@ def predict_frames(model, images: list[np.ndarray], batch_size: int = 4, **decod
     return kps, kss, iss
 
 
+def predict_labelled(
+    model_dir: str | Path,
+    labels_path: str | Path,
+    frames: str = "val",
+    checkpoint: str = "best",
+    max_animals: Optional[int] = None,
+    peak_threshold: float = 0.1,
+    device: str = "cpu",
+    tta: Optional[str] = None,
+    single_animal: Optional[bool] = None,
+) -> dict:
+    """Run ``MODEL_DIR`` on the chosen labelled frames (:func:`select_frames`) of a label file.
+
+    Returns a dict: ``model``, ``labels``, ``images`` (the evaluated images), ``frames`` (their
+    video frame numbers), ``single_animal`` (the decoding used) and, per image, ``gts`` (the
+    person-placed instances, ``(n, K, 2)``), ``keypoints``, ``keypoint_scores`` and
+    ``instance_scores`` (the predictions).  :func:`evaluate_model` scores them;
+    ``benchmarks/cross_validate.py`` pools them over folds.
+    """
+    from mapose.data.frames import load_images
+    from mapose.decode.frame import use_single_animal
+    from mapose.io import read_labels
+    from mapose.training.model import load_model
+
+    model = load_model(model_dir, device=device, checkpoint=checkpoint, tta=tta)
+    labels = read_labels(labels_path)
+    model.skeleton.check_same_keypoints(labels.skeleton, f"label file {labels_path}")
+    sel = select_frames(labels, frames, Path(model_dir) / "split.json")
+    imgs_all = load_images(labels, sel)
+    imgs = [imgs_all[i] for i in sel]
+    # predict() resizes by the model's input_scale itself; keypoints come back in frame pixels
+    single = use_single_animal(model.single_animal, max_animals, single_animal)
+    kps, kss, iss = predict_frames(model, imgs, max_animals=max_animals, peak_threshold=peak_threshold,
+                                   keep_singletons=False, single_animal=single)
+    gts = [labels.instances.keypoints[(labels.instances.frame == i) & labels.is_user] for i in sel]
+    keys = labels.frame_keys()
+    return {"model": model, "labels": labels, "images": imgs, "frames": [int(keys[i][1]) for i in sel],
+            "single_animal": single, "gts": gts, "keypoints": kps, "keypoint_scores": kss,
+            "instance_scores": iss}
+
+
 def evaluate_model(
     model_dir: str | Path,
     labels_path: str | Path,
@@ -107,38 +148,22 @@ def evaluate_model(
     ``tta`` overrides the model's test-time augmentation (``config.inference.tta``); ``pcutoff``
     is the keypoint score of the RMSE with p-cutoff (DeepLabCut's default 0.6); ``single_animal``
     forces one-animal decoding on or off (``None``: the model's ``inference.single_animal``)."""
-    from mapose.data.frames import load_images
-    from mapose.io import read_labels
     from mapose.training.metrics import pose_metrics
-    from mapose.training.model import load_model
 
-    model = load_model(model_dir, device=device, checkpoint=checkpoint, tta=tta)
-    labels = read_labels(labels_path)
-    model.skeleton.check_same_keypoints(labels.skeleton, f"label file {labels_path}")
-    sel = select_frames(labels, frames, Path(model_dir) / "split.json")
-    imgs_all = load_images(labels, sel)
-    imgs = [imgs_all[i] for i in sel]
-    # predict() resizes by the model's input_scale itself; keypoints come back in frame pixels
-    from mapose.decode.frame import use_single_animal
-
-    single = use_single_animal(model.single_animal, max_animals, single_animal)
-    kps, kss, iss = predict_frames(model, imgs, max_animals=max_animals, peak_threshold=peak_threshold,
-                                   keep_singletons=False, single_animal=single)
-    gts = []
-    for i in sel:
-        gts.append(labels.instances.keypoints[(labels.instances.frame == i) & labels.is_user])
-    res = pose_metrics(gts, kps, iss, model.skeleton.keypoints, keypoint_scores=kss, pcutoff=pcutoff)
-    keys = labels.frame_keys()
-    res["frames"] = [int(keys[i][1]) for i in sel]
+    run = predict_labelled(model_dir, labels_path, frames, checkpoint, max_animals, peak_threshold,
+                           device, tta, single_animal)
+    model, gts, kps = run["model"], run["gts"], run["keypoints"]
+    res = pose_metrics(gts, kps, run["instance_scores"], model.skeleton.keypoints,
+                       keypoint_scores=run["keypoint_scores"], pcutoff=pcutoff)
+    res["frames"] = run["frames"]
     res["model_checksum"] = model.checksum
     res["tta"] = model.tta
-    res["single_animal"] = single
+    res["single_animal"] = run["single_animal"]
     res["calibration"] = None if model.calibration is None else model.calibration.summary()
     res["labels"] = str(labels_path)
     if worst_dir is not None:
         res["worst_frame_images"] = save_worst_frames(
-            [imgs_all[i] for i in sel], gts, kps, res["per_frame_mean_px"], res["frames"],
-            Path(worst_dir), n_worst)
+            run["images"], gts, kps, res["per_frame_mean_px"], res["frames"], Path(worst_dir), n_worst)
     return res
 
 

@@ -77,7 +77,7 @@ def prepare_samples(labels_paths: Sequence[str | Path], cfg: TrainConfig):
     s = cfg.split
     val = split_frames(samples.videos, samples.frames, s.method, threshold=s.threshold,
                        val_videos=s.val_videos, n_blocks=s.n_blocks, val_fraction=s.val_fraction,
-                       seed=s.seed)
+                       seed=s.seed, val_blocks=s.val_blocks)
     return skeleton, samples, val
 
 

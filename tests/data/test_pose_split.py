@@ -33,3 +33,25 @@ def test_video_split_and_errors():
         split_frames(["a.mp4"], [0], "video", val_videos=("zzz",))
     with pytest.raises(ConfigError, match="allowed"):
         split_frames(["a"], [0], "random")
+
+
+def test_val_blocks_choose_the_folds_of_a_cross_validation():
+    frames = np.arange(0, 550, 10)  # 55 labelled frames, shuffled, in two videos
+    videos = ["a.mp4"] * 30 + ["b.mp4"] * 25
+    perm = np.random.default_rng(0).permutation(55)
+    fr, vi = frames[perm], [videos[i] for i in perm]
+    seen = np.zeros(55, int)
+    for fold in range(5):
+        val = split_frames(vi, fr, "blocks", n_blocks=5, val_blocks=[fold])
+        for v, n in (("a.mp4", 30), ("b.mp4", 25)):
+            own = np.array(vi) == v
+            order = np.argsort(fr[own])
+            expect = np.zeros(n, bool)
+            expect[np.array_split(np.arange(n), 5)[fold]] = True
+            assert val[own][order].tolist() == expect.tolist()  # block `fold` of each video, in time order
+        seen += val
+    assert (seen == 1).all()  # every frame held out exactly once over the folds
+    with pytest.raises(ConfigError, match=r"val_blocks \[5\].*5 blocks"):
+        split_frames(vi, fr, "blocks", n_blocks=5, val_blocks=[5])
+    with pytest.raises(ConfigError, match="nothing left to train on"):
+        split_frames(vi, fr, "blocks", n_blocks=2, val_blocks=[0, 1])
