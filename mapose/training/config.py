@@ -58,6 +58,9 @@ class SplitConfig:
     n_blocks: int = 10
     val_fraction: float = 0.1
     seed: int = 0
+    val_blocks: tuple[int, ...] = ()
+    """``blocks`` only: the block indices (0-based, in time order) that validate, instead of
+    ``val_fraction`` chosen with ``seed``; ``benchmarks/cross_validate.py`` holds out each in turn."""
 
 
 @dataclass(frozen=True)
@@ -204,8 +207,8 @@ class TrainerConfig:
     channels_last: Union[bool, Literal["auto"]] = "auto"
     """Train in the channels-last memory format.  ``auto``: on the CPU only, where it made a
     training step of the default model about a quarter faster (150 steps of the fly recipe on 2
-    cores: 55 s instead of 72 s; ``benchmarks/train_speed.py`` prints both layouts); on a GPU,
-    which we have not measured in fp32, the default layout is kept."""
+    cores: 55 s instead of 72 s; ``benchmarks/train_speed.py`` prints both layouts); on a GPU the
+    default layout is kept (600 fly steps on an H100 in fp32: 25-27 s, channels-last 34-38 s)."""
 
     def channels_last_for(self, on_gpu: bool) -> bool:
         """``channels_last`` resolved for a run on a GPU (``on_gpu``) or on the CPU."""
