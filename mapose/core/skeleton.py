@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence
 
@@ -244,3 +245,23 @@ class Skeleton:
                             used.update((n, partner))
                             break
         return out
+
+
+def tree_edges(keypoints: Sequence[np.ndarray], n_keypoints: int) -> list[tuple[int, int]]:
+    """Edges linking the body parts when the labels name none: the minimum spanning tree of the
+    median distance between every two keypoints over the labelled instances (``(n, K, 2)`` per
+    image).  Near body parts get linked, so part-affinity fields stay short; keypoints never
+    labelled together stay unlinked."""
+    from scipy.sparse.csgraph import minimum_spanning_tree
+
+    inst = [np.asarray(k, np.float64).reshape(-1, n_keypoints, 2) for k in keypoints]
+    allk = np.concatenate(inst) if inst else np.zeros((0, n_keypoints, 2))
+    d = np.linalg.norm(allk[:, :, None] - allk[:, None, :], axis=-1)  # (N, K, K)
+    with warnings.catch_warnings():  # pairs never labelled together: all-NaN medians, on purpose
+        warnings.simplefilter("ignore", RuntimeWarning)
+        med = np.nanmedian(d, axis=0) if len(d) else np.full((n_keypoints, n_keypoints), np.nan)
+    # csgraph treats 0 as "no edge": keep co-labelled pairs strictly positive
+    w = np.where(np.isfinite(med), np.maximum(med, 1e-6), 0.0)
+    np.fill_diagonal(w, 0.0)
+    tree = minimum_spanning_tree(w).tocoo()
+    return sorted((int(min(a, b)), int(max(a, b))) for a, b in zip(tree.row, tree.col))

@@ -11,7 +11,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from mapose.core.skeleton import Skeleton
+from mapose.core.skeleton import Skeleton, tree_edges
 from mapose.errors import ConfigError, MaposeError
 from mapose.training.config import TrainConfig
 
@@ -28,26 +28,6 @@ def _with_symmetry(skeleton: Skeleton, pairs: Optional[Sequence[tuple[str, str]]
     if not pairs:
         return skeleton, False
     return Skeleton.from_names(skeleton.keypoints, skeleton.edge_names, pairs, skeleton.name), True
-
-
-def tree_edges(keypoints: Sequence[np.ndarray], n_keypoints: int) -> list[tuple[int, int]]:
-    """Edges linking the body parts when the labels name none: the minimum spanning tree of the
-    median distance between every two keypoints over the labelled instances (``(n, K, 2)`` per
-    image).  Near body parts get linked, so part-affinity fields stay short; keypoints never
-    labelled together stay unlinked."""
-    from scipy.sparse.csgraph import minimum_spanning_tree
-
-    inst = [np.asarray(k, np.float64).reshape(-1, n_keypoints, 2) for k in keypoints]
-    allk = np.concatenate(inst) if inst else np.zeros((0, n_keypoints, 2))
-    d = np.linalg.norm(allk[:, :, None] - allk[:, None, :], axis=-1)  # (N, K, K)
-    with warnings.catch_warnings():  # pairs never labelled together: all-NaN medians, on purpose
-        warnings.simplefilter("ignore", RuntimeWarning)
-        med = np.nanmedian(d, axis=0) if len(d) else np.full((n_keypoints, n_keypoints), np.nan)
-    # csgraph treats 0 as "no edge": keep co-labelled pairs strictly positive
-    w = np.where(np.isfinite(med), np.maximum(med, 1e-6), 0.0)
-    np.fill_diagonal(w, 0.0)
-    tree = minimum_spanning_tree(w).tocoo()
-    return sorted((int(min(a, b)), int(max(a, b))) for a, b in zip(tree.row, tree.col))
 
 
 def _with_edges(skeleton: Skeleton, keypoints: Sequence[np.ndarray]) -> Skeleton:
@@ -69,6 +49,8 @@ def prepare_samples(labels_paths: Sequence[str | Path], cfg: TrainConfig):
     from mapose.io import read_labels
 
     labels = [read_labels(p) for p in labels_paths]
+    for path, lab in zip(labels_paths, labels):
+        report_label_issues(lab, path)
     skeleton, _ = _with_symmetry(labels[0].skeleton, cfg.data.symmetry)
     samples = samples_from_labels(labels, skeleton, cfg.data.input_scale)
     edged = _with_edges(skeleton, samples.keypoints)
@@ -79,6 +61,20 @@ def prepare_samples(labels_paths: Sequence[str | Path], cfg: TrainConfig):
                        val_videos=s.val_videos, n_blocks=s.n_blocks, val_fraction=s.val_fraction,
                        seed=s.seed, val_blocks=s.val_blocks)
     return skeleton, samples, val
+
+
+def report_label_issues(labels, path) -> None:
+    """One line naming the likely labelling mistakes of a label file (:mod:`mapose.data.label_checks`),
+    if any: training goes on with the labels as they are."""
+    from collections import Counter
+
+    from mapose.data.label_checks import check_labels
+
+    issues = check_labels(labels)
+    if issues:
+        kinds = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in Counter(s.kind for s in issues).items())
+        print(f"{path}: {len(issues)} likely labelling mistakes ({kinds}); training on them as they are. "
+              f"See them with: mapose check-labels {path} --images DIR", flush=True)
 
 
 def mirror_safe_augmentation(aug: dict, skeleton: Skeleton) -> dict:

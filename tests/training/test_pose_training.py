@@ -294,7 +294,7 @@ def test_labels_without_edges_get_a_tree_of_the_nearest_body_parts(synthetic_lab
     from mapose.core.labels import Labels
     from mapose.core.skeleton import Skeleton
     from mapose.training import load_model
-    from mapose.training.train import tree_edges
+    from mapose.core.skeleton import tree_edges
 
     # head-thorax and thorax-tail are 9 px apart, head-tail 18: the tree is the chain
     assert tree_edges(synthetic_labels.instances.keypoints[None], 3) == [(0, 1), (1, 2)]

@@ -1,0 +1,95 @@
+"""Likely labelling mistakes: the checks find planted ones in real labels, and name real ones."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mapose.data.label_checks import check_labels, median_posture
+from mapose.io import read_labels
+
+FLIES = Path(__file__).resolve().parents[2] / "data" / "flies_centered_pair" / "labels.train.slp"
+
+
+@pytest.fixture(scope="module")
+def flies():
+    return read_labels(FLIES)
+
+
+def _with_keypoints(labels, kp):
+    return dataclasses.replace(labels, instances=dataclasses.replace(labels.instances, keypoints=kp))
+
+
+def _found(issues, kind, instance, keypoints=None):
+    return [s for s in issues if s.kind == kind and s.instance == instance
+            and (keypoints is None or set(keypoints) <= set(s.keypoints))]
+
+
+def test_the_bundled_fly_labels_name_their_real_mistakes(flies):
+    issues = check_labels(flies)
+    got = {(s.kind, s.frame, s.animal, s.keypoints) for s in issues}
+    # looked at by eye: hind legs labelled on the wrong sides (frame 200), a hind-leg joint placed on
+    # the wing (525), a mid-leg joint on the far side of the body (241)
+    assert ("left_right_swap", 200, 1, ("hindlegL3", "hindlegR3")) in got
+    assert ("limb_length", 525, 0, ("hindlegL1", "hindlegL2")) in got
+    assert ("limb_length", 241, 1, ("midlegR1", "midlegR2")) in got
+    assert len(issues) <= 10  # 2600 labelled keypoints: a short list to look at, not noise
+    assert all(s.frame in (31, 200, 241, 426, 525, 852) for s in issues)
+
+
+def test_planted_mistakes_are_found(flies):
+    names = flies.skeleton.keypoints
+    kp = np.array(flies.instances.keypoints, copy=True)
+    k = names.index
+    swap, limb, stack, off = 4, 10, 20, 30
+    assert np.isfinite(kp[[swap, limb, stack, off]][:, [k("midlegL3"), k("midlegR3"), k("head")]]).all()
+    kp[swap, [k("midlegL3"), k("midlegR3")]] = kp[swap, [k("midlegR3"), k("midlegL3")]]
+    kp[limb, k("head")] += 60.0
+    kp[stack, k("forelegL3")] = kp[stack, k("abdomen")]
+    kp[off, k("thorax")] = (-30.0, 50.0)
+    # an animal added twice: the second of frame f's animals put on the first
+    frame = np.asarray(flies.instances.frame)
+    f = frame[40]
+    pair = np.flatnonzero(frame == f)
+    assert len(pair) == 2
+    kp[pair[1]] = kp[pair[0]] + 0.3
+    issues = check_labels(_with_keypoints(flies, kp), image_sizes={flies.images[0].video: (384, 384)})
+    assert _found(issues, "left_right_swap", swap, ("midlegL3", "midlegR3"))
+    assert _found(issues, "limb_length", limb, ("neck", "head"))
+    assert _found(issues, "stacked_keypoints", stack, ("forelegL3",))
+    assert _found(issues, "outside_image", off, ("thorax",))
+    dup = _found(issues, "duplicate_instance", int(pair[1]))
+    assert dup and "added twice" in dup[0].message
+    assert len(check_labels(flies)) < len(issues)
+
+
+def test_median_posture_ignores_rotation():
+    rng = np.random.default_rng(0)
+    base = np.array([[0, 0], [10, 0], [20, 2], [5, 6]], float)
+    inst = []
+    for _ in range(30):
+        th = rng.uniform(-np.pi, np.pi)
+        r = np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])
+        p = (base + rng.normal(0, 0.2, base.shape)) @ r.T + rng.uniform(-100, 100, 2)
+        p[rng.integers(4)] = np.nan  # a missing body part in every animal
+        inst.append(p)
+    t = median_posture(np.array(inst))
+    d = np.linalg.norm(t[:, None] - t[None], axis=-1)
+    np.testing.assert_allclose(d, np.linalg.norm(base[:, None] - base[None], axis=-1), atol=0.5)
+
+
+def test_cli_writes_report_and_pictures(tmp_path, capsys):
+    from mapose.cli import main
+
+    out = tmp_path / "issues.json"
+    assert main(["check-labels", str(FLIES), "--json", str(out), "--images", str(tmp_path / "img")]) == 0
+    printed = capsys.readouterr().out
+    assert "frame 200 animal 1: hindlegL3 and hindlegR3 look swapped" in printed
+    rec = json.loads(out.read_text())[0]
+    assert rec["issues"] and {"kind", "frame", "animal", "keypoints", "message"} <= set(rec["issues"][0])
+    assert len(rec["images"]) == len({i["frame"] for i in rec["issues"]})
+    assert all(Path(p).stat().st_size > 1000 for p in rec["images"])
