@@ -6,12 +6,12 @@ scored with).  :func:`check_labels` looks at every labelled animal and reports:
 - ``left_right_swap``: a symmetric pair (``wingL``/``wingR``) sits much closer to the animals'
   typical posture when swapped.  Each animal is rotated onto a median posture (Procrustes, no
   mirroring); the pair is flagged when swapping it more than halves its distance to the posture
-  and gains more than twice that pair's usual distance (and a tenth of the animal's size).
+  and gains more than twice that pair's usual distance (and a tenth of a typical animal's radius).
 - ``limb_length``: an edge of the skeleton far longer or shorter than in the other animals
   (robust z-score: distance from the median in units of 1.4826 x MAD, the MAD floored at a tenth
   of the median so rigid limbs do not flag sub-pixel noise).
 - ``duplicate_instance``: two animals in one frame placed on top of each other (mean keypoint
-  distance under 5 % of the animal's size): an instance added twice.
+  distance under 5 % of a typical animal's radius): an instance added twice.
 - ``stacked_keypoints``: two body parts at the same pixel (under 1 px apart) that are usually
   more than 10 px apart: a part left where the labelling tool put it.
 - ``outside_image``: a keypoint off the image (when the image size is known).
