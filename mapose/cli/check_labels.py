@@ -102,23 +102,18 @@ def draw(labels, issues, out_dir, stem: str) -> list[str]:
 
 def run(args) -> int:
     import json
-    from collections import Counter
     from pathlib import Path
 
-    from mapose.data.label_checks import check_labels
+    from mapose.data.label_checks import check_labels, summary
     from mapose.io import read_labels
     from mapose.io._files import atomic_write_text
 
     report = []
-    total = 0
     for path in args.labels:
         labels = read_labels(path)
         issues = check_labels(labels, z=args.z, image_sizes=image_sizes(labels))
-        total += len(issues)
-        counts = Counter(s.kind for s in issues)
-        summary = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in counts.items()) or "none"
         n_user = int(labels.is_user.sum()) if labels.is_user is not None else len(labels.instances.frame)
-        print(f"{path}: {n_user} labelled animals; likely mistakes: {summary}")
+        print(f"{path}: {n_user} labelled animals; likely mistakes: {summary(issues)}")
         for s in issues:
             print(f"  {s.kind:18s} {Path(s.video).name} frame {s.frame} animal {s.animal}: {s.message}")
         rec = {"labels": str(path), "issues": [s.to_dict() for s in issues]}

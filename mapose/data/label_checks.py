@@ -53,6 +53,14 @@ class LabelIssue:
         return d
 
 
+def summary(issues: list[LabelIssue]) -> str:
+    """Issues counted by kind, e.g. ``3 left right swap, 5 limb length`` (``none`` if empty)."""
+    from collections import Counter
+
+    counts = Counter(s.kind for s in issues)
+    return ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in counts.items()) or "none"
+
+
 def _rotate_onto(x: np.ndarray, template: np.ndarray) -> np.ndarray:
     """Each ``(K, 2)`` instance of ``x`` (``(N, K, 2)``, NaN = missing) translated and rotated (no
     mirroring) onto ``template`` over the keypoints both have; NaN where the instance has fewer than

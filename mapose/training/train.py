@@ -66,14 +66,11 @@ def prepare_samples(labels_paths: Sequence[str | Path], cfg: TrainConfig):
 def report_label_issues(labels, path) -> None:
     """One line naming the likely labelling mistakes of a label file (:mod:`mapose.data.label_checks`),
     if any: training goes on with the labels as they are."""
-    from collections import Counter
-
-    from mapose.data.label_checks import check_labels
+    from mapose.data.label_checks import check_labels, summary
 
     issues = check_labels(labels)
     if issues:
-        kinds = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in Counter(s.kind for s in issues).items())
-        print(f"{path}: {len(issues)} likely labelling mistakes ({kinds}); training on them as they are. "
+        print(f"{path}: {len(issues)} likely labelling mistakes ({summary(issues)}); training on them as they are. "
               f"See them with: mapose check-labels {path} --images DIR", flush=True)
 
 
