@@ -7,21 +7,29 @@ Algorithm (per frame):
 2. Every candidate connection of every edge is scored by its PAF line integral
    (:func:`mapose.decode.paf.score_connections`).
 3. Per edge, the valid connections are matched one-to-one with the Hungarian algorithm (maximum
-   total score).  Edges are then processed from the most reliable (highest mean matched score) to the
-   least, and within an edge from the best connection down.  A connection creates an instance, grows
-   one, or merges two -- but never merges two instances that both already hold a keypoint of the same
-   type, and never gives an instance a second candidate of one keypoint type.
+   total rank).  A connection's rank is its PAF score times the geometric mean of its two
+   candidates' heatmap peaks (``peak_weight`` = 1; 0 ranks by the PAF alone): a field can point at a
+   spot the heatmap barely believes is that body part.  Edges are then processed from the most reliable
+   (highest mean matched rank) to the least, and within an edge from the best connection down.  A
+   connection creates an instance, grows one, or merges two -- but never merges two instances that
+   both already hold a keypoint of the same type, and never gives an instance a second candidate of
+   one keypoint type.
 4. Fragments left by a weak limb (a leg tip whose PAF fades half-way) are attached to a larger
    instance over the best remaining connection whose PAF score reaches ``attach_score`` even though
    it failed the strict criteria -- again only when their keypoint types are disjoint, smaller part
    first into the larger one, best connection first.
-5. Skeletons whose graph is not connected (or models with no PAF head) give fragments that each lie
+5. Two body parts of one animal on one spot (within ``coincident_radius`` cells): when another
+   candidate of one of their types is joined to the animal by a valid connection, belongs to no
+   animal and lies on no animal's body part, that part moves there (the best-ranked such connection;
+   the candidate left behind becomes a singleton).  Folded wing tips legitimately coincide, so
+   coincidence alone is not an error; a free, connected second candidate is the evidence.
+6. Skeletons whose graph is not connected (or models with no PAF head) give fragments that each lie
    in one connected component.  Fragments of *different* components are merged greedily, closest
    centroids first, while their keypoint sets are disjoint and the distance is at most
    ``merge_radius``.
-6. Instances with at least two keypoints (or a whole one-keypoint component) are ranked by instance
+7. Instances with at least two keypoints (or a whole one-keypoint component) are ranked by instance
    score = (sum of their keypoint scores) / K, and the best ``max_animals`` are kept.
-7. Candidates left out of every instance (a weak or conflicting connection) become *singletons*:
+8. Candidates left out of every instance (a weak or conflicting connection) become *singletons*:
    instances holding that one keypoint, with instance score ``keypoint score / K`` (<= 1/K).  They
    are never attached to a possibly wrong animal; callers that want only animals drop them with
    :func:`mapose.decode.filter_instances` (``min_keypoints=2``) or with an instance-score threshold.
@@ -202,6 +210,66 @@ def _attach_fragments(members: np.ndarray, conn: Connections, min_score: float) 
     return np.stack([r for r, ok in zip(rows, alive) if ok])
 
 
+def _separate_coincident(members: np.ndarray, conn: Connections, rank: np.ndarray, peaks: Peaks,
+                         radius: float) -> np.ndarray:
+    """Two body parts of one animal on one spot: move one of them to another candidate of its type
+    when a valid connection joins that candidate to the animal, no animal holds it and it lies on
+    no body part of an animal (best connection first).  Candidates moved away stay singletons."""
+    n_kp = (members >= 0).sum(1)
+    valid = np.flatnonzero(conn.valid)
+    animals = np.flatnonzero(n_kp >= 3)
+    if len(valid) == 0 or len(animals) == 0:
+        return members
+    owner = np.full(len(peaks), -1, dtype=np.int64)
+    for i, row in enumerate(members):
+        owner[row[row >= 0]] = i
+    used = members[animals][members[animals] >= 0]
+    # candidates on a body part of an animal (its own or another type) are taken
+    near = np.hypot(peaks.col[:, None] - peaks.col[used][None],
+                    peaks.row[:, None] - peaks.row[used][None]) <= radius
+    taken = near.any(1)
+    members = members.copy()
+    alive = np.ones(len(members), dtype=bool)
+    moved = np.zeros(len(peaks), dtype=bool)
+    extra = []
+    src, dst = conn.src[valid], conn.dst[valid]
+    ksrc, kdst = peaks.keypoint[src], peaks.keypoint[dst]
+    for i in animals:
+        row = members[i]
+        present = np.flatnonzero(row >= 0)
+        x, y = peaks.col[row[present]], peaks.row[row[present]]
+        close = np.hypot(x[:, None] - x[None], y[:, None] - y[None]) <= radius
+        for u, v in zip(*np.nonzero(np.triu(close, 1))):
+            best = None
+            for k in (present[u], present[v]):
+                if moved[row[k]]:
+                    continue
+                # valid connections from this animal to another candidate of type k
+                cand = np.where((kdst == k) & (owner[src] == i), dst,
+                                np.where((ksrc == k) & (owner[dst] == i), src, -1))
+                ok = cand >= 0
+                ok[ok] = (cand[ok] != row[k]) & ~taken[cand[ok]] & ~moved[cand[ok]]
+                ok[ok] = (owner[cand[ok]] < 0) | (n_kp[owner[cand[ok]]] <= 1)
+                if ok.any():
+                    j = np.flatnonzero(ok)[np.argmax(rank[valid[ok]])]
+                    if best is None or rank[valid[j]] > best[0]:
+                        best = (rank[valid[j]], k, int(cand[j]))
+            if best is None:
+                continue
+            _, k, cand = best
+            if owner[cand] >= 0:
+                alive[owner[cand]] = False
+            old = row[k]
+            row[k] = cand
+            owner[cand], owner[old] = i, -1
+            moved[old] = moved[cand] = True
+            lone = np.full(members.shape[1], -1, dtype=np.int64)
+            lone[k] = old
+            extra.append(lone)
+    out = members[alive]
+    return np.concatenate([out, np.stack(extra)]) if extra else out
+
+
 def _centroids(members: np.ndarray, peaks: Peaks) -> np.ndarray:
     has = members >= 0
     idx = np.where(has, members, 0)
@@ -255,6 +323,8 @@ def assemble(
     min_fraction: float = 0.8,
     max_length: float | None = None,
     attach_score: float | None = 0.3,
+    peak_weight: float = 1.0,
+    coincident_radius: float | None = 1.0,
 ) -> Assembly:
     """Group keypoint candidates into instances (see the module docstring for the algorithm).
 
@@ -280,6 +350,12 @@ def assemble(
     attach_score
         Minimum PAF score of a connection that attaches a fragment to a larger instance in the
         second pass (step 4); ``None`` switches the pass off.
+    peak_weight
+        Exponent of the candidates' heatmap peaks in the rank of a connection (step 3); 0: rank by
+        the PAF score alone.
+    coincident_radius
+        Distance (output cells) under which two body parts of one animal count as on one spot
+        (step 5); ``None`` switches the step off.
 
     Returns
     -------
@@ -299,9 +375,15 @@ def assemble(
             paf, peaks, use_edges, n_samples=n_samples, min_sample_score=min_sample_score,
             min_fraction=min_fraction, max_length=max_length,
         )
-        members = _link(conn, peaks, n_keypoints, len(use_edges))
+        rank = conn
+        if peak_weight:
+            both = np.sqrt(peaks.score[conn.src] * peaks.score[conn.dst]) ** float(peak_weight)
+            rank = Connections(conn.edge, conn.src, conn.dst, conn.score * both, conn.valid)
+        members = _link(rank, peaks, n_keypoints, len(use_edges))
         if attach_score is not None:
             members = _attach_fragments(members, conn, float(attach_score))
+        if coincident_radius is not None:
+            members = _separate_coincident(members, conn, rank.score, peaks, float(coincident_radius))
     elif max_animals == 1:
         # One animal and no PAF: the best candidate of every keypoint (first in canonical order).
         members = np.full((1, n_keypoints), -1, dtype=np.int64)

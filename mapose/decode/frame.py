@@ -38,6 +38,8 @@ def decode_frame(
     max_length: float | None = None,
     attach_score: float | None = 0.3,
     single_animal: bool = False,
+    peak_weight: float = 1.0,
+    coincident_radius: float | None = 1.0,
 ) -> FrameResult:
     """Decode one frame's model outputs into animal instances.
 
@@ -70,6 +72,10 @@ def decode_frame(
     attach_score
         PAF score that attaches a leftover fragment to a larger instance
         (:func:`mapose.decode.assembly.assemble`); ``None``: off.
+    peak_weight, coincident_radius
+        How heatmap peaks weigh in the ranking of connections, and the distance (output cells)
+        under which two parts of one animal count as one spot to be separated
+        (:func:`mapose.decode.assembly.assemble`).
     single_animal
         One animal per frame: every keypoint at its highest candidate, no assembly (``paf``,
         ``max_animals``, ``keep_singletons`` and the PAF options are not used).  The instance score
@@ -100,6 +106,7 @@ def decode_frame(
         peaks, paf, skeleton.edges, k, max_animals=max_animals, keep_singletons=keep_singletons,
         merge_radius=merge_radius, n_samples=n_samples, min_sample_score=min_sample_score,
         min_fraction=min_fraction, max_length=max_length, attach_score=attach_score,
+        peak_weight=peak_weight, coincident_radius=coincident_radius,
     )
     n = len(asm.members)
     has = asm.members >= 0

@@ -45,6 +45,8 @@ class DecodeOptions:
     min_sample_score: float = 0.05
     min_fraction: float = 0.8
     attach_score: Optional[float] = 0.3
+    peak_weight: float = 1.0
+    coincident_radius: Optional[float] = 1.0
     single_animal: Optional[bool] = None
     """``None``: the model's ``single_animal`` (``inference.single_animal``) unless more than one
     animal is asked for (``max_animals`` > 1)."""

@@ -21,7 +21,7 @@ from mapose.decode import (
 )
 from mapose.errors import ValidationError
 
-from decode_synthetic import fly, render
+from decode_synthetic import fly, fly_skeleton, render
 
 
 def match_to_truth(kp, truth):
@@ -308,3 +308,84 @@ def test_single_animal_decoding_takes_each_keypoints_best_peak(fly_skeleton):
     assert use_single_animal(True, None) and use_single_animal(True, 1)
     assert not use_single_animal(True, 2) and not use_single_animal(False, None)
     assert use_single_animal(False, 3, requested=True) and not use_single_animal(True, 1, requested=False)
+
+
+def _spread_wing_outputs(decoy_peak, spread_field):
+    """Outputs for one fly whose left wing is spread (as in courtship): the wingL heatmap peaks at
+    the spread tip and (``decoy_peak``) on the folded right wing's tip, where the wingL field points
+    at full strength (wings are folded in most training frames); towards the spread tip the field
+    has strength ``spread_field``.  Returns truth, heatmap, paf, offset."""
+    truth = fly(60, 60, 0.0, size=16.0)
+    truth[3] = truth[1] + np.array([-4.0, 28.0])
+    folded = truth.copy()
+    folded[3] = truth[4]
+    hm, paf, off = render(truth[None], FLY, 2, (64, 64))
+    decoy, fold_paf, decoy_off = render(folded[None], FLY, 2, (64, 64))
+    hm[3] = np.maximum(hm[3], decoy_peak * decoy[3])
+    near_decoy = decoy[3] > 0.5
+    off[6:8, near_decoy] = decoy_off[6:8, near_decoy]
+    wing_l = slice(4, 6)  # field channels of edge 2 = (thorax, wingL)
+    paf[wing_l] *= spread_field
+    on_fold = np.hypot(*fold_paf[wing_l]) > 0
+    paf[wing_l][:, on_fold] = fold_paf[wing_l][:, on_fold]
+    return truth, hm, paf, off
+
+
+FLY = fly_skeleton()
+
+
+def test_peak_weight_prefers_the_candidate_the_heatmap_believes():
+    # Measured on the sample flies: fields 0.36-0.40 to the spread tip vs 0.48-0.72 to the folded
+    # one, peaks 0.64-0.86 vs 0.11-0.18.  Ranking by the field alone takes the faint candidate.
+    truth, hm, paf, off = _spread_wing_outputs(decoy_peak=0.15, spread_field=0.6)
+    by_field, _, _ = decode_frame(hm, paf, off, FLY, 2, keep_singletons=False, peak_weight=0.0,
+                                  coincident_radius=None)
+    np.testing.assert_allclose(by_field[0, 3], truth[4], atol=1e-3)  # wingL on the right wing
+    kp, ks, _ = decode_frame(hm, paf, off, FLY, 2, keep_singletons=False, peak_weight=1.0,
+                             coincident_radius=None)
+    np.testing.assert_allclose(kp[0], truth, atol=1e-3)
+    assert ks[0, 3] > 0.9
+
+
+def test_two_parts_on_one_spot_move_to_a_free_connected_candidate():
+    # The heatmap believes the decoy more than the spread tip (a model that saw few spread wings):
+    # wingL and wingR end up on one spot; the spread tip is free and validly connected: wingL moves.
+    truth, hm, paf, off = _spread_wing_outputs(decoy_peak=1.0, spread_field=0.6)
+    hm[3] = np.where(hm[3] > 0.99, hm[3] * 0.6, hm[3])  # spread tip peaks at 0.6 only
+    stuck, _, _ = decode_frame(hm, paf, off, FLY, 2, keep_singletons=False, coincident_radius=None)
+    np.testing.assert_allclose(stuck[0, 3], truth[4], atol=1e-3)
+    kp, ks, _ = decode_frame(hm, paf, off, FLY, 2, keep_singletons=True)
+    np.testing.assert_allclose(kp[0], truth, atol=1e-3)
+    # the candidate left behind is a singleton, not lost
+    lone = kp[1:][np.isfinite(kp[1:]).all(-1).sum(1) == 1]
+    assert any(np.allclose(r[3], truth[4], atol=1e-3) for r in lone)
+
+
+def test_folded_wings_stay_on_one_spot_and_taken_spots_are_not_used():
+    # Folded wings: both tips on one spot, no other candidate -> nothing moves.
+    folded = fly(60, 60, 0.0, size=16.0)
+    folded[3] = folded[4]
+    hm, paf, off = render(folded[None], FLY, 2, (64, 64))
+    kp, _, _ = decode_frame(hm, paf, off, FLY, 2, keep_singletons=False)
+    np.testing.assert_allclose(kp[0], folded, atol=1e-3)
+    # A free wingL candidate that lies on another fly's wingR tip (a left/right confusion of the
+    # model), with the first fly's wingL field pointing at it: the spot is taken, nothing moves.
+    a = fly(30, 32, 0.0, size=16.0)
+    a[3] = a[4]
+    spot = a[1] + np.array([-4.0, 24.0])
+    b = fly(*(spot + 9.6), 0.0, size=16.0)  # its wingR tip on the spot
+    hm, paf, off = render(np.stack([a, b]), FLY, 2, (64, 64))
+    to_spot = a.copy()
+    to_spot[3] = spot
+    decoy, _, decoy_off = render(np.where(np.arange(5)[:, None] == 3, spot, np.nan)[None],
+                                 FLY, 2, (64, 64))
+    _, spot_paf, _ = render(to_spot[None], FLY, 2, (64, 64))
+    hm[3] = np.maximum(hm[3], 0.2 * decoy[3])
+    near_spot = decoy[3] > 0.5
+    off[6:8, near_spot] = decoy_off[6:8, near_spot]
+    on = (np.hypot(*spot_paf[4:6]) > 0) & (np.hypot(*paf[4:6]) == 0)
+    paf[4:6][:, on] = spot_paf[4:6][:, on]
+    kp, _, _ = decode_frame(hm, paf, off, FLY, 2, keep_singletons=False)
+    got = sorted(kp, key=lambda r: r[1, 1])
+    np.testing.assert_allclose(got[0], a, atol=1e-3)
+    np.testing.assert_allclose(got[1], b, atol=1e-3)
