@@ -102,7 +102,8 @@ class DataConfig:
     ``calibrate_offset``: after training, measure systematic offsets between the labels and the
     model's predictions on the training frames and correct predictions when cross-validation says
     it helps (:mod:`mapose.training.calibration`; rotation/flip augmentation cannot learn an offset
-    fixed in image coordinates).  ``calibrate_at``: fraction of the budget after which that
+    fixed in image coordinates; measured on evenly spaced training frames of at most 2**23 pixels
+    in all).  ``calibrate_at``: fraction of the budget after which that
     image-frame offset is measured once and removed from the training targets for the rest of the
     run (0 = never), so the model does not learn it as direction-dependent errors.
     ``symmetry``: left/right body-part pairs by name, e.g. ``[[paw1LH, paw4RH], [paw2LF, paw3RF]]``;

@@ -487,3 +487,25 @@ def test_one_sided_body_parts_without_pairs_are_not_mirrored(capsys):
     assert fly.symmetry == ((1, 2),) and mirror_safe_augmentation(aug, fly) == aug
     cfg = from_dict(TrainConfig, {"data": {"symmetry": [["a", "b"]]}})
     assert cfg.data.symmetry == (("a", "b"),)
+
+
+def test_calibration_frames_are_evenly_spaced_within_a_pixel_budget(tmp_path):
+    from mapose.io import read_labels
+    from mapose.training.calibration import CALIBRATION_PIXELS, training_frames
+
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "data" / "flies_centered_pair" / "labels.train.slp"
+    labels = read_labels(path)
+    train = [{"labels": str(path), "video": v, "frame": int(f)} for v, f in labels.frame_keys()
+             if f < 700]
+    split = tmp_path / "split.json"
+    split.write_text(json.dumps({"train": train}))
+    images, gts = training_frames([path], split)
+    assert len(images) == len(train) == 46  # 46 frames of 384 x 384: within the budget
+    assert 46 * 384 * 384 <= CALIBRATION_PIXELS
+    few, few_gts = training_frames([path], split, max_pixels=10 * 384 * 384)
+    assert len(few) == 10 and len(few_gts) == 10
+    # evenly spaced: the first and last training frames are kept, the rest in between
+    assert np.array_equal(few[0], images[0]) and np.array_equal(few[-1], images[-1])
+    assert all(any(np.array_equal(g, h, equal_nan=True) for h in gts) for g in few_gts)
