@@ -16,6 +16,15 @@ from mapose.errors import ConfigError, MaposeError
 from mapose.training.config import TrainConfig
 
 
+def say(message: str) -> None:
+    """Print ``message`` in the first process only: in a multi-device run every process reads the
+    labels and builds the data, and the messages would repeat once per device."""
+    from pytorch_lightning.utilities.rank_zero import rank_zero_only
+
+    if getattr(rank_zero_only, "rank", 0) == 0:
+        print(message, flush=True)
+
+
 def _with_symmetry(skeleton: Skeleton, pairs: Optional[Sequence[tuple[str, str]]] = None
                    ) -> tuple[Skeleton, bool]:
     """Skeleton with the given left/right ``pairs`` (names; ``data.symmetry``), else the file's,
@@ -37,8 +46,7 @@ def _with_edges(skeleton: Skeleton, keypoints: Sequence[np.ndarray]) -> Skeleton
     edges = tree_edges(keypoints, skeleton.n_keypoints)
     if edges:
         names = ", ".join(f"{skeleton.keypoints[a]}-{skeleton.keypoints[b]}" for a, b in edges)
-        print(f"the labels name no skeleton edges; linking the body parts nearest each other: {names}",
-              flush=True)
+        say(f"the labels name no skeleton edges; linking the body parts nearest each other: {names}")
     return Skeleton(skeleton.keypoints, tuple(edges), skeleton.symmetry, skeleton.name)
 
 
@@ -70,8 +78,8 @@ def report_label_issues(labels, path) -> None:
 
     issues = check_labels(labels)
     if issues:
-        print(f"{path}: {len(issues)} likely labelling mistakes ({summary(issues)}); training on them as they are. "
-              f"See them with: mapose check-labels {path} --images DIR", flush=True)
+        say(f"{path}: {len(issues)} likely labelling mistakes ({summary(issues)}); training on them as they are. "
+            f"See them with: mapose check-labels {path} --images DIR")
 
 
 def mirror_safe_augmentation(aug: dict, skeleton: Skeleton) -> dict:
@@ -81,9 +89,9 @@ def mirror_safe_augmentation(aug: dict, skeleton: Skeleton) -> dict:
     if not unpaired or not (aug.get("hflip") or aug.get("vflip")):
         return aug
     shown = ", ".join(unpaired[:8]) + (", ..." if len(unpaired) > 8 else "")
-    print(f"body parts {shown} look left/right-sided but no symmetry pair names them: training "
-          "without mirror flips. Pair them in the config to train with mirrors, e.g. data: "
-          "{symmetry: [[leftName, rightName], ...]}", flush=True)
+    say(f"body parts {shown} look left/right-sided but no symmetry pair names them: training "
+        "without mirror flips. Pair them in the config to train with mirrors, e.g. data: "
+        "{symmetry: [[leftName, rightName], ...]}")
     return {**aug, "hflip": 0.0, "vflip": 0.0}
 
 
@@ -196,23 +204,22 @@ def train(
     aug["scale"] = tuple(aug["scale"])
     crop = resolve_crop_size(cfg.data.crop_size, train_s)
     if cfg.data.crop_size == "auto":
-        print(f"training crops: {f'{crop} px' if crop else 'whole frames'} (data.crop_size auto, from the "
-              "animals' size)", flush=True)
+        say(f"training crops: {f'{crop} px' if crop else 'whole frames'} (data.crop_size auto, from the "
+            "animals' size)")
     preview = TrainDataset(train_s, spec, aug, crop, 16, seed=cfg.optim.seed)
     save_augmentation_preview([preview.view(i) for i in range(16)], out / "augmentation_preview.png")
 
     workers = auto_num_workers(cfg.data.num_workers, cfg.trainer.accelerator)
     if cfg.data.num_workers == "auto" and workers:
-        print(f"augmenting in {workers} worker processes (data.num_workers auto, training on a GPU)",
-              flush=True)
+        say(f"augmenting in {workers} worker processes (data.num_workers auto, training on a GPU)")
     dm = make_datamodule(train_s, val_s, spec, aug, crop, cfg.data.samples_per_epoch,
                          cfg.optim.batch_size, workers, cfg.optim.seed)
     model = build_untrained_model(skeleton, cfg).train()
     model.single_animal = resolve_single_animal(cfg.inference.single_animal,
                                                 record["max_animals_per_frame"])
     if model.single_animal and cfg.inference.single_animal == "auto":
-        print("one labelled animal per frame: the model will decode one animal per frame "
-              "(inference.single_animal auto)", flush=True)
+        say("one labelled animal per frame: the model will decode one animal per frame "
+            "(inference.single_animal auto)")
     module = PoseLightningModule(
         model, channels_last=cfg.trainer.channels_last_for(trains_on_gpu(cfg.trainer.accelerator)))
     has_val = val_s is not None

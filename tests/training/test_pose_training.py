@@ -509,3 +509,19 @@ def test_calibration_frames_are_evenly_spaced_within_a_pixel_budget(tmp_path):
     # evenly spaced: the first and last training frames are kept, the rest in between
     assert np.array_equal(few[0], images[0]) and np.array_equal(few[-1], images[-1])
     assert all(any(np.array_equal(g, h, equal_nan=True) for h in gts) for g in few_gts)
+
+
+def test_training_messages_are_printed_by_the_first_process_only(capsys, monkeypatch):
+    from pytorch_lightning.utilities.rank_zero import rank_zero_only
+
+    from mapose.core.skeleton import Skeleton
+    from mapose.training.train import mirror_safe_augmentation
+
+    bare = Skeleton.from_names(["pawL", "pawR_x", "nose"])
+    aug = {"hflip": 0.5, "vflip": 0.0}
+    monkeypatch.setattr(rank_zero_only, "rank", 1, raising=False)  # a second device's process
+    assert mirror_safe_augmentation(aug, bare)["hflip"] == 0.0
+    assert capsys.readouterr().out == ""
+    monkeypatch.setattr(rank_zero_only, "rank", 0, raising=False)
+    mirror_safe_augmentation(aug, bare)
+    assert "look left/right-sided" in capsys.readouterr().out
