@@ -76,3 +76,19 @@ def test_match_ignores_pairs_without_shared_keypoints():
     g = np.array([[[0.0, 0.0], [np.nan, np.nan]]])
     p = np.array([[[np.nan, np.nan], [5.0, 5.0]]])
     assert match_instances(g, p) == []
+
+
+def test_a_fragment_on_an_animal_does_not_take_its_match_from_the_whole_prediction():
+    # The whole prediction has two large errors (say, hind legs labelled on the wrong sides); a
+    # two-part fragment lies exactly on the animal.  Matching on the mean distance over shared
+    # parts chose the fragment (mean 0 px vs 6 px) and counted 22 parts as not found.
+    rng = np.random.default_rng(1)
+    gt = rng.uniform(0, 80, (1, 24, 2))
+    whole = gt + rng.normal(0, 1.0, gt.shape)
+    whole[0, :2] += 50.0
+    fragment = np.full_like(gt, np.nan)
+    fragment[0, 5:7] = gt[0, 5:7]
+    pred = np.concatenate([fragment, whole])
+    assert match_instances(gt, pred) == [(0, 1)]
+    m = pose_metrics([gt], [pred], [np.array([0.5, 0.9])], [f"k{i}" for i in range(24)])
+    assert m["detected"] == pytest.approx(1.0)
