@@ -18,10 +18,11 @@ Algorithm (per frame):
    instance over the best remaining connection whose PAF score reaches ``attach_score`` even though
    it failed the strict criteria -- again only when their keypoint types are disjoint, smaller part
    first into the larger one, best connection first.
-5. Two body parts of one animal on one spot (within ``coincident_radius`` cells): when another
-   candidate of one of their types is joined to the animal by a valid connection, belongs to no
-   animal and lies on no animal's body part, that part moves there (the best-ranked such connection;
-   the candidate left behind becomes a singleton).  Folded wing tips legitimately coincide, so
+5. Two body parts of one animal on one spot (within ``coincident_radius`` cells): the spot is
+   left to the part whose heatmap peaks higher there; when another candidate of the other part's
+   type is joined to the animal by a valid connection, belongs to no animal and lies on no animal's
+   body part, that part moves there (the best-ranked such connection; the candidate left behind
+   becomes a singleton).  Folded wing tips legitimately coincide, so
    coincidence alone is not an error; a free, connected second candidate is the evidence.
 6. Skeletons whose graph is not connected (or models with no PAF head) give fragments that each lie
    in one connected component.  Fragments of *different* components are merged greedily, closest
@@ -212,9 +213,10 @@ def _attach_fragments(members: np.ndarray, conn: Connections, min_score: float) 
 
 def _separate_coincident(members: np.ndarray, conn: Connections, rank: np.ndarray, peaks: Peaks,
                          radius: float) -> np.ndarray:
-    """Two body parts of one animal on one spot: move one of them to another candidate of its type
-    when a valid connection joins that candidate to the animal, no animal holds it and it lies on
-    no body part of an animal (best connection first).  Candidates moved away stay singletons."""
+    """Two body parts of one animal on one spot: the one that peaks lower there moves to another
+    candidate of its type when a valid connection joins that candidate to the animal, no animal
+    holds it and it lies on no body part of an animal (the best-ranked connection).  Candidates
+    moved away stay singletons."""
     n_kp = (members >= 0).sum(1)
     valid = np.flatnonzero(conn.valid)
     animals = np.flatnonzero(n_kp >= 3)
@@ -240,23 +242,19 @@ def _separate_coincident(members: np.ndarray, conn: Connections, rank: np.ndarra
         x, y = peaks.col[row[present]], peaks.row[row[present]]
         close = np.hypot(x[:, None] - x[None], y[:, None] - y[None]) <= radius
         for u, v in zip(*np.nonzero(np.triu(close, 1))):
-            best = None
-            for k in (present[u], present[v]):
-                if moved[row[k]]:
-                    continue
-                # valid connections from this animal to another candidate of type k
-                cand = np.where((kdst == k) & (owner[src] == i), dst,
-                                np.where((ksrc == k) & (owner[dst] == i), src, -1))
-                ok = cand >= 0
-                ok[ok] = (cand[ok] != row[k]) & ~taken[cand[ok]] & ~moved[cand[ok]]
-                ok[ok] = (owner[cand[ok]] < 0) | (n_kp[owner[cand[ok]]] <= 1)
-                if ok.any():
-                    j = np.flatnonzero(ok)[np.argmax(rank[valid[ok]])]
-                    if best is None or rank[valid[j]] > best[0]:
-                        best = (rank[valid[j]], k, int(cand[j]))
-            if best is None:
+            # the spot belongs to the part that peaks higher there: only the other one may move
+            k = min((present[u], present[v]), key=lambda q: (peaks.score[row[q]], q))
+            if moved[row[k]]:
                 continue
-            _, k, cand = best
+            # valid connections from this animal to another candidate of type k
+            cand = np.where((kdst == k) & (owner[src] == i), dst,
+                            np.where((ksrc == k) & (owner[dst] == i), src, -1))
+            ok = cand >= 0
+            ok[ok] = (cand[ok] != row[k]) & ~taken[cand[ok]] & ~moved[cand[ok]]
+            ok[ok] = (owner[cand[ok]] < 0) | (n_kp[owner[cand[ok]]] <= 1)
+            if not ok.any():
+                continue
+            cand = int(cand[np.flatnonzero(ok)[np.argmax(rank[valid[ok]])]])
             if owner[cand] >= 0:
                 alive[owner[cand]] = False
             old = row[k]

@@ -349,8 +349,9 @@ def test_peak_weight_prefers_the_candidate_the_heatmap_believes():
 
 def test_two_parts_on_one_spot_move_to_a_free_connected_candidate():
     # The heatmap believes the decoy more than the spread tip (a model that saw few spread wings):
-    # wingL and wingR end up on one spot; the spread tip is free and validly connected: wingL moves.
-    truth, hm, paf, off = _spread_wing_outputs(decoy_peak=1.0, spread_field=0.6)
+    # wingL and wingR end up on one spot, where wingR peaks higher; the spread tip is free and
+    # validly connected: wingL moves.
+    truth, hm, paf, off = _spread_wing_outputs(decoy_peak=0.9, spread_field=0.6)
     hm[3] = np.where(hm[3] > 0.99, hm[3] * 0.6, hm[3])  # spread tip peaks at 0.6 only
     stuck, _, _ = decode_frame(hm, paf, off, FLY, 2, keep_singletons=False, coincident_radius=None)
     np.testing.assert_allclose(stuck[0, 3], truth[4], atol=1e-3)
