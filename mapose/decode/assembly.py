@@ -22,8 +22,8 @@ Algorithm (per frame):
    left to the part whose heatmap peaks higher there; when another candidate of the other part's
    type is joined to the animal by a valid connection, belongs to no animal and lies on no animal's
    body part, that part moves there (the best-ranked such connection; the candidate left behind
-   becomes a singleton).  Folded wing tips legitimately coincide, so
-   coincidence alone is not an error; a free, connected second candidate is the evidence.
+   becomes a singleton).  Folded wing tips legitimately coincide, so coincidence alone is not an
+   error; a free, connected second candidate is the evidence.
 6. Skeletons whose graph is not connected (or models with no PAF head) give fragments that each lie
    in one connected component.  Fragments of *different* components are merged greedily, closest
    centroids first, while their keypoint sets are disjoint and the distance is at most
