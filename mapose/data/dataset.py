@@ -12,7 +12,7 @@ normalises), and per head role the targets: ``"heatmap"`` ``(B, K, h, w)``, ``"p
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Union
 
 import cv2
 import numpy as np
@@ -300,19 +300,62 @@ class TrainDataset:
 
 
 class EvalDataset:
-    """Whole frames, padded to a multiple of 32, no augmentation."""
+    """Validation samples without augmentation: whole frames padded to a multiple of 32
+    (``crop_size == 0``), or one ``crop_size`` crop centred on each labelled animal (the middle of
+    its labelled keypoints), the view training gets (:func:`validation_crop_size`)."""
 
-    def __init__(self, samples: PoseSamples, spec: TargetSpec):
-        self.samples, self.spec = samples, spec
+    def __init__(self, samples: PoseSamples, spec: TargetSpec, crop_size: int = 0):
+        self.samples, self.spec, self.crop_size = samples, spec, int(crop_size)
         self.label_shift = np.zeros(2)  # as TrainDataset.label_shift
+        self.items: list[tuple[int, Optional[tuple[float, float]]]] = []
+        for i, kp in enumerate(samples.keypoints):
+            if not self.crop_size:
+                self.items.append((i, None))
+                continue
+            centers = [tuple(float(v) for v in inst[np.isfinite(inst).all(axis=1)].mean(axis=0))
+                       for inst in kp if np.isfinite(inst).all(axis=1).any()]
+            h, w = samples.images[i].shape[:2]
+            for center in centers or [((w - 1) / 2, (h - 1) / 2)]:  # a frame without animals: its middle
+                self.items.append((i, center))
+        self.flip_perm = samples.skeleton.flip_permutation()
 
     def __len__(self) -> int:
-        return len(self.samples)
+        return len(self.items)
 
-    def __getitem__(self, i: int) -> dict[str, np.ndarray]:
-        img = pad_to_multiple(self.samples.images[i])
-        return encode_sample(img, self.samples.keypoints[i] + self.label_shift, self.samples.skeleton,
-                             self.spec)
+    def __getitem__(self, j: int) -> dict[str, np.ndarray]:
+        i, center = self.items[j]
+        img, kp = self.samples.images[i], self.samples.keypoints[i] + self.label_shift
+        if center is None:
+            img = pad_to_multiple(img)
+        else:
+            c = self.crop_size
+            img, kp = random_view(img, kp, (c, c), np.random.default_rng(0), self.flip_perm,
+                                  center=center, enabled=False)
+        return encode_sample(img, kp, self.samples.skeleton, self.spec)
+
+    @property
+    def same_size(self) -> bool:
+        """Whether every item has one shape (then they can share a batch)."""
+        return bool(self.crop_size) or len({im.shape for im in self.samples.images}) <= 1
+
+
+def validation_crop_size(val: PoseSamples, crop_size: int, samples_per_epoch: int,
+                         val_crops: Union[bool, str] = "auto", share: float = 0.1) -> int:
+    """Crop side for validation samples (0 = whole frames).
+
+    ``val_crops`` ``True``: the training crops, one per labelled animal; ``False``: whole frames;
+    ``auto``: whole frames unless running the network over them would cost more than ``share`` of an
+    epoch's training (``samples_per_epoch`` crops, forward and backward, counted as three forward
+    passes).  The sample flies (nine 384x384 frames) validate on whole frames in 3 % of an epoch;
+    32 frames of 1024x1024 (``flies_dreem/three_flies.slp``) took 25 s per epoch on 2 CPU cores, as
+    long as the epoch's 100 training steps.
+    """
+    if not crop_size or val_crops is False or len(val) == 0:
+        return 0
+    if val_crops is True:
+        return int(crop_size)
+    whole = sum(int(np.prod(im.shape[:2])) for im in val.images)
+    return int(crop_size) if whole > share * 3 * samples_per_epoch * crop_size ** 2 else 0
 
 
 def _collate(items: list[dict[str, np.ndarray]]):
@@ -329,9 +372,9 @@ def _collate(items: list[dict[str, np.ndarray]]):
 
 def make_datamodule(train: PoseSamples, val: Optional[PoseSamples], spec: TargetSpec, augment: dict,
                     crop_size: int, samples_per_epoch: int, batch_size: int, num_workers: int = 0,
-                    seed: int = 0):
-    """A ``LightningDataModule`` over in-memory samples (validation batches hold one frame when
-    frames differ in size)."""
+                    seed: int = 0, val_crop_size: int = 0):
+    """A ``LightningDataModule`` over in-memory samples (validation on whole frames, or on
+    ``val_crop_size`` crops around each animal; batches hold one frame when frames differ in size)."""
     import pytorch_lightning as pl
     import torch
     from torch.utils.data import DataLoader
@@ -340,7 +383,8 @@ def make_datamodule(train: PoseSamples, val: Optional[PoseSamples], spec: Target
         def __init__(self) -> None:
             super().__init__()
             self.train_ds = TrainDataset(train, spec, augment, crop_size, samples_per_epoch, seed)
-            self.val_ds = EvalDataset(val, spec) if val is not None and len(val) else None
+            self.val_ds = (EvalDataset(val, spec, val_crop_size) if val is not None and len(val)
+                           else None)
 
         def train_dataloader(self):
             if self.trainer is not None:  # the first epoch of a run, or of a resumed run
@@ -355,8 +399,7 @@ def make_datamodule(train: PoseSamples, val: Optional[PoseSamples], spec: Target
         def val_dataloader(self):
             if self.val_ds is None:
                 return []
-            sizes = {im.shape for im in self.val_ds.samples.images}
-            bs = min(batch_size, len(self.val_ds)) if len(sizes) == 1 else 1
+            bs = min(batch_size, len(self.val_ds)) if self.val_ds.same_size else 1
             return DataLoader(self.val_ds, batch_size=bs, shuffle=False, num_workers=0,
                               collate_fn=_collate)
 

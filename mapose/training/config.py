@@ -121,6 +121,12 @@ class DataConfig:
     calibrate_offset: bool = True
     calibrate_at: float = 0.3
     symmetry: Optional[tuple[tuple[str, str], ...]] = None
+    val_crops: Union[bool, Literal["auto"]] = "auto"
+    """Validate on crops of the training size centred on each labelled animal instead of on whole
+    frames.  ``auto``: when whole frames would take more than a tenth of an epoch's compute
+    (:func:`mapose.data.dataset.validation_crop_size`): big frames with small animals, such as
+    ``flies_dreem/three_flies.slp`` (1024x1024, 3 flies), where whole-frame validation took as long
+    as training."""
 
 
 @dataclass(frozen=True)

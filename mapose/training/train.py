@@ -163,7 +163,7 @@ def train(
     from mapose.allocator import keep_freed_memory
     from mapose.config import load_yaml, save_yaml, to_dict
     from mapose.data.dataset import (TrainDataset, auto_num_workers, make_datamodule, resolve_crop_size,
-                                     trains_on_gpu)
+                                     trains_on_gpu, validation_crop_size)
     from mapose.io._files import atomic_write_text
     from mapose.training.callbacks import BudgetSchedule, DatasetEpoch
     from mapose.training.model import build_untrained_model, resolve_single_animal, skeleton_json
@@ -212,8 +212,13 @@ def train(
     workers = auto_num_workers(cfg.data.num_workers, cfg.trainer.accelerator)
     if cfg.data.num_workers == "auto" and workers:
         say(f"augmenting in {workers} worker processes (data.num_workers auto, training on a GPU)")
+    val_crop = (validation_crop_size(val_s, crop, cfg.data.samples_per_epoch, cfg.data.val_crops)
+                if val_s is not None else 0)
+    if val_crop and cfg.data.val_crops == "auto":
+        say(f"validating on {val_crop}-px crops around each animal (data.val_crops auto: whole frames "
+            "would take more than a tenth of each epoch)")
     dm = make_datamodule(train_s, val_s, spec, aug, crop, cfg.data.samples_per_epoch,
-                         cfg.optim.batch_size, workers, cfg.optim.seed)
+                         cfg.optim.batch_size, workers, cfg.optim.seed, val_crop)
     model = build_untrained_model(skeleton, cfg).train()
     model.single_animal = resolve_single_animal(cfg.inference.single_animal,
                                                 record["max_animals_per_frame"])

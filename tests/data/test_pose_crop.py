@@ -7,7 +7,8 @@ import pytest
 
 from mapose.config import from_dict
 from mapose.core.skeleton import Skeleton
-from mapose.data.dataset import PoseSamples, TrainDataset, auto_crop_size, resolve_crop_size
+from mapose.data.dataset import (PoseSamples, TrainDataset, auto_crop_size, resolve_crop_size,
+                                  validation_crop_size)
 from mapose.errors import ConfigError
 from mapose.training.config import TrainConfig
 
@@ -72,3 +73,54 @@ def test_animals_larger_than_any_crop_are_trained_on_part_by_part():
     for i in range(50):
         _, kp = ds2.view(i)
         assert ((kp[0] >= 0) & (kp[0] <= 127)).all(), i
+
+
+def _frames(n, side, centers):
+    """``n`` grey ``side``-px frames, each with one animal per centre: nose at the centre (a white
+    pixel), tail 20 px right of it."""
+    imgs, kps = [], []
+    for _ in range(n):
+        img = np.zeros((side, side, 3), np.uint8)
+        inst = []
+        for x, y in centers:
+            img[y, x] = 255
+            inst.append([[x, y], [x + 20.0, y]])
+        imgs.append(img)
+        kps.append(np.array(inst, float).reshape(len(centers), 2, 2))
+    return PoseSamples(SK, imgs, kps, ["v"] * n, list(range(n)))
+
+
+def test_big_frames_validate_on_crops_around_each_animal():
+    """Whole-frame validation of 32 frames of 1024x1024 costs as much as an epoch of 800 128-px
+    training crops; the sample flies' nine 384x384 frames cost 3 %."""
+    assert validation_crop_size(_frames(32, 1024, [(100, 100)]), 128, 800) == 128
+    assert validation_crop_size(_frames(9, 384, [(100, 100)]), 128, 800) == 0
+    assert validation_crop_size(_frames(9, 384, [(100, 100)]), 128, 800, val_crops=True) == 128
+    assert validation_crop_size(_frames(32, 1024, [(100, 100)]), 128, 800, val_crops=False) == 0
+    assert validation_crop_size(_frames(32, 1024, [(100, 100)]), 0, 800) == 0  # trains on whole frames
+    assert from_dict(TrainConfig, {"data": {"val_crops": True}}).data.val_crops is True
+    with pytest.raises(ConfigError, match="val_crops"):
+        from_dict(TrainConfig, {"data": {"val_crops": "sometimes"}})
+
+
+def test_validation_crops_hold_each_animal_where_its_labels_say():
+    from mapose.data.dataset import EvalDataset, TargetSpec
+
+    s = _frames(2, 512, [(100, 120), (400, 300)])
+    spec = TargetSpec(stride=4, sigma=2.0)
+    ds = EvalDataset(s, spec, crop_size=64)
+    assert len(ds) == 4  # one crop per animal
+    for j in range(len(ds)):
+        item = ds[j]
+        assert item["image"].shape == (3, 64, 64)
+        # the nose pixel and the nose heatmap peak sit where the crop maps the labelled nose
+        r, c = np.unravel_index(item["image"][0].argmax(), (64, 64))
+        hr, hc = np.unravel_index(item["heatmap"][0].argmax(), item["heatmap"][0].shape)
+        assert item["image"][0].max() >= 60  # one white pixel spread over 2x2 by the half-pixel shift
+        # the animal's middle (nose + 10 px) maps to the crop centre (31.5, 31.5)
+        assert abs(c - 21.5) <= 0.5 and abs(r - 31.5) <= 0.5
+        assert abs(hc * 4 + 1.5 - 21.5) <= 2 and abs(hr * 4 + 1.5 - 31.5) <= 2
+    whole = EvalDataset(s, spec)  # crop_size 0: whole frames
+    assert len(whole) == 2 and whole[0]["image"].shape == (3, 512, 512)
+    empty = PoseSamples(SK, [np.zeros((512, 512, 3), np.uint8)], [np.zeros((0, 2, 2))], ["v"], [0])
+    assert len(EvalDataset(empty, spec, crop_size=64)) == 1  # a frame without animals: its middle
