@@ -20,6 +20,9 @@ def add_arguments(parser) -> None:
                        help="validate on this fraction of each video's labelled frames, in contiguous "
                             "time blocks (default 0.1); 0 trains on every frame "
                             "(= split: {method: blocks, val_fraction: F} or {method: none})")
+    parser.add_argument("--init", metavar="MODEL_DIR",
+                        help="start from this trained model's weights instead of ImageNet's (fine-tuning "
+                             "after labelling more frames; body parts matched by name; = model: {init: ...})")
     parser.add_argument("--max-steps", type=int, help="stop after this many optimiser steps")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
@@ -43,6 +46,10 @@ def run(args) -> int:
                          else {"method": "blocks", "val_fraction": args.val_fraction})
     if args.max_steps is not None:
         over["optim"] = {"max_steps": args.max_steps}
+    if args.init is not None:
+        from pathlib import Path
+
+        over["model"] = {"init": str(Path(args.init).resolve())}
     cfg = load_train_config(args.config, over or None) if (args.config or over) else None
     res = train(args.labels, args.out, cfg, minutes=args.minutes, progress=not args.no_progress)
     if res.get("global_rank", 0) == 0:  # one report from a multi-device run

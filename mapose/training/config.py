@@ -146,6 +146,10 @@ class ModelConfig:
     stride: int = 4
     decoder_channels: int = 64
     head_channels: int = 32
+    init: Optional[str] = None
+    """A trained model folder (``mapose train --init``) whose weights start this training instead of
+    ImageNet's: fine-tuning after labelling more frames.  Body parts and edges are matched by name;
+    new ones start from fresh output channels (:func:`mapose.training.model.init_from_trained`)."""
 
 
 @dataclass(frozen=True)

@@ -229,16 +229,87 @@ class PoseModel(nn.Module):
 def build_untrained_model(skeleton: Skeleton, config: Optional[TrainConfig] = None) -> PoseModel:
     """A :class:`PoseModel` for ``skeleton``; the encoder gets the configured ImageNet weights
     (``packaged`` offline EfficientNet-Lite0/1/2 weights; Lite0 by default), the heads random
-    weights.  Eval mode."""
+    weights.  With ``model.init`` the packaged weights are not read: :func:`init_from_trained`
+    replaces them.  Eval mode."""
     from mapose.training.pretrained import load_packaged_into_smp_encoder, packaged_timm_name
 
     cfg = config or TrainConfig()
     weights = cfg.model.weights
-    timm_name = packaged_timm_name(cfg.model.encoder) if weights == "packaged" else None
+    timm_name = packaged_timm_name(cfg.model.encoder) if weights == "packaged" and not cfg.model.init else None
     model = PoseModel(skeleton, cfg, encoder_weights="imagenet" if weights == "imagenet" else None)
     if timm_name:
         load_packaged_into_smp_encoder(model.backbone.encoder, timm_name)
     return model.eval()
+
+
+#: Settings that must match for a trained model's weights to fit a new one (``model.init``).
+ARCHITECTURE_KEYS = ("encoder", "stride", "decoder_channels", "head_channels")
+
+
+def _channel_sources(role: str, new: Skeleton, old: Skeleton) -> list[tuple[int, int, float]]:
+    """``(new channel, old channel, sign)`` of a head's output layer that mean the same thing in both
+    skeletons: body parts matched by name, edges by their two parts' names (an edge stored the other
+    way round in ``old`` has its field reversed: sign -1)."""
+    if role == "paf":
+        old_edges = {tuple(old.keypoints[i] for i in e): j for j, e in enumerate(old.edges)}
+        out = []
+        for j, (a, b) in enumerate(new.edges):
+            na, nb = new.keypoints[a], new.keypoints[b]
+            if (na, nb) in old_edges:
+                jo, sign = old_edges[(na, nb)], 1.0
+            elif (nb, na) in old_edges:
+                jo, sign = old_edges[(nb, na)], -1.0
+            else:
+                continue
+            out += [(2 * j, 2 * jo, sign), (2 * j + 1, 2 * jo + 1, sign)]
+        return out
+    per = 2 if role == "offset" else 1  # offsets: (dx, dy) per body part
+    idx = {n: i for i, n in enumerate(old.keypoints)}
+    return [(per * k + c, per * idx[n] + c, 1.0) for k, n in enumerate(new.keypoints) if n in idx
+            for c in range(per)]
+
+
+def init_from_trained(model: PoseModel, model_dir: str | Path) -> dict:
+    """Start ``model`` from the weights of a trained model (fine-tuning, ``model.init``).
+
+    The backbone and each head's hidden layer are copied whole; the output channels of body parts
+    and edges the two skeletons share (by name) are copied one by one, so a body part added since
+    keeps a fresh output channel and starts from the trained features.  The two models must share
+    :data:`ARCHITECTURE_KEYS`.  Returns what was carried over: ``keypoints`` and ``edges`` (names),
+    ``new_keypoints``, ``new_edges`` and ``heads`` (roles trained before).
+    """
+    src = load_model(model_dir, device="cpu")
+    a, b = model.config.model, src.config.model
+    diff = [f"model.{k}: {getattr(b, k)!r} there, {getattr(a, k)!r} here" for k in ARCHITECTURE_KEYS
+            if getattr(a, k) != getattr(b, k)]
+    if diff:
+        raise ConfigError(f"model.init {model_dir}: its network differs from this one ({'; '.join(diff)}); "
+                          "use the same model settings, or train without model.init")
+    new, old = model.skeleton, src.skeleton
+    shared = [n for n in new.keypoints if n in set(old.keypoints)]
+    if not shared:
+        raise ConfigError(f"model.init {model_dir}: its body parts ({', '.join(old.keypoints)}) share no name with "
+                          f"these labels' ({', '.join(new.keypoints)})")
+    with torch.no_grad():
+        model.backbone.load_state_dict(src.backbone.state_dict())
+        for role, head in model.heads.items():
+            if role not in src.heads:
+                continue
+            old_head = src.heads[role]
+            head.body.load_state_dict(old_head.body.state_dict())
+            for c_new, c_old, sign in _channel_sources(role, new, old):
+                head.out.weight[c_new] = sign * old_head.out.weight[c_old]
+                head.out.bias[c_new] = sign * old_head.out.bias[c_old]
+    old_edges = {frozenset(old.keypoints[i] for i in e) for e in old.edges}
+    edges = [f"{new.keypoints[i]}-{new.keypoints[j]}" for i, j in new.edges]
+    carried = [frozenset((new.keypoints[i], new.keypoints[j])) in old_edges for i, j in new.edges]
+    return {
+        "keypoints": shared,
+        "new_keypoints": [n for n in new.keypoints if n not in set(old.keypoints)],
+        "edges": [e for e, c in zip(edges, carried) if c],
+        "new_edges": [e for e, c in zip(edges, carried) if not c],
+        "heads": [r for r in model.heads if r in src.heads],
+    }
 
 
 def sha256_file(path: str | Path) -> str:

@@ -151,6 +151,8 @@ def train(
         ``model_dir``, ``best_checkpoint``, ``best_val_loss``, ``steps``, ``elapsed_s``,
         ``training_curve``, ``n_train``, ``n_val``, ``resumed``, ``calibration`` (the label offset
         measured on the training frames, :mod:`mapose.training.calibration`; ``None`` when off),
+        ``init`` (what ``model.init`` carried over, :func:`~mapose.training.model.init_from_trained`;
+        ``None`` without it or on resuming),
         ``global_rank``.  In a multi-device run (``trainer.strategy: ddp``) each process returns;
         only the first (``global_rank`` 0) calibrates and plots, the others return just
         ``model_dir`` and ``global_rank``.
@@ -220,6 +222,15 @@ def train(
     dm = make_datamodule(train_s, val_s, spec, aug, crop, cfg.data.samples_per_epoch,
                          cfg.optim.batch_size, workers, cfg.optim.seed, val_crop)
     model = build_untrained_model(skeleton, cfg).train()
+    init = None
+    if cfg.model.init and not resumed:  # a resumed run gets every weight from its checkpoint
+        from mapose.training.model import init_from_trained
+
+        init = init_from_trained(model, cfg.model.init)
+        fresh = init["new_keypoints"] + init["new_edges"]
+        say(f"starting from the trained model {cfg.model.init} (model.init): {len(init['keypoints'])} of "
+            f"{skeleton.n_keypoints} body parts and {len(init['edges'])} of {skeleton.n_edges} edges carried "
+            "over" + (f"; new, from fresh outputs: {', '.join(fresh)}" if fresh else ""))
     model.single_animal = resolve_single_animal(cfg.inference.single_animal,
                                                 record["max_animals_per_frame"])
     if model.single_animal and cfg.inference.single_animal == "auto":
@@ -285,5 +296,6 @@ def train(
         "resumed": resumed,
         "threads": torch.get_num_threads(),
         "calibration": calibration,
+        "init": init,
         "global_rank": 0,
     }

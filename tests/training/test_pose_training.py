@@ -525,3 +525,51 @@ def test_training_messages_are_printed_by_the_first_process_only(capsys, monkeyp
     monkeypatch.setattr(rank_zero_only, "rank", 0, raising=False)
     mirror_safe_augmentation(aug, bare)
     assert "look left/right-sided" in capsys.readouterr().out
+
+
+def test_fine_tuning_starts_from_a_trained_models_weights(synthetic_labels, tmp_path, monkeypatch, capsys):
+    """``--init MODEL_DIR``: a new skeleton with the same parts in another order, its edges stored the
+    other way round, and one new part predicts what the trained model predicts for the shared parts
+    (fields reversed), and trains on."""
+    from mapose.core.skeleton import Skeleton
+    from mapose.errors import ConfigError
+    from mapose.training.model import init_from_trained, load_model
+
+    src = _train_tiny(synthetic_labels, tmp_path, monkeypatch, "first")
+    old = load_model(src, tta="none")
+    sk = Skeleton.from_names(["tail", "thorax", "head", "wing"],
+                             [("tail", "thorax"), ("thorax", "head"), ("thorax", "wing")])
+    cfg = from_dict(TrainConfig, {**TINY, "model": {**TINY["model"], "init": str(src)}})
+    new = build_untrained_model(sk, cfg)
+    new.tta = "none"
+    got = init_from_trained(new, src)
+    assert got["keypoints"] == ["tail", "thorax", "head"] and got["new_keypoints"] == ["wing"]
+    assert got["edges"] == ["tail-thorax", "thorax-head"] and got["new_edges"] == ["thorax-wing"]
+    img = torch.from_numpy(cv2.imread(synthetic_labels.images[0].image, cv2.IMREAD_GRAYSCALE))[None]
+    a, b = old.predict(img), new.eval().predict(img)
+    torch.testing.assert_close(b["heatmap"][0, [2, 1, 0]], a["heatmap"][0])  # head, thorax, tail
+    assert not torch.allclose(b["heatmap"][0, 3], a["heatmap"][0, 0], atol=1e-3)  # wing: fresh
+    # edge thorax->head was head->thorax (channels 0-1): field reversed; tail-thorax was thorax-tail
+    torch.testing.assert_close(b["paf"][0, 2:4], -a["paf"][0, 0:2])
+    torch.testing.assert_close(b["paf"][0, 0:2], -a["paf"][0, 2:4])
+    torch.testing.assert_close(b["offset"][0, 4:6], a["offset"][0, 0:2])  # head's (dx, dy)
+
+    other = from_dict(TrainConfig, {**TINY, "model": {"decoder_channels": 64, "head_channels": 16}})
+    with pytest.raises(ConfigError, match=r"model.decoder_channels: 32 there, 64 here"):
+        init_from_trained(build_untrained_model(sk, other), src)
+
+    # from the command line: the run says what it carried over and trains on
+    import yaml
+
+    from mapose.cli import main
+
+    cfg_path = tmp_path / "first.yaml"
+    out = tmp_path / "second"
+    assert main(["train", "--labels", "x.slp", "--out", str(out), "--config", str(cfg_path), "--init", str(src),
+                 "--max-steps", "2", "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert "3 of 3 body parts and 2 of 2 edges carried over" in printed
+    assert yaml.safe_load((out / "config.yaml").read_text())["model"]["init"] == str(src.resolve())
+    assert main(["train", "--labels", "x.slp", "--out", str(tmp_path / "third"), "--init",
+                 str(tmp_path / "nowhere"), "--max-steps", "1", "--no-progress"]) == 2
+    assert "nowhere/config.yaml: not found" in capsys.readouterr().err
