@@ -300,9 +300,9 @@ def init_from_trained(model: PoseModel, model_dir: str | Path) -> dict:
             for c_new, c_old, sign in _channel_sources(role, new, old):
                 head.out.weight[c_new] = sign * old_head.out.weight[c_old]
                 head.out.bias[c_new] = sign * old_head.out.bias[c_old]
-    old_edges = {frozenset(old.keypoints[i] for i in e) for e in old.edges}
     edges = [f"{new.keypoints[i]}-{new.keypoints[j]}" for i, j in new.edges]
-    carried = [frozenset((new.keypoints[i], new.keypoints[j])) in old_edges for i, j in new.edges]
+    carried_edges = {c // 2 for c, _, _ in _channel_sources("paf", new, old)}
+    carried = [j in carried_edges for j in range(len(edges))]
     return {
         "keypoints": shared,
         "new_keypoints": [n for n in new.keypoints if n not in set(old.keypoints)],
