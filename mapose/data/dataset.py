@@ -234,14 +234,23 @@ class TrainDataset:
     crop (its two farthest keypoints further apart than the crop's diagonal) is seen part by part:
     the crop is centred on one of its labelled keypoints, drawn at random, so every crop holds
     labelled body parts (centred on such an animal's middle, a crop can miss all of them).
+
+    ``balance_postures`` s > 0 draws animals in rare postures more often: each animal's share is
+    multiplied by its posture rarity to the power s (:func:`mapose.data.posture.sampling_weights`).
     """
 
     def __init__(self, samples: PoseSamples, spec: TargetSpec, augment: dict, crop_size: int,
-                 length: int, seed: int = 0):
+                 length: int, seed: int = 0, balance_postures: float = 0.0):
         if len(samples) == 0:
             raise ValidationError("no training frames left after the split")
         self.samples, self.spec, self.augment = samples, spec, dict(augment)
         self.crop_size, self.length, self.seed = crop_size, length, seed
+        self.image_p: Optional[np.ndarray] = None
+        self.animal_p: list[np.ndarray] = []
+        if balance_postures > 0:
+            from mapose.data.posture import sampling_weights
+
+            self.image_p, self.animal_p = sampling_weights(samples.keypoints, balance_postures)
         self.flip_perm = samples.skeleton.flip_permutation()
         import torch
 
@@ -274,14 +283,20 @@ class TrainDataset:
     def view(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         """The augmented ``(image, keypoints)`` of item ``index`` (deterministic given epoch/seed)."""
         rng = np.random.default_rng([self.seed, self.epoch, index])
-        i = int(rng.integers(len(self.samples)))
+        if self.image_p is None:
+            i = int(rng.integers(len(self.samples)))
+        else:
+            i = int(rng.choice(len(self.samples), p=self.image_p))
         img, kp = self.samples.images[i], self.samples.keypoints[i] + self.label_shift
         h, w = img.shape[:2]
         if self.crop_size:
             out_size = (self.crop_size, self.crop_size)
             finite = [k for k in kp if np.isfinite(k).all(axis=1).any()]
             if finite:
-                inst = finite[int(rng.integers(len(finite)))]
+                if self.image_p is None:
+                    inst = finite[int(rng.integers(len(finite)))]
+                else:
+                    inst = kp[int(rng.choice(len(kp), p=self.animal_p[i]))]
                 pts = inst[np.isfinite(inst).all(axis=1)]
                 if _extent(pts) > self.crop_size * np.sqrt(2):
                     center = tuple(pts[int(rng.integers(len(pts)))])
@@ -372,7 +387,7 @@ def _collate(items: list[dict[str, np.ndarray]]):
 
 def make_datamodule(train: PoseSamples, val: Optional[PoseSamples], spec: TargetSpec, augment: dict,
                     crop_size: int, samples_per_epoch: int, batch_size: int, num_workers: int = 0,
-                    seed: int = 0, val_crop_size: int = 0):
+                    seed: int = 0, val_crop_size: int = 0, balance_postures: float = 0.0):
     """A ``LightningDataModule`` over in-memory samples (validation on whole frames, or on
     ``val_crop_size`` crops around each animal; batches hold one frame when frames differ in size)."""
     import pytorch_lightning as pl
@@ -382,7 +397,8 @@ def make_datamodule(train: PoseSamples, val: Optional[PoseSamples], spec: Target
     class PoseDataModule(pl.LightningDataModule):
         def __init__(self) -> None:
             super().__init__()
-            self.train_ds = TrainDataset(train, spec, augment, crop_size, samples_per_epoch, seed)
+            self.train_ds = TrainDataset(train, spec, augment, crop_size, samples_per_epoch, seed,
+                                         balance_postures)
             self.val_ds = (EvalDataset(val, spec, val_crop_size) if val is not None and len(val)
                            else None)
 

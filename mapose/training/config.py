@@ -127,6 +127,11 @@ class DataConfig:
     (:func:`mapose.data.dataset.validation_crop_size`): big frames with small animals, such as
     ``flies_dreem/three_flies.slp`` (1024x1024, 3 flies), where whole-frame validation took as long
     as training."""
+    balance_postures: float = 0.0
+    """Draw training animals in rare postures more often: each animal's chance is multiplied by its
+    posture rarity (mean distance to its 3 most similar labelled animals, in body-part distances over
+    body size, relative to the average; :mod:`mapose.data.posture`) to this power.  0 (default): every
+    labelled image alike, then every animal in it alike."""
 
 
 @dataclass(frozen=True)
@@ -273,6 +278,8 @@ class TrainConfig:
         crop = self.data.crop_size
         if crop != "auto" and (crop < 0 or crop % 32):
             raise ConfigError(f"data.crop_size {crop} must be auto, 0 or a positive multiple of 32")
+        if self.data.balance_postures < 0:
+            raise ConfigError(f"data.balance_postures {self.data.balance_postures} must be >= 0 (0 = off)")
         nw = self.data.num_workers
         if nw != "auto" and (isinstance(nw, bool) or not isinstance(nw, int) or nw < 0):
             raise ConfigError(f"data.num_workers {nw!r} must be auto or a whole number >= 0")

@@ -220,7 +220,14 @@ def train(
         say(f"validating on {val_crop}-px crops around each animal (data.val_crops auto: whole frames "
             "would take more than a tenth of each epoch)")
     dm = make_datamodule(train_s, val_s, spec, aug, crop, cfg.data.samples_per_epoch,
-                         cfg.optim.batch_size, workers, cfg.optim.seed, val_crop)
+                         cfg.optim.batch_size, workers, cfg.optim.seed, val_crop,
+                         cfg.data.balance_postures)
+    if cfg.data.balance_postures > 0:
+        ds = dm.train_ds
+        drawn = np.concatenate([ds.image_p[i] * p for i, p in enumerate(ds.animal_p)])
+        drawn = drawn[drawn > 0] / drawn[drawn > 0].mean()
+        say(f"drawing training animals by posture rarity (data.balance_postures {cfg.data.balance_postures:g}): "
+            f"{drawn.max():.1f}x to {drawn.min():.2f}x as often as the average animal")
     model = build_untrained_model(skeleton, cfg).train()
     init = None
     if cfg.model.init and not resumed:  # a resumed run gets every weight from its checkpoint

@@ -573,3 +573,23 @@ def test_fine_tuning_starts_from_a_trained_models_weights(synthetic_labels, tmp_
     assert main(["train", "--labels", "x.slp", "--out", str(tmp_path / "third"), "--init",
                  str(tmp_path / "nowhere"), "--max-steps", "1", "--no-progress"]) == 2
     assert "nowhere/config.yaml: not found" in capsys.readouterr().err
+
+
+def test_posture_balanced_training_says_how_much_it_favours_rare_animals(synthetic_labels, tmp_path,
+                                                                        monkeypatch, capsys):
+    import yaml
+
+    import mapose.io as mio
+    from mapose.cli import main
+
+    monkeypatch.setattr(mio, "read_labels", lambda p, format=None, **kw: synthetic_labels)
+    cfg_path = tmp_path / "tiny.yaml"
+    cfg_path.write_text(yaml.safe_dump({**TINY, "optim": {**TINY["optim"], "ema_decay": 0.0},
+                                        "data": {**TINY["data"], "calibrate_offset": False,
+                                                 "balance_postures": 1.0}}))
+    out = tmp_path / "balanced"
+    assert main(["train", "--labels", "x.slp", "--out", str(out), "--config", str(cfg_path),
+                 "--max-steps", "1", "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert "drawing training animals by posture rarity (data.balance_postures 1)" in printed
+    assert yaml.safe_load((out / "config.yaml").read_text())["data"]["balance_postures"] == 1.0
