@@ -101,13 +101,12 @@ def summarise_tracklets(
         Detections used at each end to measure the body shape.
     """
     m = int(n_tracklets)
-    use = tracklet >= 0
+    use = np.nonzero(tracklet >= 0)[0]
+    use = use[np.lexsort((frame[use], tracklet[use]))]  # by tracklet, then frame
     tr, fr = tracklet[use], frame[use]
-    kps = np.asarray(keypoints, float)[use]
+    kps = np.asarray(keypoints[use], float)  # one copy of the linked poses, in that order
     size = body_sizes(kps)
     w = np.clip(np.nan_to_num(np.asarray(scores, float)[use], nan=1.0), 0.0, 1.0)
-    order = np.lexsort((fr, tr))  # by tracklet, then frame
-    tr, fr, kps, size, w = tr[order], fr[order], kps[order], size[order], w[order]
     first = np.searchsorted(tr, np.arange(m), side="left")
     stop = np.searchsorted(tr, np.arange(m), side="right")
     n = stop - first
@@ -127,7 +126,7 @@ def summarise_tracklets(
     shape_end = _window_shapes(kps, tr, stop - length, length, m)
     app = None
     if appearance is not None:
-        a = np.asarray(appearance, float)[use][order]
+        a = np.asarray(appearance, float)[use]
         ok = np.isfinite(a).all(axis=1)
         cnt = np.bincount(tr[ok], minlength=m)
         tot = np.zeros((m, a.shape[1]))
@@ -142,26 +141,34 @@ def summarise_tracklets(
 
 
 def _window_shapes(kps: np.ndarray, tr: np.ndarray, begin: np.ndarray, length: np.ndarray,
-                   m: int) -> np.ndarray:
+                   m: int, chunk: int = 1024) -> np.ndarray:
     """Mean log pairwise keypoint distance over ``length[t]`` detections from ``begin[t]`` of each
-    tracklet ``t`` (``kps`` sorted by tracklet); ``(m, P)``, NaN where a pair is never seen."""
+    tracklet ``t`` (``kps`` sorted by tracklet); ``(m, P)``, NaN where a pair is never seen.
+
+    Tracklets are taken a group of about ``chunk`` detections at a time, so the temporary
+    ``(detections, P)`` arrays stay bounded however many tracklets a video has."""
     k = kps.shape[1]
     a, b = np.triu_indices(k, 1)
+    out = np.full((m, len(a)), np.nan)
     if len(a) == 0 or m == 0:
         return np.zeros((m, len(a)))
-    total = int(length.sum())
-    offs = np.arange(total) - np.repeat(np.cumsum(length) - length, length)
-    idx = np.repeat(begin, length) + offs
-    owner = tr[idx]
-    p = kps[idx]
-    logd = np.log(np.maximum(np.hypot(p[:, a, 0] - p[:, b, 0], p[:, a, 1] - p[:, b, 1]), 0.5))
-    ok = np.isfinite(logd)
-    tot = np.zeros((m, len(a)))
-    cnt = np.zeros((m, len(a)))
-    np.add.at(tot, owner, np.where(ok, logd, 0.0))
-    np.add.at(cnt, owner, ok)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(cnt > 0, tot / cnt, np.nan)
+    ends = np.cumsum(length)
+    t0 = 0
+    while t0 < m:
+        # tracklets t0..t1-1 hold at most `chunk` window detections (at least one tracklet)
+        t1 = max(t0 + 1, int(np.searchsorted(ends, ends[t0] - length[t0] + chunk, side="right")))
+        ln = length[t0:t1]
+        offs = np.arange(int(ln.sum())) - np.repeat(np.cumsum(ln) - ln, ln)
+        p = kps[np.repeat(begin[t0:t1], ln) + offs]
+        logd = np.log(np.maximum(np.hypot(p[:, a, 0] - p[:, b, 0], p[:, a, 1] - p[:, b, 1]), 0.5))
+        ok = np.isfinite(logd)
+        starts = np.cumsum(ln) - ln
+        tot = np.add.reduceat(np.where(ok, logd, 0.0), starts, axis=0)
+        cnt = np.add.reduceat(ok.astype(np.int32), starts, axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[t0:t1] = np.where(cnt > 0, tot / np.maximum(cnt, 1), np.nan)
+        t0 = t1
+    return out
 
 
 def _mean_shift(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -71,3 +71,28 @@ def test_compiled_kernels_match_the_numpy_costs():
     m2, p2 = swap_margins(cost, rows, cols, spare)
     np.testing.assert_allclose(m1, m2)
     np.testing.assert_array_equal(p1, p2)
+
+
+def test_tracklet_shapes_do_not_depend_on_how_many_tracklets_are_taken_at_once():
+    """Body shapes at tracklet ends are summed a group of tracklets at a time (bounded memory with
+    many short tracklets); any group size gives the per-tracklet means of the log pair distances."""
+    from mapose.tracking.stitching import _window_shapes
+
+    rng = np.random.default_rng(0)
+    m = 60
+    n = rng.integers(1, 25, m)
+    tr = np.repeat(np.arange(m), n)
+    kps = rng.uniform(0, 100, (len(tr), 5, 2))
+    kps[rng.random(kps.shape[:2]) < 0.3] = np.nan
+    first = np.searchsorted(tr, np.arange(m))
+    length = np.minimum(n, 10)
+    ref = _window_shapes(kps, tr, first, length, m, chunk=10**6)
+    a, b = np.triu_indices(5, 1)
+    t = 7  # one tracklet by hand
+    win = kps[first[t]:first[t] + length[t]]
+    logd = np.log(np.maximum(np.hypot(*(win[:, a] - win[:, b]).transpose(2, 0, 1)), 0.5))
+    seen = np.isfinite(logd).sum(axis=0)
+    by_hand = np.where(np.isfinite(logd), logd, 0.0).sum(axis=0) / np.maximum(seen, 1)
+    np.testing.assert_allclose(ref[t], np.where(seen > 0, by_hand, np.nan))
+    for chunk in (1, 7, 100):
+        np.testing.assert_allclose(_window_shapes(kps, tr, first, length, m, chunk=chunk), ref, rtol=1e-12)
