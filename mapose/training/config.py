@@ -164,6 +164,10 @@ class HeatmapHeadConfig:
     """Gaussian sigma of the confidence-map targets, in model-input pixels."""
     loss: Literal["bce", "focal", "mse"] = "bce"
     weight: float = 1.0
+    hard_fraction: float = 1.0
+    """Online hard keypoint mining: per training sample, only this fraction of the body parts with
+    the largest confidence-map losses counts (1 = all; 0.5 is the hardest half, as in the cascaded
+    pyramid network of Chen et al. 2018).  The validation loss always counts every part."""
 
 
 @dataclass(frozen=True)
@@ -278,6 +282,9 @@ class TrainConfig:
         crop = self.data.crop_size
         if crop != "auto" and (crop < 0 or crop % 32):
             raise ConfigError(f"data.crop_size {crop} must be auto, 0 or a positive multiple of 32")
+        if not 0 < self.heads.heatmap.hard_fraction <= 1:
+            raise ConfigError(f"heads.heatmap.hard_fraction {self.heads.heatmap.hard_fraction} must be "
+                              "above 0 and at most 1 (1 = every body part counts)")
         if self.data.balance_postures < 0:
             raise ConfigError(f"data.balance_postures {self.data.balance_postures} must be >= 0 (0 = off)")
         nw = self.data.num_workers

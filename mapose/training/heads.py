@@ -25,20 +25,30 @@ from mapose.core.skeleton import Skeleton
 from mapose.models.heads import ConvHead
 
 
-def heatmap_loss(logits: torch.Tensor, target: torch.Tensor, kind: str = "bce") -> torch.Tensor:
+def heatmap_loss(logits: torch.Tensor, target: torch.Tensor, kind: str = "bce",
+                 hard_fraction: float = 1.0) -> torch.Tensor:
     """Confidence-map loss, normalised by the target mass so it is O(1) whatever the map size.
 
     ``bce``: binary cross-entropy with the Gaussian targets; ``focal``: the same weighted by
     ``|target - p| ** 2`` (quality focal loss, which down-weights easy background); ``mse``: squared
     error of the probabilities.
+
+    ``hard_fraction`` < 1: online hard keypoint mining -- per sample, only that fraction of the body
+    parts with the largest losses count (scaled back by ``1 / hard_fraction``), so training spends its
+    gradient on the parts the model gets wrong rather than on those it already finds.
     """
     norm = target.sum().clamp(min=1.0)
     if kind == "mse":
-        return ((torch.sigmoid(logits) - target) ** 2).sum() / norm
-    bce = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
-    if kind == "focal":
-        bce = bce * (torch.sigmoid(logits) - target).abs().pow(2)
-    return bce.sum() / norm
+        per = (torch.sigmoid(logits) - target) ** 2
+    else:
+        per = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
+        if kind == "focal":
+            per = per * (torch.sigmoid(logits) - target).abs().pow(2)
+    if hard_fraction >= 1.0 or logits.shape[1] < 2:
+        return per.sum() / norm
+    per_part = per.flatten(2).sum(2)  # (B, K)
+    k = max(1, int(round(hard_fraction * per_part.shape[1])))
+    return per_part.topk(k, dim=1).values.sum() * (per_part.shape[1] / k) / norm
 
 
 def paf_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -66,8 +76,8 @@ class HeadRole:
         return ConvHead(in_channels, self.channels(skeleton), hidden, self.bias_init)
 
 
-def _heatmap_loss(raw, batch, kind="bce"):
-    return heatmap_loss(raw, batch["heatmap"], kind)
+def _heatmap_loss(raw, batch, kind="bce", hard_fraction=1.0):
+    return heatmap_loss(raw, batch["heatmap"], kind, hard_fraction)
 
 
 def _paf_loss(raw, batch):

@@ -25,25 +25,28 @@ class PoseLightningModule(pl.LightningModule):
         cfg = model.config
         self.loss_weights = {r: float(getattr(cfg.heads, r).weight) for r in model.heads}
         self.heatmap_kind = cfg.heads.heatmap.loss
+        self.hard_fraction = float(cfg.heads.heatmap.hard_fraction)
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         return self.model(self.model.normalise(x))
 
-    def _losses(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    def _losses(self, batch: dict[str, torch.Tensor], train: bool = False) -> dict[str, torch.Tensor]:
+        """Weighted head losses; hard keypoint mining in training only, so the validation loss
+        (which picks the best checkpoint) stays comparable between recipes."""
         raw = self(batch["image"])
         out = {}
         for r, v in raw.items():
             if r == "heatmap":
-                out[r] = ROLES[r].loss(v, batch, self.heatmap_kind)
+                out[r] = ROLES[r].loss(v, batch, self.heatmap_kind, self.hard_fraction if train else 1.0)
             else:
                 out[r] = ROLES[r].loss(v, batch)
         out["loss"] = sum(self.loss_weights[r] * out[r] for r in raw)
         return out
 
     def training_step(self, batch, batch_idx):
-        losses = self._losses(batch)
+        losses = self._losses(batch, train=True)
         bs = batch["image"].shape[0]
         self.log("train/loss", losses["loss"], prog_bar=True, batch_size=bs)
         for r in self.model.heads:
