@@ -182,12 +182,15 @@ def auto_num_workers(num_workers, accelerator: str = "auto", cpus: Optional[int]
 
 
 def trains_on_gpu(accelerator: str = "auto", gpu_available: Optional[bool] = None) -> bool:
-    """Whether Lightning's ``accelerator`` setting trains on a GPU (``gpu``/``cuda``, or ``auto``
-    with a CUDA GPU present)."""
+    """Whether Lightning's ``accelerator`` setting trains on an accelerator rather than the CPU
+    (``gpu``/``cuda``/``mps``/``tpu``, or ``auto`` with a CUDA GPU or Apple's Metal device present):
+    steps that wait for augmentation workers, and no CPU memory-format tuning."""
     import torch
 
-    gpu = torch.cuda.is_available() if gpu_available is None else gpu_available
-    return accelerator in ("gpu", "cuda") or (accelerator == "auto" and gpu)
+    if gpu_available is None:
+        mps = getattr(torch.backends, "mps", None)
+        gpu_available = torch.cuda.is_available() or bool(mps is not None and mps.is_available())
+    return accelerator in ("gpu", "cuda", "mps", "tpu") or (accelerator == "auto" and gpu_available)
 
 
 def pad_to_multiple(image: np.ndarray, multiple: int = 32) -> np.ndarray:

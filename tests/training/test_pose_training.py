@@ -73,6 +73,7 @@ def test_channels_last_training_computes_the_same_step(synthetic_labels):
     assert from_dict(TrainConfig, {"trainer": {"channels_last": True}}).trainer.channels_last_for(on_gpu=True)
     assert not trains_on_gpu("auto", gpu_available=False) and trains_on_gpu("auto", gpu_available=True)
     assert trains_on_gpu("gpu", gpu_available=False) and not trains_on_gpu("cpu", gpu_available=True)
+    assert trains_on_gpu("mps", gpu_available=False) and trains_on_gpu("tpu", gpu_available=False)
 
 
 def test_lr_schedule_warmup_then_cosine():
