@@ -149,9 +149,9 @@ def _window_shapes(kps: np.ndarray, tr: np.ndarray, begin: np.ndarray, length: n
     ``(detections, P)`` arrays stay bounded however many tracklets a video has."""
     k = kps.shape[1]
     a, b = np.triu_indices(k, 1)
-    out = np.full((m, len(a)), np.nan)
     if len(a) == 0 or m == 0:
         return np.zeros((m, len(a)))
+    out = np.empty((m, len(a)))
     ends = np.cumsum(length)
     t0 = 0
     while t0 < m:
@@ -165,8 +165,7 @@ def _window_shapes(kps: np.ndarray, tr: np.ndarray, begin: np.ndarray, length: n
         starts = np.cumsum(ln) - ln
         tot = np.add.reduceat(np.where(ok, logd, 0.0), starts, axis=0)
         cnt = np.add.reduceat(ok.astype(np.int32), starts, axis=0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out[t0:t1] = np.where(cnt > 0, tot / np.maximum(cnt, 1), np.nan)
+        out[t0:t1] = np.where(cnt > 0, tot / np.maximum(cnt, 1), np.nan)
         t0 = t1
     return out
 
