@@ -6,8 +6,11 @@ augmentation as configured), and its outputs are decoded with each setting:
 - ``field only``: connections ranked by their part-affinity-field score alone (mapose before
   November 2026; ``DecodeOptions(peak_weight=0, coincident_radius=None)``);
 - ``peak ranking``: ranked by field score x the geometric mean of the two heatmap peaks;
-- ``default``: peak ranking, and two body parts of one animal on one spot separated when a free,
-  validly connected candidate exists (:mod:`mapose.decode.assembly`, step 5).
+- ``no edge lengths``: peak ranking, and two body parts of one animal on one spot separated when a
+  free, validly connected candidate exists (:mod:`mapose.decode.assembly`, step 5);
+- ``default``: that, and no connection longer than twice the longest labelled length of its edge
+  (:func:`mapose.decode.frame.edge_length_limits`); models trained before the lengths were recorded
+  get them from their training frames (``split.json``).
 
 Usage::
 
@@ -23,13 +26,16 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
+
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 REPO = Path(__file__).resolve().parents[1]
 SETTINGS = {
     "field only": {"peak_weight": 0.0, "coincident_radius": None},
     "peak ranking": {"coincident_radius": None},
-    "default": {},
+    "no edge lengths": {},
+    "default": {"edge_limits": "model"},
 }
 KEYS = ("rmse_px", "median_px", "pck3", "pck5", "map_oks", "map_oks_strict", "detected",
         "rmse_px_pcutoff")
@@ -44,6 +50,15 @@ def model_outputs(model_dir: Path, labels):
     from mapose.training.model import load_model
 
     model = load_model(model_dir, device="cpu", checkpoint="best")
+    if model.edge_max_length_px is None:  # trained before the lengths were recorded
+        from mapose.data.dataset import samples_from_labels
+        from mapose.training.train import edge_max_lengths
+
+        train = select_frames(labels, "train", model_dir / "split.json")
+        samples = samples_from_labels([labels], model.skeleton)
+        mask = np.isin(samples.label_index, train)
+        model.edge_max_length_px = np.array([np.nan if v is None else v
+                                             for v in edge_max_lengths(samples, model.skeleton, mask)])
     sel = select_frames(labels, "val", model_dir / "split.json")
     images = load_images(labels, sel)
     outs = [{k: v.numpy() for k, v in model.predict(torch.from_numpy(images[i][None])).items()}
@@ -55,7 +70,11 @@ def model_outputs(model_dir: Path, labels):
 def decode(model, outs, setting: dict):
     from mapose.decode import decode_batch
 
+    from mapose.decode.frame import edge_length_limits
+
     kw = {"keep_singletons": False, "single_animal": False, **setting}
+    if kw.get("edge_limits") == "model":
+        kw["edge_limits"] = edge_length_limits(model)
     res = [decode_batch(o, model.skeleton, model.stride, **kw)[0] for o in outs]
     cal = model.calibration
     kps = [r[0] if cal is None else cal.apply(r[0]) for r in res]

@@ -320,6 +320,7 @@ def assemble(
     min_sample_score: float = 0.05,
     min_fraction: float = 0.8,
     max_length: float | None = None,
+    edge_limits: np.ndarray | None = None,
     attach_score: float | None = 0.3,
     peak_weight: float = 1.0,
     coincident_radius: float | None = 1.0,
@@ -343,7 +344,7 @@ def assemble(
     merge_radius
         Largest centroid distance (output cells) for merging fragments of different skeleton
         components; ``None``: no limit.
-    n_samples, min_sample_score, min_fraction, max_length
+    n_samples, min_sample_score, min_fraction, max_length, edge_limits
         PAF scoring options, see :func:`mapose.decode.paf.score_connections`.
     attach_score
         Minimum PAF score of a connection that attaches a fragment to a larger instance in the
@@ -371,7 +372,7 @@ def assemble(
     if use_edges:
         conn = score_connections(
             paf, peaks, use_edges, n_samples=n_samples, min_sample_score=min_sample_score,
-            min_fraction=min_fraction, max_length=max_length,
+            min_fraction=min_fraction, max_length=max_length, edge_limits=edge_limits,
         )
         rank = conn
         if peak_weight:

@@ -36,6 +36,7 @@ def decode_frame(
     min_sample_score: float = 0.05,
     min_fraction: float = 0.8,
     max_length: float | None = None,
+    edge_limits: np.ndarray | None = None,
     attach_score: float | None = 0.3,
     single_animal: bool = False,
     peak_weight: float = 1.0,
@@ -67,7 +68,7 @@ def decode_frame(
         :mod:`mapose.decode.assembly`); drop them later with :func:`filter_instances`.
     merge_radius
         Merge distance (output cells) of fragments of disconnected skeleton components.
-    n_samples, min_sample_score, min_fraction, max_length
+    n_samples, min_sample_score, min_fraction, max_length, edge_limits
         PAF scoring options (:func:`mapose.decode.paf.score_connections`).
     attach_score
         PAF score that attaches a leftover fragment to a larger instance
@@ -105,7 +106,8 @@ def decode_frame(
     asm = assemble(
         peaks, paf, skeleton.edges, k, max_animals=max_animals, keep_singletons=keep_singletons,
         merge_radius=merge_radius, n_samples=n_samples, min_sample_score=min_sample_score,
-        min_fraction=min_fraction, max_length=max_length, attach_score=attach_score,
+        min_fraction=min_fraction, max_length=max_length, edge_limits=edge_limits,
+        attach_score=attach_score,
         peak_weight=peak_weight, coincident_radius=coincident_radius,
     )
     n = len(asm.members)
@@ -126,6 +128,23 @@ def use_single_animal(model_single_animal: bool, max_animals: int | None,
     if requested is not None:
         return bool(requested)
     return bool(model_single_animal) and (max_animals is None or max_animals <= 1)
+
+
+#: a connection may be at most this many times longer than the longest of its edge in the training
+#: labels
+EDGE_LENGTH_SLACK = 2.0
+
+
+def edge_length_limits(model, scale: float = 1.0):
+    """Longest connection of each edge (output cells; ``edge_limits`` of
+    :func:`mapose.decode.paf.score_connections`): the longest labelled length of the edge that the
+    model recorded at training (``model.edge_max_length_px``, pixels of the labelled frames) times
+    :data:`EDGE_LENGTH_SLACK`; ``scale``: the resize applied to frames before ``model.predict``.
+    ``None`` for models trained before the lengths were recorded (no limit)."""
+    lengths = getattr(model, "edge_max_length_px", None)
+    if lengths is None:
+        return None
+    return EDGE_LENGTH_SLACK * np.asarray(lengths, dtype=np.float64) * float(scale) / float(model.stride)
 
 
 def _best_per_keypoint(peaks, k: int, stride: float) -> FrameResult:

@@ -83,6 +83,7 @@ def score_connections(
     min_sample_score: float = 0.05,
     min_fraction: float = 0.8,
     max_length: float | None = None,
+    edge_limits: np.ndarray | None = None,
 ) -> Connections:
     """Score all candidate connections of all edges at once (vectorised line integrals).
 
@@ -103,6 +104,10 @@ def score_connections(
     max_length
         Segments longer than this (output cells) are penalised by ``max_length / length - 1``
         (OpenPose's distance prior).  Default: half the larger map side.
+    edge_limits
+        ``(E,)`` longest allowed segment of each edge (output cells; NaN: no limit).  Longer
+        connections are never valid: with the limits learned from the training labels
+        (:func:`mapose.decode.frame.edge_length_limits`) they are not limbs, whatever field they cross.
 
     Returns
     -------
@@ -142,6 +147,13 @@ def score_connections(
     score = score + penalty
     frac = (dots > min_sample_score).mean(axis=1)
     valid = (frac >= min_fraction) & (score > 0)
+    if edge_limits is not None:
+        lim = np.asarray(edge_limits, dtype=np.float64)
+        if lim.shape != (len(edges),):
+            raise ValidationError(f"edge_limits has {lim.size} values; expected one per edge ({len(edges)})")
+        too_long = length > np.where(np.isfinite(lim), lim, np.inf)[edge]
+        valid &= ~too_long
+        score = np.where(too_long, 0.0, score)  # not even a weak link (assembly step 4)
     return Connections(edge, src, dst, score, valid)
 
 

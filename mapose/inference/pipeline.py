@@ -25,7 +25,7 @@ from mapose import __version__
 from mapose.allocator import release_memory
 from mapose.core.detections import Detections
 from mapose.decode import decode_batch, filter_instances, to_detections
-from mapose.decode.frame import use_single_animal
+from mapose.decode.frame import edge_length_limits, use_single_animal
 from mapose.errors import ValidationError
 from mapose.inference.chunks import ChunkStore
 from mapose.inference.frames import BatchReader, Preprocess, probe_video
@@ -237,6 +237,8 @@ def predict_video(
     dec_kw = asdict(decode)
     dec_kw["single_animal"] = use_single_animal(getattr(model, "single_animal", False),
                                                 decode.max_animals, decode.single_animal)
+    if dec_kw.get("edge_limits") is None:
+        dec_kw["edge_limits"] = edge_length_limits(model, model_input_scale(model, scale))
     prec = resolve_precision(model, precision)
     dev_type = "cpu"
     if isinstance(model, torch.nn.Module):

@@ -65,11 +65,13 @@ def predict_frames(model, images: list[np.ndarray], batch_size: int = 4, **decod
     import torch
 
     from mapose.decode import decode_batch
-    from mapose.decode.frame import use_single_animal
+    from mapose.decode.frame import edge_length_limits, use_single_animal
 
     decode_kw["single_animal"] = use_single_animal(getattr(model, "single_animal", False),
                                                    decode_kw.get("max_animals"),
                                                    decode_kw.get("single_animal"))
+    if decode_kw.get("edge_limits") is None:
+        decode_kw["edge_limits"] = edge_length_limits(model)
     kps, kss, iss = [], [], []
     calibration = getattr(model, "calibration", None)
     i = 0

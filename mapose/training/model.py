@@ -136,6 +136,10 @@ class PoseModel(nn.Module):
         #: decode one animal per frame (``inference.single_animal``; ``auto`` is resolved from the
         #: training labels by :func:`resolve_single_animal` when the model is trained or loaded)
         self.single_animal = config.inference.single_animal is True
+        #: longest labelled length of each edge in the training frames (pixels of the labelled
+        #: frames; NaN: never labelled), recorded in split.json; assembly makes no connection
+        #: longer than twice that (:func:`mapose.decode.frame.edge_length_limits`)
+        self.edge_max_length_px: Optional[np.ndarray] = None
         self.backbone = FPNBackbone(config.model.encoder, self.net_stride,
                                     config.model.decoder_channels, encoder_weights)
         self.heads = nn.ModuleDict({
@@ -362,8 +366,12 @@ def load_model(model_dir: str | Path, device: str = "cpu", checkpoint: str = "be
 
     model.calibration = read_calibration(d)
     split = d / "split.json"
-    per_frame = json.loads(split.read_text()).get("max_animals_per_frame") if split.exists() else None
-    model.single_animal = resolve_single_animal(cfg.inference.single_animal, per_frame)
+    record = json.loads(split.read_text()) if split.exists() else {}
+    model.single_animal = resolve_single_animal(cfg.inference.single_animal,
+                                                record.get("max_animals_per_frame"))
+    lengths = record.get("edge_max_length_px")
+    if lengths is not None and len(lengths) == skeleton.n_edges:
+        model.edge_max_length_px = np.array([np.nan if v is None else v for v in lengths], dtype=np.float64)
     if tta is not None:  # checked by predict
         model.tta = tta
     return model.to(resolve_device(device)).eval()

@@ -110,6 +110,24 @@ def split_record(samples, val: np.ndarray, cfg: TrainConfig) -> dict:
             "max_animals_per_frame": max(n_animals, default=0)}
 
 
+def edge_max_lengths(samples, skeleton: Skeleton, mask: np.ndarray) -> list[Optional[float]]:
+    """Longest labelled length of each skeleton edge over the frames in ``mask``, in pixels of the
+    labelled frames (``None`` for an edge whose two body parts are never labelled together).  The
+    assembly makes no longer connection than twice that (:func:`mapose.decode.frame.edge_length_limits`)."""
+    longest = np.full(skeleton.n_edges, np.nan)
+    for i in np.flatnonzero(mask):
+        kp = np.asarray(samples.keypoints[i], dtype=np.float64)
+        if not len(kp) or not skeleton.n_edges:
+            continue
+        src, dst = np.asarray(skeleton.edges).T
+        d = np.hypot(*(kp[:, src] - kp[:, dst]).transpose(2, 0, 1))  # (n, E)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an edge not labelled in this frame
+            longest = np.fmax(longest, np.nanmax(d, axis=0))
+    longest = longest / float(samples.input_scale or 1.0)
+    return [round(float(v), 3) if np.isfinite(v) else None for v in longest]
+
+
 def target_spec(cfg: TrainConfig):
     from mapose.data.dataset import TargetSpec
 
@@ -197,6 +215,7 @@ def train(
     save_yaml(cfg, out / "config.yaml")
     atomic_write_text(out / "skeleton.json", skeleton_json(skeleton))
     record = split_record(samples, val, cfg)
+    record["edge_max_length_px"] = edge_max_lengths(samples, skeleton, ~val)
     atomic_write_text(out / "split.json", json.dumps(record, indent=1))
     train_s = samples.subset(np.flatnonzero(~val))
     val_s = samples.subset(np.flatnonzero(val)) if val.any() else None
@@ -229,6 +248,7 @@ def train(
         say(f"drawing training animals by posture rarity (data.balance_postures {cfg.data.balance_postures:g}): "
             f"{drawn.max():.1f}x to {drawn.min():.2f}x as often as the average animal")
     model = build_untrained_model(skeleton, cfg).train()
+    model.edge_max_length_px = np.array([np.nan if v is None else v for v in record["edge_max_length_px"]])
     init = None
     if cfg.model.init and not resumed:  # a resumed run gets every weight from its checkpoint
         from mapose.training.model import init_from_trained

@@ -390,3 +390,40 @@ def test_folded_wings_stay_on_one_spot_and_taken_spots_are_not_used():
     got = sorted(kp, key=lambda r: r[1, 1])
     np.testing.assert_allclose(got[0], a, atol=1e-3)
     np.testing.assert_allclose(got[1], b, atol=1e-3)
+
+
+def test_no_connection_is_longer_than_twice_its_longest_labelled_length():
+    """A body part whose own candidate was not detected must not be linked to a candidate far away
+    along another animal's field (the sample flies: a thorax linked to wing tips 220 px off)."""
+    from mapose.decode.frame import edge_length_limits
+    from mapose.decode.paf import score_connections
+    from mapose.decode.peaks import Peaks
+
+    sk = Skeleton.from_names(["thorax", "wing"], [("thorax", "wing")])
+    hm = np.zeros((2, 20, 60), np.float32)
+    hm[0, 5, 5] = 0.9  # the thorax, its wing undetected
+    hm[1, 5, 45] = 0.9  # a wing 40 cells away, along a field pointing at it all the way
+    paf = np.zeros((2, 20, 60), np.float32)
+    paf[0] = 1.0
+    peaks = Peaks(np.array([0, 1]), np.array([5.0, 45.0]), np.array([5.0, 5.0]), np.array([0.9, 0.9]))
+    assert score_connections(paf, peaks, sk.edges).valid.tolist() == [True]
+    limited = score_connections(paf, peaks, sk.edges, edge_limits=np.array([20.0]))
+    assert limited.valid.tolist() == [False] and limited.score.tolist() == [0.0]
+    assert score_connections(paf, peaks, sk.edges, edge_limits=np.array([np.nan])).valid.tolist() == [True]
+    with pytest.raises(ValidationError, match="edge_limits has 2 values"):
+        score_connections(paf, peaks, sk.edges, edge_limits=np.array([1.0, 2.0]))
+
+    kw = dict(keep_singletons=False, peak_threshold=0.5)
+    linked, _, _ = decode_frame(hm, paf, None, sk, 4, **kw)
+    assert np.isfinite(linked[0]).all()
+
+    class Model:  # what a trained model records: the wing was never labelled over 40 px from the thorax
+        edge_max_length_px = np.array([40.0])
+        stride = 4
+
+    limits = edge_length_limits(Model())
+    assert limits.tolist() == [20.0]  # twice 40 px, in cells of 4 px
+    assert edge_length_limits(Model(), scale=0.5).tolist() == [10.0]
+    assert edge_length_limits(object()) is None
+    alone, _, _ = decode_frame(hm, paf, None, sk, 4, edge_limits=limits, **kw)
+    assert len(alone) == 0  # the thorax stays without a wing (and a lone part is no animal)

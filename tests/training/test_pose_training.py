@@ -594,3 +594,14 @@ def test_posture_balanced_training_says_how_much_it_favours_rare_animals(synthet
     printed = capsys.readouterr().out
     assert "drawing training animals by posture rarity (data.balance_postures 1)" in printed
     assert yaml.safe_load((out / "config.yaml").read_text())["data"]["balance_postures"] == 1.0
+    # the longest labelled length of each edge over the training frames is recorded for the assembly
+    from mapose.training import load_model
+
+    split = json.loads((out / "split.json").read_text())
+    train_frames = {r["label_index"] for r in split["train"]}
+    det = synthetic_labels.instances
+    kp = det.keypoints[np.isin(det.frame, list(train_frames))]
+    sk = synthetic_labels.skeleton
+    expected = [float(np.nanmax(np.hypot(*(kp[:, a] - kp[:, b]).T))) for a, b in sk.edges]
+    np.testing.assert_allclose(split["edge_max_length_px"], expected, atol=1e-3)
+    np.testing.assert_allclose(load_model(out).edge_max_length_px, expected, atol=1e-3)
