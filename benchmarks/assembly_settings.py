@@ -57,8 +57,7 @@ def model_outputs(model_dir: Path, labels):
         train = select_frames(labels, "train", model_dir / "split.json")
         samples = samples_from_labels([labels], model.skeleton)
         mask = np.isin(samples.label_index, train)
-        model.edge_max_length_px = np.array([np.nan if v is None else v
-                                             for v in edge_max_lengths(samples, model.skeleton, mask)])
+        model.edge_max_length_px = edge_max_lengths(samples, model.skeleton, mask)
     sel = select_frames(labels, "val", model_dir / "split.json")
     images = load_images(labels, sel)
     outs = [{k: v.numpy() for k, v in model.predict(torch.from_numpy(images[i][None])).items()}

@@ -106,7 +106,7 @@ def score_connections(
         (OpenPose's distance prior).  Default: half the larger map side.
     edge_limits
         ``(E,)`` longest allowed segment of each edge (output cells; NaN: no limit).  Longer
-        connections are never valid: with the limits learned from the training labels
+        connections are invalid and score 0: with the limits learned from the training labels
         (:func:`mapose.decode.frame.edge_length_limits`) they are not limbs, whatever field they cross.
 
     Returns

@@ -110,9 +110,9 @@ def split_record(samples, val: np.ndarray, cfg: TrainConfig) -> dict:
             "max_animals_per_frame": max(n_animals, default=0)}
 
 
-def edge_max_lengths(samples, skeleton: Skeleton, mask: np.ndarray) -> list[Optional[float]]:
+def edge_max_lengths(samples, skeleton: Skeleton, mask: np.ndarray) -> np.ndarray:
     """Longest labelled length of each skeleton edge over the frames in ``mask``, in pixels of the
-    labelled frames (``None`` for an edge whose two body parts are never labelled together).  The
+    labelled frames (NaN for an edge whose two body parts are never labelled together).  The
     assembly makes no longer connection than twice that (:func:`mapose.decode.frame.edge_length_limits`)."""
     longest = np.full(skeleton.n_edges, np.nan)
     for i in np.flatnonzero(mask):
@@ -124,8 +124,7 @@ def edge_max_lengths(samples, skeleton: Skeleton, mask: np.ndarray) -> list[Opti
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # an edge not labelled in this frame
             longest = np.fmax(longest, np.nanmax(d, axis=0))
-    longest = longest / float(samples.input_scale or 1.0)
-    return [round(float(v), 3) if np.isfinite(v) else None for v in longest]
+    return longest / float(samples.input_scale or 1.0)
 
 
 def target_spec(cfg: TrainConfig):
@@ -215,7 +214,8 @@ def train(
     save_yaml(cfg, out / "config.yaml")
     atomic_write_text(out / "skeleton.json", skeleton_json(skeleton))
     record = split_record(samples, val, cfg)
-    record["edge_max_length_px"] = edge_max_lengths(samples, skeleton, ~val)
+    edge_lengths = edge_max_lengths(samples, skeleton, ~val)
+    record["edge_max_length_px"] = [round(float(v), 3) if np.isfinite(v) else None for v in edge_lengths]
     atomic_write_text(out / "split.json", json.dumps(record, indent=1))
     train_s = samples.subset(np.flatnonzero(~val))
     val_s = samples.subset(np.flatnonzero(val)) if val.any() else None
@@ -248,7 +248,7 @@ def train(
         say(f"drawing training animals by posture rarity (data.balance_postures {cfg.data.balance_postures:g}): "
             f"{drawn.max():.1f}x to {drawn.min():.2f}x as often as the average animal")
     model = build_untrained_model(skeleton, cfg).train()
-    model.edge_max_length_px = np.array([np.nan if v is None else v for v in record["edge_max_length_px"]])
+    model.edge_max_length_px = edge_lengths
     init = None
     if cfg.model.init and not resumed:  # a resumed run gets every weight from its checkpoint
         from mapose.training.model import init_from_trained
