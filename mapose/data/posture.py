@@ -88,9 +88,10 @@ def posture_rarity(keypoints: Sequence[np.ndarray], neighbours: int = 3,
             # an animal in the reference subset is not its own neighbour
             d[np.equal.outer(q, ref)] = np.inf
             near = np.sort(d, axis=1)[:, :neighbours]
-            near[~np.isfinite(near)] = np.nan
-            with np.errstate(invalid="ignore"):
-                score[q] = np.nanmean(near, axis=1) if near.size else np.nan
+            ok = np.isfinite(near)
+            count = ok.sum(axis=1)
+            mean = np.where(ok, near, 0.0).sum(axis=1) / np.maximum(count, 1)
+            score[q] = np.where(count > 0, mean, np.nan)  # no comparable neighbour: scored 1 below
     good = np.isfinite(score)
     out = np.ones(n)
     if good.any() and np.mean(score[good]) > 0:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-import warnings
 from dataclasses import replace as dc_replace
 from pathlib import Path
 from typing import Optional, Sequence
@@ -114,16 +113,15 @@ def edge_max_lengths(samples, skeleton: Skeleton, mask: np.ndarray) -> np.ndarra
     """Longest labelled length of each skeleton edge over the frames in ``mask``, in pixels of the
     labelled frames (NaN for an edge whose two body parts are never labelled together).  The
     assembly makes no longer connection than twice that (:func:`mapose.decode.frame.edge_length_limits`)."""
-    longest = np.full(skeleton.n_edges, np.nan)
-    for i in np.flatnonzero(mask):
-        kp = np.asarray(samples.keypoints[i], dtype=np.float64)
-        if not len(kp) or not skeleton.n_edges:
-            continue
-        src, dst = np.asarray(skeleton.edges).T
-        d = np.hypot(*(kp[:, src] - kp[:, dst]).transpose(2, 0, 1))  # (n, E)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # an edge not labelled in this frame
-            longest = np.fmax(longest, np.nanmax(d, axis=0))
+    kp = [np.asarray(samples.keypoints[i], dtype=np.float64) for i in np.flatnonzero(mask)]
+    kp = [k for k in kp if len(k)]
+    if not kp or not skeleton.n_edges:
+        return np.full(skeleton.n_edges, np.nan)
+    kp = np.concatenate(kp)
+    src, dst = np.asarray(skeleton.edges).T
+    d = np.hypot(*(kp[:, src] - kp[:, dst]).transpose(2, 0, 1))  # (animals, E)
+    seen = np.isfinite(d).any(axis=0)
+    longest = np.where(seen, np.where(np.isfinite(d), d, -np.inf).max(axis=0), np.nan)
     return longest / float(samples.input_scale or 1.0)
 
 
