@@ -8,9 +8,12 @@ augmentation as configured), and its outputs are decoded with each setting:
 - ``peak ranking``: ranked by field score x the geometric mean of the two heatmap peaks;
 - ``no edge lengths``: peak ranking, and two body parts of one animal on one spot separated when a
   free, validly connected candidate exists (:mod:`mapose.decode.assembly`, step 5);
-- ``default``: that, and no connection longer than twice the longest labelled length of its edge
-  (:func:`mapose.decode.frame.edge_length_limits`); models trained before the lengths were recorded
-  get them from their training frames (``split.json``).
+- ``no body sides``: that, and no connection longer than twice the longest labelled length of its
+  edge (:func:`mapose.decode.frame.edge_length_limits`); models trained before the lengths were
+  recorded get them from their training frames (``split.json``);
+- ``default``: that, and a left/right pair left on one spot separates onto a candidate of either
+  part's channel on the other side of the body axis, by the side each part is labelled on
+  (:mod:`mapose.decode.sides`; older models get the rule from their training frames).
 
 Usage::
 
@@ -35,7 +38,8 @@ SETTINGS = {
     "field only": {"peak_weight": 0.0, "coincident_radius": None},
     "peak ranking": {"coincident_radius": None},
     "no edge lengths": {},
-    "default": {"edge_limits": "model"},
+    "no body sides": {"edge_limits": "model"},
+    "default": {"edge_limits": "model", "body_sides": "model"},
 }
 KEYS = ("rmse_px", "median_px", "pck3", "pck5", "map_oks", "map_oks_strict", "detected",
         "rmse_px_pcutoff")
@@ -50,14 +54,17 @@ def model_outputs(model_dir: Path, labels):
     from mapose.training.model import load_model
 
     model = load_model(model_dir, device="cpu", checkpoint="best")
-    if model.edge_max_length_px is None:  # trained before the lengths were recorded
+    if model.edge_max_length_px is None or model.body_sides is None:  # trained before they were recorded
         from mapose.data.dataset import samples_from_labels
-        from mapose.training.train import edge_max_lengths
+        from mapose.training.train import body_sides, edge_max_lengths
 
         train = select_frames(labels, "train", model_dir / "split.json")
         samples = samples_from_labels([labels], model.skeleton)
         mask = np.isin(samples.label_index, train)
-        model.edge_max_length_px = edge_max_lengths(samples, model.skeleton, mask)
+        if model.edge_max_length_px is None:
+            model.edge_max_length_px = edge_max_lengths(samples, model.skeleton, mask)
+        if model.body_sides is None:
+            model.body_sides = body_sides(samples, model.skeleton, mask)
     sel = select_frames(labels, "val", model_dir / "split.json")
     images = load_images(labels, sel)
     outs = [{k: v.numpy() for k, v in model.predict(torch.from_numpy(images[i][None])).items()}
@@ -74,6 +81,8 @@ def decode(model, outs, setting: dict):
     kw = {"keep_singletons": False, "single_animal": False, **setting}
     if kw.get("edge_limits") == "model":
         kw["edge_limits"] = edge_length_limits(model)
+    if kw.get("body_sides") == "model":
+        kw["body_sides"] = model.body_sides
     res = [decode_batch(o, model.skeleton, model.stride, **kw)[0] for o in outs]
     cal = model.calibration
     kps = [r[0] if cal is None else cal.apply(r[0]) for r in res]

@@ -129,6 +129,13 @@ class Skeleton:
     def symmetry_names(self) -> list[tuple[str, str]]:
         return [(self.keypoints[a], self.keypoints[b]) for a, b in self.symmetry]
 
+    def partners(self) -> np.ndarray:
+        """``(K,)`` the left/right partner of each keypoint (itself when it has none)."""
+        out = np.arange(self.n_keypoints)
+        for a, b in self.symmetry:
+            out[a], out[b] = b, a
+        return out
+
     def index(self, name: str) -> int:
         """Index of keypoint ``name``; raises :class:`SkeletonError` listing the known names."""
         try:

@@ -23,7 +23,9 @@ Algorithm (per frame):
    type is joined to the animal by a valid connection, belongs to no animal and lies on no animal's
    body part, that part moves there (the best-ranked such connection; the candidate left behind
    becomes a singleton).  Folded wing tips legitimately coincide, so coincidence alone is not an
-   error; a free, connected second candidate is the evidence.
+   error; a free, connected second candidate is the evidence.  A left/right pair with a side rule
+   learned from the labels (:mod:`mapose.decode.sides`) may also take a candidate of its partner's
+   type, on the other side of the body axis, and the part labelled on that side takes it.
 6. Skeletons whose graph is not connected (or models with no PAF head) give fragments that each lie
    in one connected component.  Fragments of *different* components are merged greedily, closest
    centroids first, while their keypoint sets are disjoint and the distance is at most
@@ -47,6 +49,7 @@ from scipy.optimize import linear_sum_assignment
 
 from mapose.decode.paf import Connections, score_connections
 from mapose.decode.peaks import Peaks
+from mapose.decode.sides import BodySides, side_of
 from mapose.errors import ValidationError
 
 
@@ -212,15 +215,22 @@ def _attach_fragments(members: np.ndarray, conn: Connections, min_score: float) 
 
 
 def _separate_coincident(members: np.ndarray, conn: Connections, rank: np.ndarray, peaks: Peaks,
-                         radius: float) -> np.ndarray:
+                         radius: float, sides: BodySides | None = None,
+                         pair_min_score: float = 0.1) -> np.ndarray:
     """Two body parts of one animal on one spot: the one that peaks lower there moves to another
     candidate of its type when a valid connection joins that candidate to the animal, no animal
-    holds it and it lies on no body part of an animal (the best-ranked connection).  Candidates
-    moved away stay singletons."""
+    holds it and it lies on no body part of an animal (the best-ranked connection).
+
+    A left/right pair with a side rule (``sides``, learned from the labels): a candidate of either
+    part's type on the other side of the animal's body axis will do, joined by a connection whose
+    field score reaches ``pair_min_score``, and the part labelled on that side moves there.  A model
+    that cannot tell the two sides apart puts both channels' peaks and fields on both wings, so
+    neither field points cleanly at the second one.  Candidates moved away stay singletons."""
     n_kp = (members >= 0).sum(1)
-    valid = np.flatnonzero(conn.valid)
+    usable = conn.valid if sides is None else conn.valid | (conn.score >= pair_min_score)
+    pool = np.flatnonzero(usable)
     animals = np.flatnonzero(n_kp >= 3)
-    if len(valid) == 0 or len(animals) == 0:
+    if len(pool) == 0 or len(animals) == 0:
         return members
     owner = np.full(len(peaks), -1, dtype=np.int64)
     for i, row in enumerate(members):
@@ -234,8 +244,9 @@ def _separate_coincident(members: np.ndarray, conn: Connections, rank: np.ndarra
     alive = np.ones(len(members), dtype=bool)
     moved = np.zeros(len(peaks), dtype=bool)
     extra = []
-    src, dst = conn.src[valid], conn.dst[valid]
+    src, dst, valid = conn.src[pool], conn.dst[pool], conn.valid[pool]
     ksrc, kdst = peaks.keypoint[src], peaks.keypoint[dst]
+    xy = np.stack([peaks.col, peaks.row], axis=1)
     for i in animals:
         row = members[i]
         present = np.flatnonzero(row >= 0)
@@ -244,17 +255,30 @@ def _separate_coincident(members: np.ndarray, conn: Connections, rank: np.ndarra
         for u, v in zip(*np.nonzero(np.triu(close, 1))):
             # the spot belongs to the part that peaks higher there: only the other one may move
             k = min((present[u], present[v]), key=lambda q: (peaks.score[row[q]], q))
-            if moved[row[k]]:
+            other = present[v] if k == present[u] else present[u]
+            if moved[row[k]] or moved[row[other]]:
                 continue
-            # valid connections from this animal to another candidate of type k
-            cand = np.where((kdst == k) & (owner[src] == i), dst,
-                            np.where((ksrc == k) & (owner[dst] == i), src, -1))
-            ok = cand >= 0
+            pair = (sides is not None and sides.partner[k] == other and sides.side[k] != 0
+                    and (row[list(sides.axis)] >= 0).all())
+            types = [k, other] if pair else [k]
+            # connections from this animal to another candidate of those types
+            cand = np.where(np.isin(kdst, types) & (owner[src] == i), dst,
+                            np.where(np.isin(ksrc, types) & (owner[dst] == i), src, -1))
+            ok = (cand >= 0) & (valid | pair)
             ok[ok] = (cand[ok] != row[k]) & ~taken[cand[ok]] & ~moved[cand[ok]]
             ok[ok] = (owner[cand[ok]] < 0) | (n_kp[owner[cand[ok]]] <= 1)
+            if pair:  # on the other side of the body axis than the spot
+                ends = xy[row[list(sides.axis)]]
+                spot = side_of(xy[row[k]], ends[0], ends[1])
+                there = np.zeros(len(cand), dtype=np.int64)
+                there[ok] = side_of(xy[cand[ok]], ends[0], ends[1])
+                ok &= (there != 0) & (there != spot)
             if not ok.any():
                 continue
-            cand = int(cand[np.flatnonzero(ok)[np.argmax(rank[valid[ok]])]])
+            best = np.flatnonzero(ok)[np.argmax(rank[pool[ok]])]
+            cand = int(cand[best])
+            if pair and sides.side[k] != there[best]:
+                k = other  # the part labelled on the candidate's side moves
             if owner[cand] >= 0:
                 alive[owner[cand]] = False
             old = row[k]
@@ -324,6 +348,7 @@ def assemble(
     attach_score: float | None = 0.3,
     peak_weight: float = 1.0,
     coincident_radius: float | None = 1.0,
+    sides: BodySides | None = None,
 ) -> Assembly:
     """Group keypoint candidates into instances (see the module docstring for the algorithm).
 
@@ -355,6 +380,9 @@ def assemble(
     coincident_radius
         Distance (output cells) under which two body parts of one animal count as on one spot
         (step 5); ``None`` switches the step off.
+    sides
+        Which side of the body axis each left/right part is labelled on
+        (:func:`mapose.decode.sides.learn_body_sides`), for step 5; ``None``: no such rule.
 
     Returns
     -------
@@ -382,7 +410,8 @@ def assemble(
         if attach_score is not None:
             members = _attach_fragments(members, conn, float(attach_score))
         if coincident_radius is not None:
-            members = _separate_coincident(members, conn, rank.score, peaks, float(coincident_radius))
+            members = _separate_coincident(members, conn, rank.score, peaks, float(coincident_radius),
+                                           sides)
     elif max_animals == 1:
         # One animal and no PAF: the best candidate of every keypoint (first in canonical order).
         members = np.full((1, n_keypoints), -1, dtype=np.int64)

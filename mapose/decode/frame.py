@@ -12,6 +12,7 @@ from mapose.core.skeleton import Skeleton
 from mapose.decode.assembly import assemble
 from mapose.decode.geometry import cell_to_pixel
 from mapose.decode.peaks import detect_peaks
+from mapose.decode.sides import BodySides
 from mapose.errors import ValidationError
 
 #: One decoded frame: keypoints (n, K, 2) model-input pixels (NaN = missing), keypoint scores
@@ -41,6 +42,7 @@ def decode_frame(
     single_animal: bool = False,
     peak_weight: float = 1.0,
     coincident_radius: float | None = 1.0,
+    body_sides: BodySides | None = None,
 ) -> FrameResult:
     """Decode one frame's model outputs into animal instances.
 
@@ -77,6 +79,11 @@ def decode_frame(
         How heatmap peaks weigh in the ranking of connections, and the distance (output cells)
         under which two parts of one animal count as one spot to be separated
         (:func:`mapose.decode.assembly.assemble`).
+    body_sides
+        Which side of the body axis each left/right part is labelled on (the model's
+        ``body_sides``, learned from its training labels): two parts of a pair left on one spot
+        (both wing tips on one wing) may then separate onto a candidate of either one's channel on
+        the other side (:func:`mapose.decode.assembly.assemble`, step 5).
     single_animal
         One animal per frame: every keypoint at its highest candidate, no assembly (``paf``,
         ``max_animals``, ``keep_singletons`` and the PAF options are not used).  The instance score
@@ -109,6 +116,7 @@ def decode_frame(
         min_fraction=min_fraction, max_length=max_length, edge_limits=edge_limits,
         attach_score=attach_score,
         peak_weight=peak_weight, coincident_radius=coincident_radius,
+        sides=body_sides,
     )
     n = len(asm.members)
     has = asm.members >= 0

@@ -47,6 +47,9 @@ class DecodeOptions:
     attach_score: Optional[float] = 0.3
     peak_weight: float = 1.0
     coincident_radius: Optional[float] = 1.0
+    body_sides: bool = True
+    """Use the side of the body each left/right part was labelled on (``model.body_sides``) to
+    separate a pair left on one spot (:func:`mapose.decode.decode_frame`)."""
     single_animal: Optional[bool] = None
     """``None``: the model's ``single_animal`` (``inference.single_animal``) unless more than one
     animal is asked for (``max_animals`` > 1)."""
@@ -239,6 +242,7 @@ def predict_video(
                                                 decode.max_animals, decode.single_animal)
     if dec_kw.get("edge_limits") is None:
         dec_kw["edge_limits"] = edge_length_limits(model, model_input_scale(model, scale))
+    dec_kw["body_sides"] = getattr(model, "body_sides", None) if decode.body_sides else None
     prec = resolve_precision(model, precision)
     dev_type = "cpu"
     if isinstance(model, torch.nn.Module):

@@ -72,6 +72,8 @@ def predict_frames(model, images: list[np.ndarray], batch_size: int = 4, **decod
                                                    decode_kw.get("single_animal"))
     if decode_kw.get("edge_limits") is None:
         decode_kw["edge_limits"] = edge_length_limits(model)
+    sides = decode_kw.get("body_sides", True)  # True: the model's; False: none
+    decode_kw["body_sides"] = getattr(model, "body_sides", None) if sides is True else (sides or None)
     kps, kss, iss = [], [], []
     calibration = getattr(model, "calibration", None)
     i = 0

@@ -140,6 +140,8 @@ class PoseModel(nn.Module):
         #: frames; NaN: never labelled), recorded in split.json; assembly makes no connection
         #: longer than twice that (:func:`mapose.decode.frame.edge_length_limits`)
         self.edge_max_length_px: Optional[np.ndarray] = None
+        self.body_sides = None
+        """:class:`mapose.decode.sides.BodySides` learned from the training labels (``split.json``)."""
         self.backbone = FPNBackbone(config.model.encoder, self.net_stride,
                                     config.model.decoder_channels, encoder_weights)
         self.heads = nn.ModuleDict({
@@ -372,6 +374,9 @@ def load_model(model_dir: str | Path, device: str = "cpu", checkpoint: str = "be
     lengths = record.get("edge_max_length_px")
     if lengths is not None and len(lengths) == skeleton.n_edges:
         model.edge_max_length_px = np.array([np.nan if v is None else v for v in lengths], dtype=np.float64)
+    from mapose.decode.sides import BodySides
+
+    model.body_sides = BodySides.from_json(record.get("body_sides"), skeleton)
     if tta is not None:  # checked by predict
         model.tta = tta
     return model.to(resolve_device(device)).eval()

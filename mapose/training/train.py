@@ -109,20 +109,34 @@ def split_record(samples, val: np.ndarray, cfg: TrainConfig) -> dict:
             "max_animals_per_frame": max(n_animals, default=0)}
 
 
+def _animals(samples, mask: np.ndarray) -> np.ndarray:
+    """``(N, K, 2)`` the labelled animals of the frames in ``mask`` (N may be 0)."""
+    kp = [np.asarray(samples.keypoints[i], dtype=np.float64) for i in np.flatnonzero(mask)]
+    kp = [k for k in kp if len(k)]
+    return np.concatenate(kp) if kp else np.zeros((0, 0, 2))
+
+
 def edge_max_lengths(samples, skeleton: Skeleton, mask: np.ndarray) -> np.ndarray:
     """Longest labelled length of each skeleton edge over the frames in ``mask``, in pixels of the
     labelled frames (NaN for an edge whose two body parts are never labelled together).  The
     assembly makes no longer connection than twice that (:func:`mapose.decode.frame.edge_length_limits`)."""
-    kp = [np.asarray(samples.keypoints[i], dtype=np.float64) for i in np.flatnonzero(mask)]
-    kp = [k for k in kp if len(k)]
-    if not kp or not skeleton.n_edges:
+    kp = _animals(samples, mask)
+    if not len(kp) or not skeleton.n_edges:
         return np.full(skeleton.n_edges, np.nan)
-    kp = np.concatenate(kp)
     src, dst = np.asarray(skeleton.edges).T
     d = np.hypot(*(kp[:, src] - kp[:, dst]).transpose(2, 0, 1))  # (animals, E)
     seen = np.isfinite(d).any(axis=0)
     longest = np.where(seen, np.where(np.isfinite(d), d, -np.inf).max(axis=0), np.nan)
     return longest / float(samples.input_scale or 1.0)
+
+
+def body_sides(samples, skeleton: Skeleton, mask: np.ndarray):
+    """The side of the body axis each left/right part is labelled on in the frames in ``mask``
+    (:func:`mapose.decode.sides.learn_body_sides`; ``None`` without such a rule)."""
+    from mapose.decode.sides import learn_body_sides
+
+    kp = _animals(samples, mask)
+    return learn_body_sides(kp, skeleton) if len(kp) else None
 
 
 def target_spec(cfg: TrainConfig):
@@ -214,6 +228,8 @@ def train(
     record = split_record(samples, val, cfg)
     edge_lengths = edge_max_lengths(samples, skeleton, ~val)
     record["edge_max_length_px"] = [round(float(v), 3) if np.isfinite(v) else None for v in edge_lengths]
+    sides = body_sides(samples, skeleton, ~val)
+    record["body_sides"] = sides.to_json(skeleton) if sides is not None else None
     atomic_write_text(out / "split.json", json.dumps(record, indent=1))
     train_s = samples.subset(np.flatnonzero(~val))
     val_s = samples.subset(np.flatnonzero(val)) if val.any() else None
@@ -247,6 +263,7 @@ def train(
             f"{drawn.max():.1f}x to {drawn.min():.2f}x as often as the average animal")
     model = build_untrained_model(skeleton, cfg).train()
     model.edge_max_length_px = edge_lengths
+    model.body_sides = sides
     init = None
     if cfg.model.init and not resumed:  # a resumed run gets every weight from its checkpoint
         from mapose.training.model import init_from_trained

@@ -362,13 +362,67 @@ def test_two_parts_on_one_spot_move_to_a_free_connected_candidate():
     assert any(np.allclose(r[3], truth[4], atol=1e-3) for r in lone)
 
 
+def _labelled_spread_flies():
+    """Six labelled flies, any heading, wings spread: the left wing tip (``fly``'s wingL moved as
+    in :func:`_spread_wing_outputs`) always on the same side of the head-abdomen axis."""
+    out = []
+    for angle in np.linspace(0, 2 * np.pi, 6, endpoint=False):
+        f = fly(60, 60, 0.0, size=16.0)
+        f[3] = f[1] + np.array([-4.0, 28.0])
+        c, s = np.cos(angle), np.sin(angle)
+        out.append((f - f[1]) @ np.array([[c, s], [-s, c]]) + f[1])
+    return np.stack(out)
+
+
+def test_a_left_right_pair_on_one_spot_separates_by_the_side_each_is_labelled_on():
+    # A model that cannot tell the wings apart (most training flies fold them; measured on the
+    # sample flies: the wingL and wingR maps peak on both tips of a spread-winged fly, and both
+    # fields point at one): the wingR channel peaks on both tips, the wingL channel only on the
+    # right one, where the wingL field points.  Both wing tips end up on the right wing.  The labels
+    # put wingL on the other side of the head-abdomen axis, where the wingR channel has a free
+    # candidate: wingL moves there.
+    from mapose.decode.sides import learn_body_sides
+
+    sides = learn_body_sides(_labelled_spread_flies(), FLY)
+    truth = _labelled_spread_flies()[0]
+    hm, paf, off = render(truth[None], FLY, 2, (64, 64))
+    folded, swapped = truth.copy(), truth.copy()
+    folded[3] = truth[4]
+    swapped[4] = truth[3]
+    fold_hm, fold_paf, fold_off = render(folded[None], FLY, 2, (64, 64))
+    swap_hm, swap_paf, swap_off = render(swapped[None], FLY, 2, (64, 64))
+    hm[3], off[6:8] = 0.8 * fold_hm[3], fold_off[6:8]
+    paf[4:6] = fold_paf[4:6]  # edge 2 = (thorax, wingL)
+    near_left = swap_hm[4] > 0.5
+    hm[4] = np.maximum(hm[4], 0.7 * swap_hm[4])
+    off[8:10, near_left] = swap_off[8:10, near_left]
+    on = (np.hypot(*swap_paf[6:8]) > 0) & (np.hypot(*paf[6:8]) == 0)  # edge 3 = (thorax, wingR): both limbs
+    paf[6:8][:, on] = swap_paf[6:8][:, on]
+    stuck, _, _ = decode_frame(hm, paf, off, FLY, 2, keep_singletons=False)
+    np.testing.assert_allclose(stuck[0, 3], truth[4], atol=1e-3)
+    kp, ks, _ = decode_frame(hm, paf, off, FLY, 2, keep_singletons=False, body_sides=sides)
+    np.testing.assert_allclose(kp[0], truth, atol=1e-3)
+    assert ks[0, 3] == pytest.approx(hm[4][near_left].max())  # the score of the candidate it took
+    # wingL now peaks higher on the right tip than wingR: by the peaks wingR would move (to its
+    # own, validly connected candidate on the left tip: the wings swapped); by the sides wingL moves
+    hm[3] = fold_hm[3]
+    hm[4] = np.maximum(0.8 * render(truth[None], FLY, 2, (64, 64))[0][4], 0.7 * swap_hm[4])
+    swapped_kp, _, _ = decode_frame(hm, paf, off, FLY, 2, keep_singletons=False)
+    np.testing.assert_allclose(swapped_kp[0, 3:], truth[[4, 3]], atol=1e-3)
+    kp, _, _ = decode_frame(hm, paf, off, FLY, 2, keep_singletons=False, body_sides=sides)
+    np.testing.assert_allclose(kp[0], truth, atol=1e-3)
+
+
 def test_folded_wings_stay_on_one_spot_and_taken_spots_are_not_used():
+    from mapose.decode.sides import learn_body_sides
+
     # Folded wings: both tips on one spot, no other candidate -> nothing moves.
     folded = fly(60, 60, 0.0, size=16.0)
     folded[3] = folded[4]
     hm, paf, off = render(folded[None], FLY, 2, (64, 64))
-    kp, _, _ = decode_frame(hm, paf, off, FLY, 2, keep_singletons=False)
-    np.testing.assert_allclose(kp[0], folded, atol=1e-3)
+    for sides in (None, learn_body_sides(_labelled_spread_flies(), FLY)):
+        kp, _, _ = decode_frame(hm, paf, off, FLY, 2, keep_singletons=False, body_sides=sides)
+        np.testing.assert_allclose(kp[0], folded, atol=1e-3)
     # A free wingL candidate that lies on another fly's wingR tip (a left/right confusion of the
     # model), with the first fly's wingL field pointing at it: the spot is taken, nothing moves.
     a = fly(30, 32, 0.0, size=16.0)

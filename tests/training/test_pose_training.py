@@ -605,3 +605,5 @@ def test_posture_balanced_training_says_how_much_it_favours_rare_animals(synthet
     expected = [float(np.nanmax(np.hypot(*(kp[:, a] - kp[:, b]).T))) for a, b in sk.edges]
     np.testing.assert_allclose(split["edge_max_length_px"], expected, atol=1e-3)
     np.testing.assert_allclose(load_model(out).edge_max_length_px, expected, atol=1e-3)
+    # no left/right pairs in this skeleton: no side rule (mapose.decode.sides)
+    assert split["body_sides"] is None and load_model(out).body_sides is None
