@@ -47,7 +47,7 @@ from typing import Sequence
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from mapose.decode.paf import Connections, score_connections
+from mapose.decode.paf import EDGE_LENGTH_SLACK, Connections, score_connections
 from mapose.decode.peaks import Peaks
 from mapose.decode.sides import BodySides, side_of
 from mapose.errors import ValidationError
@@ -216,18 +216,26 @@ def _attach_fragments(members: np.ndarray, conn: Connections, min_score: float) 
 
 def _separate_coincident(members: np.ndarray, conn: Connections, rank: np.ndarray, peaks: Peaks,
                          radius: float, sides: BodySides | None = None,
-                         pair_min_score: float = 0.1) -> np.ndarray:
+                         edge_limits: np.ndarray | None = None, pair_min_score: float = 0.1) -> np.ndarray:
     """Two body parts of one animal on one spot: the one that peaks lower there moves to another
     candidate of its type when a valid connection joins that candidate to the animal, no animal
     holds it and it lies on no body part of an animal (the best-ranked connection).
 
     A left/right pair with a side rule (``sides``, learned from the labels): a candidate of either
     part's type on the other side of the animal's body axis will do, joined by a connection whose
-    field score reaches ``pair_min_score``, and the part labelled on that side moves there.  A model
+    field score reaches ``pair_min_score`` and that is no longer than the longest labelled length of
+    its edge (``edge_limits`` / :data:`~mapose.decode.paf.EDGE_LENGTH_SLACK`), and the part labelled
+    on that side moves there.  A model
     that cannot tell the two sides apart puts both channels' peaks and fields on both wings, so
     neither field points cleanly at the second one.  Candidates moved away stay singletons."""
     n_kp = (members >= 0).sum(1)
-    usable = conn.valid if sides is None else conn.valid | (conn.score >= pair_min_score)
+    # a left/right pair may use weaker connections, up to the longest labelled length of the edge
+    within = np.ones(len(conn.edge), dtype=bool)
+    if sides is not None and edge_limits is not None and len(conn.edge):
+        length = np.hypot(peaks.col[conn.dst] - peaks.col[conn.src],
+                          peaks.row[conn.dst] - peaks.row[conn.src])
+        within = ~(length > np.asarray(edge_limits, dtype=np.float64)[conn.edge] / EDGE_LENGTH_SLACK)
+    usable = conn.valid if sides is None else conn.valid | ((conn.score >= pair_min_score) & within)
     pool = np.flatnonzero(usable)
     animals = np.flatnonzero(n_kp >= 3)
     if len(pool) == 0 or len(animals) == 0:
@@ -244,7 +252,7 @@ def _separate_coincident(members: np.ndarray, conn: Connections, rank: np.ndarra
     alive = np.ones(len(members), dtype=bool)
     moved = np.zeros(len(peaks), dtype=bool)
     extra = []
-    src, dst, valid = conn.src[pool], conn.dst[pool], conn.valid[pool]
+    src, dst, valid, within = conn.src[pool], conn.dst[pool], conn.valid[pool], within[pool]
     ksrc, kdst = peaks.keypoint[src], peaks.keypoint[dst]
     xy = np.stack([peaks.col, peaks.row], axis=1)
     for i in animals:
@@ -264,7 +272,7 @@ def _separate_coincident(members: np.ndarray, conn: Connections, rank: np.ndarra
             # connections from this animal to another candidate of those types
             cand = np.where(np.isin(kdst, types) & (owner[src] == i), dst,
                             np.where(np.isin(ksrc, types) & (owner[dst] == i), src, -1))
-            ok = (cand >= 0) & (valid | pair)
+            ok = (cand >= 0) & (within if pair else valid)
             ok[ok] = (cand[ok] != row[k]) & ~taken[cand[ok]] & ~moved[cand[ok]]
             ok[ok] = (owner[cand[ok]] < 0) | (n_kp[owner[cand[ok]]] <= 1)
             if pair:  # on the other side of the body axis than the spot
@@ -411,7 +419,7 @@ def assemble(
             members = _attach_fragments(members, conn, float(attach_score))
         if coincident_radius is not None:
             members = _separate_coincident(members, conn, rank.score, peaks, float(coincident_radius),
-                                           sides)
+                                           sides, edge_limits)
     elif max_animals == 1:
         # One animal and no PAF: the best candidate of every keypoint (first in canonical order).
         members = np.full((1, n_keypoints), -1, dtype=np.int64)

@@ -10,6 +10,7 @@ import numpy as np
 from mapose.core.detections import Detections
 from mapose.core.skeleton import Skeleton
 from mapose.decode.assembly import assemble
+from mapose.decode.paf import EDGE_LENGTH_SLACK
 from mapose.decode.geometry import cell_to_pixel
 from mapose.decode.peaks import detect_peaks
 from mapose.decode.sides import BodySides
@@ -137,10 +138,6 @@ def use_single_animal(model_single_animal: bool, max_animals: int | None,
         return bool(requested)
     return bool(model_single_animal) and (max_animals is None or max_animals <= 1)
 
-
-#: a connection may be at most this many times longer than the longest of its edge in the training
-#: labels
-EDGE_LENGTH_SLACK = 2.0
 
 
 def edge_length_limits(model, scale: float = 1.0):

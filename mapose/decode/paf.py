@@ -45,6 +45,10 @@ class Connections:
         return int(self.edge.shape[0])
 
 
+#: A connection may be at most this many times longer than the longest of its edge in the training
+#: labels (:func:`mapose.decode.frame.edge_length_limits`).
+EDGE_LENGTH_SLACK = 2.0
+
 def candidate_pairs(
     peaks: Peaks, edges: Sequence[tuple[int, int]]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -403,6 +403,13 @@ def test_a_left_right_pair_on_one_spot_separates_by_the_side_each_is_labelled_on
     kp, ks, _ = decode_frame(hm, paf, off, FLY, 2, keep_singletons=False, body_sides=sides)
     np.testing.assert_allclose(kp[0], truth, atol=1e-3)
     assert ks[0, 3] == pytest.approx(hm[4][near_left].max())  # the score of the candidate it took
+    # the move is refused past the longest labelled length of the edge (the tip is 14.1 cells away;
+    # the limits are twice the labelled lengths, mapose.decode.frame.edge_length_limits)
+    for labelled, moves in ((13.0, False), (15.0, True)):
+        limits = np.full(FLY.n_edges, 2 * labelled)
+        got, _, _ = decode_frame(hm, paf, off, FLY, 2, keep_singletons=False, body_sides=sides,
+                                 edge_limits=limits)
+        np.testing.assert_allclose(got[0, 3], truth[3] if moves else truth[4], atol=1e-3)
     # wingL now peaks higher on the right tip than wingR: by the peaks wingR would move (to its
     # own, validly connected candidate on the left tip: the wings swapped); by the sides wingL moves
     hm[3] = fold_hm[3]
