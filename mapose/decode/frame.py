@@ -10,8 +10,8 @@ import numpy as np
 from mapose.core.detections import Detections
 from mapose.core.skeleton import Skeleton
 from mapose.decode.assembly import assemble
-from mapose.decode.paf import EDGE_LENGTH_SLACK
 from mapose.decode.geometry import cell_to_pixel
+from mapose.decode.paf import EDGE_LENGTH_SLACK
 from mapose.decode.peaks import detect_peaks
 from mapose.decode.sides import BodySides
 from mapose.errors import ValidationError
@@ -137,7 +137,6 @@ def use_single_animal(model_single_animal: bool, max_animals: int | None,
     if requested is not None:
         return bool(requested)
     return bool(model_single_animal) and (max_animals is None or max_animals <= 1)
-
 
 
 def edge_length_limits(model, scale: float = 1.0):

@@ -49,6 +49,7 @@ class Connections:
 #: labels (:func:`mapose.decode.frame.edge_length_limits`).
 EDGE_LENGTH_SLACK = 2.0
 
+
 def candidate_pairs(
     peaks: Peaks, edges: Sequence[tuple[int, int]]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

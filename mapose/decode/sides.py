@@ -49,12 +49,13 @@ class BodySides:
         if not d:
             return None
         names = list(skeleton.keypoints)
-        if any(n not in names for n in [*d.get("axis", ()), *d.get("side", {})]) or len(d.get("axis", ())) != 2:
+        axis, sides = list(d.get("axis", ())), dict(d.get("side", {}))
+        if len(axis) != 2 or any(n not in names for n in [*axis, *sides]):
             return None
         side = np.zeros(len(names), dtype=np.int64)
-        for n, s in d["side"].items():
+        for n, s in sides.items():
             side[names.index(n)] = int(np.sign(s))
-        return BodySides((names.index(d["axis"][0]), names.index(d["axis"][1])), side, skeleton.partners())
+        return BodySides((names.index(axis[0]), names.index(axis[1])), side, skeleton.partners())
 
 
 def side_of(points: np.ndarray, p: np.ndarray, q: np.ndarray, margin: float = MARGIN) -> np.ndarray:

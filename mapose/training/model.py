@@ -140,8 +140,9 @@ class PoseModel(nn.Module):
         #: frames; NaN: never labelled), recorded in split.json; assembly makes no connection
         #: longer than twice that (:func:`mapose.decode.frame.edge_length_limits`)
         self.edge_max_length_px: Optional[np.ndarray] = None
+        #: :class:`mapose.decode.sides.BodySides`: the side of the body axis each left/right part is
+        #: labelled on in the training frames (split.json); the assembly separates such a pair by it
         self.body_sides = None
-        """:class:`mapose.decode.sides.BodySides` learned from the training labels (``split.json``)."""
         self.backbone = FPNBackbone(config.model.encoder, self.net_stride,
                                     config.model.decoder_channels, encoder_weights)
         self.heads = nn.ModuleDict({

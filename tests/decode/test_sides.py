@@ -87,7 +87,7 @@ def test_training_reads_the_rule_off_its_training_frames_only():
 
     from mapose.training.train import body_sides
 
-    frames = list(animals(20)[:, None]) + list(animals(20, mirrored=True, seed=1)[:, None]) + [np.zeros((0, 7, 2))]
+    frames = [*animals(20)[:, None], *animals(20, mirrored=True, seed=1)[:, None], np.zeros((0, 7, 2))]
     samples = SimpleNamespace(keypoints=frames)  # one animal per frame, and a frame without animals
     train = np.r_[np.ones(20, bool), np.zeros(20, bool), True]
     np.testing.assert_array_equal(body_sides(samples, SK, train).side, learn_body_sides(animals(20), SK).side)
