@@ -225,9 +225,9 @@ def _separate_coincident(members: np.ndarray, conn: Connections, rank: np.ndarra
     part's type on the other side of the animal's body axis will do, joined by a connection whose
     field score reaches ``pair_min_score`` and that is no longer than the longest labelled length of
     its edge (``edge_limits`` / :data:`~mapose.decode.paf.EDGE_LENGTH_SLACK`), and the part labelled
-    on that side moves there.  A model
-    that cannot tell the two sides apart puts both channels' peaks and fields on both wings, so
-    neither field points cleanly at the second one.  Candidates moved away stay singletons."""
+    on that side moves there.  A model that cannot tell the two sides apart puts both channels'
+    peaks and fields on both wings, so neither field points cleanly at the second one.  Candidates
+    moved away stay singletons."""
     n_kp = (members >= 0).sum(1)
     # a left/right pair may use weaker connections, up to the longest labelled length of the edge
     within = np.ones(len(conn.edge), dtype=bool)
