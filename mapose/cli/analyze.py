@@ -100,9 +100,12 @@ def run(args) -> int:
         print(f"the model was trained on frames with one animal; --n-animals {args.n_animals}: "
               "decoding with part-affinity assembly", flush=True)
     if model.tta != "none" and next(model.parameters()).device.type == "cpu":
-        passes = len(TTA_VIEWS[model.tta])
-        print(f"test-time augmentation {model.tta}: {passes} model passes per frame "
-              f"(--tta none is about {passes}x faster, slightly less accurate)")
+        views = len(TTA_VIEWS[model.tta])
+        nets = model.config.model.ensemble
+        passes = views * nets
+        print(f"test-time augmentation {model.tta}: {passes} model passes per frame"
+              + (f" ({nets} networks of an ensemble)" if nets > 1 else "")
+              + f" (--tta none is about {views}x faster, slightly less accurate)")
     for video, out in zip(args.videos, outs):
         tracker = Tracker(n_animals=args.n_animals, appearance=not args.no_appearance)
         res = analyze_video(

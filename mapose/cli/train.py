@@ -23,7 +23,11 @@ def add_arguments(parser) -> None:
     parser.add_argument("--init", metavar="MODEL_DIR",
                         help="start from this trained model's weights instead of ImageNet's (fine-tuning "
                              "after labelling more frames; body parts matched by name; = model: {init: ...})")
-    parser.add_argument("--max-steps", type=int, help="stop after this many optimiser steps")
+    parser.add_argument("--max-steps", type=int, help="stop after this many optimiser steps (per network)")
+    parser.add_argument("--ensemble", type=int, metavar="N",
+                        help="train N networks one after another (seeds optim.seed, +1, ...; the budget is "
+                             "shared) and average their outputs at inference (N times the cost; = model: "
+                             "{ensemble: N})")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
@@ -50,6 +54,8 @@ def run(args) -> int:
         from pathlib import Path
 
         over["model"] = {"init": str(Path(args.init).resolve())}
+    if args.ensemble is not None:
+        over.setdefault("model", {})["ensemble"] = args.ensemble
     cfg = load_train_config(args.config, over or None) if (args.config or over) else None
     res = train(args.labels, args.out, cfg, minutes=args.minutes, progress=not args.no_progress)
     if res.get("global_rank", 0) == 0:  # one report from a multi-device run

@@ -155,6 +155,13 @@ class ModelConfig:
     """A trained model folder (``mapose train --init``) whose weights start this training instead of
     ImageNet's: fine-tuning after labelling more frames.  Body parts and edges are matched by name;
     new ones start from fresh output channels (:func:`mapose.training.model.init_from_trained`)."""
+    ensemble: int = 1
+    """Networks trained one after another on the same labels and split, with seeds ``optim.seed``,
+    ``optim.seed + 1`` ..., each for its share of the wall-clock budget (``optim.minutes / ensemble``;
+    ``optim.max_steps`` each); inference averages their heatmaps, fields and offsets, so it costs
+    ``ensemble`` times as much.  Each network is a model folder of its own under
+    ``MODEL_DIR/members/``.  Measured on the two-fly labels (README): two networks of 1500 steps
+    against one of 3000, OKS mAP 0.94-0.95 vs 0.93, RMSE a draw."""
 
 
 @dataclass(frozen=True)
@@ -292,6 +299,8 @@ class TrainConfig:
         nw = self.data.num_workers
         if nw != "auto" and (isinstance(nw, bool) or not isinstance(nw, int) or nw < 0):
             raise ConfigError(f"data.num_workers {nw!r} must be auto or a whole number >= 0")
+        if not 1 <= self.model.ensemble <= 16:
+            raise ConfigError(f"model.ensemble {self.model.ensemble} must be 1 (one network) to 16")
         if not self.heads.heatmap.enabled:
             raise ConfigError("heads.heatmap.enabled must be true: every pose model predicts keypoints")
         if not 0 <= self.optim.ema_decay < 1:

@@ -162,6 +162,7 @@ def evaluate_model(
     res["frames"] = run["frames"]
     res["model_checksum"] = model.checksum
     res["tta"] = model.tta
+    res["ensemble"] = int(model.config.model.ensemble)
     res["single_animal"] = run["single_animal"]
     res["calibration"] = None if model.calibration is None else model.calibration.summary()
     res["labels"] = str(labels_path)

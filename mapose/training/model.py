@@ -233,6 +233,47 @@ class PoseModel(nn.Module):
         return res
 
 
+class EnsembleModel(nn.Module):
+    """Networks trained independently on the same labels (``model.ensemble``): :meth:`predict`
+    averages their heatmaps, part-affinity fields and offsets, each after its own test-time
+    augmentation.  Otherwise it reads like a :class:`PoseModel` (``skeleton``, ``stride``,
+    ``calibration``, ``tta``, ...); ``config`` is the ensemble's, ``checksum`` covers every member.
+    """
+
+    def __init__(self, members: list[PoseModel], config: TrainConfig):
+        super().__init__()
+        if not members:
+            raise MaposeError("an ensemble needs at least one trained network")
+        self.members = nn.ModuleList(members)
+        first = members[0]
+        self.skeleton = first.skeleton
+        self.config = config
+        self.net_stride, self.input_scale, self.stride = first.net_stride, first.input_scale, first.stride
+        self.checksum = hashlib.sha256("".join(m.checksum for m in members).encode()).hexdigest()
+        self.calibration = None
+        self.single_animal = first.single_animal
+        self.edge_max_length_px: Optional[np.ndarray] = None
+        self.body_sides = None
+
+    @property
+    def tta(self) -> str:
+        return self.members[0].tta
+
+    @tta.setter
+    def tta(self, value: str) -> None:
+        for m in self.members:
+            m.tta = value
+
+    @torch.no_grad()
+    def predict(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The members' :meth:`PoseModel.predict` outputs, averaged."""
+        total: dict[str, torch.Tensor] = {}
+        for m in self.members:
+            for k, v in m.predict(images).items():
+                total[k] = v if k not in total else total[k] + v
+        return {k: v / len(self.members) for k, v in total.items()}
+
+
 def build_untrained_model(skeleton: Skeleton, config: Optional[TrainConfig] = None) -> PoseModel:
     """A :class:`PoseModel` for ``skeleton``; the encoder gets the configured ImageNet weights
     (``packaged`` offline EfficientNet-Lite0/1/2 weights; Lite0 by default), the heads random
@@ -286,6 +327,8 @@ def init_from_trained(model: PoseModel, model_dir: str | Path) -> dict:
     ``new_keypoints``, ``new_edges`` and ``heads`` (roles trained before).
     """
     src = load_model(model_dir, device="cpu")
+    if isinstance(src, EnsembleModel):  # fine-tuning starts from one network: the first
+        src = src.members[0]
     a, b = model.config.model, src.config.model
     diff = [f"model.{k}: {getattr(b, k)!r} there, {getattr(a, k)!r} here" for k in ARCHITECTURE_KEYS
             if getattr(a, k) != getattr(b, k)]
@@ -344,27 +387,39 @@ def resolve_device(device: str = "auto") -> str:
 
 
 def load_model(model_dir: str | Path, device: str = "cpu", checkpoint: str = "best",
-               tta: Optional[str] = None) -> PoseModel:
+               tta: Optional[str] = None) -> PoseModel | EnsembleModel:
     """Load a trained model from ``MODEL_DIR`` (``config.yaml``, ``skeleton.json``,
     ``checkpoints/<checkpoint>.ckpt``, and ``calibration.json`` when present), in eval mode on
     ``device`` (``"auto"``: a GPU when there is one); ``tta`` overrides the config's
-    ``inference.tta``."""
+    ``inference.tta``.  An ensemble (``model.ensemble`` > 1) loads each network from
+    ``MODEL_DIR/members/<i>`` into an :class:`EnsembleModel`."""
     from mapose.config import load_yaml
 
     d = Path(model_dir)
-    ckpt = d / "checkpoints" / f"{checkpoint}.ckpt"
-    if not ckpt.exists() and checkpoint == "best":
-        ckpt = d / "checkpoints" / "last.ckpt"
-    for p in (d / "config.yaml", d / "skeleton.json", ckpt):
-        if not p.exists():
-            raise MissingFileError(f"{p}: not found; is {d} a model folder written by 'mapose train'?")
+    if not (d / "config.yaml").exists():
+        raise MissingFileError(f"{d / 'config.yaml'}: not found; is {d} a model folder written by 'mapose train'?")
     cfg = load_yaml(d / "config.yaml", TrainConfig)
-    skeleton = Skeleton.from_json((d / "skeleton.json").read_text())
-    model = PoseModel(skeleton, cfg)
-    state = torch.load(ckpt, map_location="cpu", weights_only=False)["state_dict"]
-    state = {k[len("model."):]: v for k, v in state.items() if k.startswith("model.")}
-    model.load_state_dict(state)
-    model.checksum = sha256_file(ckpt)
+    if cfg.model.ensemble > 1:
+        for i in range(cfg.model.ensemble):
+            if not (d / "members" / str(i) / "result.json").exists():
+                raise MissingFileError(
+                    f"{d / 'members' / str(i)}: network {i + 1} of the ensemble of {cfg.model.ensemble} has not "
+                    f"finished training; run the same 'mapose train ... --out {d}' again to resume it")
+        model = EnsembleModel([load_model(d / "members" / str(i), "cpu", checkpoint)
+                               for i in range(cfg.model.ensemble)], cfg)
+    else:
+        ckpt = d / "checkpoints" / f"{checkpoint}.ckpt"
+        if not ckpt.exists() and checkpoint == "best":
+            ckpt = d / "checkpoints" / "last.ckpt"
+        for p in (d / "skeleton.json", ckpt):
+            if not p.exists():
+                raise MissingFileError(f"{p}: not found; is {d} a model folder written by 'mapose train'?")
+        skeleton = Skeleton.from_json((d / "skeleton.json").read_text())
+        model = PoseModel(skeleton, cfg)
+        state = torch.load(ckpt, map_location="cpu", weights_only=False)["state_dict"]
+        state = {k[len("model."):]: v for k, v in state.items() if k.startswith("model.")}
+        model.load_state_dict(state)
+        model.checksum = sha256_file(ckpt)
     from mapose.training.calibration import read_calibration
 
     model.calibration = read_calibration(d)
@@ -373,11 +428,11 @@ def load_model(model_dir: str | Path, device: str = "cpu", checkpoint: str = "be
     model.single_animal = resolve_single_animal(cfg.inference.single_animal,
                                                 record.get("max_animals_per_frame"))
     lengths = record.get("edge_max_length_px")
-    if lengths is not None and len(lengths) == skeleton.n_edges:
+    if lengths is not None and len(lengths) == model.skeleton.n_edges:
         model.edge_max_length_px = np.array([np.nan if v is None else v for v in lengths], dtype=np.float64)
     from mapose.decode.sides import BodySides
 
-    model.body_sides = BodySides.from_json(record.get("body_sides"), skeleton)
+    model.body_sides = BodySides.from_json(record.get("body_sides"), model.skeleton)
     if tta is not None:  # checked by predict
         model.tta = tta
     return model.to(resolve_device(device)).eval()

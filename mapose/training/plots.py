@@ -42,37 +42,43 @@ def save_augmentation_preview(views: Sequence[tuple[np.ndarray, np.ndarray]], pa
     plt.close(fig)
 
 
-def save_training_curve(metrics_csv: str | Path, path: str | Path) -> bool:
-    """Plot train/val loss (log scale) and the learning rate against step from Lightning's CSV log.
+def save_training_curve(metrics_csv: str | Path | Sequence[str | Path], path: str | Path) -> bool:
+    """Plot train/val loss (log scale) and the learning rate against step from Lightning's CSV log
+    (several logs, one per network of an ensemble: one colour each).
 
-    Returns False when the log has no rows yet.
+    Returns False when no log has rows yet.
     """
     import pandas as pd
 
-    p = Path(metrics_csv)
-    if not p.exists():
-        return False
-    df = pd.read_csv(p)
-    if df.empty or "step" not in df:
+    paths = [metrics_csv] if isinstance(metrics_csv, (str, Path)) else list(metrics_csv)
+    logs = []
+    for p in map(Path, paths):
+        df = pd.read_csv(p) if p.exists() else None
+        if df is not None and not df.empty and "step" in df:
+            logs.append(df)
+    if not logs:
         return False
     plt, fig, axes = _figure(1, 2, 4.0)
     ax, ax2 = axes[0]
-    for col, style in (("train/loss", "-"), ("val/loss", "o-")):
-        if col in df:
+    for i, df in enumerate(logs):
+        tag, colour = (f" (network {i + 1})", f"C{i}") if len(paths) > 1 else ("", None)
+        for col, style in (("train/loss", "-"), ("val/loss", "o-")):
+            if col in df:
+                d = df[["step", col]].dropna()
+                if len(d):
+                    ax.plot(d["step"], d[col], style, label=col + tag, ms=3, color=colour,
+                            alpha=0.5 if col == "train/loss" and colour else 1.0)
+        for col in [c for c in df.columns if c.startswith("val/") and c != "val/loss"]:
             d = df[["step", col]].dropna()
             if len(d):
-                ax.plot(d["step"], d[col], style, label=col, ms=3)
-    for col in [c for c in df.columns if c.startswith("val/") and c != "val/loss"]:
-        d = df[["step", col]].dropna()
-        if len(d):
-            ax.plot(d["step"], d[col], "--", label=col, lw=1)
+                ax.plot(d["step"], d[col], "--", label=col + tag, lw=1, color=colour)
+        if "lr" in df:
+            d = df[["step", "lr"]].dropna()
+            ax2.plot(d["step"], d["lr"], color=colour)
     ax.set_yscale("log")
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
     ax.legend(fontsize=7)
-    if "lr" in df:
-        d = df[["step", "lr"]].dropna()
-        ax2.plot(d["step"], d["lr"])
     ax2.set_xlabel("step")
     ax2.set_ylabel("learning rate")
     fig.tight_layout()

@@ -182,7 +182,10 @@ def train(
         measured on the training frames, :mod:`mapose.training.calibration`; ``None`` when off),
         ``init`` (what ``model.init`` carried over, :func:`~mapose.training.model.init_from_trained`;
         ``None`` without it or on resuming),
-        ``global_rank``.  In a multi-device run (``trainer.strategy: ddp``) each process returns;
+        ``global_rank``.  An ensemble (``model.ensemble`` > 1) trains its networks one after
+        another into ``MODEL_DIR/members/<i>`` (a finished one is kept when resuming) and adds
+        ``members`` (each network's result); ``steps`` and ``elapsed_s`` are their sums.
+        In a multi-device run (``trainer.strategy: ddp``) each process returns;
         only the first (``global_rank`` 0) calibrates and plots, the others return just
         ``model_dir`` and ``global_rank``.
     """
@@ -204,7 +207,7 @@ def train(
     out = Path(out_dir)
     ckdir = out / "checkpoints"
     last = ckdir / "last.ckpt"
-    resumed = last.exists()
+    resumed = last.exists() or (out / "members").is_dir()
     cfg = config or TrainConfig()
     if resumed:
         saved = load_yaml(out / "config.yaml", TrainConfig)
@@ -218,6 +221,8 @@ def train(
         cfg = dc_replace(cfg, optim=dc_replace(cfg.optim, minutes=float(minutes)))
     if not labels_paths:
         raise MaposeError("give at least one label file (--labels)")
+    if cfg.model.ensemble > 1:
+        return _train_ensemble(labels_paths, out, cfg, progress, resumed)
 
     keep_freed_memory()  # fewer page faults per step (mapose.allocator)
     pl.seed_everything(cfg.optim.seed, workers=True, verbose=False)
@@ -339,5 +344,70 @@ def train(
         "threads": torch.get_num_threads(),
         "calibration": calibration,
         "init": init,
+        "global_rank": 0,
+    }
+
+
+def member_config(cfg: TrainConfig, i: int) -> TrainConfig:
+    """The config of network ``i`` of an ensemble: one network, seed ``optim.seed + i``, its share
+    of the wall-clock budget."""
+    n = cfg.model.ensemble
+    return dc_replace(cfg, model=dc_replace(cfg.model, ensemble=1),
+                      optim=dc_replace(cfg.optim, seed=cfg.optim.seed + i, minutes=cfg.optim.minutes / n))
+
+
+def _train_ensemble(labels_paths, out: Path, cfg: TrainConfig, progress: bool, resumed: bool) -> dict:
+    """Train the networks of an ensemble one after another, then calibrate and plot the whole."""
+    import shutil
+
+    from mapose.config import save_yaml
+    from mapose.io._files import atomic_write_text
+    from mapose.training.plots import save_training_curve
+
+    n = cfg.model.ensemble
+    out.mkdir(parents=True, exist_ok=True)
+    save_yaml(cfg, out / "config.yaml")
+    results = []
+    for i in range(n):
+        member = out / "members" / str(i)
+        done = member / "result.json"
+        if done.exists():
+            results.append(json.loads(done.read_text()))
+            continue
+        mcfg = member_config(cfg, i)
+        budget = f", {mcfg.optim.minutes:g} minutes" if mcfg.optim.minutes else ""
+        say(f"ensemble: network {i + 1} of {n} (seed {mcfg.optim.seed}{budget}) -> {member}")
+        res = train(labels_paths, member, mcfg, minutes=mcfg.optim.minutes or None, progress=progress)
+        if res.get("global_rank", 0):  # other processes of a multi-device run: the first one finishes
+            results.append(res)
+            continue
+        atomic_write_text(done, json.dumps(res, indent=1))
+        results.append(res)
+    if any(r.get("global_rank", 0) for r in results):
+        return {"model_dir": str(out), "global_rank": int(results[-1]["global_rank"])}
+    first = out / "members" / "0"
+    for name in ("skeleton.json", "split.json", "augmentation_preview.png"):  # the same for every network
+        if (first / name).exists():
+            shutil.copyfile(first / name, out / name)
+    calibration = None
+    if cfg.data.calibrate_offset:
+        from mapose.training.calibration import calibrate_model
+
+        full = calibrate_model(out, labels_paths)  # measured on the averaged outputs
+        calibration = {k: full[k] for k in ("mode", "applied", "label_offset_px", "cv_median_px")}
+    curve = out / "training_curve.png"
+    save_training_curve([out / "members" / str(i) / "logs" / "csv" / "metrics.csv" for i in range(n)], curve)
+    return {
+        "model_dir": str(out),
+        "best_checkpoint": [r["best_checkpoint"] for r in results],
+        "best_val_loss": [r["best_val_loss"] for r in results],
+        "steps": int(sum(r["steps"] for r in results)),
+        "elapsed_s": round(sum(r["elapsed_s"] for r in results), 1),
+        "training_curve": str(curve),
+        "n_train": results[0]["n_train"],
+        "n_val": results[0]["n_val"],
+        "resumed": resumed,
+        "calibration": calibration,
+        "members": results,
         "global_rank": 0,
     }

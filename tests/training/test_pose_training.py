@@ -607,3 +607,69 @@ def test_posture_balanced_training_says_how_much_it_favours_rare_animals(synthet
     np.testing.assert_allclose(load_model(out).edge_max_length_px, expected, atol=1e-3)
     # no left/right pairs in this skeleton: no side rule (mapose.decode.sides)
     assert split["body_sides"] is None and load_model(out).body_sides is None
+
+
+def test_an_ensemble_trains_its_networks_in_turn_and_averages_them(synthetic_labels, tmp_path, monkeypatch,
+                                                                   capsys):
+    """``--ensemble 2``: two networks with seeds 0 and 1 under MODEL_DIR/members, each a model of its
+    own; the loaded ensemble predicts their mean; resuming keeps a finished network; evaluate works."""
+    import yaml
+
+    import mapose.io as mio
+    from mapose.cli import main
+    from mapose.errors import ConfigError, MissingFileError
+    from mapose.training.model import EnsembleModel, load_model
+    from mapose.training.train import member_config
+
+    monkeypatch.setattr(mio, "read_labels", lambda p, format=None, **kw: synthetic_labels)
+    cfg_path = tmp_path / "ens.yaml"
+    cfg_path.write_text(yaml.safe_dump({**TINY, "split": {"method": "frame_threshold", "threshold": 4}}))
+    out = tmp_path / "ens"
+    args = ["train", "--labels", "x.slp", "--out", str(out), "--config", str(cfg_path), "--ensemble", "2",
+            "--max-steps", "2", "--no-progress"]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "network 1 of 2 (seed 0)" in printed and "network 2 of 2 (seed 1)" in printed
+    assert json.loads(printed[printed.index("{\n"):])["steps"] == 4  # 2 steps per network
+    for name in ("config.yaml", "skeleton.json", "split.json", "calibration.json", "training_curve.png",
+                 "members/0/checkpoints/best.ckpt", "members/1/checkpoints/last.ckpt", "members/1/result.json"):
+        assert (out / name).exists(), name
+    member = yaml.safe_load((out / "members" / "1" / "config.yaml").read_text())
+    assert member["optim"]["seed"] == 1 and member["model"]["ensemble"] == 1
+    assert yaml.safe_load((out / "config.yaml").read_text())["model"]["ensemble"] == 2
+
+    model = load_model(out, tta="none")
+    assert isinstance(model, EnsembleModel) and len(model.members) == 2 and model.tta == "none"
+    nets = [load_model(out / "members" / str(i), tta="none") for i in range(2)]
+    img = torch.from_numpy(cv2.imread(synthetic_labels.images[4].image, cv2.IMREAD_GRAYSCALE))[None]
+    a, b, both = nets[0].predict(img), nets[1].predict(img), model.predict(img)
+    assert not torch.allclose(a["heatmap"], b["heatmap"])  # two networks, not one twice
+    assert both.keys() == a.keys()
+    for k in both:
+        torch.testing.assert_close(both[k], (a[k] + b[k]) / 2)
+    assert len(model.checksum) == 64 and model.checksum not in (nets[0].checksum, nets[1].checksum)
+
+    # interrupted while training network 2: the same command keeps network 1 and finishes network 2
+    first = out / "members" / "0" / "checkpoints" / "last.ckpt"
+    stamp = first.stat().st_mtime_ns
+    (out / "members" / "1" / "result.json").unlink()
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "network 1 of 2" not in printed and "network 2 of 2" in printed
+    assert first.stat().st_mtime_ns == stamp
+    assert main(["evaluate", "--model", str(out), "--labels", "x.slp", "--json", str(tmp_path / "e.json")]) == 0
+    res = json.loads((tmp_path / "e.json").read_text())
+    assert res["ensemble"] == 2 and res["frames"] == [4, 5] and res["model_checksum"] == model.checksum
+
+    # another ensemble size is another config; an unfinished ensemble says what to do
+    assert main([*args[:-5], "--ensemble", "3", "--max-steps", "2", "--no-progress"]) == 2
+    assert "holds a run with another config" in capsys.readouterr().err
+    (out / "members" / "1" / "result.json").unlink()
+    with pytest.raises(MissingFileError, match="network 2 of the ensemble of 2 has not finished training"):
+        load_model(out)
+    # the wall-clock budget is shared
+    cfg = from_dict(TrainConfig, {"model": {"ensemble": 4}, "optim": {"minutes": 20.0, "seed": 3}})
+    assert [(member_config(cfg, i).optim.seed, member_config(cfg, i).optim.minutes) for i in (0, 3)] == \
+        [(3, 5.0), (6, 5.0)]
+    with pytest.raises(ConfigError, match="model.ensemble 0 must be 1"):
+        from_dict(TrainConfig, {"model": {"ensemble": 0}})
