@@ -44,7 +44,7 @@ def load_avg() -> str:
 def _model(model_dir: str | None, labels: Path, device: str = "cpu"):
     from mapose.training.model import build_untrained_model, load_model
 
-    if model_dir and (Path(model_dir) / "checkpoints").is_dir():
+    if model_dir and (Path(model_dir) / "config.yaml").is_file():
         return load_model(model_dir, device=device), "trained"
     from mapose.io import read_labels
 

@@ -76,8 +76,8 @@ def main() -> None:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    if not (Path(args.model) / "checkpoints").is_dir():
-        raise SystemExit(f"{args.model}: no trained model (checkpoints/ missing)")
+    if not (Path(args.model) / "config.yaml").is_file():
+        raise SystemExit(f"{args.model}: no trained model (config.yaml missing)")
     model = load_model(args.model, checkpoint=args.checkpoint)
     labels = read_labels(args.labels)
     model.skeleton.check_same_keypoints(labels.skeleton, args.labels)
