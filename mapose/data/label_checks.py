@@ -7,6 +7,11 @@ scored with).  :func:`check_labels` looks at every labelled animal and reports:
   typical posture when swapped.  Each animal is rotated onto a median posture (Procrustes, no
   mirroring); the pair is flagged when swapping it more than halves its distance to the posture
   and gains more than twice that pair's usual distance (and a tenth of a typical animal's radius).
+- ``wrong_side``: a left/right pair lies on the two sides of the body axis the other way round
+  from how nearly all labelled animals have it (:func:`mapose.decode.sides.learn_body_sides`: the
+  axis through the two unpaired parts farthest apart, a rule kept by at least 90 % of the animals
+  whose pair lies apart).  It finds swaps of parts that look alike in any posture (fly wings and
+  legs), which the posture check above misses when the animal's posture is rare itself.
 - ``limb_length``: an edge of the skeleton far longer or shorter than in the other animals
   (robust z-score: distance from the median in units of 1.4826 x MAD, the MAD floored at a tenth
   of the median so rigid limbs do not flag sub-pixel noise).
@@ -29,7 +34,7 @@ import numpy as np
 
 from mapose.core.labels import Labels
 
-KINDS = ("left_right_swap", "limb_length", "duplicate_instance", "stacked_keypoints", "outside_image")
+KINDS = ("left_right_swap", "wrong_side", "limb_length", "duplicate_instance", "stacked_keypoints", "outside_image")
 
 
 @dataclass(frozen=True)
@@ -161,6 +166,27 @@ def check_labels(
                 add("left_right_swap", j, (names[a], names[b]), gain[j],
                     f"{names[a]} and {names[b]} look swapped: swapping them brings the pair "
                     f"{gain[j]:.0f} px closer to the usual posture (usual distance {usual:.0f} px)")
+
+    # left/right pairs on the sides of the body axis the other animals have them the other way round
+    if symmetry:
+        from mapose.decode.sides import learn_body_sides, side_of
+
+        rule = learn_body_sides(x, Skeleton.from_names(names, (), [(names[a], names[b]) for a, b in symmetry]))
+        if rule is not None:
+            p, q = rule.axis
+            swapped = {(i.instance, i.keypoints) for i in issues}
+            for a, b in symmetry:
+                if not rule.side[a]:
+                    continue
+                sa, sb = side_of(x[:, a], x[:, p], x[:, q]), side_of(x[:, b], x[:, p], x[:, q])
+                agree = int(((sa == rule.side[a]) & (sb == rule.side[b])).sum())
+                for j in np.flatnonzero((sa == -rule.side[a]) & (sb == -rule.side[b])):
+                    if (int(user[j]), (names[a], names[b])) in swapped:
+                        continue
+                    off = np.linalg.norm(x[j, a] - x[j, b])
+                    add("wrong_side", j, (names[a], names[b]), off,
+                        f"{names[a]} and {names[b]} lie on the other sides of the {names[p]}-{names[q]} "
+                        f"axis than in {agree} other labelled animals: swapped?")
 
     # limb lengths
     for a, b in edges:

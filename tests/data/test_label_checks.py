@@ -68,6 +68,30 @@ def test_planted_mistakes_are_found(flies):
     assert len(check_labels(flies)) < len(issues)
 
 
+def test_swapped_spread_wings_are_found_by_the_side_of_the_body_axis(flies):
+    """The median fly folds its wings, so swapping the tips of a fly that spreads them fits the
+    median posture as well as before: the posture check misses it (0 of the 20 spread-winged flies
+    when each was swapped in turn); every other labelled fly has the left tip on one side of the
+    head-abdomen axis, which finds it."""
+    from mapose.decode.sides import side_of
+
+    names = flies.skeleton.keypoints
+    k = names.index
+    kp = np.array(flies.instances.keypoints, copy=True)
+    user = np.flatnonzero(flies.is_user)
+    sides = [side_of(kp[user, k(w)], kp[user, k("head")], kp[user, k("abdomen")]) for w in ("wingL", "wingR")]
+    spread = user[sides[0] * sides[1] < 0]
+    assert len(spread) == 20
+    assert not [s for s in check_labels(flies) if s.kind == "wrong_side"]  # frame 200: a posture swap only
+    for j in spread[[0, 7, 19]]:
+        moved = kp.copy()
+        moved[j, [k("wingL"), k("wingR")]] = kp[j, [k("wingR"), k("wingL")]]
+        issues = check_labels(_with_keypoints(flies, moved))
+        assert not _found(issues, "left_right_swap", j, ("wingL", "wingR"))
+        hit = _found(issues, "wrong_side", j, ("wingL", "wingR"))
+        assert len(hit) == 1 and "head-abdomen axis than in 19 other labelled animals" in hit[0].message
+
+
 def test_median_posture_ignores_rotation():
     rng = np.random.default_rng(0)
     base = np.array([[0, 0], [10, 0], [20, 2], [5, 6]], float)
