@@ -361,7 +361,7 @@ def _train_ensemble(labels_paths, out: Path, cfg: TrainConfig, progress: bool, r
     import shutil
 
     from mapose.config import save_yaml
-    from mapose.io._files import atomic_write_text
+    from mapose.io._files import atomic_path, atomic_write_text
     from mapose.training.plots import save_training_curve
 
     n = cfg.model.ensemble
@@ -388,7 +388,8 @@ def _train_ensemble(labels_paths, out: Path, cfg: TrainConfig, progress: bool, r
     first = out / "members" / "0"
     for name in ("skeleton.json", "split.json", "augmentation_preview.png"):  # the same for every network
         if (first / name).exists():
-            shutil.copyfile(first / name, out / name)
+            with atomic_path(out / name) as tmp:
+                shutil.copyfile(first / name, tmp)
     calibration = None
     if cfg.data.calibrate_offset:
         from mapose.training.calibration import calibrate_model
