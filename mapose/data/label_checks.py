@@ -10,8 +10,9 @@ scored with).  :func:`check_labels` looks at every labelled animal and reports:
 - ``wrong_side``: a left/right pair lies on the two sides of the body axis the other way round
   from how nearly all labelled animals have it (:func:`mapose.decode.sides.learn_body_sides`: the
   axis through the two unpaired parts farthest apart, a rule kept by at least 90 % of the animals
-  whose pair lies apart).  It finds swaps of parts that look alike in any posture (fly wings and
-  legs), which the posture check above misses when the animal's posture is rare itself.
+  whose pair lies apart).  It finds swaps that the posture check above misses: a pair whose usual
+  places nearly coincide (a fly's folded wing tips) fits the median posture about as badly either
+  way round when the animal holds it apart (spread wings).
 - ``limb_length``: an edge of the skeleton far longer or shorter than in the other animals
   (robust z-score: distance from the median in units of 1.4826 x MAD, the MAD floored at a tenth
   of the median so rigid limbs do not flag sub-pixel noise).
@@ -34,7 +35,8 @@ import numpy as np
 
 from mapose.core.labels import Labels
 
-KINDS = ("left_right_swap", "wrong_side", "limb_length", "duplicate_instance", "stacked_keypoints", "outside_image")
+KINDS = ("left_right_swap", "wrong_side", "limb_length", "duplicate_instance", "stacked_keypoints",
+         "outside_image")
 
 
 @dataclass(frozen=True)
