@@ -436,6 +436,43 @@ def test_two_processes_train_on_one_budget_and_report_once(tmp_path):
         assert (out / name).exists(), name
 
 
+def test_an_ensemble_trains_each_network_on_two_processes(tmp_path):
+    """``model: {ensemble: 2}`` with ``trainer: {strategy: ddp, devices: 2}``: both processes train
+    network 1, then network 2, each on half the budget; the first process writes one report."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    from mapose.io import write_labels
+
+    from tests.training.conftest import make_synthetic
+
+    labels_path = tmp_path / "labels.json"
+    write_labels(make_synthetic(tmp_path), labels_path, format="coco")
+    cfg_path = tmp_path / "ddp.yaml"
+    cfg_path.write_text(yaml.safe_dump({**TINY, "model": {**TINY["model"], "ensemble": 2},
+                                        "split": {"method": "frame_threshold", "threshold": 4},
+                                        "trainer": {"accelerator": "cpu", "devices": 2, "strategy": "ddp"}}))
+    out = tmp_path / "model"
+    proc = subprocess.run(
+        [sys.executable, "-m", "mapose", "train", "--labels", str(labels_path), "--out", str(out),
+         "--config", str(cfg_path), "--minutes", "0.4", "--no-progress"],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(proc.stdout[proc.stdout.index("{\n"):])
+    assert proc.stdout.count('"members"') == 1 and report["global_rank"] == 0
+    assert '"global_rank": 1' not in proc.stdout  # the second process reports nothing
+    assert report["steps"] == sum(m["steps"] for m in report["members"])
+    for i in range(2):
+        last = torch.load(out / "members" / str(i) / "checkpoints" / "last.ckpt", map_location="cpu",
+                          weights_only=False)
+        assert last["global_step"] == report["members"][i]["steps"] > 0
+        assert 12.0 <= last["callbacks"]["BudgetSchedule"]["elapsed_s"] < 24.0  # half of 24 s each
+    for name in ("calibration.json", "split.json", "training_curve.png"):
+        assert (out / name).exists(), name
+
+
 def test_persistent_augmentation_workers_follow_epoch_and_label_shift(synthetic_labels):
     """Workers that live for the whole run (GPU training) draw each epoch's augmentations and
     apply a label shift set in the training process after they started."""
