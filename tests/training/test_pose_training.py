@@ -402,10 +402,9 @@ def test_trainer_devices_take_counts_lists_and_text():
         assert load_train_config(None, {"trainer": {"devices": value}}).trainer.devices == value
 
 
-def test_two_processes_train_on_one_budget_and_report_once(tmp_path):
-    """``trainer: {strategy: ddp, devices: 2}`` on the CPU (the multi-GPU code path with the gloo
-    backend): both processes stop after the same step under a wall-clock budget (one stopping
-    alone would hang the other), the first writes the model folder and one report."""
+def _train_on_two_processes(tmp_path, minutes: float, model: dict | None = None):
+    """``mapose train`` with ``trainer: {strategy: ddp, devices: 2}`` on the CPU (the multi-GPU code
+    path with the gloo backend) on the synthetic set; returns the model folder, stdout and report."""
     import subprocess
     import sys
 
@@ -418,16 +417,24 @@ def test_two_processes_train_on_one_budget_and_report_once(tmp_path):
     labels_path = tmp_path / "labels.json"
     write_labels(make_synthetic(tmp_path), labels_path, format="coco")
     cfg_path = tmp_path / "ddp.yaml"
-    cfg_path.write_text(yaml.safe_dump({**TINY, "split": {"method": "frame_threshold", "threshold": 4},
+    cfg_path.write_text(yaml.safe_dump({**TINY, "model": {**TINY["model"], **(model or {})},
+                                        "split": {"method": "frame_threshold", "threshold": 4},
                                         "trainer": {"accelerator": "cpu", "devices": 2, "strategy": "ddp"}}))
     out = tmp_path / "model"
     proc = subprocess.run(
         [sys.executable, "-m", "mapose", "train", "--labels", str(labels_path), "--out", str(out),
-         "--config", str(cfg_path), "--minutes", "0.25", "--no-progress"],
+         "--config", str(cfg_path), "--minutes", str(minutes), "--no-progress"],
         capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert proc.stdout.count('"model_dir"') == 1, proc.stdout
-    report = json.loads(proc.stdout[proc.stdout.index("{\n"):])
+    return out, proc.stdout, json.loads(proc.stdout[proc.stdout.index("{\n"):])
+
+
+def test_two_processes_train_on_one_budget_and_report_once(tmp_path):
+    """``trainer: {strategy: ddp, devices: 2}``: both processes stop after the same step under a
+    wall-clock budget (one stopping alone would hang the other), the first writes the model folder
+    and one report."""
+    out, stdout, report = _train_on_two_processes(tmp_path, 0.25)
+    assert stdout.count('"model_dir"') == 1, stdout
     assert report["global_rank"] == 0 and report["steps"] > 0
     last = torch.load(out / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
     assert last["global_step"] == report["steps"]
@@ -437,32 +444,11 @@ def test_two_processes_train_on_one_budget_and_report_once(tmp_path):
 
 
 def test_an_ensemble_trains_each_network_on_two_processes(tmp_path):
-    """``model: {ensemble: 2}`` with ``trainer: {strategy: ddp, devices: 2}``: both processes train
-    network 1, then network 2, each on half the budget; the first process writes one report."""
-    import subprocess
-    import sys
-
-    import yaml
-
-    from mapose.io import write_labels
-
-    from tests.training.conftest import make_synthetic
-
-    labels_path = tmp_path / "labels.json"
-    write_labels(make_synthetic(tmp_path), labels_path, format="coco")
-    cfg_path = tmp_path / "ddp.yaml"
-    cfg_path.write_text(yaml.safe_dump({**TINY, "model": {**TINY["model"], "ensemble": 2},
-                                        "split": {"method": "frame_threshold", "threshold": 4},
-                                        "trainer": {"accelerator": "cpu", "devices": 2, "strategy": "ddp"}}))
-    out = tmp_path / "model"
-    proc = subprocess.run(
-        [sys.executable, "-m", "mapose", "train", "--labels", str(labels_path), "--out", str(out),
-         "--config", str(cfg_path), "--minutes", "0.4", "--no-progress"],
-        capture_output=True, text=True, timeout=600, cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    report = json.loads(proc.stdout[proc.stdout.index("{\n"):])
-    assert proc.stdout.count('"members"') == 1 and report["global_rank"] == 0
-    assert '"global_rank": 1' not in proc.stdout  # the second process reports nothing
+    """``model: {ensemble: 2}`` on two processes: both train network 1, then network 2, each on half
+    the budget; the first process writes one report."""
+    out, stdout, report = _train_on_two_processes(tmp_path, 0.4, {"ensemble": 2})
+    assert stdout.count('"members"') == 1 and report["global_rank"] == 0
+    assert '"global_rank": 1' not in stdout  # the second process reports nothing
     assert report["steps"] == sum(m["steps"] for m in report["members"])
     for i in range(2):
         last = torch.load(out / "members" / str(i) / "checkpoints" / "last.ckpt", map_location="cpu",
