@@ -52,15 +52,15 @@ def save_training_curve(metrics_csv: str | Path | Sequence[str | Path], path: st
 
     paths = [metrics_csv] if isinstance(metrics_csv, (str, Path)) else list(metrics_csv)
     logs = []
-    for p in map(Path, paths):
+    for i, p in enumerate(map(Path, paths)):
         df = pd.read_csv(p) if p.exists() else None
         if df is not None and not df.empty and "step" in df:
-            logs.append(df)
+            logs.append((i, df))
     if not logs:
         return False
     plt, fig, axes = _figure(1, 2, 4.0)
     ax, ax2 = axes[0]
-    for i, df in enumerate(logs):
+    for i, df in logs:  # i: the network's number, also when an earlier one has no log
         tag, colour = (f" (network {i + 1})", f"C{i}") if len(paths) > 1 else ("", None)
         for col, style in (("train/loss", "-"), ("val/loss", "o-")):
             if col in df:

@@ -184,7 +184,8 @@ def train(
         ``None`` without it or on resuming),
         ``global_rank``.  An ensemble (``model.ensemble`` > 1) trains its networks one after
         another into ``MODEL_DIR/members/<i>`` (a finished one is kept when resuming) and adds
-        ``members`` (each network's result); ``steps`` and ``elapsed_s`` are their sums.
+        ``members`` (each network's result); ``steps`` and ``elapsed_s`` are their sums,
+        ``best_checkpoint`` and ``best_val_loss`` lists with one entry per network.
         In a multi-device run (``trainer.strategy: ddp``) each process returns;
         only the first (``global_rank`` 0) calibrates and plots, the others return just
         ``model_dir`` and ``global_rank``.

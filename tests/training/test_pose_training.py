@@ -660,6 +660,11 @@ def test_an_ensemble_trains_its_networks_in_turn_and_averages_them(synthetic_lab
     member = yaml.safe_load((out / "members" / "1" / "config.yaml").read_text())
     assert member["optim"]["seed"] == 1 and member["model"]["ensemble"] == 1
     assert yaml.safe_load((out / "config.yaml").read_text())["model"]["ensemble"] == 2
+    from mapose.training.plots import save_training_curve
+
+    logs = [tmp_path / "missing.csv", out / "members" / "1" / "logs" / "csv" / "metrics.csv"]
+    assert save_training_curve(logs, tmp_path / "curve.png") and (tmp_path / "curve.png").exists()
+    assert not save_training_curve(logs[:1], tmp_path / "none.png")  # no log yet: no plot
 
     model = load_model(out, tta="none")
     assert isinstance(model, EnsembleModel) and len(model.members) == 2 and model.tta == "none"
