@@ -44,6 +44,7 @@ def decode_frame(
     peak_weight: float = 1.0,
     coincident_radius: float | None = 1.0,
     body_sides: BodySides | None = None,
+    max_extent: float | None = None,
 ) -> FrameResult:
     """Decode one frame's model outputs into animal instances.
 
@@ -89,6 +90,10 @@ def decode_frame(
         One animal per frame: every keypoint at its highest candidate, no assembly (``paf``,
         ``max_animals``, ``keep_singletons`` and the PAF options are not used).  The instance score
         is the sum of its keypoint scores / K, as for assembled animals.
+    max_extent
+        With ``single_animal``: the farthest two body parts of one animal may lie apart (output
+        cells; :func:`animal_extent_limit`).  Candidates farther than that from the animal's most
+        supported candidate are not used (:func:`_best_per_keypoint`); ``None``: no limit.
 
     Returns
     -------
@@ -110,7 +115,7 @@ def decode_frame(
     peaks = detect_peaks(hm, offset, threshold=peak_threshold, nms_radius=nms_radius,
                          max_peaks=max_peaks)
     if single_animal:
-        return _best_per_keypoint(peaks, k, stride)
+        return _best_per_keypoint(peaks, k, stride, max_extent)
     asm = assemble(
         peaks, paf, skeleton.edges, k, max_animals=max_animals, keep_singletons=keep_singletons,
         merge_radius=merge_radius, n_samples=n_samples, min_sample_score=min_sample_score,
@@ -151,10 +156,43 @@ def edge_length_limits(model, scale: float = 1.0):
     return EDGE_LENGTH_SLACK * np.asarray(lengths, dtype=np.float64) * float(scale) / float(model.stride)
 
 
-def _best_per_keypoint(peaks, k: int, stride: float) -> FrameResult:
-    """One instance of each keypoint's highest candidate (none when there is no candidate)."""
+def animal_extent_limit(model, scale: float = 1.0):
+    """Farthest distance between two body parts of one animal (output cells; ``max_extent`` of
+    :func:`decode_frame`): the largest labelled distance the model recorded at training
+    (``model.animal_extent_px``, pixels of the labelled frames) times :data:`EXTENT_SLACK`;
+    ``scale``: the resize applied to frames before ``model.predict``.  ``None`` for models trained
+    before the extent was recorded (no limit)."""
+    extent = getattr(model, "animal_extent_px", None)
+    if extent is None or not np.isfinite(extent) or extent <= 0:
+        return None
+    return EXTENT_SLACK * float(extent) * float(scale) / float(model.stride)
+
+
+#: A single animal's body parts may lie at most this many times farther apart than the farthest
+#: two of any animal in the training labels (:func:`animal_extent_limit`).
+EXTENT_SLACK = 1.5
+
+
+def _best_per_keypoint(peaks, k: int, stride: float, max_extent: float | None = None) -> FrameResult:
+    """One instance of each keypoint's highest candidate (none when there is no candidate).
+
+    With ``max_extent`` (output cells), a candidate far from the animal does not count however
+    high it peaks (a bright corner of the arena that looks like a tail base): each candidate's
+    support is the sum, over keypoints, of the best score among that keypoint's candidates within
+    ``max_extent`` of it; only candidates within ``max_extent`` of the best-supported one are
+    used.  A spurious peak has its own score as support, a body part of the animal all of them.
+    """
     if len(peaks) == 0:
         return np.zeros((0, k, 2)), np.zeros((0, k)), np.zeros(0)
+    if max_extent is not None and len(peaks) > 1:
+        near = np.hypot(peaks.col[:, None] - peaks.col[None, :],
+                        peaks.row[:, None] - peaks.row[None, :]) <= max_extent
+        near_score = np.where(near, peaks.score[None, :], 0.0)
+        support = np.zeros(len(peaks))
+        for j in np.unique(peaks.keypoint):
+            support += near_score[:, peaks.keypoint == j].max(axis=1)
+        centre = np.lexsort((-peaks.score, -support))[0]  # most support, then highest peak
+        peaks = peaks.take(np.flatnonzero(near[centre]))
     order = np.lexsort((-peaks.score, peaks.keypoint))  # by keypoint, best first
     kp_sorted = peaks.keypoint[order]
     first = order[np.r_[True, kp_sorted[1:] != kp_sorted[:-1]]]

@@ -25,7 +25,7 @@ from mapose import __version__
 from mapose.allocator import release_memory
 from mapose.core.detections import Detections
 from mapose.decode import decode_batch, filter_instances, to_detections
-from mapose.decode.frame import edge_length_limits, use_single_animal
+from mapose.decode.frame import animal_extent_limit, edge_length_limits, use_single_animal
 from mapose.errors import ValidationError
 from mapose.inference.chunks import ChunkStore
 from mapose.inference.frames import BatchReader, Preprocess, probe_video
@@ -242,6 +242,8 @@ def predict_video(
                                                 decode.max_animals, decode.single_animal)
     if dec_kw.get("edge_limits") is None:
         dec_kw["edge_limits"] = edge_length_limits(model, model_input_scale(model, scale))
+    if dec_kw.get("max_extent") is None:
+        dec_kw["max_extent"] = animal_extent_limit(model, model_input_scale(model, scale))
     dec_kw["body_sides"] = getattr(model, "body_sides", None) if decode.body_sides else None
     prec = resolve_precision(model, precision)
     dev_type = "cpu"

@@ -65,13 +65,15 @@ def predict_frames(model, images: list[np.ndarray], batch_size: int = 4, **decod
     import torch
 
     from mapose.decode import decode_batch
-    from mapose.decode.frame import edge_length_limits, use_single_animal
+    from mapose.decode.frame import animal_extent_limit, edge_length_limits, use_single_animal
 
     decode_kw["single_animal"] = use_single_animal(getattr(model, "single_animal", False),
                                                    decode_kw.get("max_animals"),
                                                    decode_kw.get("single_animal"))
     if decode_kw.get("edge_limits") is None:
         decode_kw["edge_limits"] = edge_length_limits(model)
+    if decode_kw.get("max_extent") is None:
+        decode_kw["max_extent"] = animal_extent_limit(model)
     sides = decode_kw.get("body_sides", True)  # True: the model's; False: none
     decode_kw["body_sides"] = getattr(model, "body_sides", None) if sides is True else (sides or None)
     kps, kss, iss = [], [], []

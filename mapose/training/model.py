@@ -140,6 +140,10 @@ class PoseModel(nn.Module):
         #: frames; NaN: never labelled), recorded in split.json; assembly makes no connection
         #: longer than twice that (:func:`mapose.decode.frame.edge_length_limits`)
         self.edge_max_length_px: Optional[np.ndarray] = None
+        #: farthest two labelled body parts of one animal in the training frames (pixels of the
+        #: labelled frames), recorded in split.json; one-animal decoding looks no farther than 1.5x
+        #: that from the animal (:func:`mapose.decode.frame.animal_extent_limit`)
+        self.animal_extent_px: Optional[float] = None
         #: :class:`mapose.decode.sides.BodySides`: the side of the body axis each left/right part is
         #: labelled on in the training frames (split.json); the assembly separates such a pair by it
         self.body_sides = None
@@ -253,6 +257,7 @@ class EnsembleModel(nn.Module):
         self.calibration = None
         self.single_animal = first.single_animal
         self.edge_max_length_px: Optional[np.ndarray] = None
+        self.animal_extent_px: Optional[float] = None
         self.body_sides = None
 
     @property
@@ -430,6 +435,8 @@ def load_model(model_dir: str | Path, device: str = "cpu", checkpoint: str = "be
     lengths = record.get("edge_max_length_px")
     if lengths is not None and len(lengths) == model.skeleton.n_edges:
         model.edge_max_length_px = np.array([np.nan if v is None else v for v in lengths], dtype=np.float64)
+    extent = record.get("animal_extent_px")
+    model.animal_extent_px = None if extent is None else float(extent)
     from mapose.decode.sides import BodySides
 
     model.body_sides = BodySides.from_json(record.get("body_sides"), model.skeleton)

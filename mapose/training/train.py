@@ -130,6 +130,19 @@ def edge_max_lengths(samples, skeleton: Skeleton, mask: np.ndarray) -> np.ndarra
     return longest / float(samples.input_scale or 1.0)
 
 
+def animal_extent(samples, mask: np.ndarray) -> float | None:
+    """Farthest distance between two labelled body parts of one animal over the frames in
+    ``mask``, in pixels of the labelled frames (``None`` without an animal of two labelled parts).
+    One-animal decoding looks no farther than 1.5x that (:func:`mapose.decode.frame.animal_extent_limit`)."""
+    kp = _animals(samples, mask)
+    best = 0.0
+    for inst in kp:
+        pts = inst[np.isfinite(inst).all(axis=1)]
+        if len(pts) >= 2:
+            best = max(best, float(np.hypot(*(pts[:, None] - pts[None, :]).transpose(2, 0, 1)).max()))
+    return best / float(samples.input_scale or 1.0) if best > 0 else None
+
+
 def body_sides(samples, skeleton: Skeleton, mask: np.ndarray):
     """The side of the body axis each left/right part is labelled on in the frames in ``mask``
     (:func:`mapose.decode.sides.learn_body_sides`; ``None`` without such a rule)."""
@@ -234,6 +247,8 @@ def train(
     record = split_record(samples, val, cfg)
     edge_lengths = edge_max_lengths(samples, skeleton, ~val)
     record["edge_max_length_px"] = [round(float(v), 3) if np.isfinite(v) else None for v in edge_lengths]
+    extent = animal_extent(samples, ~val)
+    record["animal_extent_px"] = None if extent is None else round(extent, 3)
     sides = body_sides(samples, skeleton, ~val)
     record["body_sides"] = sides.to_json(skeleton) if sides is not None else None
     atomic_write_text(out / "split.json", json.dumps(record, indent=1))
@@ -269,6 +284,7 @@ def train(
             f"{drawn.max():.1f}x to {drawn.min():.2f}x as often as the average animal")
     model = build_untrained_model(skeleton, cfg).train()
     model.edge_max_length_px = edge_lengths
+    model.animal_extent_px = extent
     model.body_sides = sides
     init = None
     if cfg.model.init and not resumed:  # a resumed run gets every weight from its checkpoint

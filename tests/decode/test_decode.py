@@ -310,6 +310,36 @@ def test_single_animal_decoding_takes_each_keypoints_best_peak(fly_skeleton):
     assert use_single_animal(False, 3, requested=True) and not use_single_animal(True, 1, requested=False)
 
 
+def test_single_animal_decoding_ignores_a_bright_spot_farther_than_the_animal_extends(fly_skeleton):
+    from mapose.decode.frame import animal_extent_limit
+
+    # one fly, and far from it a spot where the tail channel peaks higher than on the fly (a bright
+    # arena corner looked like a tail base to a DeepLabCut open-field mouse model)
+    truth = fly(20, 20, 0.0)[None]
+    hm, paf, off = render(truth, fly_skeleton, 4, (32, 32))
+    spot = fly(100, 100, 0.0)[None]
+    decoy, _, decoy_off = render(spot, fly_skeleton, 4, (32, 32))
+    tail = 4
+    hm[tail] = np.maximum(hm[tail], 1.2 * decoy[tail])
+    near_spot = decoy[tail] > 0.5
+    off[2 * tail:2 * tail + 2, near_spot] = decoy_off[2 * tail:2 * tail + 2, near_spot]
+    kp, _, _ = decode_frame(hm, paf, off, fly_skeleton, 4, single_animal=True)
+    np.testing.assert_allclose(kp[0, tail], spot[0, tail], atol=1e-3)  # no limit: the spot wins
+    extent = np.hypot(*(truth[0][:, None] - truth[0][None]).transpose(2, 0, 1)).max()
+
+    class Model:
+        animal_extent_px, stride = extent, 4
+
+    limit = animal_extent_limit(Model)
+    assert limit == pytest.approx(1.5 * extent / 4)
+    assert animal_extent_limit(Model, scale=0.5) == pytest.approx(limit / 2)
+    kp, ks, _ = decode_frame(hm, paf, off, fly_skeleton, 4, single_animal=True, max_extent=limit)
+    np.testing.assert_allclose(kp[0], truth[0], atol=1e-3)
+    # a model trained before the extent was recorded decodes as before
+    Model.animal_extent_px = None
+    assert animal_extent_limit(Model) is None
+
+
 def _spread_wing_outputs(decoy_peak, spread_field):
     """Outputs for one fly whose left wing is spread (as in courtship): the wingL heatmap peaks at
     the spread tip and (``decoy_peak``) on the folded right wing's tip, where the wingL field points

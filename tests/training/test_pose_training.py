@@ -628,6 +628,10 @@ def test_posture_balanced_training_says_how_much_it_favours_rare_animals(synthet
     expected = [float(np.nanmax(np.hypot(*(kp[:, a] - kp[:, b]).T))) for a, b in sk.edges]
     np.testing.assert_allclose(split["edge_max_length_px"], expected, atol=1e-3)
     np.testing.assert_allclose(load_model(out).edge_max_length_px, expected, atol=1e-3)
+    # and the farthest two labelled parts of one animal, for one-animal decoding
+    pairs = np.hypot(*(kp[:, :, None] - kp[:, None, :]).transpose(3, 0, 1, 2))
+    assert split["animal_extent_px"] == pytest.approx(float(np.nanmax(pairs)), abs=1e-3)
+    assert load_model(out).animal_extent_px == pytest.approx(split["animal_extent_px"])
     # no left/right pairs in this skeleton: no side rule (mapose.decode.sides)
     assert split["body_sides"] is None and load_model(out).body_sides is None
 
