@@ -38,13 +38,15 @@ def read_pose_any(path: str | Path, fmt: str | None = None, fps: float | None = 
 
 def add_tta_argument(parser) -> None:
     """``--tta``: overrides the model's ``inference.tta`` (:class:`~mapose.training.config.InferenceConfig`)."""
-    from mapose.training.config import TTA_MODES
+    from mapose.training.config import TTA_CHOICES
 
-    parser.add_argument("--tta", choices=TTA_MODES, default=None,
+    parser.add_argument("--tta", choices=TTA_CHOICES, default=None,
                         help="test-time augmentation: average the model over 2 or 4 quarter turns of "
                              "each frame (rot2, rot4), over the frame and its mirror image (flip) or "
-                             "both (rot4flip, 8 passes); costs 2/4/2/8x model time (default: the "
-                             "model's config, inference.tta, rot4 unless changed); none is fastest")
+                             "both (rot4flip, 8 passes); costs 2/4/2/8x model time; auto: rot4 for a "
+                             "model trained with full rotations, else flip when it trained with "
+                             "mirror images, else none (default: the model's config, inference.tta, "
+                             "auto unless changed); none is fastest")
 
 
 def add_decode_argument(parser) -> None:

@@ -28,6 +28,8 @@ from mapose.errors import ConfigError
 
 #: ``inference.tta`` modes (the views of each: :data:`mapose.training.model.TTA_VIEWS`)
 TTA_MODES = ("none", "rot2", "rot4", "flip", "rot4flip")
+#: what ``inference.tta`` and ``--tta`` accept: a mode, or ``auto`` (:func:`mapose.training.model.resolve_tta`)
+TTA_CHOICES = TTA_MODES + ("auto",)
 
 
 @dataclass(frozen=True)
@@ -249,7 +251,7 @@ class InferenceConfig:
     """How the trained model is run by ``mapose evaluate`` and ``mapose analyze`` (both read it from
     the model's ``config.yaml``; ``--tta`` overrides it per run)."""
 
-    tta: Literal[TTA_MODES] = "rot4"
+    tta: Literal[TTA_CHOICES] = "auto"
     """Test-time augmentation: average the heatmaps, part-affinity fields and offsets predicted for
     the frame turned by 0 and 180 degrees (``rot2``) or by 0, 90, 180 and 270 degrees (``rot4``),
     for the frame and its mirror image (``flip``: left/right body parts swapped back by the
@@ -259,7 +261,12 @@ class InferenceConfig:
     ``rot4`` lowered the median error from 2.4 to 2.0 px and raised OKS mAP from 0.89-0.95 to
     0.93-0.95; ``rot4flip`` was no better than ``rot4`` (median 1.9-2.1 px, mAP 0.94-0.95, RMSE
     5.4-5.7 vs 5.4-5.9 px) and ``flip`` about as good as ``rot2``.  ``flip`` suits models trained
-    without full rotations (side views), where turned frames look unlike the training data."""
+    without full rotations (side views), where turned frames look unlike the training data.
+    ``auto`` (default): ``rot4`` for a model trained with full rotations (``augment.rotation_deg``
+    180), else ``flip`` when it trained with mirror images, else ``none``
+    (:func:`mapose.training.model.resolve_tta`): quarter turns the network never saw in training
+    are not averaged in (a side-view model trained with +-25 degree rotations, DeepLabCut's
+    reaching mouse, 10 held-out frames: OKS mAP 0.41 with ``rot4``, 0.63 without)."""
 
     single_animal: Union[bool, Literal["auto"]] = "auto"
     """Decode one animal per frame: each keypoint at its best peak, with no part-affinity

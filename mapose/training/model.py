@@ -119,7 +119,8 @@ class PoseModel(nn.Module):
         after training (:class:`mapose.training.calibration.Calibration`); ``None`` by default.
     tta
         Test-time augmentation of :meth:`predict`: a key of :data:`TTA_VIEWS` (see
-        :class:`mapose.training.config.InferenceConfig`); starts as ``config.inference.tta``.
+        :class:`mapose.training.config.InferenceConfig`); starts as ``config.inference.tta``, ``auto``
+        resolved by :func:`resolve_tta`.
     """
 
     def __init__(self, skeleton: Skeleton, config: TrainConfig, encoder_weights: Optional[str] = None):
@@ -132,7 +133,7 @@ class PoseModel(nn.Module):
         self.stride = int(round(eff)) if abs(eff - round(eff)) < 1e-9 else eff
         self.checksum = ""
         self.calibration = None
-        self.tta = config.inference.tta
+        self.tta = resolve_tta(config, skeleton)
         #: decode one animal per frame (``inference.single_animal``; ``auto`` is resolved from the
         #: training labels by :func:`resolve_single_animal` when the model is trained or loaded)
         self.single_animal = config.inference.single_animal is True
@@ -375,6 +376,22 @@ def sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
+def resolve_tta(config: TrainConfig, skeleton: Skeleton) -> str:
+    """``config.inference.tta``, with ``auto`` resolved from how the model was trained: ``rot4``
+    when it saw every turn (``augment.rotation_deg`` >= 180), else ``flip`` when it saw mirror
+    images (``augment.hflip`` > 0 and every left/right-looking body part paired, see
+    :func:`mapose.training.train.mirror_safe_augmentation`), else ``none``."""
+    tta = config.inference.tta
+    if tta != "auto":
+        return tta
+    aug = config.augment
+    if aug.enabled and aug.rotation_deg >= 180:
+        return "rot4"
+    if aug.enabled and aug.hflip > 0 and not skeleton.unpaired_lateral_keypoints():
+        return "flip"
+    return "none"
+
+
 def resolve_single_animal(setting, max_animals_per_frame: Optional[int]) -> bool:
     """``inference.single_animal`` as a bool: ``auto`` is true when the training labels never hold
     more than one animal in a frame (unknown for models trained before this was recorded: false)."""
@@ -441,7 +458,7 @@ def load_model(model_dir: str | Path, device: str = "cpu", checkpoint: str = "be
 
     model.body_sides = BodySides.from_json(record.get("body_sides"), model.skeleton)
     if tta is not None:  # checked by predict
-        model.tta = tta
+        model.tta = resolve_tta(model.config, model.skeleton) if tta == "auto" else tta
     return model.to(resolve_device(device)).eval()
 
 

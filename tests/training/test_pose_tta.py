@@ -46,7 +46,7 @@ def test_targets_of_a_turned_image_turn_back_onto_the_targets_of_the_image(k):
 def test_rot4_predictions_are_exactly_equivariant_to_quarter_turns():
     torch.manual_seed(0)
     model = build_untrained_model(SKELETON, from_dict(TrainConfig, TINY))
-    assert model.tta == "rot4"  # the library default
+    assert model.tta == "rot4"  # the library default (auto, full rotations)
     img = torch.from_numpy(np.random.default_rng(0).integers(0, 255, (1, 64, 64), dtype=np.uint8))
     out = model.predict(img)
     out_turned = model.predict(torch.rot90(img, 1, (-2, -1)).contiguous())
@@ -70,6 +70,27 @@ def test_rot4_predictions_are_exactly_equivariant_to_quarter_turns():
     assert load_train_config(None, {"inference": {"tta": "rot4flip"}}).inference.tta == "rot4flip"
     with pytest.raises(ConfigError, match="tta"):
         load_train_config(None, {"inference": {"tta": "rot8"}})
+
+
+def test_auto_tta_averages_only_views_the_network_trained_on():
+    from mapose.training.config import load_train_config
+    from mapose.training.model import resolve_tta
+
+    def tta(**over):
+        return resolve_tta(load_train_config(None, over), MIRRORED)
+
+    assert load_train_config(None, {}).inference.tta == "auto"
+    assert tta() == "rot4"  # full +-180 degree rotations by default
+    # a side view trained with small turns: quarter turns would be frames it never saw
+    assert tta(augment={"rotation_deg": 25}) == "flip"
+    assert tta(augment={"rotation_deg": 25, "hflip": 0.0}) == "none"
+    assert tta(augment={"enabled": False}) == "none"
+    assert tta(augment={"rotation_deg": 25}, inference={"tta": "rot2"}) == "rot2"  # asked for: kept
+    # a mirrored left paw would be taught as a left paw on the right: such models train unmirrored
+    lateral = Skeleton.from_names(["head", "pawL", "pawR"], [("head", "pawL"), ("head", "pawR")])
+    assert resolve_tta(load_train_config(None, {"augment": {"rotation_deg": 25}}), lateral) == "none"
+    model = build_untrained_model(MIRRORED, load_train_config(None, {"augment": {"rotation_deg": 25}}))
+    assert model.tta == "flip"
 
 
 # left/right pairs; one edge is stored head->earL, its mirror earR->head the other way round
