@@ -82,6 +82,7 @@ def output_paths(videos, out: str, ext: str = ".h5"):
 
 def run(args) -> int:
     from mapose import io
+    from mapose.decode.frame import use_single_animal
     from mapose.inference import DecodeOptions, analyze_video
     from mapose.inference.frames import parse_crop
     from mapose.tracking import Tracker
@@ -106,10 +107,15 @@ def run(args) -> int:
         print(f"test-time augmentation {model.tta}: {passes} model passes per frame"
               + (f" ({nets} networks of an ensemble)" if nets > 1 else "")
               + f" (--tta none is about {views}x faster, slightly less accurate)")
+    n_animals = args.n_animals
+    if n_animals is None and use_single_animal(model.single_animal, None, decode_choice(args.decode)):
+        n_animals = 1
+        print("one animal per frame (the model was trained on frames with one animal): tracked as one "
+              "identity", flush=True)
     for video, out in zip(args.videos, outs):
-        tracker = Tracker(n_animals=args.n_animals, appearance=not args.no_appearance)
+        tracker = Tracker(n_animals=n_animals, appearance=not args.no_appearance)
         res = analyze_video(
-            model, video, out, n_animals=args.n_animals, batch_size=args.batch_size, crop=crop,
+            model, video, out, n_animals=n_animals, batch_size=args.batch_size, crop=crop,
             scale=args.scale, decode=dec, min_keypoints=args.min_keypoints,
             chunk_size=args.chunk_size, tracker=tracker, threads=args.threads,
             precision=args.precision,

@@ -440,6 +440,9 @@ def analyze_video(
     dec = decode or DecodeOptions(max_animals=n_animals)
     if decode is not None and n_animals is not None and decode.max_animals is None:
         dec = DecodeOptions(**{**asdict(decode), "max_animals": n_animals})
+    if n_animals is None and use_single_animal(getattr(model, "single_animal", False), dec.max_animals,
+                                               dec.single_animal):
+        n_animals = 1  # one animal per frame: one identity for the whole video, not one per tracklet
     tm = Timings()
     vsum = file_checksum(video)
     partial = out.with_name(out.name + ".partial")

@@ -175,3 +175,20 @@ def test_min_keypoints_drops_singletons_chunk_by_chunk(video, tmp_path):
         animals = predict_video(DotModel(), video[0], partial_dir=part, chunk_size=8,
                                 min_keypoints=2, **kw)
         assert len(animals) == int((n_kp >= 2).sum()) and animals.n_frames == 60
+
+
+def test_a_single_animal_model_is_tracked_as_one_identity(video, tmp_path):
+    # one animal per frame: without --n-animals every tracklet used to become a track of its own
+    # (63 tracks for 2330 frames of DeepLabCut's open-field mouse)
+    model = DotModel()
+    model.single_animal = True
+    out = tmp_path / "one.h5"
+    analyze_video(model, video[0], out, batch_size=4, progress=False)
+    tracks = read_tracks(out)
+    assert list(tracks.individuals.values) == ["individual_0"]
+    assert np.isfinite(tracks.position.values).all(axis=(1, 2)).any()
+    # asking for multi-animal decoding keeps tracklets apart as before
+    multi = tmp_path / "multi.h5"
+    analyze_video(model, video[0], multi, batch_size=4, progress=False,
+                  decode=DecodeOptions(single_animal=False, merge_radius=12))
+    assert len(read_tracks(multi).individuals) >= 2
