@@ -92,8 +92,8 @@ def decode_frame(
         is the sum of its keypoint scores / K, as for assembled animals.
     max_extent
         With ``single_animal``: the farthest two body parts of one animal may lie apart (output
-        cells; :func:`animal_extent_limit`).  Candidates farther than that from the animal's most
-        supported candidate are not used (:func:`_best_per_keypoint`); ``None``: no limit.
+        cells; :func:`animal_extent_limit`); no two parts are taken farther apart
+        (:func:`_best_per_keypoint`); ``None``: no limit.
 
     Returns
     -------
@@ -176,23 +176,35 @@ EXTENT_SLACK = 1.5
 def _best_per_keypoint(peaks, k: int, stride: float, max_extent: float | None = None) -> FrameResult:
     """One instance of each keypoint's highest candidate (none when there is no candidate).
 
-    With ``max_extent`` (output cells), a candidate far from the animal does not count however
-    high it peaks (a bright corner of the arena that looks like a tail base): each candidate's
-    support is the sum, over keypoints, of the best score among that keypoint's candidates within
-    ``max_extent`` of it; only candidates within ``max_extent`` of the best-supported one are
-    used.  A spurious peak has its own score as support, a body part of the animal all of them.
+    With ``max_extent`` (output cells) no two body parts are taken farther apart than that, however
+    high a candidate peaks (a bright corner of the arena that looks like a tail base).  Starting
+    from each keypoint's best candidate in turn, candidates are added best first when their
+    keypoint is still free and they lie within ``max_extent`` of every part taken; the start whose
+    parts score highest in sum wins.  A spurious peak gathers only its own score, the animal all of
+    its parts.
     """
     if len(peaks) == 0:
         return np.zeros((0, k, 2)), np.zeros((0, k)), np.zeros(0)
     if max_extent is not None and len(peaks) > 1:
-        near = np.hypot(peaks.col[:, None] - peaks.col[None, :],
-                        peaks.row[:, None] - peaks.row[None, :]) <= max_extent
-        near_score = np.where(near, peaks.score[None, :], 0.0)
-        support = np.zeros(len(peaks))
-        for j in np.unique(peaks.keypoint):
-            support += near_score[:, peaks.keypoint == j].max(axis=1)
-        centre = np.lexsort((-peaks.score, -support))[0]  # most support, then highest peak
-        peaks = peaks.take(np.flatnonzero(near[centre]))
+        order = np.argsort(-peaks.score, kind="stable")
+        p = peaks.take(order)
+        near = np.hypot(p.col[:, None] - p.col[None, :], p.row[:, None] - p.row[None, :]) <= max_extent
+        _, starts = np.unique(p.keypoint, return_index=True)  # each keypoint's best candidate
+        best, best_sum = None, -1.0
+        for s0 in starts:
+            allowed = near[s0] & (p.keypoint != p.keypoint[s0])
+            taken = [s0]
+            while True:
+                cand = np.flatnonzero(allowed)
+                if not len(cand):
+                    break
+                j = cand[0]  # the best allowed candidate (sorted by score)
+                taken.append(j)
+                allowed &= near[j] & (p.keypoint != p.keypoint[j])
+            total = float(p.score[taken].sum())
+            if total > best_sum:
+                best, best_sum = taken, total
+        peaks = p.take(np.array(best))
     order = np.lexsort((-peaks.score, peaks.keypoint))  # by keypoint, best first
     kp_sorted = peaks.keypoint[order]
     first = order[np.r_[True, kp_sorted[1:] != kp_sorted[:-1]]]

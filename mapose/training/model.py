@@ -142,8 +142,8 @@ class PoseModel(nn.Module):
         #: longer than twice that (:func:`mapose.decode.frame.edge_length_limits`)
         self.edge_max_length_px: Optional[np.ndarray] = None
         #: farthest two labelled body parts of one animal in the training frames (pixels of the
-        #: labelled frames), recorded in split.json; one-animal decoding looks no farther than 1.5x
-        #: that from the animal (:func:`mapose.decode.frame.animal_extent_limit`)
+        #: labelled frames), recorded in split.json; one-animal decoding takes no two parts farther
+        #: apart than 1.5x that (:func:`mapose.decode.frame.animal_extent_limit`)
         self.animal_extent_px: Optional[float] = None
         #: :class:`mapose.decode.sides.BodySides`: the side of the body axis each left/right part is
         #: labelled on in the training frames (split.json); the assembly separates such a pair by it

@@ -340,6 +340,26 @@ def test_single_animal_decoding_ignores_a_bright_spot_farther_than_the_animal_ex
     assert animal_extent_limit(Model) is None
 
 
+def test_single_animal_decoding_takes_no_two_parts_farther_apart_than_the_extent():
+    from mapose.decode.frame import _best_per_keypoint
+    from mapose.decode.peaks import Peaks
+
+    # snout, two ears, tail base (output cells): the mouse's head at row 10, a weaker head-like
+    # cluster on its rump at row 20, and an arena corner at row 31 where the tail channel peaks
+    # weakly; the rump is within reach of both the head and the corner, the corner not of the head
+    kp = np.array([0, 1, 2, 0, 1, 2, 3])
+    col = np.array([10.0, 9.0, 11.0, 10.0, 9.0, 11.0, 10.0])
+    row = np.array([10.0, 10.5, 10.5, 20.0, 20.5, 20.5, 31.0])
+    score = np.array([0.98, 1.0, 1.0, 0.42, 0.63, 0.37, 0.16])
+    peaks = Peaks(kp, col, row, score)
+    out, ks, _ = _best_per_keypoint(peaks, 4, 1.0, max_extent=12.0)
+    assert np.isnan(out[0, 3]).all()  # the corner is 21 cells from the head
+    np.testing.assert_allclose(out[0, :3, 1], [10.0, 10.5, 10.5])  # the head, not the rump
+    # without a limit each part takes its best peak, the corner included
+    out, _, _ = _best_per_keypoint(peaks, 4, 1.0)
+    assert np.isfinite(out[0, 3]).all()
+
+
 def _spread_wing_outputs(decoy_peak, spread_field):
     """Outputs for one fly whose left wing is spread (as in courtship): the wingL heatmap peaks at
     the spread tip and (``decoy_peak``) on the folded right wing's tip, where the wingL field points
