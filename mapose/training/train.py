@@ -133,7 +133,8 @@ def edge_max_lengths(samples, skeleton: Skeleton, mask: np.ndarray) -> np.ndarra
 def animal_extent(samples, mask: np.ndarray) -> float | None:
     """Farthest distance between two labelled body parts of one animal over the frames in
     ``mask``, in pixels of the labelled frames (``None`` without an animal of two labelled parts).
-    One-animal decoding takes no two parts farther apart than 1.5x that (:func:`mapose.decode.frame.animal_extent_limit`)."""
+    One-animal decoding takes no two parts farther apart than 1.5x that
+    (:func:`mapose.decode.frame.animal_extent_limit`)."""
     kp = _animals(samples, mask)
     best = 0.0
     for inst in kp:
