@@ -156,6 +156,11 @@ def edge_length_limits(model, scale: float = 1.0):
     return EDGE_LENGTH_SLACK * np.asarray(lengths, dtype=np.float64) * float(scale) / float(model.stride)
 
 
+#: A single animal's body parts may lie at most this many times farther apart than the farthest
+#: two of any animal in the training labels (:func:`animal_extent_limit`).
+EXTENT_SLACK = 1.5
+
+
 def animal_extent_limit(model, scale: float = 1.0):
     """Farthest distance between two body parts of one animal (output cells; ``max_extent`` of
     :func:`decode_frame`): the largest labelled distance the model recorded at training
@@ -166,11 +171,6 @@ def animal_extent_limit(model, scale: float = 1.0):
     if extent is None or not np.isfinite(extent) or extent <= 0:
         return None
     return EXTENT_SLACK * float(extent) * float(scale) / float(model.stride)
-
-
-#: A single animal's body parts may lie at most this many times farther apart than the farthest
-#: two of any animal in the training labels (:func:`animal_extent_limit`).
-EXTENT_SLACK = 1.5
 
 
 def _best_per_keypoint(peaks, k: int, stride: float, max_extent: float | None = None) -> FrameResult:

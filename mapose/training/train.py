@@ -136,11 +136,8 @@ def animal_extent(samples, mask: np.ndarray) -> float | None:
     One-animal decoding takes no two parts farther apart than 1.5x that
     (:func:`mapose.decode.frame.animal_extent_limit`)."""
     kp = _animals(samples, mask)
-    best = 0.0
-    for inst in kp:
-        pts = inst[np.isfinite(inst).all(axis=1)]
-        if len(pts) >= 2:
-            best = max(best, float(np.hypot(*(pts[:, None] - pts[None, :]).transpose(2, 0, 1)).max()))
+    d = np.hypot(*(kp[:, :, None] - kp[:, None, :]).transpose(3, 0, 1, 2))  # (animals, K, K)
+    best = float(np.nanmax(d, initial=0.0))
     return best / float(samples.input_scale or 1.0) if best > 0 else None
 
 
