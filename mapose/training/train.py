@@ -141,6 +141,30 @@ def animal_extent(samples, mask: np.ndarray) -> float | None:
     return best / float(samples.input_scale or 1.0) if best > 0 else None
 
 
+#: below this spread of headings (degrees) training suggests small turns (:func:`heading_spread_deg`)
+NARROW_HEADINGS_DEG = 35.0
+
+
+def heading_spread_deg(samples, mask: np.ndarray) -> float | None:
+    """How far the labelled animals of the frames in ``mask`` turn: the circular standard deviation,
+    in degrees, of each animal's rotation onto their mean shape (generalised Procrustes,
+    :func:`mapose.training.calibration.fit_template`); ``None`` with fewer than 10 animals of 3
+    labelled parts.  Measured on all labelled frames: 77 for the bundled two flies, 96 for SLEAP's
+    three flies, 43 for DeepLabCut's open-field mouse, 28 for its reaching mouse (a side view), 3 for
+    Lightning Pose's head-fixed mirror mouse."""
+    from mapose.training.calibration import MIN_KEYPOINTS_FOR_ORIENTATION, fit_template, rotations
+
+    kp = _animals(samples, mask)
+    if len(kp):
+        kp = kp[np.isfinite(kp).all(-1).sum(1) >= MIN_KEYPOINTS_FOR_ORIENTATION]
+    if len(kp) < 10:
+        return None
+    rot, valid = rotations(fit_template(list(kp)), kp)
+    angle = np.arctan2(rot[valid, 1, 0], rot[valid, 0, 0])
+    r = float(np.abs(np.exp(1j * angle).mean()))
+    return float(np.degrees(np.sqrt(-2.0 * np.log(max(r, 1e-12)))))
+
+
 def body_sides(samples, skeleton: Skeleton, mask: np.ndarray):
     """The side of the body axis each left/right part is labelled on in the frames in ``mask``
     (:func:`mapose.decode.sides.learn_body_sides`; ``None`` without such a rule)."""
@@ -247,6 +271,15 @@ def train(
     record["edge_max_length_px"] = [round(float(v), 3) if np.isfinite(v) else None for v in edge_lengths]
     extent = animal_extent(samples, ~val)
     record["animal_extent_px"] = None if extent is None else round(extent, 3)
+    headings = heading_spread_deg(samples, ~val)
+    record["heading_spread_deg"] = None if headings is None else round(headings, 1)
+    if (headings is not None and headings < NARROW_HEADINGS_DEG and cfg.augment.enabled
+            and cfg.augment.rotation_deg >= 90):
+        say(f"the labelled animals all face about the same way (headings spread {headings:.0f} degrees). "
+            "If the camera fixes their direction (a side view, a head-fixed animal, crops aligned to the "
+            "animal), small turns may learn faster: augment: {rotation_deg: 25} (DeepLabCut's reaching "
+            "mouse, 10 CPU-minutes: OKS mAP 0.63 instead of 0.20). If they turn freely, keep full turns and "
+            "label frames where they face other ways.")
     sides = body_sides(samples, skeleton, ~val)
     record["body_sides"] = sides.to_json(skeleton) if sides is not None else None
     atomic_write_text(out / "split.json", json.dumps(record, indent=1))

@@ -705,3 +705,32 @@ def test_an_ensemble_trains_its_networks_in_turn_and_averages_them(synthetic_lab
         [(3, 5.0), (6, 5.0)]
     with pytest.raises(ConfigError, match="model.ensemble 0 must be 1"):
         from_dict(TrainConfig, {"model": {"ensemble": 0}})
+
+
+@pytest.mark.parametrize("turn_deg, hint", [(360, False), (20, True)])
+def test_training_suggests_small_turns_when_the_labelled_animals_all_face_one_way(tmp_path, monkeypatch, capsys,
+                                                                                  turn_deg, hint):
+    """Animals labelled facing every way (360) train as they are; animals within a 20-degree arc (a
+    side view, a head-fixed animal) get the suggestion ``augment: {rotation_deg: 25}``; both record
+    the spread of headings in split.json."""
+    import yaml
+
+    import mapose.io as mio
+    from mapose.cli import main
+    from tests.training.conftest import make_synthetic
+
+    labels = make_synthetic(tmp_path, n_images=10, turn=np.radians(turn_deg))
+    monkeypatch.setattr(mio, "read_labels", lambda p, format=None, **kw: labels)
+    cfg_path = tmp_path / "tiny.yaml"
+    cfg_path.write_text(yaml.safe_dump(TINY))
+    out = tmp_path / "model"
+    assert main(["train", "--labels", "x.slp", "--out", str(out), "--config", str(cfg_path),
+                 "--max-steps", "1", "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    spread = json.loads((out / "split.json").read_text())["heading_spread_deg"]
+    if hint:
+        assert spread < 10  # uniform over 20 degrees: circular sd about 6
+        assert "all face about the same way" in printed and "rotation_deg: 25" in printed
+    else:
+        assert spread > 60
+        assert "rotation_deg: 25" not in printed
