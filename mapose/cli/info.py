@@ -10,6 +10,20 @@ def add_arguments(parser) -> None:
     parser.add_argument("--format", default=None, help="force the input format (default: sniffed)")
 
 
+def symmetry_text(sk) -> str:
+    """The file's left/right pairs, or those training would guess from the names."""
+    if sk.symmetry:
+        return f"symmetric pairs: {len(sk.symmetry)}"
+    from mapose.core.skeleton import Skeleton
+
+    guessed = Skeleton.guess_symmetry(sk.keypoints)
+    if not guessed:
+        return "symmetric pairs: 0"
+    shown = ", ".join(f"{a}/{b}" for a, b in guessed[:3]) + (", ..." if len(guessed) > 3 else "")
+    return (f"symmetric pairs: 0 in the file; {len(guessed)} guessed from the names ({shown}), "
+            "which mapose train uses for left/right flips")
+
+
 def describe_tracks(ds) -> list[str]:
     from mapose.core import get_skeleton, n_missing_fraction
 
@@ -19,7 +33,7 @@ def describe_tracks(ds) -> list[str]:
     lines = [
         f"animals:    {ds.sizes['individuals']} ({', '.join(map(str, ds['individuals'].values))})",
         f"keypoints:  {ds.sizes['keypoints']} ({', '.join(sk.keypoints)})",
-        f"edges:      {sk.n_edges}; symmetric pairs: {len(sk.symmetry)}",
+        f"edges:      {sk.n_edges}; {symmetry_text(sk)}",
         f"frames:     {ds.sizes['time']}"
         + (f" (video frames {int(frames[0])}..{int(frames[-1])})" if len(frames) else ""),
         f"fps:        {fps if fps else 'unknown'}",
@@ -42,7 +56,7 @@ def describe_labels(labels) -> list[str]:
         f"animals per frame: max {int(inst.counts().max()) if len(inst) else 0}",
         f"identities: {', '.join(labels.individuals) if labels.individuals else 'none'}",
         f"keypoints:  {labels.skeleton.n_keypoints} ({', '.join(labels.skeleton.keypoints)})",
-        f"edges:      {labels.skeleton.n_edges}; symmetric pairs: {len(labels.skeleton.symmetry)}",
+        f"edges:      {labels.skeleton.n_edges}; {symmetry_text(labels.skeleton)}",
         f"missing:    {100 * float(np.mean(~np.isfinite(inst.keypoints).all(-1))) if len(inst) else 0:.1f} "
         "% of keypoints",
         f"videos:     {', '.join(labels.videos()) or 'none (image files)'}",

@@ -46,9 +46,12 @@ def test_info_tracks_labels_video():
     res = mapose("info", SLP_TRACKS)
     assert res.returncode == 0, res.stderr
     assert "animals:    2" in res.stdout and "frames:     128" in res.stdout
+    # the file names no left/right pairs; info shows the ones training guesses from the names
+    assert "symmetric pairs: 0 in the file; 5 guessed from the names (wingL/wingR," in res.stdout
     res = mapose("info", DLC_LABELS)
     assert res.returncode == 0, res.stderr
     assert "labelled frames: 90" in res.stdout
+    assert "symmetric pairs: 0\n" in res.stdout  # paw1LH_top ...: nothing to guess
     res = mapose("info", VIDEO)
     assert res.returncode == 0, res.stderr
     assert "video" in res.stdout
