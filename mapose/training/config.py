@@ -172,6 +172,13 @@ class HeatmapHeadConfig:
     sigma: float = 4.0
     """Gaussian sigma of the confidence-map targets, in model-input pixels."""
     loss: Literal["bce", "focal", "mse"] = "bce"
+    """``focal`` (quality focal loss, :func:`mapose.training.heads.heatmap_loss`) learns where ``bce``
+    stalls: on Lightning Pose's mirror mouse (256-px crops holding few of its 17 parts, 10 CPU-minutes,
+    about 600 steps, +-25 degree turns) every ``bce`` map stayed at its starting value (4 % of
+    keypoints found, OKS mAP 0.0) while ``focal`` reached mAP 0.94, median 2.7 px, 100 % found. On
+    the two flies (20 CPU-minutes, frames >= 700 held out) ``focal`` gave mAP 0.95 vs 0.92, PCK@3
+    0.75 vs 0.72, but RMSE 5.7 vs 4.4 px (it finds hidden hind legs, placed far off). Not yet the
+    default: open-field and side-view mice are not measured with it."""
     weight: float = 1.0
     hard_fraction: float = 1.0
     """Online hard keypoint mining: per training sample, only this fraction of the body parts with
