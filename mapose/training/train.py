@@ -155,8 +155,7 @@ def heading_spread_deg(samples, mask: np.ndarray) -> float | None:
     from mapose.training.calibration import MIN_KEYPOINTS_FOR_ORIENTATION, fit_template, rotations
 
     kp = _animals(samples, mask)
-    if len(kp):
-        kp = kp[np.isfinite(kp).all(-1).sum(1) >= MIN_KEYPOINTS_FOR_ORIENTATION]
+    kp = kp[np.isfinite(kp).all(-1).sum(1) >= MIN_KEYPOINTS_FOR_ORIENTATION]
     if len(kp) < 10:
         return None
     rot, valid = rotations(fit_template(list(kp)), kp)
