@@ -133,6 +133,18 @@ def _extent(points: np.ndarray) -> float:
     return float(np.max(np.linalg.norm(points[:, None] - points[None], axis=-1)))
 
 
+def animal_size(samples: PoseSamples, quantile: float = 95.0) -> Optional[float]:
+    """The ``quantile`` of the animals' sizes (largest distance between two of an instance's
+    keypoints) in model-input pixels; ``None`` when no instance has two keypoints."""
+    sizes = []
+    for kp in samples.keypoints:
+        for inst in np.asarray(kp, dtype=np.float64).reshape(-1, samples.skeleton.n_keypoints, 2):
+            pts = inst[np.isfinite(inst).all(axis=1)]
+            if len(pts) >= 2:
+                sizes.append(_extent(pts))
+    return float(np.percentile(sizes, quantile)) if sizes else None
+
+
 def auto_crop_size(samples: PoseSamples, quantile: float = 95.0, multiple: int = 32, minimum: int = 64,
                    maximum: int = 256) -> int:
     """Training crop side that holds a whole animal in any orientation: the ``quantile`` of the
@@ -146,15 +158,10 @@ def auto_crop_size(samples: PoseSamples, quantile: float = 95.0, multiple: int =
     Bigger crops are not better: with more background per crop the confidence maps peak lower (fewer
     keypoints pass the peak threshold) and short trainings stall -- on the sample flies 160-px crops
     found 93-94 % of the keypoints after 20 minutes (128 px: 98-99 %) and almost nothing after 4."""
-    sizes = []
-    for kp in samples.keypoints:
-        for inst in np.asarray(kp, dtype=np.float64).reshape(-1, samples.skeleton.n_keypoints, 2):
-            pts = inst[np.isfinite(inst).all(axis=1)]
-            if len(pts) >= 2:
-                sizes.append(_extent(pts))
-    if not sizes:
+    size = animal_size(samples, quantile)
+    if size is None:
         return 0
-    side = max(int(np.ceil(np.percentile(sizes, quantile) / multiple)) * multiple, minimum)
+    side = max(int(np.ceil(size / multiple)) * multiple, minimum)
     if side >= max(min(img.shape[:2]) for img in samples.images):  # no frame holds a bigger crop
         pixels = max(img.shape[0] * img.shape[1] for img in samples.images)
         return 0 if pixels <= 2 * maximum**2 else maximum

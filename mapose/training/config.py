@@ -171,14 +171,22 @@ class HeatmapHeadConfig:
     enabled: bool = True
     sigma: float = 4.0
     """Gaussian sigma of the confidence-map targets, in model-input pixels."""
-    loss: Literal["bce", "focal", "mse"] = "bce"
-    """``focal`` (quality focal loss, :func:`mapose.training.heads.heatmap_loss`) learns where ``bce``
-    stalls: on Lightning Pose's mirror mouse (256-px crops holding few of its 17 parts, 10 CPU-minutes,
-    about 600 steps, +-25 degree turns) every ``bce`` map stayed at its starting value (4 % of
-    keypoints found, OKS mAP 0.0) while ``focal`` reached mAP 0.94, median 2.7 px, 100 % found. On
-    the two flies (20 CPU-minutes, frames >= 700 held out) ``focal`` gave mAP 0.95 vs 0.92, PCK@3
-    0.75 vs 0.72, but RMSE 5.7 vs 4.4 px (it finds hidden hind legs, placed far off). Not yet the
-    default: open-field and side-view mice are not measured with it."""
+    loss: Literal["auto", "bce", "focal", "mse"] = "auto"
+    """``auto`` (:func:`mapose.training.heads.resolve_heatmap_loss`): ``focal`` when the animals are
+    larger than the training crops, so that each crop holds only some of the body parts, else ``bce``.
+    ``focal`` (quality focal loss, :func:`mapose.training.heads.heatmap_loss`) learns where ``bce``
+    stalls on such crops. Measured with 10 CPU-minutes each:
+
+    - Lightning Pose's mirror mouse (256-px crops of a 500-px instance, 17 parts, +-25 degree turns):
+      every ``bce`` map stayed at its starting value (4 % of keypoints found, OKS mAP 0.0); ``focal``
+      reached mAP 0.94, median 2.7 px, 100 % found.
+    - DeepLabCut's reaching mouse (256-px crops, 540-px animal, +-25 degree turns, mirror test-time
+      augmentation): mAP 0.64 vs 0.62, median 7.1 vs 10.1 px, RMSE 9.8 vs 12.0 px.
+    - DeepLabCut's open-field mouse (whole animal in each 160-px crop, last 20 % held out): ``bce`` is
+      better, mAP 1.00 vs 0.98, median 1.8 vs 2.0 px, PCK@3 0.80 vs 0.75, RMSE 2.3 vs 2.4 px.
+    - The two flies (whole fly in each 128-px crop; 20 CPU-minutes, frames >= 700 held out):
+      ``focal`` gave mAP 0.95 vs 0.92, PCK@3 0.75 vs 0.72, but RMSE 5.7 vs 4.4 px (it finds hidden
+      hind legs, placed far off)."""
     weight: float = 1.0
     hard_fraction: float = 1.0
     """Online hard keypoint mining: per training sample, only this fraction of the body parts with

@@ -51,6 +51,18 @@ def heatmap_loss(logits: torch.Tensor, target: torch.Tensor, kind: str = "bce",
     return per_part.topk(k, dim=1).values.sum() * (per_part.shape[1] / k) / norm
 
 
+def resolve_heatmap_loss(loss: str, animal_size_px: float | None, crop_px: int) -> str:
+    """``heads.heatmap.loss`` as used: ``auto`` becomes ``focal`` when the animals (``animal_size_px``,
+    :func:`mapose.data.dataset.animal_size`) are larger than the training crops (``crop_px``; 0 =
+    whole frames), which then hold only some of the body parts each, and ``bce`` otherwise.  With
+    few parts per crop the background dominates ``bce`` and its maps can stay at their starting
+    value for a thousand steps; the focal weighting down-weights that easy background (measurements
+    in :class:`mapose.training.config.HeatmapHeadConfig`)."""
+    if loss != "auto":
+        return loss
+    return "focal" if crop_px and animal_size_px is not None and animal_size_px > crop_px else "bce"
+
+
 def paf_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Squared error over all cells, normalised by the number of supervised (band) cells."""
     band = (target.abs() > 0).float().sum().clamp(min=1.0)

@@ -16,7 +16,7 @@ class PoseLightningModule(pl.LightningModule):
     Logged: ``train/loss``, ``train/<role>``, ``val/loss``, ``val/<role>``, ``lr``.
     """
 
-    def __init__(self, model: PoseModel, channels_last: bool = False):
+    def __init__(self, model: PoseModel, channels_last: bool = False, heatmap_loss: str | None = None):
         super().__init__()
         self.model = model
         self.channels_last = bool(channels_last)
@@ -24,7 +24,9 @@ class PoseLightningModule(pl.LightningModule):
             model.to(memory_format=torch.channels_last)
         cfg = model.config
         self.loss_weights = {r: float(getattr(cfg.heads, r).weight) for r in model.heads}
-        self.heatmap_kind = cfg.heads.heatmap.loss
+        # ``auto`` is resolved by mapose.training.train from the crops; without them it means bce
+        kind = heatmap_loss or cfg.heads.heatmap.loss
+        self.heatmap_kind = "bce" if kind == "auto" else kind
         self.hard_fraction = float(cfg.heads.heatmap.hard_fraction)
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:

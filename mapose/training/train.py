@@ -231,10 +231,11 @@ def train(
 
     from mapose.allocator import keep_freed_memory
     from mapose.config import load_yaml, save_yaml, to_dict
-    from mapose.data.dataset import (TrainDataset, auto_num_workers, make_datamodule, resolve_crop_size,
-                                     trains_on_gpu, validation_crop_size)
+    from mapose.data.dataset import (TrainDataset, animal_size, auto_num_workers, make_datamodule,
+                                     resolve_crop_size, trains_on_gpu, validation_crop_size)
     from mapose.io._files import atomic_write_text
     from mapose.training.callbacks import BudgetSchedule, DatasetEpoch
+    from mapose.training.heads import resolve_heatmap_loss
     from mapose.training.model import build_untrained_model, resolve_single_animal, skeleton_json
     from mapose.training.module import PoseLightningModule
     from mapose.training.plots import save_augmentation_preview, save_training_curve
@@ -292,6 +293,11 @@ def train(
     if cfg.data.crop_size == "auto":
         say(f"training crops: {f'{crop} px' if crop else 'whole frames'} (data.crop_size auto, from the "
             "animals' size)")
+    size = animal_size(train_s)
+    heatmap_loss = resolve_heatmap_loss(cfg.heads.heatmap.loss, size, crop)
+    if cfg.heads.heatmap.loss == "auto" and heatmap_loss == "focal":
+        say(f"the animals ({size:.0f} px) are larger than the {crop}-px crops, which hold only some body parts "
+            "each: training the confidence maps with the focal loss (heads.heatmap.loss auto)")
     preview = TrainDataset(train_s, spec, aug, crop, 16, seed=cfg.optim.seed)
     save_augmentation_preview([preview.view(i) for i in range(16)], out / "augmentation_preview.png")
 
@@ -331,7 +337,8 @@ def train(
         say("one labelled animal per frame: the model will decode one animal per frame "
             "(inference.single_animal auto)")
     module = PoseLightningModule(
-        model, channels_last=cfg.trainer.channels_last_for(trains_on_gpu(cfg.trainer.accelerator)))
+        model, channels_last=cfg.trainer.channels_last_for(trains_on_gpu(cfg.trainer.accelerator)),
+        heatmap_loss=heatmap_loss)
     has_val = val_s is not None
     ckpt_cb = ModelCheckpoint(dirpath=ckdir, filename="best", monitor="val/loss" if has_val else None,
                               mode="min", save_top_k=1, save_last=True, enable_version_counter=False,
@@ -387,6 +394,7 @@ def train(
         "training_curve": str(curve),
         "n_train": int((~val).sum()),
         "n_val": int(val.sum()),
+        "heatmap_loss": heatmap_loss,
         "resumed": resumed,
         "threads": torch.get_num_threads(),
         "calibration": calibration,
@@ -454,6 +462,7 @@ def _train_ensemble(labels_paths, out: Path, cfg: TrainConfig, progress: bool, r
         "training_curve": str(curve),
         "n_train": results[0]["n_train"],
         "n_val": results[0]["n_val"],
+        "heatmap_loss": results[0].get("heatmap_loss"),
         "resumed": resumed,
         "calibration": calibration,
         "members": results,

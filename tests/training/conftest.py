@@ -18,17 +18,20 @@ from mapose.core.skeleton import Skeleton
 SKELETON = Skeleton.from_names(["head", "thorax", "tail"], [("head", "thorax"), ("thorax", "tail")])
 
 
-def make_synthetic(folder, n_images: int = 6, size: int = 64, seed: int = 0, turn: float = 2 * np.pi):
+def make_synthetic(folder, n_images: int = 6, size: int = 64, seed: int = 0, turn: float = 2 * np.pi,
+                   length: float = 18.0):
     """Images + Labels with known keypoints (pixels); blobs of different size per keypoint; the
-    animals face directions drawn uniformly from an arc of ``turn`` radians."""
+    animals, ``length`` pixels from head to tail, face directions drawn uniformly from an arc of
+    ``turn`` radians."""
+    margin = max(16.0, length / 2 + 4)
     rng = np.random.default_rng(seed)
     refs, frames, kps = [], [], []
     for i in range(n_images):
         img = np.full((size, size), 30, np.uint8)
         for a in range(2):
-            c = rng.uniform(16, size - 16, 2)
+            c = rng.uniform(margin, size - margin, 2)
             ang = rng.uniform(0, turn)
-            d = np.array([np.cos(ang), np.sin(ang)]) * 9
+            d = np.array([np.cos(ang), np.sin(ang)]) * length / 2
             pts = np.stack([c + d, c, c - d])
             for j, p in enumerate(pts):
                 cv2.circle(img, (int(round(p[0])), int(round(p[1]))), 3 - j, 220, -1)

@@ -734,3 +734,38 @@ def test_training_suggests_small_turns_when_the_labelled_animals_all_face_one_wa
     else:
         assert spread > 60
         assert "rotation_deg: 25" not in printed
+
+
+@pytest.mark.parametrize("length, loss", [(18, "bce"), (44, "focal")])
+def test_animals_larger_than_the_crops_train_their_maps_with_the_focal_loss(tmp_path, monkeypatch, capsys,
+                                                                            length, loss):
+    """``heads.heatmap.loss auto``: 18-px animals fit the 32-px crops (bce); 44-px animals do not, so
+    each crop holds only some of their parts and the confidence maps train with the focal loss."""
+    import yaml
+
+    import mapose.io as mio
+    from mapose.cli import main
+    from tests.training.conftest import make_synthetic
+
+    labels = make_synthetic(tmp_path, n_images=4, size=96, length=length)
+    monkeypatch.setattr(mio, "read_labels", lambda p, format=None, **kw: labels)
+    cfg_path = tmp_path / "tiny.yaml"
+    cfg_path.write_text(yaml.safe_dump({**TINY, "data": {**TINY["data"], "crop_size": 32}}))
+    out = tmp_path / "model"
+    assert main(["train", "--labels", "x.slp", "--out", str(out), "--config", str(cfg_path),
+                 "--max-steps", "1", "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert json.loads(printed[printed.index("{\n"):])["heatmap_loss"] == loss
+    assert ("focal loss" in printed) == (loss == "focal")
+    assert yaml.safe_load((out / "config.yaml").read_text())["heads"]["heatmap"]["loss"] == "auto"
+
+
+def test_the_focal_loss_is_chosen_only_when_animals_outgrow_the_crops():
+    from mapose.training.heads import resolve_heatmap_loss
+
+    assert resolve_heatmap_loss("auto", 500.0, 256) == "focal"  # a 500-px animal in 256-px crops
+    assert resolve_heatmap_loss("auto", 90.0, 128) == "bce"
+    assert resolve_heatmap_loss("auto", 500.0, 0) == "bce"  # whole frames hold whole animals
+    assert resolve_heatmap_loss("auto", None, 128) == "bce"  # no animal with two labelled parts
+    assert resolve_heatmap_loss("bce", 500.0, 256) == "bce"  # an explicit choice stays
+    assert resolve_heatmap_loss("focal", 90.0, 128) == "focal"
