@@ -45,7 +45,7 @@ class TrackletSummary:
     size
         ``(M,)`` median body size (keypoint bounding-box diagonal), pixels.
     shape_start, shape_end
-        ``(M, P)`` mean log distance (log pixels) between each pair of keypoints over the first and
+        ``(M, P)`` float32 mean log distance (log pixels) between each pair of keypoints over the first and
         the last ``shape_window`` detections (NaN where a pair is never seen); ``P = K (K - 1) / 2``.
         Comparing pairs seen on both sides measures size and shape change without being fooled
         by keypoints that come and go.
@@ -144,15 +144,15 @@ def summarise_tracklets(
 def _window_shapes(kps: np.ndarray, tr: np.ndarray, begin: np.ndarray, length: np.ndarray,
                    m: int, chunk: int = 1024) -> np.ndarray:
     """Mean log pairwise keypoint distance over ``length[t]`` detections from ``begin[t]`` of each
-    tracklet ``t`` (``kps`` sorted by tracklet); ``(m, P)``, NaN where a pair is never seen.
+    tracklet ``t`` (``kps`` sorted by tracklet); ``(m, P)`` float32, NaN where a pair is never seen.
 
     Tracklets are taken a group of about ``chunk`` detections at a time, so the temporary
     ``(detections, P)`` arrays stay bounded however many tracklets a video has."""
     k = kps.shape[1]
     a, b = np.triu_indices(k, 1)
     if len(a) == 0 or m == 0:
-        return np.zeros((m, len(a)))
-    out = np.empty((m, len(a)))
+        return np.zeros((m, len(a)), np.float32)
+    out = np.empty((m, len(a)), np.float32)  # P values per tracklet: float32 halves the largest summary
     ends = np.cumsum(length)
     t0 = 0
     while t0 < m:
@@ -315,7 +315,7 @@ def link_costs(
     diff = np.abs(s.shape_end[u] - s.shape_start[v])  # log ratios of shared keypoint distances
     ok = np.isfinite(diff)
     cnt = ok.sum(axis=1)
-    sz = np.where(ok, diff, 0.0).sum(axis=1) / np.maximum(cnt, 1) / size_tolerance
+    sz = np.where(ok, diff, 0.0).sum(axis=1, dtype=np.float64) / np.maximum(cnt, 1) / size_tolerance
     cost = weights[0] * motion + weights[1] * sz + gap_cost * (gap - 1.0)
     if s.appearance is not None:
         app = appearance_distance(s.appearance[u], s.appearance[v]) / appearance_tolerance
@@ -401,18 +401,21 @@ def stitch_tracklets(
     m = len(s)
     if m == 0:
         return StitchResult(np.zeros(0, np.int64), np.zeros((0, 4)))
+    # nodes are integers (in of tracklet u: 2u, out: 2u + 1, source 2m, sink 2m + 1), lighter than
+    # tuples on videos with thousands of tracklets
+    src, snk = 2 * m, 2 * m + 1
     g = nx.DiGraph()
-    g.add_node("S", demand=-n_animals)
-    g.add_node("T", demand=n_animals)
-    g.add_edge("S", "T", capacity=n_animals, weight=0)
+    g.add_node(src, demand=-n_animals)
+    g.add_node(snk, demand=n_animals)
+    g.add_edge(src, snk, capacity=n_animals, weight=0)
     reward = np.round(cover_reward * s.weight * _COST_SCALE).astype(np.int64)
     for u in range(m):
-        g.add_edge("S", ("i", u), capacity=1, weight=0)
-        g.add_edge(("i", u), ("o", u), capacity=1, weight=-int(reward[u]))
-        g.add_edge(("o", u), "T", capacity=1, weight=0)
+        g.add_edge(src, 2 * u, capacity=1, weight=0)
+        g.add_edge(2 * u, 2 * u + 1, capacity=1, weight=-int(reward[u]))
+        g.add_edge(2 * u + 1, snk, capacity=1, weight=0)
     wl = np.round(np.asarray(link_cost) * _COST_SCALE).astype(np.int64)
     for a, b, c in zip(link_u.tolist(), link_v.tolist(), wl.tolist()):
-        g.add_edge(("o", a), ("i", b), capacity=1, weight=int(c))
+        g.add_edge(2 * a + 1, 2 * b, capacity=1, weight=int(c))
     _, flow = nx.network_simplex(g)
     # the graph and the solver's working structures hold reference cycles: free their ~9 kB per
     # tracklet now rather than at some later garbage collection (a lower peak when writing tracks)
@@ -420,9 +423,9 @@ def stitch_tracklets(
     gc.collect()
     succ = {}
     for a, b in zip(link_u.tolist(), link_v.tolist()):
-        if flow[("o", a)].get(("i", b), 0) > 0:
+        if flow[2 * a + 1].get(2 * b, 0) > 0:
             succ[a] = b
-    heads = [u for u in range(m) if flow["S"].get(("i", u), 0) > 0]
+    heads = [u for u in range(m) if flow[src].get(2 * u, 0) > 0]
     # canonical identity order: by first frame, then x, then y of the first detection
     first_c = centroids(s.start_pos)
     heads.sort(key=lambda u: (int(s.start[u]), float(first_c[u, 0]), float(first_c[u, 1])))
