@@ -277,9 +277,10 @@ def train(
             and cfg.augment.rotation_deg >= 90):
         say(f"the labelled animals all face about the same way (headings spread {headings:.0f} degrees). "
             "If the camera fixes their direction (a side view, a head-fixed animal, crops aligned to the "
-            "animal), small turns may learn faster: augment: {rotation_deg: 25} (DeepLabCut's reaching "
-            "mouse, 10 CPU-minutes: median error 7.1 instead of 9.9 px, RMSE 9.8 instead of 76 px). If they turn freely, keep full turns and "
-            "label frames where they face other ways.")
+            "animal), small turns may learn faster: augment: {rotation_deg: 25} (10 CPU-minutes: Lightning "
+            "Pose's mirror mouse OKS mAP 0.94 instead of 0.25; DeepLabCut's reaching mouse median error 7.1 "
+            "instead of 9.9 px). If they turn freely, keep full turns and label frames where they face other "
+            "ways.")
     sides = body_sides(samples, skeleton, ~val)
     record["body_sides"] = sides.to_json(skeleton) if sides is not None else None
     atomic_write_text(out / "split.json", json.dumps(record, indent=1))
