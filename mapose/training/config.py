@@ -180,7 +180,7 @@ class HeatmapHeadConfig:
     - Lightning Pose's mirror mouse (256-px crops of a 500-px instance, 17 parts, +-25 degree turns):
       every ``bce`` map stayed at its starting value (4 % of keypoints found, OKS mAP 0.0); ``focal``
       reached mAP 0.94, median 2.7 px, 100 % found.
-    - DeepLabCut's reaching mouse (256-px crops, 540-px animal, +-25 degree turns, mirror test-time
+    - DeepLabCut's reaching mouse (256-px crops, 530-px animal, +-25 degree turns, mirror test-time
       augmentation): mAP 0.64 vs 0.62, median 7.1 vs 10.1 px, RMSE 9.8 vs 12.0 px; with the default
       full turns mAP 0.76 vs 0.22, keypoints found 100 vs 67 %.
     - DeepLabCut's open-field mouse (whole animal in each 160-px crop, last 20 % held out): ``bce`` is
