@@ -168,6 +168,8 @@ def load_yaml(path: str | Path, cls: type[T]) -> T:
     p = require_file(path, "config file")
     try:
         data = yaml.safe_load(p.read_text()) or {}
+    except UnicodeDecodeError:
+        raise ConfigError(f"{p}: not a text (YAML) file") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{p}: not valid YAML ({exc})") from None
     if not isinstance(data, Mapping):

@@ -12,7 +12,8 @@ Modules are discovered automatically, so adding a command never edits this file.
 giving ``add_arguments`` a ``parser.add_subparsers`` of their own.
 
 Any :class:`~mapose.errors.MaposeError` (bad file, unknown body part, ...) is printed as one line
-``mapose <command>: error: <message>`` with exit code 2 and no traceback.
+``mapose <command>: error: <message>`` with exit code 2 and no traceback; so is an operating-system
+error about a named path (a folder that cannot be created, no permission, no space left).
 """
 
 from __future__ import annotations
@@ -88,6 +89,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return int(args._run(args) or 0)
     except MaposeError as exc:
         print(f"mapose {args._name}: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        if exc.filename is None:
+            raise
+        # the file system refused (a folder that cannot be created, a path under a file, no space,
+        # no permission): a problem with the paths given, so one line naming them, no traceback
+        where = exc.filename if exc.filename2 is None else f"{exc.filename} -> {exc.filename2}"
+        print(f"mapose {args._name}: error: {where}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"mapose {args._name}: interrupted", file=sys.stderr)

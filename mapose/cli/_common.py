@@ -13,6 +13,57 @@ def is_video(path: str | Path) -> bool:
     return Path(path).suffix.lower() in VIDEO_SUFFIXES
 
 
+def refuse_overwriting_inputs(out: str | Path | None, inputs, what: str = "output") -> None:
+    """Raise :class:`MaposeError` when ``out`` is (or resolves to) one of the ``inputs``: a command
+    must never replace the file it reads.  ``None`` entries are skipped; a folder among the inputs
+    is compared as a path too (an output written into an input's place)."""
+    if out is None:
+        return
+    o = Path(out).expanduser().resolve()
+    for src in inputs:
+        if src is None:
+            continue
+        s = Path(src).expanduser().resolve()
+        if o == s:
+            raise MaposeError(f"{what} {out} is the input file {src}; it would be overwritten; "
+                              "choose another path")
+
+
+def check_video(path: str | Path) -> dict:
+    """Probe a video before any work (:func:`mapose.io.video.probe_video`): a missing or undecodable
+    file raises; a truncated one (fewer decodable frames than its container claims) is reported in
+    one line, and the commands go on with the frames that decode."""
+    from mapose.io.video import probe_video
+
+    info = probe_video(path)
+    if info.get("truncated"):
+        print(f"warning: {path} is truncated or damaged: its container claims "
+              f"{info['claimed_n_frames']} frames but only {info['n_frames']} decode; using frames "
+              f"0-{info['n_frames'] - 1}", flush=True)
+    return info
+
+
+def check_pose_fits_video(positions, last_frame: int, info: dict, pose_path, video_path) -> None:
+    """Raise :class:`MaposeError` when a pose file cannot come from this video: its frames run past
+    the video's end, or its keypoints lie far outside the video's picture (another video, another
+    resolution).  ``positions``: any array of x, y pairs (last axis 2), NaN = missing."""
+    import numpy as np
+
+    n = int(info.get("claimed_n_frames") or info["n_frames"])  # a truncated video's pose may go on
+    if last_frame >= max(n, int(info["n_frames"])):
+        raise MaposeError(f"{pose_path} has animals up to frame {last_frame} but {video_path} has {n} "
+                          "frames: is it the video of this pose file?")
+    xy = np.asarray(positions, dtype=np.float64).reshape(-1, 2)
+    xy = xy[np.isfinite(xy).all(1)]
+    if len(xy):
+        w, h = float(info["width"]), float(info["height"])
+        lo, hi = np.quantile(xy, 0.01, axis=0), np.quantile(xy, 0.99, axis=0)
+        if lo[0] < -0.25 * w or lo[1] < -0.25 * h or hi[0] > 1.25 * w or hi[1] > 1.25 * h:
+            raise MaposeError(
+                f"{pose_path}: its keypoints span x {lo[0]:.0f}..{hi[0]:.0f}, y {lo[1]:.0f}..{hi[1]:.0f} "
+                f"but {video_path} is {int(w)}x{int(h)} pixels: is it the video of this pose file?")
+
+
 def read_pose_any(path: str | Path, fmt: str | None = None, fps: float | None = None):
     """Read ``path`` as Tracks if it holds tracks, else as Labels.
 

@@ -88,11 +88,18 @@ def run(args) -> int:
     from mapose.tracking import Tracker
     from mapose.training.model import TTA_VIEWS, load_model
 
+    from mapose.cli._common import check_video
+    from mapose.errors import MaposeError
+
     outs = output_paths(args.videos, args.out, args.ext)
-    for v in args.videos:
-        io.require_file(v, "video")
     for o in outs:
         io.format_for_output(o)
+    for name, value in (("--threads", args.threads), ("--chunk-size", args.chunk_size),
+                        ("--n-animals", args.n_animals)):
+        if value is not None and value < 1:
+            raise MaposeError(f"{name} must be at least 1, got {value}")
+    for v in args.videos:  # every video is checked before the first is analysed
+        check_video(v)
     crop = parse_crop(args.crop)
     model = load_model(args.model, device=args.device, checkpoint=args.checkpoint, tta=args.tta)
     dec = DecodeOptions(peak_threshold=args.peak_threshold, max_animals=args.n_animals,

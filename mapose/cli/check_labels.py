@@ -108,6 +108,13 @@ def run(args) -> int:
     from mapose.io import read_labels
     from mapose.io._files import atomic_write_text
 
+    from mapose.cli._common import refuse_overwriting_inputs
+    from mapose.errors import MaposeError
+
+    refuse_overwriting_inputs(args.json, args.labels, "--json")
+    refuse_overwriting_inputs(args.images, args.labels, "--images")
+    if args.z is not None and not (args.z > 0):  # NaN fails too
+        raise MaposeError(f"--z must be a positive robust z-score, got {args.z}")
     report = []
     for path in args.labels:
         labels = read_labels(path)

@@ -36,7 +36,10 @@ def run(args) -> int:
     from mapose.io._files import atomic_write_text
     from mapose.training.evaluate import evaluate_model
 
+    from mapose.cli._common import refuse_overwriting_inputs
+
     out = Path(args.json)
+    refuse_overwriting_inputs(out, [args.labels], "--json")
     res = evaluate_model(args.model, args.labels, frames=args.frames, checkpoint=args.checkpoint,
                          max_animals=args.max_animals, peak_threshold=args.peak_threshold,
                          worst_dir=out.parent / f"{out.stem}_worst", device=args.device,

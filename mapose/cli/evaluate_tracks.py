@@ -19,16 +19,30 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     import json
 
+    import math
+
+    import numpy as np
+
     from mapose import io
+    from mapose.cli._common import refuse_overwriting_inputs
     from mapose.tracking import evaluate_tracks
 
+    refuse_overwriting_inputs(args.json, [args.pred, args.truth], "--json")
     pred = io.read_tracks(args.pred)
     truth = io.read_tracks(args.truth)
+    if not np.isfinite(pred["position"].values).any():
+        print(f"note: {args.pred} holds no keypoint position in any frame (all missing/NaN); "
+              "every reference animal counts as missed")
     m = evaluate_tracks(pred, truth, threshold=args.threshold,
                         threshold_fraction=args.threshold_fraction)
+    # JSON has no infinities or NaN: a metric that is undefined here (MOTP without matches) is null
+    m = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in m.items()}
     m = {"pred": str(args.pred), "truth": str(args.truth), **m}
-    io.atomic_write_text(args.json, json.dumps(m, indent=2) + "\n")
-    print(f"MOTA {m['mota']:.4f}  IDF1 {m['idf1']:.4f}  ID switches {m['num_switches']}  "
+    io.atomic_write_text(args.json, json.dumps(m, indent=2, allow_nan=False) + "\n")
+    def fmt(v):
+        return "n/a" if v is None else f"{v:.4f}"
+
+    print(f"MOTA {fmt(m['mota'])}  IDF1 {fmt(m['idf1'])}  ID switches {m['num_switches']}  "
           f"fragmentations {m['num_fragmentations']}  (match threshold {m['threshold_px']:.1f} px); "
           f"wrote {args.json}")
     return 0

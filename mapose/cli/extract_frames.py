@@ -115,15 +115,32 @@ def run(args) -> int:
     from mapose.io.slp import write_labels
     from mapose.io.tables import save_feature_table
 
+    from mapose.cli._common import check_pose_fits_video, check_video, refuse_overwriting_inputs
+    from mapose.io._files import ensure_folder
+
     video = io.require_file(args.video, "video").resolve()
     out = Path(args.out)
     if out.suffix.lower() != ".slp":
         raise MaposeError(f"{out}: the frames to label are written as a SLEAP project; use a .slp name")
+    csv = out.with_name(out.stem + ".frames.csv")
+    for o in (out, csv):
+        refuse_overwriting_inputs(o, [video, args.tracks, args.skeleton, *(args.exclude or [])],
+                                  "--out" if o == out else "the frame table")
+    if args.min_gap < 0:
+        raise MaposeError(f"--min-gap must be 0 or more frames, got {args.min_gap}")
+    info = check_video(video)
     method = args.method if args.method != "auto" else ("uncertain" if args.tracks else "kmeans")
     ds = None
     if args.tracks:
         ds = io.read_tracks(io.require_file(args.tracks, "pose file"))
         skeleton = get_skeleton(ds)
+        pos = ds["position"].transpose("time", "individuals", "keypoints", "space").values
+        seen = np.isfinite(pos).any(axis=(1, 2, 3))
+        if not seen.any():
+            raise MaposeError(f"{args.tracks} holds no keypoint position in any frame (all missing/NaN): "
+                              "nothing to judge frames by; use --skeleton with --method kmeans instead")
+        check_pose_fits_video(pos, int(ds["frame"].values[np.flatnonzero(seen)[-1]]), info, args.tracks,
+                              args.video)
         if args.skeleton:
             skeleton.check_same_keypoints(_skeleton_from(args.skeleton), f"--skeleton {args.skeleton}")
     elif args.skeleton:
@@ -146,17 +163,17 @@ def run(args) -> int:
                         root=str(video.parent))
     else:
         labels = Labels(skeleton, (), Detections.empty(skeleton, 0), root=str(video.parent))
-    out.parent.mkdir(parents=True, exist_ok=True)
+    folder = None
+    if args.images:  # the image folder is made first: a path that cannot hold it fails before any output
+        folder = ensure_folder(Path(args.images) / video.stem)
+    ensure_folder(out.parent, out)
     write_labels(labels, out, suggestions=refs)
-    csv = out.with_name(out.stem + ".frames.csv")
     save_feature_table(table.assign(video=str(video)), csv)
-    if args.images:
+    if folder is not None:
         import cv2
 
         from mapose.io.video import VideoReader
 
-        folder = Path(args.images) / video.stem
-        folder.mkdir(parents=True, exist_ok=True)
         digits = max(5, len(str(int(frames.max()))))
         with VideoReader(video) as vr:
             for f in frames:

@@ -50,21 +50,33 @@ def _read_detections(path):
 
 
 def run(args) -> int:
+    import math
     from pathlib import Path
 
     from mapose import io
+    import numpy as np
+
+    from mapose.cli._common import check_pose_fits_video, check_video, refuse_overwriting_inputs
     from mapose.errors import MaposeError
-    from mapose.io.tables import save_feature_table
+    from mapose.io.tables import _kind as _table_kind, save_feature_table
     from mapose.tracking import Tracker
 
     src, dst = Path(args.input), Path(args.out)
     if src.resolve() == dst.resolve():
         raise MaposeError(f"{dst}: output would overwrite the input; choose another file")
     io.format_for_output(dst, "tracks")  # fail before the work on an unknown extension
+    swaps = Path(args.swaps) if args.swaps else dst.with_name(dst.name + ".swaps.csv")
+    refuse_overwriting_inputs(swaps, [src, dst, args.video], "--swaps")
+    _table_kind(swaps)  # an unknown table extension fails before anything is written
+    if args.min_score is not None and not math.isfinite(args.min_score):
+        raise MaposeError(f"--min-score must be a number, got {args.min_score}")
     det, found_video = _read_detections(src)
     video = None if args.no_appearance else (args.video or found_video or None)
+    if not np.isfinite(det.keypoints).any():
+        raise MaposeError(f"{src} holds no keypoint position in any frame (all missing/NaN): nothing to track")
     if video is not None:
-        io.require_file(video, "video")
+        info = check_video(video)
+        check_pose_fits_video(det.keypoints, int(det.frame.max()), info, src, video)
     tracker = Tracker(
         n_animals=args.n_animals, max_gap=args.max_gap, gate=args.gate,
         max_stitch_gap=args.max_stitch_gap, body_size=args.body_size, min_score=args.min_score,
@@ -74,7 +86,6 @@ def run(args) -> int:
     ds = tracker.fit_track(det, video=video)
     ds.attrs["source_file"] = str(src)
     io.write_tracks(ds, dst)
-    swaps = Path(args.swaps) if args.swaps else dst.with_name(dst.name + ".swaps.csv")
     save_feature_table(tracker.swap_events_, swaps)
     print(f"wrote {dst}: {ds.sizes['individuals']} identities from {tracker.n_tracklets_} tracklets; "
           f"{len(tracker.swap_events_)} likely swap(s) listed in {swaps}")

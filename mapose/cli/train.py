@@ -34,6 +34,7 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     import json
     import os
+    from pathlib import Path
 
     # OpenMP threads that spin while waiting make torch many times slower on a CPU shared with
     # other jobs; passive waiting costs nothing on an idle machine.  Must precede importing torch.
@@ -42,6 +43,16 @@ def run(args) -> int:
     from mapose.training.config import load_train_config
     from mapose.training.train import train
 
+    from mapose.errors import MaposeError
+
+    if args.minutes is not None and not args.minutes > 0:  # NaN fails too; 0 would mean no budget
+        raise MaposeError(f"--minutes must be a positive budget, got {args.minutes} (leave it out for none)")
+    if args.max_steps is not None and args.max_steps < 1:
+        raise MaposeError(f"--max-steps must be at least 1, got {args.max_steps}")
+    if args.init is not None:
+        from mapose.io._files import require_file
+
+        require_file(Path(args.init) / "config.yaml", f"trained model (--init {args.init})")
     over: dict = {}
     if args.val_frames_from is not None:
         over["split"] = {"method": "frame_threshold", "threshold": args.val_frames_from}
@@ -51,8 +62,6 @@ def run(args) -> int:
     if args.max_steps is not None:
         over["optim"] = {"max_steps": args.max_steps}
     if args.init is not None:
-        from pathlib import Path
-
         over["model"] = {"init": str(Path(args.init).resolve())}
     if args.ensemble is not None:
         over.setdefault("model", {})["ensemble"] = args.ensemble

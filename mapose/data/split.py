@@ -91,4 +91,8 @@ def split_frames(
         raise ConfigError(f"unknown split method {method!r}; allowed: frame_threshold, video, blocks, none")
     if method != "none" and val.all():
         raise ConfigError(f"split {method!r} leaves no training frames (threshold={threshold})")
+    if method == "frame_threshold" and not val.any():
+        raise ConfigError(f"split frame_threshold {threshold}: no labelled frame is at or after it (the last "
+                          f"is frame {int(frames.max()) if n else 'none'}), so nothing would validate; "
+                          "lower it or use --val-fraction")
     return val

@@ -10,7 +10,7 @@ from typing import Any, Iterator, Sequence, Union
 
 import numpy as np
 
-from mapose.errors import MissingFileError
+from mapose.errors import MaposeError, MissingFileError
 
 PathLike = Union[str, os.PathLike]
 
@@ -71,6 +71,24 @@ def require_file(path: PathLike, what: str = "file") -> Path:
     return p
 
 
+def ensure_folder(folder: PathLike, for_path: PathLike | None = None) -> Path:
+    """Create ``folder`` (and its parents) for writing, raising :class:`MaposeError` naming the
+    obstacle when it cannot be: a file where a folder should be, no permission, no space.
+    ``for_path`` is the output the folder is for (named in the message)."""
+    folder = Path(folder)
+    what = f"cannot write {for_path}" if for_path is not None else f"cannot create the folder {folder}"
+    for p in (folder, *folder.parents):
+        if p.exists():
+            if not p.is_dir():
+                raise MaposeError(f"{what}: {p} is a file, not a folder")
+            break
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise MaposeError(f"{what}: the folder {folder} cannot be created ({exc.strerror or exc})") from None
+    return folder
+
+
 @contextlib.contextmanager
 def atomic_path(path: PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success rename it onto ``path``.
@@ -85,9 +103,15 @@ def atomic_path(path: PathLike) -> Iterator[Path]:
     ...     df.to_csv(tmp)
     """
     final = Path(path)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{final.stem}.", suffix=f".tmp{final.suffix}",
-                                    dir=final.parent)
+    if final.is_dir():
+        raise MaposeError(f"cannot write {final}: it is a folder")
+    ensure_folder(final.parent, final)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{final.stem}.", suffix=f".tmp{final.suffix}",
+                                        dir=final.parent)
+    except OSError as exc:
+        raise MaposeError(f"cannot write {final}: the folder {final.parent} does not accept new files "
+                          f"({exc.strerror or exc})") from None
     os.close(fd)
     tmp = Path(tmp_name)
     tmp.unlink()  # let the writer create it (some writers refuse to open an existing file)

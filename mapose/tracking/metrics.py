@@ -26,12 +26,30 @@ def _frame_centroids(ds: xr.Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray
             body_sizes(flat).reshape(t, i))
 
 
+def _shared_keypoints(pred: xr.Dataset, truth: xr.Dataset):
+    """``pred`` and ``truth`` restricted to the body parts both name (the centroids must average
+    the same parts); :class:`SkeletonError` when they share none (files of different animals)."""
+    from mapose.errors import SkeletonError
+
+    pk = [str(k) for k in pred["keypoints"].values]
+    tk = [str(k) for k in truth["keypoints"].values]
+    shared = [k for k in tk if k in set(pk)]
+    if not shared:
+        raise SkeletonError(
+            f"the predicted and reference tracks share no body part: predicted {', '.join(pk[:8])}"
+            f"{' ...' if len(pk) > 8 else ''}; reference {', '.join(tk[:8])}{' ...' if len(tk) > 8 else ''} "
+            "(tracks of another skeleton or another animal?)")
+    if shared == tk and shared == pk:
+        return pred, truth, shared
+    return pred.sel(keypoints=shared), truth.sel(keypoints=shared), shared
+
+
 def evaluate_tracks(pred: xr.Dataset, truth: xr.Dataset, threshold: Optional[float] = None,
                     threshold_fraction: float = 0.5) -> dict:
     """CLEAR-MOT and identity metrics of predicted tracks against reference tracks.
 
-    Animals are matched per frame by the distance between keypoint centroids (mean of visible
-    keypoints); a prediction further than ``threshold`` pixels from a reference animal cannot
+    Animals are matched per frame by the distance between keypoint centroids (mean of the visible
+    keypoints the two files share by name); a prediction further than ``threshold`` pixels from a reference animal cannot
     match it.  Frames are aligned on the ``frame`` coordinate (frames missing from one side count
     as empty there).
 
@@ -49,13 +67,17 @@ def evaluate_tracks(pred: xr.Dataset, truth: xr.Dataset, threshold: Optional[flo
     -------
     dict
         The metrics of :data:`METRICS` (``mota``, ``idf1``, ``num_switches``,
-        ``num_fragmentations``, ...), plus ``threshold_px``, ``n_frames`` and ``switch_frames``
+        ``num_fragmentations``, ...), plus ``threshold_px``, ``n_frames``, ``keypoints_compared`` (body parts both name) and ``switch_frames``
         (video frames where motmetrics counted an identity switch).
     """
     import motmetrics as mm
 
     validate_tracks(pred)
     validate_tracks(truth)
+    pred, truth, shared = _shared_keypoints(pred, truth)
+    if not np.isfinite(truth["position"].values).any():
+        raise ValidationError("the reference tracks hold no keypoint position in any frame "
+                              "(all missing/NaN); nothing to score against")
     pf, pc, _ = _frame_centroids(pred)
     tf, tc, tsize = _frame_centroids(truth)
     if threshold is None:
@@ -94,4 +116,5 @@ def evaluate_tracks(pred: xr.Dataset, truth: xr.Dataset, threshold: Optional[flo
     out["switch_frames"] = sorted({int(i[0]) for i in switches.index})
     out["threshold_px"] = float(threshold)
     out["n_frames"] = int(len(frames))
+    out["keypoints_compared"] = len(shared)
     return out

@@ -320,6 +320,11 @@ class Tracker:
             gate=self.gate, max_step=self.max_step_, oks_weight=self.oks_weight, oks_kappa=self.oks_kappa,
             max_gap=self.max_gap, min_score=self.min_score,
         )
+        if n and link.n_tracklets == 0:
+            top = float(np.nanmax(scores)) if np.isfinite(scores).any() else float("nan")
+            raise ValidationError(
+                f"no detection scores min_score {self.min_score} or more (the highest is {top:.3g}); "
+                "nothing to track: lower min_score")
         if self.n_animals is not None:
             link = self._split_ambiguous(link, frame)
         link = self._canonical(link, frame, kp)

@@ -328,6 +328,9 @@ class TrainConfig:
             raise ConfigError("heads.heatmap.enabled must be true: every pose model predicts keypoints")
         if not 0 <= self.optim.ema_decay < 1:
             raise ConfigError(f"optim.ema_decay {self.optim.ema_decay} must be in [0, 1) (0 = off)")
+        if not self.optim.minutes >= 0 or self.optim.max_steps < 1:  # NaN minutes fail too
+            raise ConfigError(f"optim.minutes ({self.optim.minutes}) must be >= 0 (0 = no budget) and "
+                              f"optim.max_steps ({self.optim.max_steps}) >= 1")
         if self.optim.batch_size < 1 or self.optim.lr <= 0:
             raise ConfigError(
                 f"optim.batch_size ({self.optim.batch_size}) must be >= 1 and optim.lr ({self.optim.lr}) > 0"

@@ -405,7 +405,22 @@ def resolve_device(device: str = "auto") -> str:
     name is returned unchanged (``"cuda:1"``, ``"cpu"``, ``"mps"``)."""
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ConfigError(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N") from None
     return device
+
+
+def check_device_available(device: str) -> None:
+    """Raise :class:`ConfigError` when ``device`` (a resolved name) is a CUDA GPU this machine lacks."""
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if n == 0:
+            raise ConfigError(f"device {device!r}: torch finds no CUDA GPU here; use cpu or auto")
+        if dev.index is not None and dev.index >= n:
+            raise ConfigError(f"device {device!r}: there are {n} CUDA GPU(s), numbered 0-{n - 1}")
 
 
 def load_model(model_dir: str | Path, device: str = "cpu", checkpoint: str = "best",
@@ -459,7 +474,9 @@ def load_model(model_dir: str | Path, device: str = "cpu", checkpoint: str = "be
     model.body_sides = BodySides.from_json(record.get("body_sides"), model.skeleton)
     if tta is not None:  # checked by predict
         model.tta = resolve_tta(model.config, model.skeleton) if tta == "auto" else tta
-    return model.to(resolve_device(device)).eval()
+    device = resolve_device(device)
+    check_device_available(device)
+    return model.to(device).eval()
 
 
 def skeleton_json(skeleton: Skeleton) -> str:

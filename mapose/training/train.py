@@ -233,7 +233,7 @@ def train(
     from mapose.config import load_yaml, save_yaml, to_dict
     from mapose.data.dataset import (TrainDataset, animal_size, auto_num_workers, make_datamodule,
                                      resolve_crop_size, trains_on_gpu, validation_crop_size)
-    from mapose.io._files import atomic_write_text
+    from mapose.io._files import atomic_write_text, ensure_folder
     from mapose.training.callbacks import BudgetSchedule, DatasetEpoch
     from mapose.training.heads import resolve_heatmap_loss
     from mapose.training.model import build_untrained_model, resolve_single_animal, skeleton_json
@@ -263,7 +263,7 @@ def train(
     keep_freed_memory()  # fewer page faults per step (mapose.allocator)
     pl.seed_everything(cfg.optim.seed, workers=True, verbose=False)
     skeleton, samples, val = prepare_samples(labels_paths, cfg)
-    out.mkdir(parents=True, exist_ok=True)
+    ensure_folder(out)
     save_yaml(cfg, out / "config.yaml")
     atomic_write_text(out / "skeleton.json", skeleton_json(skeleton))
     record = split_record(samples, val, cfg)
@@ -417,11 +417,11 @@ def _train_ensemble(labels_paths, out: Path, cfg: TrainConfig, progress: bool, r
     import shutil
 
     from mapose.config import save_yaml
-    from mapose.io._files import atomic_path, atomic_write_text
+    from mapose.io._files import atomic_path, atomic_write_text, ensure_folder
     from mapose.training.plots import save_training_curve
 
     n = cfg.model.ensemble
-    out.mkdir(parents=True, exist_ok=True)
+    ensure_folder(out)
     save_yaml(cfg, out / "config.yaml")
     results = []
     for i in range(n):

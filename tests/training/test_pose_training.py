@@ -596,7 +596,8 @@ def test_fine_tuning_starts_from_a_trained_models_weights(synthetic_labels, tmp_
     assert yaml.safe_load((out / "config.yaml").read_text())["model"]["init"] == str(src.resolve())
     assert main(["train", "--labels", "x.slp", "--out", str(tmp_path / "third"), "--init",
                  str(tmp_path / "nowhere"), "--max-steps", "1", "--no-progress"]) == 2
-    assert "nowhere/config.yaml: not found" in capsys.readouterr().err
+    assert "nowhere/config.yaml: trained model (--init" in capsys.readouterr().err
+    assert not (tmp_path / "third").exists()  # refused before the model folder is made
 
 
 def test_posture_balanced_training_says_how_much_it_favours_rare_animals(synthetic_labels, tmp_path,
