@@ -832,8 +832,9 @@ def pose_features(ds: xr.Dataset, spec: FeatureSpec, what: str = "pose data") ->
         :func:`mapose.kinematics.feature_table` (plus :func:`motion_feature_table`).
     """
     from mapose.config import from_dict
-    from mapose.kinematics import CleaningConfig, FeatureConfig, clean, feature_table
+    from mapose.kinematics import CleaningConfig, FeatureConfig, check_feature_input, clean, feature_table
 
+    check_feature_input(ds, what, mode=spec.mode)
     unit = str(ds.attrs.get("space_unit", "px"))
     if unit != spec.space_unit:
         hint = ("give the pixels per cm (--px-per-cm)" if spec.space_unit == "cm"

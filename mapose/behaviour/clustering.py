@@ -177,6 +177,8 @@ class ClusterConfig:
                          ("max_fit_frames", 50), ("classifier_iterations", 1), ("min_bout_frames", 1)):
             if int(getattr(self, name)) < lo:
                 raise ConfigError(f"{name} must be >= {lo}, got {getattr(self, name)}")
+        if int(self.seed) < 0:
+            raise ConfigError(f"seed must be >= 0, got {self.seed}")
 
 
 # ------------------------------------------------------------------------------------- features
@@ -236,9 +238,10 @@ def session_features(
     for name, item in iterator:
         if isinstance(item, xr.Dataset):
             try:
-                from mapose.kinematics import feature_table
+                from mapose.kinematics import check_feature_input, feature_table
             except ImportError as exc:  # pragma: no cover - kinematics is part of mapose
                 raise ValidationError(f"mapose.kinematics.feature_table is not available ({exc})") from None
+            check_feature_input(item, f"session {name!r}", mode=mode)
             kwargs: dict[str, Any] = {"mode": mode, "windows": tuple(int(w) for w in windows)}
             if feature_config is not None:
                 from mapose.config import from_dict
@@ -904,6 +907,8 @@ def typical_bouts(
         frames to the cluster centre, in reduced-feature units).
     """
     _check_label_table(labels)
+    if int(n) != n or n < 1:
+        raise ConfigError(f"typical bouts per cluster (n) must be a whole number >= 1, got {n!r}")
     if len(labels) != len(reduced):
         raise ValidationError(f"{len(labels)} label rows but {len(reduced)} feature rows")
     lab = labels.reset_index(drop=True)

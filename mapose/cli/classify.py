@@ -93,18 +93,54 @@ def _calibrations(values, n):
     return list(values)
 
 
-def _read_pose(paths, fmt, fps):
+def _check_numbers(args, rules) -> None:
+    """Raise :class:`ConfigError` for a numeric option outside its range, before any work.
+
+    ``rules``: ``(option, attribute, lowest, strict)``; ``strict`` means the value must exceed
+    ``lowest`` (a positive rate), else it may equal it (a count).  ``None`` values are skipped;
+    list options are checked value by value.
+    """
+    import math
+
+    from mapose.errors import ConfigError
+
+    for option, attr, lowest, strict in rules:
+        value = getattr(args, attr, None)
+        for v in (value if isinstance(value, list) else [value]):
+            if v is None:
+                continue
+            ok = math.isfinite(v) and (v > lowest if strict else v >= lowest)
+            if not ok:
+                expected = f"> {lowest}" if strict else f">= {lowest}"
+                raise ConfigError(f"{option} must be {expected}; got {v:g}")
+
+
+#: Numeric options of both actions: (option, attribute, lowest, strict).
+COMMON_NUMBERS = (("--fps", "fps", 0, True), ("--px-per-cm", "px_per_cm", 0, True),
+                  ("--threads", "threads", 1, False))
+TRAIN_NUMBERS = (("--windows", "windows", 1, False), ("--min-bout", "min_bout", 1, False),
+                 ("--min-bout-s", "min_bout_s", 0, True), ("--n-splits", "n_splits", 2, False),
+                 ("--median-window", "median_window", 1, False),
+                 ("--savgol-window", "savgol_window", 1, False), ("--max-gap", "max_gap", 0, False),
+                 ("--max-iter", "max_iter", 1, False), ("--max-leaf-nodes", "max_leaf_nodes", 2, False),
+                 ("--min-samples-leaf", "min_samples_leaf", 1, False), ("--seed", "seed", 0, False))
+
+
+def _read_pose(paths, fmt, fps, mode):
+    """Read the pose files, each checked to give features in ``mode`` (frames, finite positions,
+    two animals for ``"pair"``)."""
     from pathlib import Path
 
     from mapose import io
     from mapose.errors import ValidationError
+    from mapose.kinematics import check_feature_input
 
     stems = [Path(p).stem for p in paths]
     dup = sorted({s for s in stems if stems.count(s) > 1})
     if dup:
         raise ValidationError(f"several pose files share the file stem(s) {dup[:5]}; outputs would collide")
     kw = {"fps": fps} if fps is not None else {}
-    return [io.read_tracks(p, format=fmt, **kw) for p in paths], stems
+    return [check_feature_input(io.read_tracks(p, format=fmt, **kw), str(p), mode=mode) for p in paths], stems
 
 
 def _train(args) -> int:
@@ -114,6 +150,7 @@ def _train(args) -> int:
     from tqdm import tqdm
 
     from mapose.behaviour.classifier import parse_rename, save_classifier, train_classifier
+    from mapose.cli._common import refuse_overwriting_inputs
     from mapose.errors import ConfigError
     from mapose.io.annotations import read_annotations, write_table
 
@@ -121,9 +158,11 @@ def _train(args) -> int:
         raise ConfigError(
             f"{len(args.pose)} pose files but {len(args.annotations)} annotation files; they are paired by order"
         )
+    _check_numbers(args, COMMON_NUMBERS + TRAIN_NUMBERS)
+    refuse_overwriting_inputs(args.out, [*args.pose, *args.annotations], "--out")
     rename = parse_rename(args.rename)
     cal = _calibrations(args.px_per_cm, len(args.pose))
-    tracks, stems = _read_pose(args.pose, args.format, args.fps)
+    tracks, stems = _read_pose(args.pose, args.format, args.fps, args.mode)
     anns = []
     for ds, a in tqdm(list(zip(tracks, args.annotations)), desc="annotations", unit="file",
                       disable=len(tracks) < 5):
@@ -177,20 +216,32 @@ def _predict(args) -> int:
     from tqdm import tqdm
 
     from mapose.behaviour.classifier import bout_table, load_classifier, parse_rename
+    from mapose.cli._common import refuse_overwriting_inputs
+    from mapose.errors import MaposeError
     from mapose.io.annotations import write_annotations, write_table
     from mapose.viz.behaviour import plot_ethogram
 
+    _check_numbers(args, COMMON_NUMBERS)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise MaposeError(f"--out {out} is a file; expected a folder")
+    for stem in (Path(p).stem for p in args.pose):
+        for name in (f"{stem}.csv", f"{stem}_bouts.csv", f"{stem}_ethogram.png"):
+            refuse_overwriting_inputs(out / name, args.pose, "output")
     model = load_classifier(args.model)
     if args.threads:
         model.classifier.n_threads = args.threads
     rename = parse_rename(args.rename)
     cal = _calibrations(args.px_per_cm, len(args.pose))
-    tracks, stems = _read_pose(args.pose, args.format, args.fps)
-    out = Path(args.out)
+    tracks, stems = _read_pose(args.pose, args.format, args.fps, model.spec.mode)
+    # score every file before writing anything: a bad file leaves no partial results behind
+    preds = []
+    with tqdm(total=len(tracks), desc="scoring", unit="file", disable=len(tracks) < 2) as bar:
+        for ds, c, path in zip(tracks, cal, args.pose):
+            preds.append(model.predict_tracks(ds, rename=rename, px_per_cm=c, fps=args.fps, what=str(path)))
+            bar.update()
     out.mkdir(parents=True, exist_ok=True)
-    for ds, stem, c, path in tqdm(list(zip(tracks, stems, cal, args.pose)), desc="scoring",
-                                  unit="file", disable=len(tracks) < 2):
-        pred = model.predict_tracks(ds, rename=rename, px_per_cm=c, fps=args.fps, what=str(path))
+    for ds, stem, path, pred in zip(tracks, stems, args.pose, preds):
         fps = args.fps or ds.attrs.get("fps")
         write_annotations(pred, out / f"{stem}.csv")
         bouts = bout_table(pred, model.behaviours, fps=fps)

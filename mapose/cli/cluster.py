@@ -45,6 +45,7 @@ def _read_inputs(paths, fmt, fps):
 
     from mapose import io
     from mapose.errors import ValidationError
+    from mapose.kinematics import check_feature_input
 
     stems = [Path(p).stem for p in paths]
     dup = sorted({s for s in stems if stems.count(s) > 1})
@@ -55,8 +56,42 @@ def _read_inputs(paths, fmt, fps):
     kw = {"fps": fps} if fps is not None else {}
     data = []
     for p in tqdm(paths, desc="reading", unit="file", disable=len(paths) < 20):
-        data.append(io.read_tracks(p, format=fmt, **kw))
+        data.append(check_feature_input(io.read_tracks(p, format=fmt, **kw), str(p)))
     return data, stems
+
+
+#: Files written into ``--out`` (``model`` is a folder).
+OUTPUT_NAMES = ("labels.csv", "cluster_stats.csv", "transitions.csv", "transition_graph.json",
+                "typical_bouts.csv", "typical_bouts.json", "ethogram.png", "transitions.png",
+                "cluster_stats.png", "embedding.png", "model", "config.yaml", "summary.json")
+
+
+def _check_options(args) -> None:
+    """Numeric options and output paths, checked before any file is read or written."""
+    import math
+    from pathlib import Path
+
+    from mapose.cli._common import refuse_overwriting_inputs
+    from mapose.errors import ConfigError, MaposeError
+
+    if args.fps is not None and not (math.isfinite(args.fps) and args.fps > 0):
+        raise ConfigError(f"--fps must be a positive number of frames per second; got {args.fps}")
+    if args.typical < 1:
+        raise ConfigError(f"--typical must be >= 1 (typical bouts listed per cluster); got {args.typical}")
+    if args.seed is not None and args.seed < 0:
+        raise ConfigError(f"--seed must be >= 0; got {args.seed}")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise MaposeError(f"--out {out} is a file; expected a folder")
+    for name in OUTPUT_NAMES:
+        refuse_overwriting_inputs(out / name, [*args.inputs, args.config], "output")
+
+
+def _check_pair_mode(data, paths, mode: str) -> None:
+    from mapose.kinematics import check_feature_input
+
+    for ds, p in zip(data, paths):
+        check_feature_input(ds, str(p), mode=mode)
 
 
 def run(args) -> int:
@@ -89,6 +124,7 @@ def run(args) -> int:
     )
 
     t0 = time.perf_counter()
+    _check_options(args)
     out = Path(args.out)
     data, sessions = _read_inputs(args.inputs, args.format, args.fps)
     fps_values = {ds.attrs.get("fps") for ds in data}
@@ -99,6 +135,7 @@ def run(args) -> int:
             raise ConfigError("--model labels with a saved model; --config, --mode and --seed "
                               "only apply when fitting a new one")
         model = load_model(args.model)
+        _check_pair_mode(data, args.inputs, model.mode)
         print(f"loaded model {args.model}: {model.n_clusters_} clusters, mode {model.mode}")
         labels, reduced = model.predict(data, sessions=sessions, return_reduced=True)
         fitted = False
@@ -110,6 +147,7 @@ def run(args) -> int:
         if args.seed is not None:
             over["seed"] = args.seed
         cfg = dataclasses.replace(cfg, **over)
+        _check_pair_mode(data, args.inputs, cfg.mode)
         model = BehaviourClusterer.from_config(cfg)
         print(f"fitting on {len(data)} session(s), mode {cfg.mode}, seed {cfg.seed} ...")
         model.fit(data, sessions=sessions, progress=True)

@@ -43,21 +43,58 @@ def _outputs(out, mode: str):
     return {m: out.with_name(f"{out.stem}_{m}{out.suffix}") for m in ("animal", "pair")}
 
 
+def _check_folder(folder, option: str) -> None:
+    """Refuse a folder option whose path (or one of its parents) is an existing file."""
+    from pathlib import Path
+
+    from mapose.errors import MaposeError
+
+    folder = Path(folder)
+    for p in (folder, *folder.parents):
+        if p.exists():
+            if not p.is_dir():
+                where = "" if p == folder else f": {p}"
+                raise MaposeError(f"{option} {folder}{where} is a file; expected a folder")
+            return
+
+
 def run(args) -> int:
+    import math
     from pathlib import Path
 
     from mapose import io
+    from mapose.cli._common import refuse_overwriting_inputs
     from mapose.config import from_dict, load_yaml, save_yaml
-    from mapose.errors import MaposeError
+    from mapose.errors import ConfigError, MaposeError
     from mapose.io.tables import TABLE_EXTENSIONS, save_feature_table
-    from mapose.kinematics import FeaturesRunConfig, apply_calibration, clean, cleaning_log, feature_table
+    from mapose.kinematics import (
+        FeaturesRunConfig,
+        apply_calibration,
+        check_feature_input,
+        clean,
+        cleaning_log,
+        feature_table,
+    )
 
+    if args.fps is not None and not (math.isfinite(args.fps) and args.fps > 0):
+        raise ConfigError(f"--fps must be a positive number of frames per second; got {args.fps}")
     cfg = load_yaml(args.config, FeaturesRunConfig) if args.config else from_dict(FeaturesRunConfig, {})
     mode = args.mode or cfg.mode
     if Path(args.out).suffix.lower() not in TABLE_EXTENSIONS:
         raise MaposeError(f"--out {args.out}: expected a {' or '.join(TABLE_EXTENSIONS)} file")
+    out = Path(args.out)
+    outputs = _outputs(out, mode)
+    config_out = out.with_name(f"{out.stem}.config.yaml")
+    plot_names = ("trajectories.png", "speed.png", "pair_distance.png")
+    written = [*outputs.values(), config_out]
+    if args.plots:
+        _check_folder(args.plots, "--plots")
+        written += [Path(args.plots) / n for n in plot_names]
+    for path in written:
+        refuse_overwriting_inputs(path, [args.input, args.config], "output")
     kw = {"fps": args.fps} if args.fps is not None else {}
     ds = io.read_tracks(args.input, format=args.format, **kw)
+    check_feature_input(ds, args.input, mode="pair" if mode == "pair" else None)
     if args.fps is not None and not ds.attrs.get("fps"):
         from mapose.kinematics import calibrate
 
@@ -67,20 +104,16 @@ def run(args) -> int:
     for entry in cleaning_log(ds):
         print(f"{entry['step']}: {entry['n_changed']} of {entry['n_points']} points changed")
 
-    outputs = _outputs(args.out, mode)
     tables = {}
-    for m, path in outputs.items():
+    for m in outputs:
         if m == "pair" and ds.sizes["individuals"] < 2:
-            if mode == "pair":
-                raise MaposeError(f"{args.input}: pair features need at least 2 animals; the file has 1")
             print("pair table skipped: the file has a single animal")
             continue
-        df = feature_table(ds, mode=m, windows=cfg.windows, config=cfg.features)
-        save_feature_table(df, path)
-        tables[m] = df
-        print(f"wrote {path} ({len(df)} rows × {df.shape[1] - 2} features, mode {m})")
-    out = Path(args.out)
-    save_yaml(cfg, out.with_name(f"{out.stem}.config.yaml"))
+        tables[m] = feature_table(ds, mode=m, windows=cfg.windows, config=cfg.features)
+    for m, df in tables.items():  # every table computed before the first file is written
+        save_feature_table(df, outputs[m])
+        print(f"wrote {outputs[m]} ({len(df)} rows × {df.shape[1] - 2} features, mode {m})")
+    save_yaml(cfg, config_out)
 
     if args.plots:
         from mapose.viz.kinematics import plot_pair_distance, plot_speed, plot_trajectories

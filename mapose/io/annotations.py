@@ -270,10 +270,11 @@ def _read_frames(p: Path) -> pd.DataFrame:
     out = pd.DataFrame({"frame": frame.astype(np.int64), "subject": subj.values})
     for b in behaviours:
         v = pd.to_numeric(df[b], errors="coerce")
-        bad = ~(v.isin([0, 1]) | v.isna())
+        blank = df[b].isna() | (df[b].astype(str).str.strip() == "")  # empty cell = not annotated
+        bad = ~(v.isin([0, 1]) | blank)
         if bad.any():
             raise FormatError(
-                f"{p}: behaviour column {b!r} holds {df.loc[bad, b].iloc[0]!r} (row "
+                f"{p}: behaviour column {b!r} holds {df.loc[bad, b].tolist()[0]!r} (row "
                 f"{int(np.flatnonzero(bad.to_numpy())[0]) + 2}); expected 0 or 1"
             )
         out[b] = v.fillna(0).astype(np.int64).values

@@ -18,11 +18,14 @@ Layers, each a set of pure functions on ``Tracks`` (the ``movement`` layout, see
   analysis (``mapose.io.tables.save_feature_table`` writes it);
 - :mod:`~mapose.kinematics.config` -- :class:`FeatureConfig` (keypoint roles, guessed from names
   when empty), :class:`CleaningConfig`, :class:`CalibrationConfig`;
-  :func:`~mapose.kinematics.pipeline.clean` runs a :class:`CleaningConfig`.
+  :func:`~mapose.kinematics.pipeline.clean` runs a :class:`CleaningConfig`;
+- :mod:`~mapose.kinematics.checks` -- :func:`check_feature_input` (frames, finite positions, two
+  animals for pair mode), called by every command that reads pose files.
 
 To add a feature, see the docstring of :mod:`mapose.kinematics.table`.
 """
 
+from mapose.kinematics.checks import check_feature_input
 from mapose.kinematics.cleaning import (
     calibrate,
     cleaning_log,
@@ -80,6 +83,7 @@ __all__ = [
     "approach_speed",
     "body_length",
     "calibrate",
+    "check_feature_input",
     "clean",
     "cleaning_log",
     "contact",

@@ -1,0 +1,185 @@
+"""Bad inputs of ``mapose cluster`` and ``mapose classify``: one clear error naming the file or
+option, exit code 2, no output left behind, and never an input overwritten."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mapose.behaviour.clustering import ClusterConfig, session_features, typical_bouts
+from mapose.cli import main
+from mapose.core import make_tracks
+from mapose.errors import ConfigError, ValidationError
+from mapose.io import available_formats, write_tracks
+
+from tests.behaviour.test_classifier import KPS, _mouse_session
+
+pytestmark = pytest.mark.skipif("dlc" not in available_formats(), reason="DLC format module absent")
+
+
+def _pose(folder, name="mouse", n=300, seed=0, names=KPS):
+    """A one-mouse DLC csv and its 0/1 'freeze' annotation csv."""
+    ds, ann = _mouse_session(n=n, seed=seed)
+    if list(names) != KPS:
+        ds = make_tracks(ds["position"].values, ds["confidence"].values, keypoints=names,
+                         individuals=["mouse"], fps=30.0)
+    folder.mkdir(parents=True, exist_ok=True)
+    pose = folder / f"{name}.csv"
+    write_tracks(ds, pose, format="dlc")
+    labels = folder / f"{name}_labels.csv"
+    ann[["frame", "freeze"]].to_csv(labels, index=False)
+    return pose, labels
+
+
+def _header_only(folder):
+    pose, _ = _pose(folder, "full", n=20)
+    path = folder / "header_only.csv"
+    path.write_text("".join(ln for ln in pose.read_text().splitlines(keepends=True) if not ln[:1].isdigit()))
+    return path
+
+
+def _all_nan(folder):
+    ds = make_tracks(np.full((300, 2, len(KPS), 1), np.nan), keypoints=KPS, individuals=["mouse"], fps=30.0)
+    path = folder / "nan.csv"
+    write_tracks(ds, path, format="dlc")
+    return path
+
+
+def _err(capsys):
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err  # one line, no traceback
+    return err
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    """A small classifier trained by ``mapose classify train`` on two synthetic sessions."""
+    folder = tmp_path_factory.mktemp("train")
+    (p0, a0), (p1, a1) = _pose(folder, "s0", seed=0), _pose(folder, "s1", seed=1)
+    out = folder / "model"
+    assert main(["classify", "train", "--pose", str(p0), str(p1), "--annotations", str(a0), str(a1),
+                 "--out", str(out), "--windows", "5", "--max-iter", "10", "--n-splits", "2",
+                 "--threads", "1", "--no-importance"]) == 0
+    return out
+
+
+# --------------------------------------------------------------------------------- library
+def test_library_checks():
+    ds, _ = _mouse_session(n=50)
+    with pytest.raises(ValidationError, match="pair features need at least 2 animals; the file has 1"):
+        session_features([ds], mode="pair", sessions=["one"])
+    with pytest.raises(ConfigError, match="seed must be >= 0"):
+        ClusterConfig(seed=-1)
+    import pandas as pd
+
+    labels = pd.DataFrame({"session": "s", "frame": np.arange(6), "subject": "m", "cluster": [0] * 6})
+    with pytest.raises(ConfigError, match="typical bouts per cluster"):
+        typical_bouts(labels, np.zeros((6, 2)), np.zeros((1, 2)), [0], n=-1)
+
+
+# --------------------------------------------------------------------------------- cluster
+def test_cluster_refuses_empty_nan_and_one_animal_pair(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["cluster", str(_header_only(tmp_path)), "--out", str(out), "--fps", "30"]) == 2
+    assert "header_only.csv holds no frames" in _err(capsys)
+    assert main(["cluster", str(_all_nan(tmp_path)), "--out", str(out)]) == 2
+    assert "nan.csv: no body part has a finite position in any frame" in _err(capsys)
+    pose, _ = _pose(tmp_path)
+    assert main(["cluster", str(pose), "--out", str(out), "--mode", "pair"]) == 2
+    assert "mouse.csv: pair features need at least 2 animals; the file has 1" in _err(capsys)
+    assert not out.exists()
+
+
+def test_cluster_numeric_options(tmp_path, capsys):
+    pose, _ = _pose(tmp_path)
+    out = tmp_path / "out"
+    for opts, msg in ((["--typical", "-1"], "--typical must be >= 1"),
+                      (["--typical", "0"], "--typical must be >= 1"),
+                      (["--seed", "-3"], "--seed must be >= 0"),
+                      (["--fps", "-3"], "--fps must be a positive number")):
+        assert main(["cluster", str(pose), "--out", str(out), *opts]) == 2
+        assert msg in _err(capsys)
+    assert main(["cluster", str(pose), "--out", str(pose)]) == 2
+    assert f"--out {pose} is a file; expected a folder" in _err(capsys)
+    assert not out.exists()
+
+
+# --------------------------------------------------------------------------------- classify train
+def test_classify_train_refuses_bad_pose_files(tmp_path, capsys):
+    pose, ann = _pose(tmp_path)
+    out = tmp_path / "model"
+    base = ["classify", "train", "--annotations", str(ann), "--out", str(out), "--fps", "30"]
+    assert main([*base, "--pose", str(_all_nan(tmp_path))]) == 2
+    assert "nan.csv: no body part has a finite position in any frame" in _err(capsys)
+    assert main([*base, "--pose", str(_header_only(tmp_path))]) == 2
+    assert "header_only.csv holds no frames" in _err(capsys)
+    assert main([*base, "--pose", str(pose), "--mode", "pair"]) == 2
+    assert "mouse.csv: pair features need at least 2 animals; the file has 1" in _err(capsys)
+    assert not out.exists()
+
+
+def test_classify_train_numeric_options_and_out(tmp_path, capsys):
+    pose, ann = _pose(tmp_path)
+    out = tmp_path / "model"
+    base = ["classify", "train", "--pose", str(pose), "--annotations", str(ann)]
+    for opts, msg in ((["--n-splits", "1"], "--n-splits must be >= 2; got 1"),
+                      (["--windows", "5", "0"], "--windows must be >= 1; got 0"),
+                      (["--px-per-cm", "-2"], "--px-per-cm must be > 0; got -2"),
+                      (["--min-bout", "0"], "--min-bout must be >= 1"),
+                      (["--min-bout-s", "0"], "--min-bout-s must be > 0"),
+                      (["--max-iter", "0"], "--max-iter must be >= 1"),
+                      (["--threads", "0"], "--threads must be >= 1"),
+                      (["--fps", "0"], "--fps must be > 0")):
+        assert main([*base, "--out", str(out), *opts]) == 2
+        assert msg in _err(capsys), opts
+    assert not out.exists()
+    before = ann.read_bytes()
+    assert main([*base, "--out", str(ann)]) == 2
+    assert "is the input file" in _err(capsys)
+    assert ann.read_bytes() == before
+
+
+def test_classify_train_names_a_non_binary_annotation_value(tmp_path, capsys):
+    pose, _ = _pose(tmp_path)
+    ann = tmp_path / "ann_str.csv"
+    ann.write_text("frame,freeze\n" + "".join(f"{i},x\n" for i in range(300)))
+    assert main(["classify", "train", "--pose", str(pose), "--annotations", str(ann),
+                 "--out", str(tmp_path / "model")]) == 2
+    err = _err(capsys)
+    assert "ann_str.csv" in err and "'x'" in err and "expected 0 or 1" in err
+    assert not (tmp_path / "model").exists()
+
+
+# --------------------------------------------------------------------------------- classify predict
+def test_classify_predict_never_overwrites_its_input(tmp_path, model, capsys):
+    pose, _ = _pose(tmp_path / "dirp")
+    before = pose.read_bytes()
+    assert main(["classify", "predict", "--pose", str(pose), "--model", str(model),
+                 "--out", str(tmp_path / "dirp")]) == 2
+    assert f"output {pose} is the input file" in _err(capsys)
+    assert pose.read_bytes() == before
+    assert sorted(p.name for p in (tmp_path / "dirp").iterdir()) == ["mouse.csv", "mouse_labels.csv"]
+
+
+def test_classify_predict_writes_nothing_when_a_file_fails(tmp_path, model, capsys):
+    good, _ = _pose(tmp_path, "good")
+    other, _ = _pose(tmp_path, "other", names=["Snout", "EarL", "EarR", "TailBase"])
+    out = tmp_path / "pred"
+    assert main(["classify", "predict", "--pose", str(good), str(other), "--model", str(model),
+                 "--out", str(out)]) == 2
+    err = capsys.readouterr().err  # the progress bar of the 2 files is on stderr too
+    assert "other.csv: body part(s) nose" in err and "Snout" in err
+    assert not out.exists()
+    for bad, msg in ((_all_nan(tmp_path), "nan.csv: no body part has a finite position in any frame"),
+                     (_header_only(tmp_path), "header_only.csv holds no frames")):
+        assert main(["classify", "predict", "--pose", str(bad), "--model", str(model),
+                     "--out", str(out)]) == 2
+        assert msg in _err(capsys)
+    assert main(["classify", "predict", "--pose", str(good), "--model", str(model),
+                 "--out", str(out), "--px-per-cm", "0"]) == 2
+    assert "--px-per-cm must be > 0" in _err(capsys)
+    assert not out.exists()
+    # and the good file alone still works
+    assert main(["classify", "predict", "--pose", str(good), "--model", str(model),
+                 "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["good.csv", "good_bouts.csv", "good_ethogram.png"]
