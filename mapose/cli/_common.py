@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mapose.errors import MaposeError
+from mapose.errors import ConfigError, MaposeError
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".mpg", ".mpeg", ".m4v", ".wmv")
 
@@ -79,6 +79,8 @@ def read_pose_any(path: str | Path, fmt: str | None = None, fps: float | None = 
     if hasattr(mod, "read_tracks"):
         try:
             return "tracks", io.read_tracks(path, format=name, **kw)
+        except ConfigError:
+            raise  # a bad option (--fps) is no reason to try the file as labels
         except MaposeError:
             if not hasattr(mod, "read_labels"):
                 raise

@@ -4,8 +4,9 @@ Each format lives in one module (``mapose/io/<name>.py``) that defines:
 
 - ``NAME`` (str) and ``EXTENSIONS`` (tuple of suffixes it writes, e.g. ``(".h5", ".csv")``);
 - ``sniff(path) -> bool``: cheap check that a file is of this format (never raises on other files);
-- any of ``read_tracks(path) -> Tracks``, ``write_tracks(ds, path)``,
-  ``read_labels(path) -> Labels``, ``write_labels(labels, path)``;
+- any of ``read_tracks(path, fps=None) -> Tracks``, ``write_tracks(ds, path)``,
+  ``read_labels(path) -> Labels``, ``write_labels(labels, path)``; ``fps`` (checked with
+  :func:`mapose.io._files.check_fps`) overrides the frame rate stored in the file;
 - optionally ``content_kind(path) -> "tracks" | "labels"`` when one format holds both kinds
   (DeepLabCut predictions vs ``CollectedData`` labels).
 

@@ -6,7 +6,7 @@ import contextlib
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Iterator, Sequence, Union
+from typing import Any, Iterator, Optional, Sequence, Union
 
 import numpy as np
 
@@ -44,6 +44,25 @@ def stored_skeleton(value: Any, keypoints: Sequence[str], path: PathLike):
     except (MaposeError, KeyError, TypeError, ValueError) as exc:
         raise FormatError(f"{path}: the stored skeleton metadata is not a valid skeleton ({exc})") from None
     return sk if list(sk.keypoints) == [str(k) for k in keypoints] else None
+
+
+def check_fps(fps: Any, path: PathLike) -> Optional[float]:
+    """``fps`` given to a reader as a float (None stays None, meaning: the file's own rate).
+
+    Raises :class:`~mapose.errors.ConfigError` naming ``path`` when ``fps`` is not a positive,
+    finite number of frames per second.
+    """
+    from mapose.errors import ConfigError
+
+    if fps is None:
+        return None
+    try:
+        value = float(fps)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if isinstance(fps, bool) or not np.isfinite(value) or value <= 0:
+        raise ConfigError(f"{path}: fps must be a positive number of frames per second; got {fps!r}")
+    return value
 
 
 def encode_frames(frames: np.ndarray) -> Any:

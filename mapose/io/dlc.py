@@ -51,7 +51,7 @@ from mapose.core.labels import ImageRef, Labels
 from mapose.core.skeleton import Skeleton
 from mapose.core.tracks import make_tracks, validate_tracks
 from mapose.errors import ConfigError, FormatError, MaposeError
-from mapose.io._files import HDF5_MAGIC, PathLike, atomic_path, require_file
+from mapose.io._files import HDF5_MAGIC, PathLike, atomic_path, check_fps, require_file
 
 NAME = "dlc"
 EXTENSIONS = (".h5", ".csv")
@@ -351,6 +351,7 @@ def _read_csv_frame(path: Path):
         raise FormatError(f"{path}: malformed DeepLabCut CSV rows ({_one_line(exc)})") from None
     if data.shape[1] != width:
         raise FormatError(f"{path}: data rows have {data.shape[1]} columns; header has {width}")
+    _check_row_lengths(path, len(header), width)
     values = data.iloc[:, n_index:]
     bad = [j for j in range(values.shape[1]) if not pd.api.types.is_numeric_dtype(values.dtypes.iloc[j])]
     if bad:
@@ -373,6 +374,29 @@ def _read_csv_frame(path: Path):
     )
     frame.index = pd.Index(index, tupleize_cols=False) if n_index == 1 else pd.MultiIndex.from_tuples(index)
     return frame
+
+
+def _check_row_lengths(path: Path, n_header: int, width: int) -> None:
+    """Raise :class:`FormatError` for a data row with fewer than ``width`` cells (pandas fills
+    them with NaN silently), typically the last row of a file cut in the middle of a row.
+
+    Counting separators is cheap; only when some line looks short is the file parsed again
+    with :mod:`csv` to find the row exactly (quoted cells may hold commas or line breaks).
+    """
+    with open(path, "rb") as f:
+        lines = (ln for i, ln in enumerate(f) if i >= n_header and ln.strip())
+        if all(ln.count(b",") >= width - 1 for ln in lines):
+            return
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        rows = list(csv.reader(f))[n_header:]
+    rows = [r for r in rows if len(r) > 1 or (r and r[0].strip())]  # pandas skips blank lines
+    for i, row in enumerate(rows):
+        if len(row) < width:
+            where = "the last data row" if i == len(rows) - 1 else "data row"
+            raise FormatError(
+                f"{path}: {where} ({i + 1} of {len(rows)}) has {len(row)} of {width} columns; the "
+                f"file is incomplete (truncated in the middle of a row?)"
+            )
 
 
 #: pandas < 3 needs the "round_trip" parser to read every float exactly (the default of pandas 3).
@@ -561,8 +585,8 @@ def read_tracks(
         The file.  Rows are frames (an integer index is taken as the frame number in the video;
         image-path rows get the number in the image name, else their row number).
     fps
-        Frames per second of the video; when omitted, the fps stored by mapose in an ``.h5`` is
-        used, else ``time`` is in frames.
+        Frames per second of the video; overrides the fps stored by mapose in an ``.h5``; when
+        omitted, that stored fps is used, else ``time`` is in frames.  Must be positive.
     zero_is_missing
         Read exact ``(0, 0)`` positions as missing (NaN).  ``None`` (default) enables it when the
         file has no likelihood column and holds at least one exact ``(0, 0)`` pair.
@@ -577,6 +601,7 @@ def read_tracks(
         ``individual_0``.
     """
     p = Path(path)
+    fps = check_fps(fps, p)
     table = _load_table(p)
     frames = _frames_from_index(table.index, p)
     xy, lk = table.xy, table.likelihood
@@ -677,8 +702,9 @@ def write_tracks(
     """Write ``Tracks`` as a DeepLabCut predictions file (``.h5`` or ``.csv``), atomically.
 
     The header always has four levels ``(scorer, individuals, bodyparts, coords)``; ``.h5``
-    files use the key ``df_with_missing`` (pandas "table" format, as DeepLabCut) and keep the
-    ``Tracks`` attributes as JSON metadata.  Row labels are the ``frame`` numbers.
+    files use the key ``df_with_missing`` (pandas "table" format, as DeepLabCut; "fixed" format,
+    which ``pd.read_hdf`` reads too, for Tracks with no frames or too many columns for a table)
+    and keep the ``Tracks`` attributes as JSON metadata.  Row labels are the ``frame`` numbers.
 
     Parameters
     ----------
@@ -727,12 +753,29 @@ def write_tracks(
 
 
 def _write_frame(df, path: Path, attrs: Optional[dict], table: bool) -> None:
+    """Write ``df`` as ``.csv`` or as an ``.h5`` store under :data:`H5_KEY`.
+
+    ``table`` asks for the pandas "table" format (what DeepLabCut writes).  The "fixed" format is
+    used instead when the table format cannot hold the frame: no rows (pandas writes nothing for an
+    empty table) or so many columns that their names overflow the 64 kB HDF5 attribute in which
+    PyTables keeps them (thousands of columns).  ``pd.read_hdf``, and so DeepLabCut, reads both.
+    """
     if path.suffix.lower() == ".csv":
         with atomic_path(path) as tmp:
             df.to_csv(tmp)
         return
+    import tables
+
     with atomic_path(path) as tmp:
-        df.to_hdf(tmp, key=H5_KEY, mode="w", format="table" if table else "fixed")
+        written = False
+        if table and len(df):
+            try:
+                df.to_hdf(tmp, key=H5_KEY, mode="w", format="table")
+                written = True
+            except tables.HDF5ExtError:  # "Can't set attribute 'non_index_axes'" (over 64 kB)
+                pass
+        if not written:
+            df.to_hdf(tmp, key=H5_KEY, mode="w", format="fixed")
         if attrs is not None:
             import pandas as pd
 

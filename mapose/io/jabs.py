@@ -32,7 +32,7 @@ import xarray as xr
 from mapose.core.skeleton import Skeleton
 from mapose.core.tracks import make_tracks
 from mapose.errors import FormatError, MaposeError
-from mapose.io._files import HDF5_MAGIC, PathLike, require_file
+from mapose.io._files import HDF5_MAGIC, PathLike, check_fps, require_file
 
 NAME = "jabs"
 EXTENSIONS = ("_pose_est_v2.h5", "_pose_est_v3.h5", "_pose_est_v4.h5", "_pose_est_v5.h5",
@@ -109,7 +109,7 @@ def read_tracks(path: PathLike, fps: Optional[float] = None, identity: str = "au
     path
         ``*_pose_est_v<N>.h5``.
     fps
-        Frames per second; default: the file's ``fps`` attribute, else 30.
+        Frames per second (positive); default: the file's ``fps`` attribute, else 30.
     identity
         ``"auto"``, ``"embed"`` (long-term identities, v4+) or ``"track"`` (tracklet ids, v3+);
         see the module docstring.
@@ -117,6 +117,7 @@ def read_tracks(path: PathLike, fps: Optional[float] = None, identity: str = "au
     import h5py
 
     p = require_file(path, "JABS pose file")
+    fps = check_fps(fps, p)
     if identity not in ("auto", "embed", "track"):
         raise MaposeError(f"identity {identity!r} unknown; expected auto, embed or track")
     if not sniff(p):

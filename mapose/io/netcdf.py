@@ -23,7 +23,7 @@ import xarray as xr
 from mapose.core.skeleton import Skeleton
 from mapose.core.tracks import make_tracks, validate_tracks
 from mapose.errors import FormatError
-from mapose.io._files import HDF5_MAGIC, PathLike, atomic_path, require_file, stored_skeleton
+from mapose.io._files import HDF5_MAGIC, PathLike, atomic_path, check_fps, require_file, stored_skeleton
 from mapose.io.dlc import _one_line, decode_attrs, encode_attrs
 
 NAME = "netcdf"
@@ -76,9 +76,11 @@ def read_tracks(path: PathLike, fps: Optional[float] = None) -> xr.Dataset:
     path
         The ``.nc`` file.
     fps
-        Frames per second; overrides the ``fps`` attribute of the file.
+        Frames per second; overrides the ``fps`` attribute of the file (frame numbers still come
+        from the file).  Must be positive.
     """
     p = require_file(path, "netCDF file")
+    fps = check_fps(fps, p)
     try:
         with xr.open_dataset(p) as raw:
             ds = raw.load()

@@ -36,7 +36,8 @@ import xarray as xr
 from mapose.core.skeleton import Skeleton
 from mapose.core.tracks import get_skeleton, make_tracks, validate_tracks
 from mapose.errors import FormatError, MaposeError
-from mapose.io._files import PathLike, atomic_path, decode_frames, encode_frames, require_file, stored_skeleton
+from mapose.io._files import (PathLike, atomic_path, check_fps, decode_frames, encode_frames, require_file,
+                              stored_skeleton)
 
 NAME = "nwb"
 EXTENSIONS = (".nwb",)
@@ -108,13 +109,16 @@ def _individual_name(key: str, pe, nwb, meta: dict, n_pe: int) -> str:
     return pe.name
 
 
-def read_tracks(path: PathLike) -> xr.Dataset:
+def read_tracks(path: PathLike, fps: Optional[float] = None) -> xr.Dataset:
     """Read the ``PoseEstimation`` objects of an NWB file into ``Tracks`` (one individual each).
 
     Parameters
     ----------
     path
         The ``.nwb`` file.
+    fps
+        Frames per second (positive); overrides the file's own rate for the ``time`` coordinate
+        and the ``fps`` attribute.  Frame numbers still come from the file's timestamps and rate.
 
     Returns
     -------
@@ -127,6 +131,7 @@ def read_tracks(path: PathLike) -> xr.Dataset:
         When the file is not NWB, holds no ``PoseEstimation``, or individuals disagree on keypoints.
     """
     p = require_file(path, "NWB file")
+    fps = check_fps(fps, p)
     if not sniff(p):
         raise FormatError(f"{p}: not an NWB file (HDF5 with neurodata_type 'NWBFile' expected)")
     try:
@@ -137,12 +142,12 @@ def read_tracks(path: PathLike) -> xr.Dataset:
     except Exception as exc:
         raise FormatError(f"{p}: cannot read NWB file ({type(exc).__name__}: {exc})") from exc
     try:
-        return _read_open(nwb, p)
+        return _read_open(nwb, p, fps)
     finally:
         io.close()
 
 
-def _read_open(nwb, p: Path) -> xr.Dataset:
+def _read_open(nwb, p: Path, fps_arg: Optional[float] = None) -> xr.Dataset:
     meta: dict = {}
     if _SCRATCH in getattr(nwb, "scratch", {}):
         try:
@@ -224,7 +229,7 @@ def _read_open(nwb, p: Path) -> xr.Dataset:
         conf,
         skeleton=skeleton,
         individuals=individuals,
-        fps=fps,
+        fps=fps_arg if fps_arg is not None else fps,
         frames=frames,
         source_software=str(meta.get("source_software") or first.source_software or "unknown"),
         source_file=str(p),

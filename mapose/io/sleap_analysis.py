@@ -36,7 +36,7 @@ import xarray as xr
 from mapose.core.skeleton import Skeleton
 from mapose.core.tracks import get_skeleton, make_tracks, validate_tracks
 from mapose.errors import FormatError, MaposeError
-from mapose.io._files import PathLike, atomic_path, decode_frames, require_file, stored_skeleton
+from mapose.io._files import PathLike, atomic_path, check_fps, decode_frames, require_file, stored_skeleton
 
 NAME = "sleap_analysis"
 EXTENSIONS = (".analysis.h5",)
@@ -104,7 +104,7 @@ def _canonical(f, name: str, sizes: dict[str, int], path: Path) -> Optional[np.n
     return np.transpose(arr, [dims.index(a) for a in _CANON[name]])
 
 
-def read_tracks(path: PathLike) -> xr.Dataset:
+def read_tracks(path: PathLike, fps: Optional[float] = None) -> xr.Dataset:
     """Read a SLEAP analysis HDF5 file into ``Tracks``.
 
     Individuals are the ``track_names``, keypoints the ``node_names``; confidence is
@@ -115,6 +115,9 @@ def read_tracks(path: PathLike) -> xr.Dataset:
     ----------
     path
         The ``.analysis.h5`` file.
+    fps
+        Frames per second (positive); overrides the rate stored by mapose in the file (or read
+        from its video) for the ``time`` coordinate and the ``fps`` attribute.
 
     Raises
     ------
@@ -124,6 +127,7 @@ def read_tracks(path: PathLike) -> xr.Dataset:
     import h5py
 
     p = require_file(path, "SLEAP analysis file")
+    fps_arg = check_fps(fps, p)
     if not h5py.is_hdf5(p):
         raise FormatError(f"{p}: not a SLEAP analysis file (not an HDF5 file)")
     with h5py.File(p, "r") as f:
@@ -169,7 +173,7 @@ def read_tracks(path: PathLike) -> xr.Dataset:
         inst = inst[keep] if inst is not None else None
         absent = absent[keep]
         frames = frames[keep]
-    fps = extra.get("fps")
+    fps = fps_arg if fps_arg is not None else extra.get("fps")
     if video_path:
         from mapose.io.slp import resolve_video_path
 

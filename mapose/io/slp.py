@@ -36,7 +36,8 @@ from mapose.core.labels import ImageRef, Labels
 from mapose.core.skeleton import Skeleton
 from mapose.core.tracks import get_skeleton, make_tracks, validate_tracks
 from mapose.errors import FormatError, MaposeError, ValidationError
-from mapose.io._files import PathLike, atomic_path, decode_frames, encode_frames, require_file, stored_skeleton
+from mapose.io._files import (PathLike, atomic_path, check_fps, decode_frames, encode_frames, require_file,
+                              stored_skeleton)
 
 NAME = "slp"
 EXTENSIONS = (".slp",)
@@ -75,6 +76,57 @@ def sniff(path: PathLike) -> bool:
         return False
 
 
+def _check_ranges(a: np.ndarray, b: np.ndarray, ids: np.ndarray, n: int, owner: str,
+                  table: str) -> Optional[str]:
+    """Why the row ranges ``a[j]:b[j]`` (of rows ``ids`` of ``owner``) do not fit, without
+    sharing rows, in a table ``table`` of ``n`` rows; None when they do."""
+    a, b = np.asarray(a, np.int64), np.asarray(b, np.int64)
+    bad = np.flatnonzero((a < 0) | (b < a) | (b > n))
+    if bad.size:
+        j = int(bad[0])
+        return (f"row {int(ids[j])} of {owner!r} points to rows {a[j]}..{b[j]} of {table!r}, "
+                f"which has {n} rows ({bad.size} such rows)")
+    total = int((b - a).sum())
+    if total > n:
+        return f"the rows of {owner!r} point to {total} rows of {table!r} in all, which has {n}"
+    return None
+
+
+def _check_tables(path: Path) -> None:
+    """Cheap consistency check of the SLEAP index tables, before sleap-io trusts them: each
+    frame's instance range lies within ``instances``, each instance's point range within
+    ``points`` (user instances) or ``pred_points`` (predicted ones), and no rows are shared.
+    A damaged file would otherwise read as millions of repeated instances."""
+    import h5py
+
+    def table(name):
+        d = f.get(name)
+        return d if isinstance(d, h5py.Dataset) else None
+
+    with h5py.File(path, "r") as f:
+        frames, inst = table("frames"), table("instances")
+        if frames is None or inst is None:
+            return
+        if {"instance_id_start", "instance_id_end"} <= set(frames.dtype.names or ()):
+            rows = frames.fields(["instance_id_start", "instance_id_end"])[()]
+            why = _check_ranges(rows["instance_id_start"], rows["instance_id_end"],
+                                np.arange(len(rows)), len(inst), "frames", "instances")
+            if why:
+                raise FormatError(f"{path}: damaged SLEAP file: {why}")
+        if not {"instance_type", "point_id_start", "point_id_end"} <= set(inst.dtype.names or ()):
+            return
+        rows = inst.fields(["instance_type", "point_id_start", "point_id_end"])[()]
+        for kind, name in ((0, "points"), (1, "pred_points")):
+            ids = np.flatnonzero(rows["instance_type"] == kind)
+            if not ids.size:
+                continue
+            pts = table(name)
+            why = _check_ranges(rows["point_id_start"][ids], rows["point_id_end"][ids], ids,
+                                0 if pts is None else len(pts), "instances", name)
+            if why:
+                raise FormatError(f"{path}: damaged SLEAP file: {why}")
+
+
 def _load(path: PathLike):
     """Open a ``.slp`` file with sleap-io (videos not opened); clear errors for bad files."""
     import sleap_io as sio
@@ -83,6 +135,14 @@ def _load(path: PathLike):
     why = _why_not_slp(p)
     if why is not None:
         raise FormatError(f"{p}: not a SLEAP .slp file ({why})")
+    try:
+        _check_tables(p)
+    except FormatError:
+        raise
+    except Exception as exc:  # h5py raises many types on damaged files
+        raise FormatError(
+            f"{p}: not a readable SLEAP .slp file ({type(exc).__name__}: {exc})"
+        ) from exc
     try:
         return sio.load_slp(str(p), open_videos=False)
     except Exception as exc:  # sleap-io raises many types on damaged files
@@ -470,7 +530,8 @@ def read_detections(path: PathLike, video: Union[int, str, None] = None) -> Dete
 
 
 # --------------------------------------------------------------------------------------- tracks
-def read_tracks(path: PathLike, video: Union[int, str, None] = None) -> xr.Dataset:
+def read_tracks(path: PathLike, video: Union[int, str, None] = None,
+                fps: Optional[float] = None) -> xr.Dataset:
     """Read a tracked ``.slp`` file (e.g. SLEAP predictions) into ``Tracks``.
 
     The time axis is dense over the video's frames (``0..n_frames-1``; the frame count comes from
@@ -487,6 +548,9 @@ def read_tracks(path: PathLike, video: Union[int, str, None] = None) -> xr.Datas
         The ``.slp`` file.
     video
         Which video, when the file holds several (index or file name).
+    fps
+        Frames per second (positive); overrides the rate stored in the file (or read from its
+        video) for the ``time`` coordinate and the ``fps`` attribute.
 
     Raises
     ------
@@ -495,6 +559,7 @@ def read_tracks(path: PathLike, video: Union[int, str, None] = None) -> xr.Datas
         or a track appears twice in one frame.
     """
     p = Path(path)
+    fps = check_fps(fps, p)
     labels = _load(p)
     if not labels.tracks:
         raise FormatError(
@@ -537,7 +602,8 @@ def read_tracks(path: PathLike, video: Union[int, str, None] = None) -> xr.Datas
     stored = stored_skeleton(prov.get("skeleton"), skeleton.keypoints, p)
     if stored is not None:
         skeleton = stored  # keeps the name SLEAP cannot store empty
-    fps = prov.get("fps", info.get("fps"))
+    if fps is None:
+        fps = prov.get("fps", info.get("fps"))
     video_path = info.get("path") or ""
     if prov.get("video_path") == "":
         video_path = ""  # written by mapose from Tracks without a video
