@@ -65,7 +65,7 @@ def test_outputs_that_would_overwrite_an_input_are_refused(tmp_path, capsys):
               words=("--swaps", "overwritten"))
     one_error(capsys, "extract-frames", FLY_VIDEO, "--out", labels, "--exclude", labels, "--skeleton", labels,
               words=("--out", "overwritten"))
-    video = tmp_path / "v.mp4"
+    video = tmp_path / "fly_video_copy.mp4"
     video.write_bytes(FLY_VIDEO.read_bytes())
     one_error(capsys, "label-video", video, pose, "--out", video, words=("--out", "overwritten"))
     assert video.read_bytes() == FLY_VIDEO.read_bytes()

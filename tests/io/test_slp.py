@@ -361,7 +361,7 @@ def test_user_instance_wins_over_prediction_of_same_track(tmp_path):
 
     sk = sio.Skeleton(["a", "b"])
     track = sio.Track("t0")
-    video = sio.Video(filename="v.mp4", open_backend=False)
+    video = sio.Video(filename="nowhere_mixed_instances.mp4", open_backend=False)
     pred = sio.PredictedInstance.from_numpy(np.array([[1.0, 1.0], [2.0, 2.0]]), skeleton=sk,
                                             point_scores=np.array([0.4, 0.5]), score=0.45, track=track)
     user = sio.Instance.from_numpy(np.array([[1.5, 1.5], [np.nan, np.nan]]), skeleton=sk, track=track)
