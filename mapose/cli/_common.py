@@ -43,25 +43,32 @@ def check_video(path: str | Path) -> dict:
     return info
 
 
-def check_pose_fits_video(positions, last_frame: int, info: dict, pose_path, video_path) -> None:
-    """Raise :class:`MaposeError` when a pose file cannot come from this video: its frames run past
-    the video's end, or its keypoints lie far outside the video's picture (another video, another
-    resolution).  ``positions``: any array of x, y pairs (last axis 2), NaN = missing."""
+def check_pose_fits_video(positions, frames, info: dict, pose_path, video_path) -> bool:
+    """Raise :class:`MaposeError` when a pose file cannot come from this video: its posed frames run
+    past the video's end, or its keypoints lie far outside the video's picture (another video,
+    another resolution).  ``positions``: x, y pairs (last axis 2, NaN = missing) whose first axis
+    follows ``frames`` (video frame numbers: one per time step or per detection).  Returns False
+    when no frame holds a position (nothing to check), else True."""
     import numpy as np
 
+    positions = np.asarray(positions, dtype=np.float64)
+    posed = np.isfinite(positions).reshape(len(positions), -1).any(axis=1)
+    if not posed.any():
+        return False
+    last_frame = int(np.asarray(frames)[posed].max())
     n = int(info.get("claimed_n_frames") or info["n_frames"])  # a truncated video's pose may go on
     if last_frame >= max(n, int(info["n_frames"])):
         raise MaposeError(f"{pose_path} has animals up to frame {last_frame} but {video_path} has {n} "
                           "frames: is it the video of this pose file?")
-    xy = np.asarray(positions, dtype=np.float64).reshape(-1, 2)
+    xy = positions.reshape(-1, 2)
     xy = xy[np.isfinite(xy).all(1)]
-    if len(xy):
-        w, h = float(info["width"]), float(info["height"])
-        lo, hi = np.quantile(xy, 0.01, axis=0), np.quantile(xy, 0.99, axis=0)
-        if lo[0] < -0.25 * w or lo[1] < -0.25 * h or hi[0] > 1.25 * w or hi[1] > 1.25 * h:
-            raise MaposeError(
-                f"{pose_path}: its keypoints span x {lo[0]:.0f}..{hi[0]:.0f}, y {lo[1]:.0f}..{hi[1]:.0f} "
-                f"but {video_path} is {int(w)}x{int(h)} pixels: is it the video of this pose file?")
+    w, h = float(info["width"]), float(info["height"])
+    lo, hi = np.quantile(xy, 0.01, axis=0), np.quantile(xy, 0.99, axis=0)
+    if lo[0] < -0.25 * w or lo[1] < -0.25 * h or hi[0] > 1.25 * w or hi[1] > 1.25 * h:
+        raise MaposeError(
+            f"{pose_path}: its keypoints span x {lo[0]:.0f}..{hi[0]:.0f}, y {lo[1]:.0f}..{hi[1]:.0f} "
+            f"but {video_path} is {int(w)}x{int(h)} pixels: is it the video of this pose file?")
+    return True
 
 
 def read_pose_any(path: str | Path, fmt: str | None = None, fps: float | None = None):

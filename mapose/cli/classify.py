@@ -217,14 +217,13 @@ def _predict(args) -> int:
 
     from mapose.behaviour.classifier import bout_table, load_classifier, parse_rename
     from mapose.cli._common import refuse_overwriting_inputs
-    from mapose.errors import MaposeError
+    from mapose.io._files import check_folder_path
     from mapose.io.annotations import write_annotations, write_table
     from mapose.viz.behaviour import plot_ethogram
 
     _check_numbers(args, COMMON_NUMBERS)
     out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise MaposeError(f"--out {out} is a file; expected a folder")
+    check_folder_path(out, "--out")
     for stem in (Path(p).stem for p in args.pose):
         for name in (f"{stem}.csv", f"{stem}_bouts.csv", f"{stem}_ethogram.png"):
             refuse_overwriting_inputs(out / name, args.pose, "output")

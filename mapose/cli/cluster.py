@@ -72,7 +72,8 @@ def _check_options(args) -> None:
     from pathlib import Path
 
     from mapose.cli._common import refuse_overwriting_inputs
-    from mapose.errors import ConfigError, MaposeError
+    from mapose.errors import ConfigError
+    from mapose.io._files import check_folder_path
 
     if args.fps is not None and not (math.isfinite(args.fps) and args.fps > 0):
         raise ConfigError(f"--fps must be a positive number of frames per second; got {args.fps}")
@@ -81,15 +82,17 @@ def _check_options(args) -> None:
     if args.seed is not None and args.seed < 0:
         raise ConfigError(f"--seed must be >= 0; got {args.seed}")
     out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise MaposeError(f"--out {out} is a file; expected a folder")
+    check_folder_path(out, "--out")
     for name in OUTPUT_NAMES:
         refuse_overwriting_inputs(out / name, [*args.inputs, args.config], "output")
 
 
 def _check_pair_mode(data, paths, mode: str) -> None:
+    """Pair mode needs two animals per file (frames and positions were checked on reading)."""
     from mapose.kinematics import check_feature_input
 
+    if mode != "pair":
+        return
     for ds, p in zip(data, paths):
         check_feature_input(ds, str(p), mode=mode)
 

@@ -135,12 +135,9 @@ def run(args) -> int:
         ds = io.read_tracks(io.require_file(args.tracks, "pose file"))
         skeleton = get_skeleton(ds)
         pos = ds["position"].transpose("time", "individuals", "keypoints", "space").values
-        seen = np.isfinite(pos).any(axis=(1, 2, 3))
-        if not seen.any():
+        if not check_pose_fits_video(pos, ds["frame"].values, info, args.tracks, args.video):
             raise MaposeError(f"{args.tracks} holds no keypoint position in any frame (all missing/NaN): "
                               "nothing to judge frames by; use --skeleton with --method kmeans instead")
-        check_pose_fits_video(pos, int(ds["frame"].values[np.flatnonzero(seen)[-1]]), info, args.tracks,
-                              args.video)
         if args.skeleton:
             skeleton.check_same_keypoints(_skeleton_from(args.skeleton), f"--skeleton {args.skeleton}")
     elif args.skeleton:

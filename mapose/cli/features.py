@@ -43,21 +43,6 @@ def _outputs(out, mode: str):
     return {m: out.with_name(f"{out.stem}_{m}{out.suffix}") for m in ("animal", "pair")}
 
 
-def _check_folder(folder, option: str) -> None:
-    """Refuse a folder option whose path (or one of its parents) is an existing file."""
-    from pathlib import Path
-
-    from mapose.errors import MaposeError
-
-    folder = Path(folder)
-    for p in (folder, *folder.parents):
-        if p.exists():
-            if not p.is_dir():
-                where = "" if p == folder else f": {p}"
-                raise MaposeError(f"{option} {folder}{where} is a file; expected a folder")
-            return
-
-
 def run(args) -> int:
     import math
     from pathlib import Path
@@ -66,6 +51,7 @@ def run(args) -> int:
     from mapose.cli._common import refuse_overwriting_inputs
     from mapose.config import from_dict, load_yaml, save_yaml
     from mapose.errors import ConfigError, MaposeError
+    from mapose.io._files import check_folder_path
     from mapose.io.tables import TABLE_EXTENSIONS, save_feature_table
     from mapose.kinematics import (
         FeaturesRunConfig,
@@ -88,7 +74,7 @@ def run(args) -> int:
     plot_names = ("trajectories.png", "speed.png", "pair_distance.png")
     written = [*outputs.values(), config_out]
     if args.plots:
-        _check_folder(args.plots, "--plots")
+        check_folder_path(args.plots, "--plots")
         written += [Path(args.plots) / n for n in plot_names]
     for path in written:
         refuse_overwriting_inputs(path, [args.input, args.config], "output")

@@ -34,20 +34,14 @@ def run(args) -> int:
         raise MaposeError(f"--radius must be at least 1 pixel, got {args.radius}")
     if args.trail < 0:
         raise MaposeError(f"--trail must be 0 (none) or a number of frames, got {args.trail}")
-    import numpy as np
-
     from mapose.cli._common import check_pose_fits_video, check_video
 
     info = check_video(args.video)
     ds = io.read_tracks(args.posefile)
     pos = ds["position"].transpose("time", "individuals", "keypoints", "space").values
-    seen = np.isfinite(pos).any(axis=tuple(range(1, pos.ndim))) if ds.sizes.get("time") else np.zeros(0, bool)
-    if not seen.any():
+    if not check_pose_fits_video(pos, ds["frame"].values, info, args.posefile, args.video):
         print(f"note: {args.posefile} holds no keypoint position in any frame (all missing/NaN); "
               "the video is drawn without poses")
-    else:
-        last = int(ds["frame"].values[np.flatnonzero(seen)[-1]])
-        check_pose_fits_video(pos, last, info, args.posefile, args.video)
     n = render_labelled_video(
         args.video, ds, args.out, threshold=args.threshold, trail=args.trail,
         trail_keypoint=args.trail_keypoint, start=args.start, stop=args.stop,

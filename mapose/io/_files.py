@@ -90,21 +90,31 @@ def require_file(path: PathLike, what: str = "file") -> Path:
     return p
 
 
+def check_folder_path(folder: PathLike, what: str = "the folder") -> Path:
+    """Raise :class:`MaposeError` when ``folder``, or the nearest of its parents that exists, is a
+    file, so that no folder can be made there; creates nothing.  ``what`` names the folder in the
+    message (an option such as ``--out``)."""
+    folder = Path(folder)
+    for p in (folder, *folder.parents):
+        if p.exists():
+            if not p.is_dir():
+                where = "" if p == folder else f": {p}"
+                raise MaposeError(f"{what} {folder}{where} is a file; expected a folder")
+            break
+    return folder
+
+
 def ensure_folder(folder: PathLike, for_path: PathLike | None = None) -> Path:
     """Create ``folder`` (and its parents) for writing, raising :class:`MaposeError` naming the
     obstacle when it cannot be: a file where a folder should be, no permission, no space.
     ``for_path`` is the output the folder is for (named in the message)."""
     folder = Path(folder)
-    what = f"cannot write {for_path}" if for_path is not None else f"cannot create the folder {folder}"
-    for p in (folder, *folder.parents):
-        if p.exists():
-            if not p.is_dir():
-                raise MaposeError(f"{what}: {p} is a file, not a folder")
-            break
+    what = f"cannot write {for_path}: the folder" if for_path is not None else "the folder"
+    check_folder_path(folder, what)
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise MaposeError(f"{what}: the folder {folder} cannot be created ({exc.strerror or exc})") from None
+        raise MaposeError(f"{what} {folder} cannot be created ({exc.strerror or exc})") from None
     return folder
 
 

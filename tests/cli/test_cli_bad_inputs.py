@@ -76,9 +76,9 @@ def test_outputs_that_would_overwrite_an_input_are_refused(tmp_path, capsys):
 
 def test_an_output_path_under_a_file_names_the_file(tmp_path, capsys):
     pose = small_pose(tmp_path / "pose.csv")
-    one_error(capsys, "convert", pose, pose / "x.slp", words=(str(pose), "is a file, not a folder"))
+    one_error(capsys, "convert", pose, pose / "x.slp", words=(str(pose), "is a file; expected a folder"))
     one_error(capsys, "extract-frames", FLY_VIDEO, "--out", tmp_path / "todo.slp", "--skeleton", FLY_LABELS,
-              "--images", pose, words=("is a file, not a folder",))
+              "--images", pose, words=("is a file; expected a folder",))
     assert not (tmp_path / "todo.slp").exists()
 
 
