@@ -84,7 +84,10 @@ def _check_options(args) -> None:
     out = Path(args.out)
     check_folder_path(out, "--out")
     for name in OUTPUT_NAMES:
-        refuse_overwriting_inputs(out / name, [*args.inputs, args.config], "output")
+        # --config is read whole before anything is written, and config.yaml is its resolved form:
+        # re-fitting from a result folder's own config (--config out/config.yaml --out out) is fine
+        inputs = list(args.inputs) if name == "config.yaml" else [*args.inputs, args.config]
+        refuse_overwriting_inputs(out / name, inputs, "output")
 
 
 def _check_pair_mode(data, paths, mode: str) -> None:

@@ -75,6 +75,11 @@ def test_cluster_cli_fit_then_label_with_model(tmp_path):
     again = pd.read_csv(out3 / "labels.csv")
     first = labels[labels["session"] == "sess0"].reset_index(drop=True)
     np.testing.assert_array_equal(again["cluster"].to_numpy(), first["cluster"].to_numpy())
+    # re-fitting in place from the result folder's own resolved config gives the same clusters
+    assert main(["cluster", *files[:2], "--out", str(out), "--config", str(out / "config.yaml")]) == 0
+    refit = pd.read_csv(out / "labels.csv")
+    np.testing.assert_array_equal(refit["cluster"].to_numpy(), labels["cluster"].to_numpy())
+    assert json.loads((out / "summary.json").read_text())["seed"] == 4
 
 
 def test_cluster_cli_errors(tmp_path, capsys):
