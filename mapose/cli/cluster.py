@@ -68,15 +68,13 @@ OUTPUT_NAMES = ("labels.csv", "cluster_stats.csv", "transitions.csv", "transitio
 
 def _check_options(args) -> None:
     """Numeric options and output paths, checked before any file is read or written."""
-    import math
     from pathlib import Path
 
     from mapose.cli._common import refuse_overwriting_inputs
     from mapose.errors import ConfigError
-    from mapose.io._files import check_folder_path
+    from mapose.io._files import check_folder_path, check_fps
 
-    if args.fps is not None and not (math.isfinite(args.fps) and args.fps > 0):
-        raise ConfigError(f"--fps must be a positive number of frames per second; got {args.fps}")
+    check_fps(args.fps, "--fps")
     if args.typical < 1:
         raise ConfigError(f"--typical must be >= 1 (typical bouts listed per cluster); got {args.typical}")
     if args.seed is not None and args.seed < 0:

@@ -44,14 +44,13 @@ def _outputs(out, mode: str):
 
 
 def run(args) -> int:
-    import math
     from pathlib import Path
 
     from mapose import io
     from mapose.cli._common import refuse_overwriting_inputs
     from mapose.config import from_dict, load_yaml, save_yaml
     from mapose.errors import ConfigError, MaposeError
-    from mapose.io._files import check_folder_path
+    from mapose.io._files import check_folder_path, check_fps
     from mapose.io.tables import TABLE_EXTENSIONS, save_feature_table
     from mapose.kinematics import (
         FeaturesRunConfig,
@@ -62,8 +61,7 @@ def run(args) -> int:
         feature_table,
     )
 
-    if args.fps is not None and not (math.isfinite(args.fps) and args.fps > 0):
-        raise ConfigError(f"--fps must be a positive number of frames per second; got {args.fps}")
+    check_fps(args.fps, "--fps")
     cfg = load_yaml(args.config, FeaturesRunConfig) if args.config else from_dict(FeaturesRunConfig, {})
     mode = args.mode or cfg.mode
     if Path(args.out).suffix.lower() not in TABLE_EXTENSIONS:

@@ -96,7 +96,7 @@ def test_cluster_numeric_options(tmp_path, capsys):
     for opts, msg in ((["--typical", "-1"], "--typical must be >= 1"),
                       (["--typical", "0"], "--typical must be >= 1"),
                       (["--seed", "-3"], "--seed must be >= 0"),
-                      (["--fps", "-3"], "--fps must be a positive number")):
+                      (["--fps", "-3"], "--fps: fps must be a positive number")):
         assert main(["cluster", str(pose), "--out", str(out), *opts]) == 2
         assert msg in _err(capsys)
     assert main(["cluster", str(pose), "--out", str(pose)]) == 2

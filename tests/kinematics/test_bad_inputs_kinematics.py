@@ -108,7 +108,7 @@ def test_features_pair_mode_one_animal_and_bad_options(tmp_path, capsys):
     assert "mouse.csv: pair features need at least 2 animals; the file has 1" in capsys.readouterr().err
     for fps in ("0", "-5", "nan"):
         assert main(["features", str(pose), "--out", out, "--fps", fps]) == 2
-        assert "--fps must be a positive number" in capsys.readouterr().err
+        assert "--fps: fps must be a positive number" in capsys.readouterr().err
     # --out the input itself (one table per mode: 'animal' writes exactly --out)
     assert main(["features", str(pose), "--out", str(pose), "--mode", "animal"]) == 2
     assert "is the input file" in capsys.readouterr().err
