@@ -113,7 +113,8 @@ def _render(pred, ref, video: Path, runs, folder: Path, max_runs: int = 6) -> No
     colours = [(0, 0, 255), (0, 255, 0), (255, 0, 0), (0, 255, 255), (255, 0, 255)]
     cap = cv2.VideoCapture(str(video))
     for a, b in runs[:max_runs]:
-        for f in sorted({max(a - 2, 0), a, (a + b) // 2, b}):
+        last = min(pred.sizes["time"], ref.sizes["time"]) - 1  # a run may end at the last frame + 1
+        for f in sorted({max(a - 2, 0), a, (a + b) // 2, min(b, last)}):
             cap.set(cv2.CAP_PROP_POS_FRAMES, f)
             ok, img = cap.read()
             if not ok:
