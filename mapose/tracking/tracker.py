@@ -334,8 +334,9 @@ class Tracker:
 
             ends = self._tracklet_end_frames(link, frame)
             alone = isolated(frame, kp, self.body_size_)  # hulls of touching animals mix them
-            app = video_descriptors(video, frame, kp, pad=0.1 * self.body_size_,
-                                    max_frames=self.appearance_frames, must_frames=ends, use=alone)
+            if alone.any():  # (animals that touch in every frame leave nothing to describe)
+                app = video_descriptors(video, frame, kp, pad=0.1 * self.body_size_,
+                                        max_frames=self.appearance_frames, must_frames=ends, use=alone)
         summary = summarise_tracklets(frame, kp, scores, link.tracklet, link.n_tracklets, app)
         self.appearance_weight_ = (
             appearance_weight(link.tracklet, frame, kp, app, self.body_size_) if app is not None else 0.0

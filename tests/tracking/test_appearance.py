@@ -80,3 +80,21 @@ def test_look_alike_animals_get_no_appearance_weight(tmp_path):
     tr = Tracker(n_animals=2)
     tr.fit_track(det, video=video)
     assert tr.appearance_weight_ < 0.2
+
+
+def test_animals_that_touch_in_every_frame_are_tracked_without_appearance(tmp_path):
+    # a short clip where two animals walk side by side, closer than a body length, all the time:
+    # no frame shows one alone, so there is nothing to describe (this used to stop the analysis)
+    t = np.arange(40, dtype=float)
+    c = np.stack([np.stack([200 + 2 * t, np.full(40, 200.0)], 1),
+                  np.stack([200 + 2 * t, np.full(40, 215.0)], 1)], 1)
+    poses = pose(c, np.zeros((40, 2)))
+    keep = np.ones((40, 2), bool)
+    det = to_detections(poses, keep=keep)
+    video = tmp_path / "side_by_side.mp4"
+    _write_video(video, poses, keep, levels=(230, 70))
+    tr = Tracker(n_animals=2)
+    ds = tr.fit_track(det, video=video)
+    assert tr.appearance_weight_ == 0.0
+    ids = identity_map(det, ds)
+    assert len(ids[0]) == 1 and len(ids[1]) == 1 and ids[0] != ids[1]
