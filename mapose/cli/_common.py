@@ -10,7 +10,17 @@ VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".mpg", ".mpeg", ".m4v", ".wmv
 
 
 def is_video(path: str | Path) -> bool:
-    return Path(path).suffix.lower() in VIDEO_SUFFIXES
+    """A video file by its extension, or a folder (of images, read as frames)."""
+    return Path(path).suffix.lower() in VIDEO_SUFFIXES or Path(path).is_dir()
+
+
+def require_video(path: str | Path, what: str = "video") -> Path:
+    """``path`` resolved, when it exists: a video file or a folder of images
+    (:class:`mapose.io.video.VideoReader` reads either); raises naming it otherwise."""
+    from mapose.io import require_file
+
+    p = Path(path)
+    return p.resolve() if p.is_dir() else require_file(p, what).resolve()
 
 
 def refuse_overwriting_inputs(out: str | Path | None, inputs, what: str = "output") -> None:

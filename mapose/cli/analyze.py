@@ -20,7 +20,9 @@ HELP = "analyse videos with a trained model: detect, assemble and track animals,
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("videos", nargs="+", metavar="VIDEO", help="video file(s)")
+    parser.add_argument("videos", nargs="+", metavar="VIDEO",
+                        help="video file(s), or folders of images read as frames in natural order "
+                             "(time-lapse frames, image sequences)")
     parser.add_argument("--model", required=True, metavar="MODEL_DIR",
                         help="model folder written by 'mapose train'")
     parser.add_argument("--out", required=True, metavar="PATH",

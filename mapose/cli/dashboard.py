@@ -41,7 +41,9 @@ def run(args) -> int:
             require_file(p, "pose file")
         env["MAPOSE_DASHBOARD_PATH"] = str(p.resolve())
     if args.video:
-        env["MAPOSE_DASHBOARD_VIDEO"] = str(require_file(args.video, "video").resolve())
+        from mapose.cli._common import require_video
+
+        env["MAPOSE_DASHBOARD_VIDEO"] = str(require_video(args.video))
     print(f"mapose dashboard: http://{args.host}:{args.port}", flush=True)
     cmd = [sys.executable, "-m", "streamlit", "run", str(app_path()),
            "--server.headless", "true", "--server.address", args.host,

@@ -115,10 +115,10 @@ def run(args) -> int:
     from mapose.io.slp import write_labels
     from mapose.io.tables import save_feature_table
 
-    from mapose.cli._common import check_pose_fits_video, check_video, refuse_overwriting_inputs
+    from mapose.cli._common import check_pose_fits_video, check_video, refuse_overwriting_inputs, require_video
     from mapose.io._files import ensure_folder
 
-    video = io.require_file(args.video, "video").resolve()
+    video = require_video(args.video)
     out = Path(args.out)
     if out.suffix.lower() != ".slp":
         raise MaposeError(f"{out}: the frames to label are written as a SLEAP project; use a .slp name")

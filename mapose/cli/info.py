@@ -64,15 +64,17 @@ def describe_labels(labels) -> list[str]:
 
 
 def run(args) -> int:
+    from pathlib import Path
+
     from mapose.cli._common import is_video, read_pose_any
     from mapose.io import detect_format, require_file
 
-    path = require_file(args.file, "file")
+    path = Path(args.file) if Path(args.file).is_dir() else require_file(args.file, "file")
     if is_video(path):
         from mapose.io.video import probe_video
 
         meta = probe_video(path)
-        print(f"{path}: video")
+        print(f"{path}: {'folder of images (frames)' if path.is_dir() else 'video'}")
         for k, v in meta.items():
             print(f"{k + ':':<12}{v}")
         return 0

@@ -398,7 +398,9 @@ def write_labels(labels: Labels, path: PathLike, suggestions: Sequence[ImageRef]
                 raise ValidationError(f"suggestions must be video frames; got image {ref.image!r}")
             continue
         if ref.video not in videos:
-            videos[ref.video] = sio.Video(filename=ref.video, open_backend=False)
+            folder = _image_folder_video(ref.video)
+            videos[ref.video] = folder if folder is not None else sio.Video(filename=ref.video,
+                                                                            open_backend=False)
     image_files = list(dict.fromkeys(r.image for r in labels.images if not r.video))
     image_video = None
     if image_files:
@@ -427,6 +429,20 @@ def write_labels(labels: Labels, path: PathLike, suggestions: Sequence[ImageRef]
     sugg = [sio.SuggestionFrame(video=videos[r.video], frame_idx=int(r.frame)) for r in suggestions]
     out = sio.Labels(labeled_frames=lfs, videos=all_videos, skeletons=[sk], tracks=tracks, suggestions=sugg)
     _save(out, path)
+
+
+def _image_folder_video(path: str):
+    """A SLEAP image-sequence video of the images in folder ``path`` (what
+    :class:`mapose.io.video.VideoReader` reads as its frames), or None when ``path`` is no folder."""
+    if not path or not Path(path).is_dir():
+        return None
+    import sleap_io as sio
+
+    from mapose.io.video import _ImageFolder
+
+    files = [str(f) for f in _ImageFolder.list_images(Path(path))]
+    return sio.Video(filename=files[0], backend_metadata={"filename": files[0], "filenames": files},
+                     open_backend=False)
 
 
 def _make_instance(sk, xy, scores, score, user: bool, track):
@@ -605,6 +621,9 @@ def read_tracks(path: PathLike, video: Union[int, str, None] = None,
     if fps is None:
         fps = prov.get("fps", info.get("fps"))
     video_path = info.get("path") or ""
+    folders = {str(Path(f).parent) for f in info.get("images") or ()}
+    if not video_path and len(folders) == 1:
+        video_path = folders.pop()  # an image sequence: its folder reads as the video
     if prov.get("video_path") == "":
         video_path = ""  # written by mapose from Tracks without a video
     ds = make_tracks(
@@ -656,7 +675,9 @@ def write_tracks(ds: xr.Dataset, path: PathLike, video_path: Optional[str] = Non
     meta: dict[str, Any] = {"filename": vpath or NO_VIDEO}
     if fps:
         meta["fps"] = float(fps)
-    video = sio.Video(filename=vpath or NO_VIDEO, backend_metadata=meta, open_backend=False)
+    video = _image_folder_video(vpath)  # (a sleap-io Video with no backend has length 0: test for None)
+    if video is None:
+        video = sio.Video(filename=vpath or NO_VIDEO, backend_metadata=meta, open_backend=False)
     pos = ds["position"].transpose("time", "individuals", "keypoints", "space").values
     conf = ds["confidence"].transpose("time", "individuals", "keypoints").values
     if INSTANCE_SCORE_VAR in ds:

@@ -21,6 +21,14 @@ A path ``"<file.pkg.slp>#video0"`` opens the frames embedded in a SLEAP package 
 found).  Frame indices are those of the original video; only the embedded frames can be read and
 :meth:`VideoReader.iter_frames` yields only them.
 
+Image folders
+-------------
+A folder of images (``.png``, ``.jpg``, ``.jpeg``, ``.bmp``, ``.tif``, ``.tiff``; time-lapse
+frames, a camera's image sequence) opens as a video whose frames are the images in natural order
+(``img2.png`` before ``img10.png``).  It has no frame rate.  Every image must have the first one's
+size; one that cannot be read or has another size raises a
+:class:`~mapose.errors.FormatError` naming it when it is reached.
+
 Seeking
 -------
 OpenCV seeks to the keyframe before the wanted frame and decodes forward.  After every seek the
@@ -47,6 +55,9 @@ from mapose.io._files import PathLike, atomic_path, require_file
 
 #: Frames ahead of the current position that are decoded rather than sought.
 FORWARD_DECODE_LIMIT = 32
+
+#: Extensions of the images a folder given as a video is read from.
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 
 
 class FrameIndexError(MaposeError, IndexError):
@@ -117,8 +128,13 @@ class VideoReader:
         self.exact_seek = bool(exact_seek)
         self._lock = threading.RLock()
         self._emb: Optional[_EmbeddedFrames] = None
+        self._images: Optional[_ImageFolder] = None
         self._cap = None
         text = str(path)
+        if Path(text).is_dir():
+            self.path = Path(text)
+            self._init_images()
+            return
         if "#" in text and not Path(text).exists():
             base, key = text.rsplit("#", 1)
             self.path = require_file(base, "SLEAP package with embedded frames")
@@ -155,6 +171,14 @@ class VideoReader:
         self.claimed_n_frames = self.n_frames = e.n_frames
         self.truncated = False
         self.is_color = e.channels == 3
+
+    def _init_images(self) -> None:
+        self._images = im = _ImageFolder(self.path)
+        self.fps, self.codec = None, "images"
+        self.height, self.width = im.height, im.width
+        self.claimed_n_frames = self.n_frames = len(im.files)
+        self.truncated = False
+        self.is_color = im.is_color
 
     # ------------------------------------------------------------------ low level
     def _read_next(self) -> Optional[np.ndarray]:
@@ -245,6 +269,8 @@ class VideoReader:
         i = self._check_index(index)
         if self._emb is not None:
             return self._emb.frame(i)
+        if self._images is not None:
+            return self._images.frame(i)
         with self._lock:
             if self._cap is None:
                 raise MaposeError(f"{self.path}: the video reader is closed")
@@ -318,6 +344,10 @@ class VideoReader:
                     worker.join(0.05)
 
     def _iter_sync(self, start: int, stop: int) -> Iterator[tuple[int, np.ndarray]]:
+        if self._images is not None:
+            for i in range(start, stop):
+                yield i, self._images.frame(i)
+            return
         cv2 = _cv2()
         cap = _open_capture(self.path)
         try:
@@ -402,7 +432,8 @@ class VideoReader:
             "height": self.height,
             "is_color": self.is_color,
             "codec": self.codec,
-            "size_bytes": self.path.stat().st_size,
+            "size_bytes": (self._images.size_bytes() if self._images is not None
+                           else self.path.stat().st_size),
         }
 
 
@@ -430,7 +461,7 @@ def probe_video(path: PathLike, check_decodable: bool = True) -> dict:
     MissingFileError, FormatError
         Missing file; a file that is not a decodable video.
     """
-    if check_decodable:
+    if check_decodable or Path(path).is_dir():
         with VideoReader(path) as vr:
             return vr.info()
     cv2 = _cv2()
@@ -463,11 +494,22 @@ def video_checksum(path: PathLike, block: int = 1 << 20) -> str:
 
     Reads at most ``2 * block`` bytes (1 MiB each by default) whatever the file size.
 
+    A folder of images is fingerprinted by its images' names and sizes and the first and last
+    image's bytes.
+
     Returns
     -------
     str
         ``"sha256-head-tail:<hex digest>"``.
     """
+    if Path(path).is_dir():
+        files = _ImageFolder.list_images(Path(path))
+        h = hashlib.sha256()
+        for f in files:
+            h.update(f"{f.name}\0{f.stat().st_size}\n".encode())
+        for f in dict.fromkeys((files[0], files[-1])):
+            h.update(video_checksum(f, block).encode())
+        return f"sha256-head-tail:{h.hexdigest()}"
     p = require_file(path, "video file")
     size = p.stat().st_size
     h = hashlib.sha256()
@@ -628,6 +670,52 @@ class _EmbeddedFrames:
         if img.ndim == 2:
             return cv2.cvtColor(img, cv2.COLOR_GRAY2RGB)
         return cv2.cvtColor(img, cv2.COLOR_BGR2RGB) if bgr else np.ascontiguousarray(img[..., :3])
+
+
+class _ImageFolder:
+    """The images of a folder as the frames of a video (see the module docs)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.files = self.list_images(path)
+        first = self._read(0)
+        self.height, self.width = first.shape[:2]
+        self.is_color = not (np.array_equal(first[..., 0], first[..., 1])
+                             and np.array_equal(first[..., 1], first[..., 2]))
+
+    @staticmethod
+    def list_images(path: Path) -> list[Path]:
+        import re
+
+        def natural(p: Path):
+            return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", p.name)]
+
+        files = sorted((p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()),
+                       key=natural)
+        if not files:
+            raise FormatError(f"{path}: a folder with no images ({', '.join(IMAGE_SUFFIXES)}); "
+                              "expected a video file or a folder of frames")
+        return files
+
+    def _read(self, i: int) -> np.ndarray:
+        cv2 = _cv2()
+        f = self.files[i]
+        img = cv2.imread(str(f), cv2.IMREAD_COLOR)
+        if img is None:
+            raise FormatError(f"{f}: frame {i} of the image folder {self.path} cannot be read as an image")
+        return _to_rgb(img)
+
+    def frame(self, i: int) -> np.ndarray:
+        img = self._read(i)
+        if img.shape[:2] != (self.height, self.width):
+            raise FormatError(
+                f"{self.files[i]}: frame {i} of the image folder {self.path} is {img.shape[1]}x{img.shape[0]} "
+                f"px; the folder's first image is {self.width}x{self.height} (a video's frames share one size)"
+            )
+        return img
+
+    def size_bytes(self) -> int:
+        return int(sum(f.stat().st_size for f in self.files))
 
 
 class _Abort(Exception):
