@@ -159,8 +159,11 @@ def to_dict(cfg: Any) -> dict:
     return conv(cfg)
 
 
-def load_yaml(path: str | Path, cls: type[T]) -> T:
-    """Read a YAML config file into ``cls`` (strict)."""
+def load_yaml(path: str | Path, cls: type[T], section: str | None = None) -> T:
+    """Read a YAML config file into ``cls`` (strict).  With ``section``, a file that has that
+    top-level key is read from it (e.g. the ``cleaning:`` part of a ``mapose features`` config).
+    A missing, binary or invalid file, or one that holds no mapping, raises :class:`ConfigError`
+    naming it."""
     import yaml
 
     from mapose.io._files import require_file
@@ -174,6 +177,10 @@ def load_yaml(path: str | Path, cls: type[T]) -> T:
         raise ConfigError(f"{p}: not valid YAML ({exc})") from None
     if not isinstance(data, Mapping):
         raise ConfigError(f"{p}: expected a mapping of config keys at the top level")
+    if section is not None and section in data:
+        data = data[section] or {}
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"{p}: '{section}' must be a mapping of {cls.__name__} keys")
     try:
         return from_dict(cls, data)
     except ConfigError as exc:

@@ -63,34 +63,6 @@ def add_arguments(parser) -> None:
     parser.add_argument("--fps", type=float, default=None, help="frame rate when the file lacks one")
 
 
-def load_cleaning_config(path):
-    """:class:`CleaningConfig` from a YAML file of its keys or of a ``mapose features`` config."""
-    import yaml
-
-    from mapose.config import from_dict
-    from mapose.errors import ConfigError
-    from mapose.io._files import require_file
-    from mapose.kinematics import CleaningConfig
-
-    p = require_file(path, "config file")
-    try:
-        data = yaml.safe_load(p.read_text()) or {}
-    except UnicodeDecodeError:
-        raise ConfigError(f"{p}: not a text (YAML) file") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{p}: not valid YAML ({exc})") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{p}: expected a mapping of config keys at the top level")
-    if "cleaning" in data:
-        data = data["cleaning"] or {}
-        if not isinstance(data, dict):
-            raise ConfigError(f"{p}: 'cleaning' must be a mapping of CleaningConfig keys")
-    try:
-        return from_dict(CleaningConfig, data)
-    except ConfigError as exc:
-        raise ConfigError(f"{p}: {exc}") from None
-
-
 def run(args) -> int:
     from pathlib import Path
 
@@ -98,14 +70,15 @@ def run(args) -> int:
 
     from mapose import io
     from mapose.cli._common import refuse_overwriting_inputs
-    from mapose.config import from_dict, replace, save_yaml
+    from mapose.config import from_dict, load_yaml, replace, save_yaml
     from mapose.errors import ConfigError
     from mapose.io._files import check_fps
     from mapose.kinematics import CleaningConfig, check_feature_input, clean, cleaning_log
 
     if args.fps is not None:
         check_fps(args.fps, "--fps")
-    cfg = load_cleaning_config(args.config) if args.config else from_dict(CleaningConfig, {})
+    cfg = (load_yaml(args.config, CleaningConfig, section="cleaning") if args.config
+           else from_dict(CleaningConfig, {}))
     overrides = {key: getattr(args, opt) for opt, key in _OPTIONS.items() if getattr(args, opt) is not None}
     if args.zeros_missing:
         overrides["zeros_are_missing"] = True
