@@ -75,8 +75,7 @@ def run(args) -> int:
     from mapose.io._files import check_fps
     from mapose.kinematics import CleaningConfig, check_feature_input, clean, cleaning_log
 
-    if args.fps is not None:
-        check_fps(args.fps, "--fps")
+    check_fps(args.fps, "--fps")
     cfg = (load_yaml(args.config, CleaningConfig, section="cleaning") if args.config
            else from_dict(CleaningConfig, {}))
     overrides = {key: getattr(args, opt) for opt, key in _OPTIONS.items() if getattr(args, opt) is not None}

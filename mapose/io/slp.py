@@ -438,9 +438,9 @@ def _image_folder_video(path: str):
         return None
     import sleap_io as sio
 
-    from mapose.io.video import _ImageFolder
+    from mapose.io.video import image_files
 
-    files = [str(f) for f in _ImageFolder.list_images(Path(path))]
+    files = [str(f) for f in image_files(path)]
     return sio.Video(filename=files[0], backend_metadata={"filename": files[0], "filenames": files},
                      open_backend=False)
 

@@ -503,7 +503,7 @@ def video_checksum(path: PathLike, block: int = 1 << 20) -> str:
         ``"sha256-head-tail:<hex digest>"``.
     """
     if Path(path).is_dir():
-        files = _ImageFolder.list_images(Path(path))
+        files = image_files(Path(path))
         h = hashlib.sha256()
         for f in files:
             h.update(f"{f.name}\0{f.stat().st_size}\n".encode())
@@ -672,30 +672,33 @@ class _EmbeddedFrames:
         return cv2.cvtColor(img, cv2.COLOR_BGR2RGB) if bgr else np.ascontiguousarray(img[..., :3])
 
 
+def image_files(folder: PathLike) -> list[Path]:
+    """The images of ``folder`` that :class:`VideoReader` reads as its frames, in natural order
+    (``img2.png`` before ``img10.png``); raises :class:`~mapose.errors.FormatError` when it holds none."""
+    import re
+
+    def natural(p: Path):
+        return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", p.name)]
+
+    folder = Path(folder)
+    files = sorted((p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()),
+                   key=natural)
+    if not files:
+        raise FormatError(f"{folder}: a folder with no images ({', '.join(IMAGE_SUFFIXES)}); "
+                          "expected a video file or a folder of frames")
+    return files
+
+
 class _ImageFolder:
     """The images of a folder as the frames of a video (see the module docs)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.files = self.list_images(path)
+        self.files = image_files(path)
         first = self._read(0)
         self.height, self.width = first.shape[:2]
         self.is_color = not (np.array_equal(first[..., 0], first[..., 1])
                              and np.array_equal(first[..., 1], first[..., 2]))
-
-    @staticmethod
-    def list_images(path: Path) -> list[Path]:
-        import re
-
-        def natural(p: Path):
-            return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", p.name)]
-
-        files = sorted((p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()),
-                       key=natural)
-        if not files:
-            raise FormatError(f"{path}: a folder with no images ({', '.join(IMAGE_SUFFIXES)}); "
-                              "expected a video file or a folder of frames")
-        return files
 
     def _read(self, i: int) -> np.ndarray:
         cv2 = _cv2()
@@ -724,8 +727,10 @@ class _Abort(Exception):
 
 __all__ = [
     "FrameIndexError",
+    "IMAGE_SUFFIXES",
     "VideoReader",
     "VideoWriter",
+    "image_files",
     "probe_video",
     "video_checksum",
 ]
