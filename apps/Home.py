@@ -20,6 +20,8 @@ Pick a page in the sidebar:
   play the most typical bouts of a cluster.
 - **Classifiers** — train behaviour classifiers from annotations, see cross-validated metrics,
   predict on sessions.
+- **Labelling** — place and correct keypoints on the frames of a SLEAP project (from
+  `mapose extract-frames`): click to place, drag to move, accept predictions; saved as you go.
 
 The pose file and video chosen in the sidebar are shared by every page.
 """

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-HELP = "start the dashboard (video, pose, identities, kinematics, clusters, classifiers) in the browser"
+HELP = "start the dashboard (video, pose, identities, kinematics, clusters, classifiers, labelling) in the browser"
 
 
 def add_arguments(parser) -> None:

@@ -14,9 +14,10 @@ methods:
 
 The output is a SLEAP project: the video, the skeleton, the chosen frames as labelling suggestions and,
 with --tracks, the predicted animals on those frames to correct rather than place from scratch.
-Open it in SLEAP (sleap-label OUT.slp), label the suggested frames, save, and train on it with the
-labels you already have: mapose train --labels OLD.slp OUT.slp --out MODEL.  Frames that still hold
-only predictions are not used for training.
+Label the suggested frames on the dashboard's Labelling page (mapose dashboard OUT.slp) or in SLEAP
+(sleap-label OUT.slp), and train on it with the labels you already have:
+mapose train --labels OLD.slp OUT.slp --out MODEL.  Frames that still hold only predictions are not
+used for training.
 """
 
 
@@ -182,5 +183,6 @@ def run(args) -> int:
     print(f"chose {len(frames)} frames of {video.name} by {method} ({len(exclude)} labelled frames excluded): "
           f"{', '.join(str(int(f)) for f in frames[:12])}{' ...' if len(frames) > 12 else ''}")
     print(f"wrote {out} (suggestions{f', {n_pred} predicted animals to correct' if n_pred else ''}) and {csv}")
-    print(f"next: label them in SLEAP (sleap-label {out}), save, then mapose train --labels ... {out} --out MODEL")
+    print(f"next: label them (mapose dashboard {out}, Labelling page; or sleap-label {out}), "
+          f"then mapose train --labels ... {out} --out MODEL")
     return 0

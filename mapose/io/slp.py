@@ -387,6 +387,11 @@ def write_labels(labels: Labels, path: PathLike, suggestions: Sequence[ImageRef]
         Video frames to list as SLEAP labelling suggestions (frames to label next; the SLEAP GUI
         steps through them).
     """
+    _save(to_sio_labels(labels, suggestions), path)
+
+
+def to_sio_labels(labels: Labels, suggestions: Sequence[ImageRef] = ()):
+    """:class:`~mapose.core.Labels` as a ``sleap_io.Labels`` (what :func:`write_labels` saves)."""
     import sleap_io as sio
 
     sk = _to_sio_skeleton(labels.skeleton)
@@ -427,8 +432,7 @@ def write_labels(labels: Labels, path: PathLike, suggestions: Sequence[ImageRef]
         lfs.append(sio.LabeledFrame(video=video, frame_idx=int(idx), instances=insts))
     all_videos = list(videos.values()) + ([image_video] if image_video is not None else [])
     sugg = [sio.SuggestionFrame(video=videos[r.video], frame_idx=int(r.frame)) for r in suggestions]
-    out = sio.Labels(labeled_frames=lfs, videos=all_videos, skeletons=[sk], tracks=tracks, suggestions=sugg)
-    _save(out, path)
+    return sio.Labels(labeled_frames=lfs, videos=all_videos, skeletons=[sk], tracks=tracks, suggestions=sugg)
 
 
 def _image_folder_video(path: str):

@@ -6,6 +6,7 @@ skipped, saying why, when either is missing.  Screenshots are written to
 """
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -14,6 +15,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,6 +29,7 @@ PAGES = {
     "Kinematics": "Per pair",
     "Behaviour_clusters": "Behaviour clusters",
     "Classifiers": "Behaviour classifiers",
+    "Labelling": "Click to place",
 }
 
 pytestmark = pytest.mark.slow
@@ -88,4 +91,91 @@ def test_every_page_renders_without_exception(server):
             page.wait_for_timeout(1000)  # let charts and images paint
             page.screenshot(path=str(SHOTS / f"{name or 'Home'}.png"), full_page=True)
             assert page.locator("[data-testid='stException']").count() == 0, f"exception on page {name!r}"
+        browser.close()
+
+
+def _launch(p):
+    return p.chromium.launch(
+        executable_path=CHROMIUM,
+        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+              "--disable-component-update", "--disable-sync", "--no-first-run"],
+    )
+
+
+def _wait_for_change(path: Path, mtime: float, timeout: float = 60) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if path.stat().st_mtime != mtime:
+            time.sleep(0.5)  # the atomic rename is done once the mtime changes
+            return
+        time.sleep(0.2)
+    pytest.fail(f"{path} was not saved within {timeout} s")
+
+
+def test_labelling_page_click_places_and_drag_moves_a_point(server, tmp_path):
+    """In a real browser: a click puts the selected body part under the mouse, a drag moves it;
+    both are saved to the project at once, in frame pixels."""
+    import sleap_io as sio
+    from playwright.sync_api import sync_playwright
+
+    from mapose.cli import main
+
+    video = tmp_path / f"{tmp_path.name}.mp4"
+    shutil.copy(ROOT / "data" / "flies_dreem" / "two_flies.mp4", video)
+    todo = tmp_path / "todo.slp"
+    assert main(["extract-frames", str(video), "--out", str(todo), "--tracks",
+                 str(ROOT / "data" / "flies_dreem" / "two_flies.slp"), "--n", "3"]) == 0
+
+    def view():
+        """(x0, y0, displayed pixels per frame pixel) read from the page's caption."""
+        text = page.get_by_text("Showing x").first.inner_text()
+        x0, x1, y0, y1 = (int(v) for v in re.search(r"x (\d+)–(\d+), y (\d+)–(\d+)", text).groups())
+        return x0, y0, 720 / max(x1 - x0, y1 - y0)  # the page draws the longer side in 720 pixels
+
+    def head_of_first_user_instance():
+        labels = sio.load_slp(str(todo), open_videos=False)
+        for lf in sorted(labels.labeled_frames, key=lambda f: f.frame_idx):
+            for inst in lf.instances:
+                if not isinstance(inst, sio.PredictedInstance):
+                    return inst.numpy()[0]
+        return None
+
+    with sync_playwright() as p:
+        browser = _launch(p)
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        page.goto(f"{server}/Labelling", wait_until="networkidle", timeout=120_000)
+        page.get_by_text("Click to place").first.wait_for(timeout=120_000)  # the sample project is open
+        box = page.locator("[data-testid='stSidebar'] input[type='text']").first
+        box.fill(str(todo))
+        box.press("Enter")
+        page.get_by_text(f"writes {todo}").first.wait_for(timeout=60_000)
+        page.get_by_text("Click to place head of animal 0").first.wait_for(timeout=60_000)
+        page.wait_for_timeout(1500)  # the picture of the new file
+        img = page.frame_locator("iframe").first.locator("img")
+        img.wait_for(timeout=60_000)
+        assert head_of_first_user_instance() is None  # nothing labelled yet
+
+        x0, y0, scale = view()
+        assert scale > 720 / 1024  # zoomed in on the animals
+        mtime = todo.stat().st_mtime
+        img.click(position={"x": 100, "y": 200})
+        _wait_for_change(todo, mtime)
+        head = head_of_first_user_instance()
+        assert head is not None
+        assert np.allclose(head, [x0 + 100.5 / scale - 0.5, y0 + 200.5 / scale - 0.5], atol=1.0), head
+
+        page.get_by_text("Click to place").first.wait_for(timeout=60_000)
+        page.wait_for_timeout(1500)  # the redrawn picture
+        b = page.frame_locator("iframe").first.locator("img").bounding_box()
+        mtime = todo.stat().st_mtime
+        page.mouse.move(b["x"] + 100, b["y"] + 200)
+        page.mouse.down()
+        page.mouse.move(b["x"] + 250, b["y"] + 300, steps=8)
+        page.mouse.move(b["x"] + 300, b["y"] + 400, steps=8)
+        page.mouse.up()
+        _wait_for_change(todo, mtime)
+        head = head_of_first_user_instance()
+        assert view() == (x0, y0, scale)  # the view stays put while labelling
+        assert np.allclose(head, [x0 + 300.5 / scale - 0.5, y0 + 400.5 / scale - 0.5], atol=1.0), head
+        assert page.locator("[data-testid='stException']").count() == 0
         browser.close()

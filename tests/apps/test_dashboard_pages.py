@@ -147,3 +147,56 @@ def test_classifiers_page_train_and_predict(session):
     pred = model / "predictions" / "two_flies.csv"
     assert pred.exists()
     assert {"close_prob", "close"} <= set(pd.read_csv(pred).columns)
+
+
+@pytest.fixture
+def todo(tmp_path, monkeypatch):
+    """A labelling project made by the real `mapose extract-frames` (frames to label, with the human
+    labels of the sample as predictions to correct)."""
+    from mapose.cli import main
+
+    video = tmp_path / f"{tmp_path.name}.mp4"  # unique: missing videos are looked for in sibling folders
+    shutil.copy(VIDEO, video)
+    out = tmp_path / "todo.slp"
+    assert main(["extract-frames", str(video), "--out", str(out), "--tracks", str(POSE), "--n", "4"]) == 0
+    monkeypatch.setenv("MAPOSE_DASHBOARD_PATH", str(out))
+    return out
+
+
+def test_labelling_page_accept_hide_and_negative_are_saved_at_once(todo):
+    from mapose.io import read_labels
+
+    at = page("pages/6_Labelling.py").run()
+    assert_ok(at)
+    assert at.sidebar.text_input(key="lab_path_input").value == str(todo)
+    assert "**4** predicted" in at.markdown[0].value
+    frame = at.session_state["lab_frame"]
+    at.button(key="lab_accept_all").click().run()
+    assert_ok(at)
+    lab = read_labels(todo)  # saved after the change, without pressing Save
+    gt = [i for i, g in enumerate(lab.ground_truth_images()) if g]
+    assert len(gt) == 1 and (lab.instances.frame[lab.is_user] == gt[0]).sum() == 2
+    assert "**1** labelled" in at.markdown[0].value
+    assert at.session_state["lab_frame"] == frame
+
+    at.radio(key="lab_part").set_value(0).run()  # head of animal 0
+    at.button(key="lab_hide").click().run()
+    assert_ok(at)
+    lab = read_labels(todo)
+    user = lab.instances.keypoints[lab.is_user & (lab.instances.frame == gt[0])]
+    assert np.isnan(user[:, 0]).all(axis=1).sum() >= 1  # a head without a position
+
+    at.button(key="lab_next_todo").click().run()
+    assert at.session_state["lab_frame"] != frame
+    at.button(key="lab_empty").click().run()
+    assert_ok(at)
+    assert "**1** empty" in at.markdown[0].value
+    assert sum(read_labels(todo).ground_truth_images()) == 2  # the labelled frame and the negative
+
+
+def test_labelling_page_names_a_file_it_cannot_open(tmp_path, session):
+    at = page("pages/6_Labelling.py").run()
+    at.sidebar.text_input(key="lab_path_input").set_value(str(tmp_path / "nope.slp")).run()
+    assert not at.exception and "nope.slp" in at.error[0].value and "not found" in at.error[0].value
+    at.sidebar.text_input(key="lab_path_input").set_value("").run()
+    assert not at.exception and "extract-frames" in at.info[0].value

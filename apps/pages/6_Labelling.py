@@ -1,0 +1,224 @@
+"""Labelling: place and correct keypoints on the frames of a SLEAP project, saved as you go."""
+
+import functools
+import hashlib
+import sys
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the apps/ folder, for _common
+from _common import default_pose_path  # noqa: E402
+
+st.set_page_config(page_title="mapose · Labelling", layout="wide")
+st.title("Labelling")
+S = st.session_state
+
+
+def _default_path() -> str:
+    p = S.get("pose_path") or default_pose_path()
+    return p if p.endswith(".slp") else ""
+
+
+def _editor():
+    """The open LabelEditor (re-opened when the path changes), or None."""
+    from mapose.data.label_editor import LabelEditor
+    from mapose.errors import MaposeError
+
+    path = S.get("lab_path_input", "")
+    if not path:
+        return None
+    if S.get("lab_open") != path:
+        try:
+            S["lab_editor"] = LabelEditor(path)
+        except (MaposeError, OSError) as exc:
+            S.pop("lab_editor", None)
+            S["lab_open"] = None
+            st.error(str(exc))
+            return None
+        S["lab_open"] = path
+        ed = S["lab_editor"]
+        first = ed.next_frame(-1, "unlabelled")
+        first = first if first is not None else ed.next_frame(-1, "predicted")
+        _select_frame(first or 0)
+    return S["lab_editor"]
+
+
+def _changed(ed) -> None:
+    """After an edit: save when autosave is on."""
+    if S.get("lab_autosave", True):
+        out = ed.save()
+        S["lab_msg"] = f"saved {out}"
+
+
+def _select_frame(i) -> None:
+    if i is not None:
+        S["lab_frame"], S["lab_animal"], S["lab_part"], S["lab_centre_on"] = int(i), 0, 0, None
+
+
+def _on_click(key: str, view, i: int) -> None:
+    """Apply a click (place the selected body part) or a drag (move the point under the press) on
+    the picture of frame ``i`` drawn through ``view``."""
+    ed, ev = S.get("lab_editor"), S.get(key)
+    if ed is None or not ev or S.get("lab_frame") != i:
+        return
+    # the picture may be drawn at another size than it was made (narrow window)
+    k = view.display_size[0] / float(ev.get("width") or view.display_size[0])
+    x1, y1 = view.to_frame(ev["x1"] * k, ev["y1"] * k)
+    x2, y2 = view.to_frame(ev["x2"] * k, ev["y2"] * k)
+    moved = np.hypot(x2 - x1, y2 - y1) * view.scale > 4
+    hit = ed.nearest_point(i, x1, y1, radius=10 / view.scale) if moved else None
+    from mapose.errors import MaposeError
+
+    try:
+        if hit is not None:  # drag a point to where the mouse was released
+            a = ed.place(i, hit[0], hit[1], x2, y2)
+            S["lab_animal"], S["lab_part"] = a, hit[1]
+        else:
+            if S["lab_animal"] >= len(ed.instances(i)):
+                S["lab_animal"] = ed.add_instance(i)
+            part = S["lab_part"]
+            S["lab_animal"] = ed.place(i, S["lab_animal"], part, x2, y2)
+            if S.get("lab_advance", True):
+                placed = np.isfinite(ed.instances(i)[S["lab_animal"]].points).all(axis=1)
+                todo = [j for j in range(len(ed.keypoints)) if j > part and not placed[j]]
+                S["lab_part"] = todo[0] if todo else part
+        _changed(ed)
+    except MaposeError as exc:
+        S["lab_msg"] = f"error: {exc}"
+
+
+def _do(action) -> None:
+    from mapose.errors import MaposeError
+
+    ed = S["lab_editor"]
+    try:
+        action(ed)
+        _changed(ed)
+    except MaposeError as exc:
+        S["lab_msg"] = f"error: {exc}"
+
+
+st.sidebar.header("Label file")
+st.sidebar.text_input("SLEAP project (.slp) or label file", value=_default_path(), key="lab_path_input",
+                      help="`mapose extract-frames VIDEO --out todo.slp` makes one with the frames worth "
+                           "labelling. DeepLabCut and COCO label files open too and are saved as .slp beside them.")
+ed = _editor()
+if ed is None:
+    if not S.get("lab_path_input"):
+        st.info("Enter a SLEAP project in the sidebar: `mapose extract-frames VIDEO --out todo.slp "
+                "[--tracks TRACKS]` writes one with the frames worth labelling (and predictions to correct).")
+    st.stop()
+if not ed.frames:
+    st.warning(f"{ed.path} lists no frame to label. Add frames with `mapose extract-frames`.")
+    st.stop()
+
+st.sidebar.checkbox("Save after every change", value=True, key="lab_autosave")
+if st.sidebar.button("Save now", key="lab_save", disabled=not ed.dirty):
+    S["lab_msg"] = f"saved {ed.save()}"
+st.sidebar.caption(f"writes {ed.out}")
+counts = ed.counts()
+st.write(" · ".join(f"**{n}** {s}" for s, n in counts.items() if n) + f" · {len(ed.keypoints)} body parts")
+
+S["lab_frame"] = i = min(int(S.get("lab_frame", 0)), len(ed) - 1)
+instances = ed.instances(i)
+S["lab_animal"] = min(int(S.get("lab_animal", 0)), len(instances))
+S["lab_part"] = min(int(S.get("lab_part", 0)), len(ed.keypoints) - 1)
+
+col_img, col_ctl = st.columns([3, 1])
+with col_ctl:
+    st.subheader("Frame")
+    fr = ed.frames[i]
+    st.selectbox("Frame", range(len(ed)), key="lab_frame", label_visibility="collapsed",
+                 format_func=lambda j: f"{ed.video_name(j)} #{ed.frames[j].frame} ({ed.status(j)})",
+                 on_change=lambda: S.update(lab_animal=0, lab_part=0, lab_centre_on=None))
+    b1, b2 = st.columns(2)
+    b1.button("◀ Previous", key="lab_prev", on_click=_select_frame, args=(ed.next_frame(i, step=-1),),
+              disabled=i == 0)
+    b2.button("Next ▶", key="lab_next", on_click=_select_frame, args=(ed.next_frame(i),), disabled=i == len(ed) - 1)
+    nxt = ed.next_frame(i, "unlabelled")
+    nxt = nxt if nxt is not None else ed.next_frame(i, "predicted")
+    st.button("Next frame to label", key="lab_next_todo", on_click=_select_frame, args=(nxt,),
+              disabled=nxt is None)
+
+    st.subheader("Animal")
+    names = [f"{a}: {inst.track or 'no identity'} ({'labelled' if inst.user else 'predicted'})"
+             for a, inst in enumerate(instances)] + ["+ new animal"]
+    st.radio("Animal", range(len(names)), format_func=lambda a: names[a], key="lab_animal",
+             label_visibility="collapsed", on_change=lambda: S.update(lab_centre_on=S["lab_animal"]))
+    a = S["lab_animal"]
+    have = a < len(instances)
+    placed = np.isfinite(instances[a].points).all(axis=1) if have else np.zeros(len(ed.keypoints), bool)
+    c1, c2 = st.columns(2)
+    c1.button("Accept", key="lab_accept", disabled=not have or instances[a].user,
+              on_click=_do, args=(lambda e: S.update(lab_animal=e.accept(i, a)),),
+              help="take this prediction as a label")
+    c2.button("Delete", key="lab_delete", disabled=not have,
+              on_click=_do, args=(lambda e: (e.delete_instance(i, a), S.update(lab_animal=0)),))
+    if any(not s.user for s in instances):
+        st.button("Accept all predictions", key="lab_accept_all", on_click=_do, args=(lambda e: e.accept_all(i),))
+    if have:
+        tracks = [""] + ed.tracks
+        cur = instances[a].track
+        st.selectbox("Identity", tracks, index=tracks.index(cur) if cur in tracks else 0,
+                     format_func=lambda t: t or "none", key=f"lab_track_{i}_{a}_{cur}",
+                     on_change=lambda k=f"lab_track_{i}_{a}_{cur}": _do(
+                         lambda e: S.update(lab_animal=e.set_track(i, a, S[k]))))
+        with st.popover("New identity"):
+            st.text_input("Name", key="lab_new_track")
+            st.button("Set", key="lab_set_new_track", on_click=lambda: _do(
+                lambda e: S.update(lab_animal=e.set_track(i, a, S.get("lab_new_track", "").strip()))))
+
+    st.subheader("Body part")
+    parts = [f"{'✓' if placed[k] else '·'} {name}" for k, name in enumerate(ed.keypoints)]
+    st.radio("Body part", range(len(parts)), format_func=lambda k: parts[k], key="lab_part",
+             label_visibility="collapsed")
+    st.checkbox("Go to the next body part after placing one", value=True, key="lab_advance")
+    st.button("Not visible", key="lab_hide", disabled=not have or not placed[S["lab_part"]],
+              on_click=_do, args=(lambda e: S.update(lab_animal=e.hide(i, a, S["lab_part"])),),
+              help="remove the selected body part's position (occluded or out of view)")
+    st.button("No animal in this frame", key="lab_empty", on_click=_do, args=(lambda e: e.mark_empty(i),),
+              help="keep the frame as a negative example: every animal on it is removed")
+
+with col_img:
+    from streamlit_image_coordinates import streamlit_image_coordinates
+
+    from mapose.errors import MaposeError
+    from mapose.viz.label_view import draw_label_frame, fit_view
+
+    try:
+        img = ed.image(i)
+    except MaposeError as exc:
+        st.error(str(exc))
+        st.stop()
+    zoom = st.select_slider("Zoom", ["fit", 1, 1.5, 2, 3, 4, 6, 8], value="fit", key="lab_zoom",
+                            format_func=lambda z: "fit the animals" if z == "fit" else f"{z}×")
+    # The view stays put while points are placed; it follows a change of frame, zoom or animal.
+    view_key = (S.get("lab_open"), i, zoom, S.get("lab_centre_on"))
+    view = S.get("lab_view")
+    if view is None or S.get("lab_view_key") != view_key:
+        on = S.get("lab_centre_on")
+        pts = instances[on].points if on is not None and on < len(instances) else \
+            np.concatenate([s.points for s in instances]) if instances else np.zeros((0, 2))
+        view = fit_view((img.shape[1], img.shape[0]), pts, None if zoom == "fit" else zoom, max_display=720)
+        S["lab_view_key"] = view_key
+    S["lab_view"] = view
+    # one picture widget per file, frame and view: a click always maps through the view it was drawn with
+    click_key = "lab_click_" + hashlib.sha1(repr((S.get("lab_open"), i, view)).encode()).hexdigest()[:12]
+    track_ix = {t: j for j, t in enumerate(ed.tracks)}
+    picture = draw_label_frame(
+        img, view, ed.skeleton, [s.points for s in instances], [s.user for s in instances],
+        [track_ix.get(s.track, j) for j, s in enumerate(instances)],
+        selected=(a, S["lab_part"]) if have else None,
+    )
+    st.caption(f"Click to place **{ed.keypoints[S['lab_part']]}** of animal "
+               f"{a if have else '(new)'}; drag a point to move it. Showing x {view.x0}–{view.x0 + view.width}, "
+               f"y {view.y0}–{view.y0 + view.height} of the frame.")
+    streamlit_image_coordinates(picture, key=click_key, click_and_drag=True,
+                                on_click=functools.partial(_on_click, click_key, view, i),
+                                image_format="JPEG", jpeg_quality=92, cursor="crosshair")
+    for p in ed.problems(i):
+        st.warning(p)
+    if S.get("lab_msg"):
+        (st.error if S["lab_msg"].startswith("error") else st.caption)(S.pop("lab_msg"))
