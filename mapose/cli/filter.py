@@ -30,6 +30,7 @@ _OPTIONS = {
     "max_speed": "max_speed",
     "max_gap": "max_gap",
     "median": "median_window",
+    "median_min_periods": "median_min_periods",
     "savgol": "savgol_window",
     "polyorder": "savgol_polyorder",
 }
@@ -54,6 +55,11 @@ def add_arguments(parser) -> None:
                         help="fill gaps of up to N missing frames by linear interpolation")
     parser.add_argument("--median", type=int, default=None, metavar="N",
                         help="rolling median over N frames (odd)")
+    parser.add_argument("--median-min-periods", type=int, default=None, metavar="M",
+                        help="fewest valid frames in a median window that give a value (default N: a "
+                             "window touching a gap gives none, as in movement, so points next to gaps "
+                             "are dropped; a smaller M keeps them and fills missing points whose window "
+                             "holds M valid frames)")
     parser.add_argument("--savgol", type=int, default=None, metavar="N",
                         help="Savitzky-Golay filter over N frames (odd)")
     parser.add_argument("--polyorder", type=int, default=None, metavar="K",

@@ -181,6 +181,9 @@ def rolling_median(ds: xr.Dataset, window: int, min_periods: Optional[int] = Non
     _check_tracks(ds)
     if int(window) != window or window < 1:
         raise ConfigError(f"rolling median window must be a positive integer (frames), got {window!r}")
+    if min_periods is not None and (int(min_periods) != min_periods or not 1 <= min_periods <= window):
+        raise ConfigError(f"rolling median min_periods must be an integer from 1 to the window ({window}); "
+                          f"got {min_periods!r}")
     flat, shape, _ = _time_first(ds)
     new = rolling_median_array(flat, int(window), min_periods)
     return _with_position(ds, _back(new, shape, ds), "rolling_median",

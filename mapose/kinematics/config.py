@@ -167,7 +167,10 @@ class CleaningConfig:
     2. ``confidence_threshold``: drop points below it;
     3. ``max_speed``: drop isolated jumps faster than this (space units per time unit);
     4. ``max_gap``: linearly fill gaps up to this many frames;
-    5. ``median_window``: rolling median (frames);
+    5. ``median_window``: rolling median (frames); a window with fewer than
+       ``median_min_periods`` valid frames gives no value (default: the whole window, as in
+       ``movement``, so points next to a gap are dropped; smaller values keep them, and also fill
+       missing points whose window has enough valid frames);
     6. ``savgol_window`` / ``savgol_polyorder``: Savitzky–Golay smoothing (frames).
 
     ``None`` skips a step.
@@ -178,6 +181,7 @@ class CleaningConfig:
     max_speed: Optional[float] = None
     max_gap: Optional[int] = None
     median_window: Optional[int] = None
+    median_min_periods: Optional[int] = None
     savgol_window: Optional[int] = None
     savgol_polyorder: int = 2
 

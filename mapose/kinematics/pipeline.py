@@ -30,7 +30,7 @@ def clean(ds: xr.Dataset, cfg: CleaningConfig) -> xr.Dataset:
     if cfg.max_gap is not None:
         ds = interpolate_gaps(ds, cfg.max_gap)
     if cfg.median_window is not None:
-        ds = rolling_median(ds, cfg.median_window)
+        ds = rolling_median(ds, cfg.median_window, cfg.median_min_periods)
     if cfg.savgol_window is not None:
         ds = savgol_smooth(ds, cfg.savgol_window, cfg.savgol_polyorder)
     return ds

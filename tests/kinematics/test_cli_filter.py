@@ -92,3 +92,19 @@ def test_filter_never_replaces_its_input_and_names_unknown_config_keys(tmp_path,
     cfg.write_text("cleaning: {median: 5}\n")
     code, _, err = run(capsys, "filter", PRED, "--out", tmp_path / "x.h5", "--config", cfg)
     assert code == 2 and "median" in err and "median_window" in err
+
+
+def test_a_median_with_min_periods_keeps_the_points_next_to_gaps(tmp_path, capsys):
+    common = ["filter", PRED, "--min-confidence", 0.8, "--max-gap", 10, "--median", 5]
+    assert run(capsys, *common, "--out", tmp_path / "strict.nc")[0] == 0
+    assert run(capsys, *common, "--median-min-periods", 3, "--out", tmp_path / "kept.nc")[0] == 0
+    gaps = clean(io.read_tracks(PRED), CleaningConfig(confidence_threshold=0.8, max_gap=10))
+    missing_after_gaps = int(gaps["position"].isnull().any("space").sum())
+    strict, kept = (io.read_tracks(tmp_path / f) for f in ("strict.nc", "kept.nc"))
+    n_strict = int(strict["position"].isnull().any("space").sum())
+    n_kept = int(kept["position"].isnull().any("space").sum())
+    # the default (movement's) drops every point whose window touches a gap; 3 of 5 keeps them
+    assert n_strict > missing_after_gaps >= n_kept
+    assert yaml.safe_load((tmp_path / "kept.filter.yaml").read_text())["median_min_periods"] == 3
+    code, _, err = run(capsys, *common, "--median-min-periods", 7, "--out", tmp_path / "bad.nc")
+    assert code != 0 and "min_periods must be an integer from 1 to the window (5); got 7" in err
