@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mapose.errors import ConfigError, MaposeError
+from mapose.io import read_pose_any  # noqa: F401  (used by several commands)
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".mpg", ".mpeg", ".m4v", ".wmv")
 
@@ -79,31 +80,6 @@ def check_pose_fits_video(positions, frames, info: dict, pose_path, video_path) 
             f"{pose_path}: its keypoints span x {lo[0]:.0f}..{hi[0]:.0f}, y {lo[1]:.0f}..{hi[1]:.0f} "
             f"but {video_path} is {int(w)}x{int(h)} pixels: is it the video of this pose file?")
     return True
-
-
-def read_pose_any(path: str | Path, fmt: str | None = None, fps: float | None = None):
-    """Read ``path`` as Tracks if it holds tracks, else as Labels.
-
-    Returns ``("tracks", ds)`` or ``("labels", labels)``.
-    """
-    from mapose import io
-
-    name = fmt or io.detect_format(path)
-    mod = io.get_format(name)
-    kw = {"fps": fps} if fps is not None else {}
-    if hasattr(mod, "content_kind") and hasattr(mod, "read_labels") and io.content_kind(path, name) == "labels":
-        return "labels", io.read_labels(path, format=name)
-    if hasattr(mod, "read_tracks"):
-        try:
-            return "tracks", io.read_tracks(path, format=name, **kw)
-        except ConfigError:
-            raise  # a bad option (--fps) is no reason to try the file as labels
-        except MaposeError:
-            if not hasattr(mod, "read_labels"):
-                raise
-    if hasattr(mod, "read_labels"):
-        return "labels", io.read_labels(path, format=name)
-    raise MaposeError(f"{path}: format {name!r} can be neither read as tracks nor as labels")
 
 
 def add_tta_argument(parser) -> None:

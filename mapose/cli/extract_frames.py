@@ -36,7 +36,9 @@ def add_arguments(parser) -> None:
                              "needed by pose and uncertain; its animals are written on the chosen frames")
     parser.add_argument("--skeleton", default=None,
                         help="where the skeleton comes from without --tracks: a model folder, a label "
-                             "file or a pose file")
+                             "or pose file, a DeepLabCut config.yaml, a skeleton .yaml/.json "
+                             "(keypoints, edges, symmetry), or body parts as 'head,thorax,abdomen' "
+                             "(a new project)")
     parser.add_argument("--exclude", nargs="+", default=[], metavar="LABELS",
                         help="label files whose labelled frames of this video are not chosen again")
     parser.add_argument("--min-gap", type=int, default=10,
@@ -53,21 +55,6 @@ def add_arguments(parser) -> None:
     parser.add_argument("--no-predictions", action="store_true",
                         help="do not put the animals of --tracks on the chosen frames")
     parser.add_argument("--seed", type=int, default=0, help="random seed of k-means (default 0)")
-
-
-def _skeleton_from(source):
-    from pathlib import Path
-
-    from mapose.cli._common import read_pose_any
-    from mapose.core.skeleton import Skeleton
-    from mapose.core.tracks import get_skeleton
-    from mapose.io import require_file
-
-    p = Path(source)
-    if p.is_dir():
-        return Skeleton.from_json(require_file(p / "skeleton.json", "model skeleton").read_text())
-    kind, obj = read_pose_any(require_file(p, "skeleton source"))
-    return obj.skeleton if kind == "labels" else get_skeleton(obj)
 
 
 def _labelled_frames(paths, video) -> list[int]:
@@ -140,9 +127,9 @@ def run(args) -> int:
             raise MaposeError(f"{args.tracks} holds no keypoint position in any frame (all missing/NaN): "
                               "nothing to judge frames by; use --skeleton with --method kmeans instead")
         if args.skeleton:
-            skeleton.check_same_keypoints(_skeleton_from(args.skeleton), f"--skeleton {args.skeleton}")
+            skeleton.check_same_keypoints(io.read_skeleton(args.skeleton), f"--skeleton {args.skeleton}")
     elif args.skeleton:
-        skeleton = _skeleton_from(args.skeleton)
+        skeleton = io.read_skeleton(args.skeleton)
     else:
         raise MaposeError("the frames to label need a skeleton: give --tracks (a pose file of the video) "
                           "or --skeleton (a model folder, label file or pose file)")

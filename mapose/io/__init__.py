@@ -161,6 +161,33 @@ def write_labels(labels: Labels, path: PathLike, format: Optional[str] = None, *
     return _call("labels", "write", path, format, labels, Path(path), **kw)
 
 
+def read_pose_any(path: PathLike, fmt: Optional[str] = None, fps: Optional[float] = None):
+    """Read ``path`` as Tracks if it holds tracks, else as Labels.
+
+    Returns ``("tracks", ds)`` or ``("labels", labels)``.
+    """
+    from mapose.errors import ConfigError
+
+    name = fmt or detect_format(path)
+    mod = get_format(name)
+    kw = {"fps": fps} if fps is not None else {}
+    if hasattr(mod, "content_kind") and hasattr(mod, "read_labels") and content_kind(path, name) == "labels":
+        return "labels", read_labels(path, format=name)
+    if hasattr(mod, "read_tracks"):
+        try:
+            return "tracks", read_tracks(path, format=name, **kw)
+        except ConfigError:
+            raise  # a bad option (--fps) is no reason to try the file as labels
+        except MaposeError:
+            if not hasattr(mod, "read_labels"):
+                raise
+    if hasattr(mod, "read_labels"):
+        return "labels", read_labels(path, format=name)
+    raise MaposeError(f"{path}: format {name!r} can be neither read as tracks nor as labels")
+
+
+from mapose.io.skeletons import read_skeleton  # noqa: E402  (uses the readers above)
+
 __all__ = [
     "FORMAT_MODULES",
     "atomic_path",
@@ -171,8 +198,11 @@ __all__ = [
     "format_for_output",
     "get_format",
     "read_labels",
+    "read_pose_any",
+    "read_skeleton",
     "read_tracks",
     "require_file",
     "write_labels",
     "write_tracks",
 ]
+
