@@ -114,6 +114,8 @@ if not ed.frames:
     st.warning(f"{ed.path} lists no frame to label. Add frames with `mapose extract-frames`.")
     st.stop()
 
+st.sidebar.button("↶ Undo last change", key="lab_undo", disabled=not ed.can_undo,
+                  on_click=_do, args=(lambda e: e.undo(),))
 st.sidebar.checkbox("Save after every change", value=True, key="lab_autosave")
 if st.sidebar.button("Save now", key="lab_save", disabled=not ed.dirty):
     S["lab_msg"] = f"saved {ed.save()}"

@@ -21,6 +21,7 @@ Coordinates are pixels of the full frame, pixel centres at integers; a missing p
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -30,6 +31,9 @@ import numpy as np
 from mapose.core.skeleton import Skeleton
 from mapose.errors import FormatError, MaposeError, MissingFileError, ValidationError
 from mapose.io._files import PathLike, require_file
+
+#: Edits kept for :meth:`LabelEditor.undo`.
+MAX_UNDO = 100
 
 #: Frame status: labelled by a person, only predictions, nothing yet, or marked as showing no animal.
 STATUSES = ("labelled", "predicted", "unlabelled", "empty")
@@ -52,6 +56,30 @@ class EditorInstance:
     user: bool
     track: str
     score: float
+
+
+def _edit(method):
+    """Mark an editing method: its changes can be undone as one step (:meth:`LabelEditor.undo`)
+    and make the editor dirty; a call that raises changes nothing and leaves no undo step."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        if self._depth:  # inside another edit: part of its step
+            return method(self, *args, **kwargs)
+        snap = self._snapshot()
+        self._depth += 1
+        try:
+            out = method(self, *args, **kwargs)
+        except BaseException:
+            self._restore(snap)
+            raise
+        finally:
+            self._depth -= 1
+        self._undo.append(snap)
+        del self._undo[:-MAX_UNDO]
+        return out
+
+    return wrapper
 
 
 class LabelEditor:
@@ -126,6 +154,8 @@ class LabelEditor:
         self._images: dict[EditorFrame, np.ndarray] = {}
         self.dirty = False
         self._sio = sio
+        self._undo: list[dict] = []
+        self._depth = 0
 
     # ------------------------------------------------------------------ looking
     def __len__(self) -> int:
@@ -211,20 +241,24 @@ class LabelEditor:
         return img
 
     def _decode(self, fr: EditorFrame) -> np.ndarray:
-        from mapose.io.video import VideoReader
-
         info = self._video_info[fr.video]
         if info["images"] is not None:
             if not 0 <= fr.frame < len(info["images"]):
                 raise FormatError(f"{self.path}: frame {fr.frame} outside the image list of "
                                   f"{len(info['images'])}")
             return _read_image(self._media(info["images"][fr.frame]))
-        if fr.video not in self._readers:
-            path = info["path"]
+        return self._reader(fr.video)[fr.frame]
+
+    def _reader(self, video: int):
+        """The open VideoReader of video ``video`` (a movie or a SLEAP package's frames)."""
+        from mapose.io.video import VideoReader
+
+        if video not in self._readers:
+            path = self._video_info[video]["path"]
             if "#" not in str(path):
                 path = self._media(path)
-            self._readers[fr.video] = VideoReader(path)
-        return self._readers[fr.video][fr.frame]
+            self._readers[video] = VideoReader(path)
+        return self._readers[video]
 
     def _media(self, name: str) -> Path:
         text = str(name).replace("\\", "/")
@@ -297,6 +331,7 @@ class LabelEditor:
     def _index_of(self, i: int, inst) -> int:
         return next(a for a, s in enumerate(self._shown(self._labeled_frame(i))) if s is inst)
 
+    @_edit
     def place(self, i: int, a: int, part, x: float, y: float) -> int:
         """Put keypoint ``part`` (name or index) of animal ``a`` of frame ``i`` at ``(x, y)``.
 
@@ -310,26 +345,29 @@ class LabelEditor:
         inst = self._user_instance(i, a)
         inst.points["xy"][k] = (x, y)
         inst.points["visible"][k] = True
-        self.dirty = True
         return self._index_of(i, inst)
 
+    @_edit
     def hide(self, i: int, a: int, part) -> int:
         """Mark keypoint ``part`` of animal ``a`` of frame ``i`` as not visible (no position)."""
         k = self._keypoint(part)
         inst = self._user_instance(i, a)
         inst.points["xy"][k] = (np.nan, np.nan)
         inst.points["visible"][k] = False
-        self.dirty = True
         return self._index_of(i, inst)
 
+    @_edit
     def accept(self, i: int, a: int) -> int:
         """Take animal ``a`` of frame ``i`` as it is (a prediction becomes a user instance)."""
         inst = self._user_instance(i, a)
-        self.dirty = True
         return self._index_of(i, inst)
 
     def accept_all(self, i: int) -> int:
-        """Accept every prediction shown on frame ``i``; returns how many were accepted."""
+        """Accept every prediction shown on frame ``i`` (one undo step); returns how many."""
+        return self._accept_all(i) if any(not s.user for s in self.instances(i)) else 0
+
+    @_edit
+    def _accept_all(self, i: int) -> int:
         n = 0
         while True:
             shown = self.instances(i)
@@ -339,18 +377,19 @@ class LabelEditor:
             self.accept(i, pred[0])
             n += 1
 
+    @_edit
     def add_instance(self, i: int, track: str = "") -> int:
         """Add an animal with no points placed to frame ``i``; returns its index."""
         lf = self._labeled_frame(i, create=True)
         k = len(self.keypoints)
         inst = self._sio.Instance.from_numpy(np.full((k, 2), np.nan), skeleton=self._sk)
         lf.instances.insert(sum(not isinstance(x, self._sio.PredictedInstance) for x in lf.instances), inst)
-        self.dirty = True
         a = self._index_of(i, inst)
         if track:
             self.set_track(i, a, track)
         return a
 
+    @_edit
     def delete_instance(self, i: int, a: int) -> None:
         """Remove animal ``a`` from frame ``i`` (a user instance, or a prediction judged wrong).
 
@@ -369,14 +408,14 @@ class LabelEditor:
                 other.from_predicted = None
         if not lf.instances:
             self._drop_frame(lf)
-        self.dirty = True
 
+    @_edit
     def mark_empty(self, i: int) -> None:
         """Record that frame ``i`` shows no animal (every instance on it is removed)."""
         lf = self._labeled_frame(i, create=True)
         lf.instances.clear()
-        self.dirty = True
 
+    @_edit
     def set_track(self, i: int, a: int, name: str) -> int:
         """Give animal ``a`` of frame ``i`` the identity ``name`` (created when new; ``""`` clears)."""
         inst = self._user_instance(i, a)
@@ -388,7 +427,6 @@ class LabelEditor:
                 track = self._sio.Track(name=str(name))
                 self._labels.tracks.append(track)
             inst.track = track
-        self.dirty = True
         return self._index_of(i, inst)
 
     def add_frame(self, video: int, frame: int) -> int:
@@ -397,18 +435,19 @@ class LabelEditor:
         if not 0 <= int(video) < len(self.videos):
             raise ValidationError(f"video {video} out of range: the project has {len(self.videos)}")
         key = EditorFrame(int(video), int(frame))
-        if key in self.frames:
-            return self.frames.index(key)
+        return self.frames.index(key) if key in self.frames else self._add_frame(key)
+
+    @_edit
+    def _add_frame(self, key: EditorFrame) -> int:
         if key.frame < 0:
-            raise ValidationError(f"frame {frame} is negative")
+            raise ValidationError(f"frame {key.frame} is negative")
         n = self.video_length(key.video)
         if n is not None and key.frame >= n:
-            raise ValidationError(f"frame {frame} is past the end of the video ({n} frames)")
+            raise ValidationError(f"frame {key.frame} is past the end of the video ({n} frames)")
         self._labels.suggestions.append(self._sio.SuggestionFrame(video=self.videos[key.video],
                                                                   frame_idx=key.frame))
         self.frames.append(key)
         self.frames.sort(key=lambda f: (f.video, f.frame))
-        self.dirty = True
         return self.frames.index(key)
 
     def video_length(self, video: int) -> Optional[int]:
@@ -417,11 +456,49 @@ class LabelEditor:
         if info["images"] is not None:
             return len(info["images"])
         try:
-            first = next(j for j, f in enumerate(self.frames) if f.video == int(video))
-            self.image(first)
-            return self._readers[int(video)].n_frames
-        except (StopIteration, MaposeError, OSError):
+            return self._reader(int(video)).n_frames
+        except (MaposeError, OSError):
             return None
+
+    # ------------------------------------------------------------------ undo
+    def _snapshot(self) -> dict:
+        """What an edit may change: the lists of frames, suggestions and identities, and every
+        labelled frame's instances (objects, points, identities, links)."""
+        return {
+            "labeled_frames": list(self._labels.labeled_frames),
+            "suggestions": list(self._labels.suggestions),
+            "tracks": list(self._labels.tracks),
+            "frames": list(self.frames),
+            "instances": {id(lf): (lf, [(x, x.points.copy(), x.track, getattr(x, "from_predicted", None))
+                                        for x in lf.instances]) for lf in self._labels.labeled_frames},
+        }
+
+    def _restore(self, snap: dict) -> None:
+        self._labels.labeled_frames = list(snap["labeled_frames"])
+        self._labels.suggestions = list(snap["suggestions"])
+        self._labels.tracks = list(snap["tracks"])
+        self.frames = list(snap["frames"])
+        for lf, insts in snap["instances"].values():
+            lf.instances = [x for x, *_ in insts]
+            for x, pts, track, src in insts:
+                x.points[:] = pts
+                x.track = track
+                if not isinstance(x, self._sio.PredictedInstance):
+                    x.from_predicted = src
+        self._lf = {(self._vid_index[id(lf.video)], int(lf.frame_idx)): lf for lf in self._labels.labeled_frames}
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    def undo(self) -> bool:
+        """Take back the last edit (any of the editing methods); returns False when there is none.
+        The project is dirty afterwards: :meth:`save` writes the state undone to."""
+        if not self._undo:
+            return False
+        self._restore(self._undo.pop())
+        self.dirty = True
+        return True
 
     # ------------------------------------------------------------------ saving
     def problems(self, i: int) -> list[str]:

@@ -178,6 +178,9 @@ def test_labelling_page_accept_hide_and_negative_are_saved_at_once(todo):
     assert len(gt) == 1 and (lab.instances.frame[lab.is_user] == gt[0]).sum() == 2
     assert "**1** labelled" in at.markdown[0].value
     assert at.session_state["lab_frame"] == frame
+    at.sidebar.button(key="lab_undo").click().run()  # undo is saved too
+    assert sum(read_labels(todo).ground_truth_images()) == 0 and "**4** predicted" in at.markdown[0].value
+    at.button(key="lab_accept_all").click().run()
 
     at.radio(key="lab_part").set_value(0).run()  # head of animal 0
     at.button(key="lab_hide").click().run()

@@ -196,3 +196,45 @@ def test_a_deeplabcut_project_is_edited_into_a_slp_beside_it(tmp_path):
     assert len(edited) == len(orig) and edited.skeleton.keypoints == orig.skeleton.keypoints
     assert np.allclose(edited.instances.keypoints[0, 0], [5, 6])
     assert np.allclose(edited.instances.keypoints[1:], orig.instances.keypoints[1:], equal_nan=True)
+
+
+def test_undo_takes_back_each_edit_and_a_failed_edit_leaves_no_step(project):
+    path, _ = project
+    ed = LabelEditor(path)
+    j = ed.next_frame(-1, "predicted")
+    before = [(s.user, s.track, s.points.copy()) for s in ed.instances(j)]
+
+    def same_as_before():
+        now = ed.instances(j)
+        return [(s.user, s.track) for s in now] == [(u, t) for u, t, _ in before] and all(
+            np.array_equal(s.points, p, equal_nan=True) for s, (_, _, p) in zip(now, before))
+
+    ed.place(j, 1, "head", 1.0, 2.0)
+    ed.place(j, 0, "thorax", 3.0, 4.0)
+    ed.set_track(j, 0, "new")
+    ed.hide(j, 0, "abdomen")
+    ed.delete_instance(j, 1)
+    for _ in range(5):
+        assert ed.undo()
+    assert same_as_before() and "new" not in ed.tracks
+
+    ed.mark_empty(j)
+    assert ed.status(j) == "empty" and ed.undo() and same_as_before()
+    assert ed.accept_all(j) == 2 and ed.undo() and same_as_before()
+    n = len(ed)
+    ed.add_frame(0, 120)
+    assert ed.add_frame(0, 120) and len(ed) == n + 1  # listing it again is no step
+    assert ed.undo() and len(ed) == n
+    assert not ed.undo() and not ed.can_undo  # nothing left
+
+    with pytest.raises(ValidationError):
+        ed.place(j, 0, "tail", 1, 1)
+    assert not ed.can_undo and same_as_before()
+    i = ed.next_frame(-1, "unlabelled")
+    ed.add_instance(i)
+    ed.place(i, 0, "head", 5.0, 5.0)
+    ed.undo()
+    ed.undo()
+    assert ed.status(i) == "unlabelled"
+    ed.save()  # the undone state is what is written
+    assert LabelEditor(path).counts() == {"labelled": 0, "predicted": 3, "unlabelled": 2, "empty": 0}
