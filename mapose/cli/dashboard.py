@@ -44,7 +44,10 @@ def run(args) -> int:
         from mapose.cli._common import require_video
 
         env["MAPOSE_DASHBOARD_VIDEO"] = str(require_video(args.video))
-    print(f"mapose dashboard: http://{args.host}:{args.port}", flush=True)
+    url = f"http://{args.host}:{args.port}"
+    print(f"mapose dashboard: {url}", flush=True)
+    if args.path and Path(args.path).suffix.lower() == ".slp":
+        print(f"label its frames on {url}/Labelling", flush=True)
     cmd = [sys.executable, "-m", "streamlit", "run", str(app_path()),
            "--server.headless", "true", "--server.address", args.host,
            "--server.port", str(args.port), "--browser.gatherUsageStats", "false"]

@@ -389,6 +389,31 @@ class LabelEditor:
             self.set_track(i, a, track)
         return a
 
+    def source_frame(self, i: int) -> Optional[int]:
+        """The labelled frame of the same video nearest before frame ``i`` (else nearest after),
+        whose animals :meth:`copy_animals` would copy; None when there is none."""
+        fr = self.frames[self._check_frame(i)]
+        same = [j for j, f in enumerate(self.frames) if f.video == fr.video and j != i
+                and self.status(j) == "labelled"]
+        before = [j for j in same if self.frames[j].frame < fr.frame]
+        after = [j for j in same if self.frames[j].frame > fr.frame]
+        return before[-1] if before else (after[0] if after else None)
+
+    @_edit
+    def copy_animals(self, i: int, source: int) -> int:
+        """Copy the labelled animals of frame ``source`` onto frame ``i`` as labels to adjust
+        (identities kept); returns how many were copied."""
+        if self.status(source) != "labelled":
+            raise ValidationError(f"frame {source} has no labelled animal to copy")
+        n = 0
+        for inst in self.instances(source):
+            if inst.user:
+                a = self.add_instance(i, track=inst.track)
+                for k in np.flatnonzero(np.isfinite(inst.points).all(axis=1)):
+                    self.place(i, a, int(k), *inst.points[k])
+                n += 1
+        return n
+
     @_edit
     def delete_instance(self, i: int, a: int) -> None:
         """Remove animal ``a`` from frame ``i`` (a user instance, or a prediction judged wrong).

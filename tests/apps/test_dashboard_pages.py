@@ -191,6 +191,10 @@ def test_labelling_page_accept_hide_and_negative_are_saved_at_once(todo):
 
     at.button(key="lab_next_todo").click().run()
     assert at.session_state["lab_frame"] != frame
+    at.button(key="lab_copy").click().run()  # start from the labelled frame's animals
+    assert_ok(at)
+    assert "**2** labelled" in at.markdown[0].value
+    at.sidebar.button(key="lab_undo").click().run()
     at.button(key="lab_empty").click().run()
     assert_ok(at)
     assert "**1** empty" in at.markdown[0].value

@@ -238,3 +238,21 @@ def test_undo_takes_back_each_edit_and_a_failed_edit_leaves_no_step(project):
     assert ed.status(i) == "unlabelled"
     ed.save()  # the undone state is what is written
     assert LabelEditor(path).counts() == {"labelled": 0, "predicted": 3, "unlabelled": 2, "empty": 0}
+
+
+def test_copying_the_animals_of_the_nearest_labelled_frame(project):
+    path, _ = project
+    ed = LabelEditor(path)
+    by_frame = {f.frame: j for j, f in enumerate(ed.frames)}
+    assert ed.source_frame(by_frame[70]) is None  # nothing labelled yet
+    ed.accept_all(by_frame[40])
+    ed.accept_all(by_frame[90])
+    assert ed.source_frame(by_frame[70]) == by_frame[40]  # nearest before
+    assert ed.source_frame(by_frame[10]) == by_frame[40]  # else nearest after
+    assert ed.copy_animals(by_frame[70], by_frame[40]) == 2
+    src, dst = ed.instances(by_frame[40]), ed.instances(by_frame[70])
+    assert [s.track for s in dst] == [s.track for s in src] and all(s.user for s in dst)
+    assert all(np.array_equal(a.points, b.points, equal_nan=True) for a, b in zip(src, dst))
+    assert ed.undo() and ed.instances(by_frame[70]) == []  # one step
+    with pytest.raises(ValidationError, match="no labelled animal to copy"):
+        ed.copy_animals(by_frame[70], by_frame[10])
