@@ -12,7 +12,7 @@ Steps (each one is an ordinary mapose command, printed before it runs so users c
 6. ``mapose features`` -> per-animal and per-pair kinematics table + plots;
 7. ``mapose convert`` the tracks to SLEAP ``.slp`` and NWB;
 8. ``mapose extract-frames`` -> ``frames_to_label.slp``: the 10 frames where the model was least sure,
-   with its predictions, to correct in SLEAP and train on next.
+   with its predictions, to correct on the dashboard's Labelling page (or in SLEAP) and train on next.
 
 Re-running the demo resumes: a finished training or analysis is not redone.
 """
@@ -80,4 +80,6 @@ def run(args) -> int:
     for p in sorted(out.rglob("*")):
         if p.is_file() and "checkpoints" not in p.parts and "logs" not in p.parts:
             print(f"  {p}")
+    print(f"\nNext: look at the results and correct the frames the model was least sure of:\n"
+          f"  mapose dashboard {out / 'frames_to_label.slp'}   (Labelling page)")
     return 0
