@@ -143,6 +143,12 @@ with col_ctl:
     nxt = nxt if nxt is not None else ed.next_frame(i, "predicted")
     st.button("Next frame to label", key="lab_next_todo", on_click=_select_frame, args=(nxt,),
               disabled=nxt is None)
+    with st.popover("Add a frame of this video"):
+        n_video = ed.video_length(fr.video)
+        st.number_input("Frame number", min_value=0, max_value=max((n_video or 1) - 1, 0), step=1,
+                        key="lab_add_number")
+        st.button("Add and open", key="lab_add_frame", on_click=lambda: _do(
+            lambda e: _select_frame(e.add_frame(fr.video, int(S["lab_add_number"])))))
 
     st.subheader("Animal")
     names = [f"{a}: {inst.track or 'no identity'} ({'labelled' if inst.user else 'predicted'})"

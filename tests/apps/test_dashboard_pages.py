@@ -198,6 +198,11 @@ def test_labelling_page_accept_hide_and_negative_are_saved_at_once(todo):
     at.button(key="lab_empty").click().run()
     assert_ok(at)
     assert "**1** empty" in at.markdown[0].value
+    at.number_input(key="lab_add_number").set_value(127).run()
+    at.button(key="lab_add_frame").click().run()  # any frame of the video can be labelled
+    assert_ok(at)
+    assert "**1** unlabelled" in at.markdown[0].value
+    assert "#127 (unlabelled)" in at.selectbox(key="lab_frame").format_func(at.session_state["lab_frame"])
     assert sum(read_labels(todo).ground_truth_images()) == 2  # the labelled frame and the negative
 
 
