@@ -166,7 +166,7 @@ with col_ctl:
               on_click=_do, args=(lambda e: (e.delete_instance(i, a), S.update(lab_animal=0)),))
     if any(not s.user for s in instances):
         st.button("Accept all predictions", key="lab_accept_all", on_click=_do, args=(lambda e: e.accept_all(i),))
-    src = ed.source_frame(i)
+    src = ed.source_frame(i) if not any(s.user for s in instances) else None
     if src is not None:
         st.button(f"Copy the animals of frame #{ed.frames[src].frame}", key="lab_copy",
                   on_click=_do, args=(lambda e: e.copy_animals(i, src),),
