@@ -66,7 +66,8 @@ def _edit(method):
     def wrapper(self, *args, **kwargs):
         if self._depth:  # inside another edit: part of its step
             return method(self, *args, **kwargs)
-        snap = self._snapshot()
+        frame = args[0] if method.__name__ != "_add_frame" else None
+        snap = self._snapshot(frame)
         self._depth += 1
         try:
             out = method(self, *args, **kwargs)
@@ -486,16 +487,18 @@ class LabelEditor:
             return None
 
     # ------------------------------------------------------------------ undo
-    def _snapshot(self) -> dict:
-        """What an edit may change: the lists of frames, suggestions and identities, and every
-        labelled frame's instances (objects, points, identities, links)."""
+    def _snapshot(self, i: Optional[int]) -> dict:
+        """What an edit of frame ``i`` may change: the lists of frames, suggestions and identities,
+        and that frame's instances (objects, points, identities, links).  Edits change one frame
+        only, so a step costs that frame, not the project."""
+        lf = self._labeled_frame(i) if i is not None else None
         return {
             "labeled_frames": list(self._labels.labeled_frames),
             "suggestions": list(self._labels.suggestions),
             "tracks": list(self._labels.tracks),
             "frames": list(self.frames),
-            "instances": {id(lf): (lf, [(x, x.points.copy(), x.track, getattr(x, "from_predicted", None))
-                                        for x in lf.instances]) for lf in self._labels.labeled_frames},
+            "instances": [] if lf is None else [
+                (lf, [(x, x.points.copy(), x.track, getattr(x, "from_predicted", None)) for x in lf.instances])],
         }
 
     def _restore(self, snap: dict) -> None:
@@ -503,7 +506,7 @@ class LabelEditor:
         self._labels.suggestions = list(snap["suggestions"])
         self._labels.tracks = list(snap["tracks"])
         self.frames = list(snap["frames"])
-        for lf, insts in snap["instances"].values():
+        for lf, insts in snap["instances"]:
             lf.instances = [x for x, *_ in insts]
             for x, pts, track, src in insts:
                 x.points[:] = pts
