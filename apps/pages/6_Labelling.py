@@ -30,6 +30,13 @@ def _editor():
     if not path:
         return None
     if S.get("lab_open") != path:
+        old = S.get("lab_editor")
+        if old is not None and old.dirty:  # nothing is lost by opening another file
+            try:
+                st.sidebar.caption(f"saved the changes to {old.save()} before opening {path}")
+            except (MaposeError, OSError) as exc:
+                st.error(f"{exc}. The changes to {old.path} are not saved; open it again to keep them.")
+                return None
         try:
             S["lab_editor"] = LabelEditor(path)
         except (MaposeError, OSError) as exc:
@@ -117,8 +124,8 @@ if not ed.frames:
 st.sidebar.button("↶ Undo last change", key="lab_undo", disabled=not ed.can_undo,
                   on_click=_do, args=(lambda e: e.undo(),))
 st.sidebar.checkbox("Save after every change", value=True, key="lab_autosave")
-if st.sidebar.button("Save now", key="lab_save", disabled=not ed.dirty):
-    S["lab_msg"] = f"saved {ed.save()}"
+st.sidebar.button("Save now", key="lab_save", disabled=not ed.dirty, on_click=_do,
+                  args=(lambda e: S.update(lab_msg=f"saved {e.save()}"),))
 st.sidebar.caption(f"writes {ed.out}")
 counts = ed.counts()
 st.write(" · ".join(f"**{n}** {s}" for s, n in counts.items() if n) + f" · {len(ed.keypoints)} body parts")

@@ -78,6 +78,7 @@ def _edit(method):
             self._depth -= 1
         self._undo.append(snap)
         del self._undo[:-MAX_UNDO]
+        self.dirty = True
         return out
 
     return wrapper

@@ -203,6 +203,16 @@ def test_labelling_page_accept_hide_and_negative_are_saved_at_once(todo):
     assert_ok(at)
     assert "**1** unlabelled" in at.markdown[0].value
     assert "#127 (unlabelled)" in at.selectbox(key="lab_frame").format_func(at.session_state["lab_frame"])
+
+    at.sidebar.checkbox(key="lab_autosave").uncheck().run()  # edits wait for "Save now" ...
+    at.button(key="lab_empty").click().run()
+    assert sum(read_labels(todo).ground_truth_images()) == 2
+    at.sidebar.button(key="lab_save").click().run()
+    assert sum(read_labels(todo).ground_truth_images()) == 3
+    at.sidebar.button(key="lab_undo").click().run()
+    at.sidebar.text_input(key="lab_path_input").set_value(str(POSE)).run()  # ... or opening another file
+    assert_ok(at)
+    assert sum(read_labels(todo).ground_truth_images()) == 2
     assert sum(read_labels(todo).ground_truth_images()) == 2  # the labelled frame and the negative
 
 

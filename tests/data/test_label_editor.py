@@ -77,7 +77,9 @@ def test_correcting_a_prediction_keeps_it_linked_and_trains_on_the_correction(pr
     assert np.allclose(shown[0].points[other], pred[1].points[other])  # the rest copied from the prediction
     assert ed.problems(j) and "not yet accepted" in ed.problems(j)[0]
     assert ed.accept_all(j) == 1 and ed.problems(j) == []
+    assert ed.dirty
     ed.save()
+    assert not ed.dirty
 
     saved = sio.load_slp(str(path), open_videos=False)
     lf = next(f for f in saved.labeled_frames if f.frame_idx == 40)
@@ -227,9 +229,10 @@ def test_undo_takes_back_each_edit_and_a_failed_edit_leaves_no_step(project):
     assert ed.undo() and len(ed) == n
     assert not ed.undo() and not ed.can_undo  # nothing left
 
+    ed.save()
     with pytest.raises(ValidationError):
         ed.place(j, 0, "tail", 1, 1)
-    assert not ed.can_undo and same_as_before()
+    assert not ed.can_undo and same_as_before() and not ed.dirty  # a refused edit changes nothing
     i = ed.next_frame(-1, "unlabelled")
     ed.add_instance(i)
     ed.place(i, 0, "head", 5.0, 5.0)
