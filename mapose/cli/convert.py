@@ -11,6 +11,12 @@ def add_arguments(parser) -> None:
     parser.add_argument("--format", default=None, help="output format name (overrides the extension)")
     parser.add_argument("--input-format", default=None, help="input format name (default: sniffed)")
     parser.add_argument("--fps", type=float, default=None, help="frames per second, if the input lacks it")
+    parser.add_argument("--labels", action="store_true",
+                        help="read the input as labelled frames (training data), e.g. a SLEAP project "
+                             "labelled on the Labelling page, also when it could be read as tracks. "
+                             "DeepLabCut and COCO outputs keep the ground truth only (they cannot mark "
+                             "predictions); DeepLabCut outputs get the video frames as "
+                             "labeled-data/<video>/img<frame>.png images")
 
 
 def run(args) -> int:
@@ -23,8 +29,19 @@ def run(args) -> int:
     src, dst = Path(args.input), Path(args.output)
     if src.resolve() == dst.resolve():
         raise MaposeError(f"{dst}: output would overwrite the input; choose another file")
-    kind, obj = read_pose_any(src, args.input_format, fps=args.fps)
+    if args.labels:
+        kind, obj = "labels", io.read_labels(io.require_file(src, "label file"), format=args.input_format)
+    else:
+        kind, obj = read_pose_any(src, args.input_format, fps=args.fps)
     fmt = args.format or io.format_for_output(dst, kind)
+    if kind == "labels" and fmt in ("dlc", "coco"):
+        truth = obj.ground_truth()
+        if len(truth.instances) < len(obj.instances) or len(truth) < len(obj):
+            print(f"kept the ground truth: {len(truth)} of {len(obj)} frames, {len(truth.instances)} of "
+                  f"{len(obj.instances)} instances ({fmt} files cannot mark predictions)")
+        obj = truth
+    if kind == "labels" and fmt == "dlc":
+        _export_dlc_images(obj, dst)
     if kind == "tracks":
         io.write_tracks(obj, dst, format=fmt)
         print(f"wrote {dst} ({fmt}): {obj.sizes['time']} frames, {obj.sizes['individuals']} animals, "
@@ -33,3 +50,32 @@ def run(args) -> int:
         io.write_labels(obj, dst, format=fmt)
         print(f"wrote {dst} ({fmt}): {len(obj)} labelled frames, {len(obj.instances)} instances")
     return 0
+
+
+def _export_dlc_images(labels, dst) -> None:
+    """Save the video frames of ``labels`` where a DeepLabCut project looks for them
+    (``labeled-data/<video stem>/img<frame>.png`` under the project folder of ``dst``); images
+    already there are kept."""
+    from pathlib import Path
+
+    import cv2
+
+    from mapose.data.frames import load_images
+    from mapose.io._files import atomic_path, ensure_folder
+    from mapose.io.dlc import _image_name, _project_root
+
+    video_refs = [i for i, r in enumerate(labels.images) if r.video]
+    if not video_refs:
+        return
+    root = _project_root(Path(dst))
+    digits = max(3, len(str(max((r.frame for r in labels.images), default=0))))
+    todo = [i for i in video_refs if not (root / _image_name(labels.images[i], digits)).exists()]
+    images = load_images(labels, todo)
+    for i in todo:
+        path = root / _image_name(labels.images[i], digits)
+        ensure_folder(path.parent, path)
+        img = images[i]
+        with atomic_path(path) as tmp:
+            cv2.imwrite(str(tmp), img[..., 0] if img.shape[2] == 1 else img[..., ::-1])
+    print(f"saved {len(todo)} frame images under {root / 'labeled-data'} "
+          f"({len(video_refs) - len(todo)} were there)")

@@ -111,6 +111,20 @@ class Labels:
         has_user = np.bincount(frames[self.is_user], minlength=n)[:n] > 0
         return has_user | ~has_any
 
+    def ground_truth(self) -> "Labels":
+        """The labels without what is not ground truth: images that hold only predictions, and
+        predicted instances beside a person's (formats without predictions, DeepLabCut's and
+        COCO's, would store them as labels)."""
+        from dataclasses import replace
+
+        keep = self.ground_truth_images()
+        new_index = np.cumsum(keep) - 1
+        sel = self.is_user & keep[self.instances.frame]
+        det = self.instances.select(sel)
+        det = replace(det, frame=new_index[det.frame], n_frames=int(keep.sum()))
+        return replace(self, images=tuple(r for r, k in zip(self.images, keep) if k), instances=det,
+                       is_user=np.ones(len(det), bool))
+
     def frame_keys(self) -> list[tuple[str, int]]:
         """``(video, frame)`` of every image, for splitting by video and by time.
 

@@ -14,7 +14,8 @@ videos without labels) is written back unchanged.  It follows SLEAP's rules:
   :meth:`LabelEditor.mark_empty` makes one: looking at a frame never changes the file.
 
 Any label file mapose reads (DeepLabCut, COCO) opens too; it is saved as a ``.slp`` beside it,
-never over it (``mapose convert`` turns the result back into DeepLabCut's format).
+never over it (``mapose convert OUT.slp CollectedData.csv --labels`` turns the result back into
+a DeepLabCut project).
 
 Coordinates are pixels of the full frame, pixel centres at integers; a missing point is NaN.
 """

@@ -1,0 +1,66 @@
+"""``mapose convert --labels``: a SLEAP project labelled in mapose becomes a DeepLabCut project
+(ground truth only, with the frame images where DeepLabCut looks for them) or a COCO file."""
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from mapose.cli import main
+from mapose.data.frames import load_images
+from mapose.data.label_editor import LabelEditor
+from mapose.io import read_labels
+from mapose.io.video import VideoReader
+
+FLIES = Path(__file__).resolve().parents[2] / "data" / "flies_dreem"
+
+
+def labelled_project(tmp_path):
+    """extract-frames with predictions, then two frames corrected, one marked empty, two left."""
+    video = tmp_path / f"{tmp_path.name}.mp4"
+    shutil.copy(FLIES / "two_flies.mp4", video)
+    todo = tmp_path / "todo.slp"
+    assert main(["extract-frames", str(video), "--out", str(todo), "--tracks", str(FLIES / "two_flies.slp"),
+                 "--n", "5", "--method", "uniform"]) == 0
+    ed = LabelEditor(todo)
+    ed.accept_all(0)
+    ed.place(1, 0, "head", 500.0, 400.0)  # one animal corrected, the other prediction left alone
+    ed.mark_empty(2)
+    ed.save()
+    return video, todo, ed
+
+
+def test_a_labelled_project_becomes_a_deeplabcut_project_with_its_images(tmp_path, capsys):
+    video, todo, ed = labelled_project(tmp_path)
+    out = tmp_path / "dlc" / "labeled-data" / video.stem / "CollectedData_me.csv"
+    assert main(["convert", str(todo), str(out), "--labels"]) == 0
+    text = capsys.readouterr().out
+    assert "kept the ground truth: 3 of 5 frames, 3 of 11 instances" in text  # 10 predicted + 3 user - 2 on the empty frame
+    assert "saved 3 frame images" in text
+
+    dlc = read_labels(out)
+    src = read_labels(todo).ground_truth()
+    assert len(dlc) == 3 and len(dlc.instances) == 3
+    heads = dlc.instances.keypoints[:, 0]
+    assert np.any(np.all(np.isclose(heads, [500.0, 400.0]), axis=1))
+    np.testing.assert_allclose(np.sort(dlc.instances.keypoints, axis=None),
+                               np.sort(src.instances.keypoints, axis=None), atol=1e-3, equal_nan=True)
+    frames = [ed.frames[i].frame for i in range(3)]
+    with VideoReader(video) as vr:
+        for ref, img in zip(dlc.images, load_images(dlc)):
+            f = int(Path(ref.image).stem[3:])
+            assert f in frames and np.array_equal(img[..., 0], vr[f][..., 0])
+    # converting again keeps the images already there
+    assert main(["convert", str(todo), str(out.with_name("CollectedData_again.csv")), "--labels"]) == 0
+    assert "saved 0 frame images" in capsys.readouterr().out
+
+
+def test_coco_keeps_the_ground_truth_and_without_labels_a_project_reads_as_tracks(tmp_path, capsys):
+    _, todo, _ = labelled_project(tmp_path)
+    coco = tmp_path / "labels.json"
+    assert main(["convert", str(todo), str(coco), "--labels"]) == 0
+    data = json.loads(coco.read_text())
+    assert len(data["images"]) == 3 and len(data["annotations"]) == 3
+    assert main(["convert", str(todo), str(tmp_path / "tracks.h5")]) == 0
+    assert "frames, " in capsys.readouterr().out.splitlines()[-1]  # the tracks reading, as before
