@@ -127,6 +127,9 @@ st.sidebar.checkbox("Save after every change", value=True, key="lab_autosave")
 st.sidebar.button("Save now", key="lab_save", disabled=not ed.dirty, on_click=_do,
                   args=(lambda e: S.update(lab_msg=f"saved {e.save()}"),))
 st.sidebar.caption(f"writes {ed.out}")
+st.sidebar.button("Reopen from disk", key="lab_reopen", help="read the file again (after saving it in another "
+                  "program); changes not saved here are dropped",
+                  on_click=lambda: S.update(lab_open=None, lab_editor=None))
 counts = ed.counts()
 st.write(" · ".join(f"**{n}** {s}" for s, n in counts.items() if n) + f" · {len(ed.keypoints)} body parts")
 

@@ -140,7 +140,6 @@ class LabelEditor:
             default_out = self.path.with_name(self.path.name.split(".")[0] + ".labels.slp")
         self._format = fmt
         self.out = Path(out) if out is not None else default_out
-        self._check_out()
         self._sk = slp_io._pick_skeleton(self._labels, self.path)
         self.skeleton: Skeleton = slp_io._to_skeleton(self._sk)
         if not self._labels.skeletons:
@@ -546,6 +545,18 @@ class LabelEditor:
                 out.append(f"animal {a} has no point placed")
         return out
 
+    @property
+    def out(self) -> Path:
+        """Where :meth:`save` writes; a file changed by another program since it was set (or last
+        saved here) is not overwritten."""
+        return self._out
+
+    @out.setter
+    def out(self, path: PathLike) -> None:
+        self._out = Path(path)
+        self._check_out()
+        self._out_stamp = _stamp(self._out)
+
     def _check_out(self) -> None:
         same = self.out.resolve() == self.path.resolve()
         if same and self._embedded:
@@ -565,7 +576,11 @@ class LabelEditor:
         from mapose.io._files import atomic_path
 
         self._check_out()
-
+        if _stamp(self.out) != self._out_stamp:
+            raise MaposeError(
+                f"{self.out} changed on disk since it was opened here (saved by another program or "
+                "window); not overwritten. Open it again to see those changes (the edits made here "
+                "since then are lost), or save to another file")
         for lf in self._labels.labeled_frames:
             ids = {id(x) for x in lf.instances}
             for inst in lf.instances:
@@ -573,8 +588,18 @@ class LabelEditor:
                     inst.from_predicted = None
         with atomic_path(self.out) as tmp:
             self._sio.save_slp(self._labels, str(tmp), verbose=False)
+        self._out_stamp = _stamp(self.out)
         self.dirty = False
         return self.out
+
+
+def _stamp(path: Path) -> Optional[tuple[int, int]]:
+    """``(modification time in ns, size)`` of ``path``, None when it does not exist."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
 
 
 def _read_image(path: Path) -> np.ndarray:

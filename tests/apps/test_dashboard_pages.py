@@ -164,6 +164,7 @@ def todo(tmp_path, monkeypatch):
 
 
 def test_labelling_page_accept_hide_and_negative_are_saved_at_once(todo):
+    from mapose.data.label_editor import LabelEditor
     from mapose.io import read_labels
 
     at = page("pages/6_Labelling.py").run()
@@ -198,6 +199,7 @@ def test_labelling_page_accept_hide_and_negative_are_saved_at_once(todo):
     at.button(key="lab_empty").click().run()
     assert_ok(at)
     assert "**1** empty" in at.markdown[0].value
+    assert sum(read_labels(todo).ground_truth_images()) == 2  # the labelled frame and the negative
     at.number_input(key="lab_add_number").set_value(127).run()
     at.button(key="lab_add_frame").click().run()  # any frame of the video can be labelled
     assert_ok(at)
@@ -210,10 +212,18 @@ def test_labelling_page_accept_hide_and_negative_are_saved_at_once(todo):
     at.sidebar.button(key="lab_save").click().run()
     assert sum(read_labels(todo).ground_truth_images()) == 3
     at.sidebar.button(key="lab_undo").click().run()
+    other = LabelEditor(todo)  # another program saves the file meanwhile
+    other.mark_empty(other.next_frame(-1, "predicted"))
+    other.save()
+    at.sidebar.button(key="lab_save").click().run()
+    assert "changed on disk" in at.error[0].value  # not overwritten
+    at.sidebar.button(key="lab_reopen").click().run()
+    assert_ok(at)
+    assert "**3** empty" in at.markdown[0].value  # their change, read again
+    at.button(key="lab_empty").click().run()
     at.sidebar.text_input(key="lab_path_input").set_value(str(POSE)).run()  # ... or opening another file
     assert_ok(at)
-    assert sum(read_labels(todo).ground_truth_images()) == 2
-    assert sum(read_labels(todo).ground_truth_images()) == 2  # the labelled frame and the negative
+    assert sum(read_labels(todo).ground_truth_images()) == 5  # 1 labelled + 4 empty
 
 
 def test_labelling_page_names_a_file_it_cannot_open(tmp_path, session):

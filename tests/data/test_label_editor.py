@@ -10,7 +10,7 @@ import sleap_io as sio
 
 from mapose.core import ImageRef
 from mapose.data.label_editor import LabelEditor
-from mapose.errors import MissingFileError, ValidationError
+from mapose.errors import MaposeError, MissingFileError, ValidationError
 from mapose.io import read_labels
 from mapose.io.slp import write_labels
 from mapose.io.video import VideoReader
@@ -259,3 +259,19 @@ def test_copying_the_animals_of_the_nearest_labelled_frame(project):
     assert ed.undo() and ed.instances(by_frame[70]) == []  # one step
     with pytest.raises(ValidationError, match="no labelled animal to copy"):
         ed.copy_animals(by_frame[70], by_frame[10])
+
+
+def test_a_file_saved_by_another_program_meanwhile_is_not_overwritten(project):
+    path, _ = project
+    mine, theirs = LabelEditor(path), LabelEditor(path)
+    theirs.mark_empty(0)
+    theirs.save()  # e.g. SLEAP's GUI, or a second browser tab
+    mine.accept_all(mine.next_frame(-1, "predicted"))
+    with pytest.raises(MaposeError, match="changed on disk since it was opened here.*not overwritten"):
+        mine.save()
+    assert LabelEditor(path).status(0) == "empty"  # their change is still there
+    mine.out = path.with_name("mine.slp")  # saving elsewhere is allowed
+    mine.save()
+    theirs.hide(2, 0, "head")
+    theirs.save()  # and the editor that saved last goes on saving
+    assert read_labels(path.with_name("mine.slp")).ground_truth_images().sum() == 1
