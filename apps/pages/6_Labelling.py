@@ -217,16 +217,26 @@ with col_img:
         st.stop()
     zoom = st.select_slider("Zoom", ["fit", 1, 1.5, 2, 3, 4, 6, 8], value="fit", key="lab_zoom",
                             format_func=lambda z: "fit the animals" if z == "fit" else f"{z}×")
-    # The view stays put while points are placed; it follows a change of frame, zoom or animal.
+    # The view stays put while points are placed; it follows a change of frame, zoom or animal,
+    # and the pan buttons.
     view_key = (S.get("lab_open"), i, zoom, S.get("lab_centre_on"))
     view = S.get("lab_view")
+    size = (img.shape[1], img.shape[0])
     if view is None or S.get("lab_view_key") != view_key:
         on = S.get("lab_centre_on")
         pts = instances[on].points if on is not None and on < len(instances) else \
             np.concatenate([s.points for s in instances]) if instances else np.zeros((0, 2))
-        view = fit_view((img.shape[1], img.shape[0]), pts, None if zoom == "fit" else zoom, max_display=720)
+        view = fit_view(size, pts, None if zoom == "fit" else zoom, max_display=720)
         S["lab_view_key"] = view_key
+    pan = S.pop("lab_pan", None)
+    if pan is not None:
+        view = view.shifted(pan[0] * view.width / 2, pan[1] * view.height / 2, size)
     S["lab_view"] = view
+    if view.width < size[0] or view.height < size[1]:
+        cols = st.columns([1, 1, 1, 1, 6])
+        for c, (label, d) in zip(cols, [("◀", (-1, 0)), ("▲", (0, -1)), ("▼", (0, 1)), ("▶", (1, 0))]):
+            c.button(label, key=f"lab_pan_{label}", on_click=lambda d=d: S.update(lab_pan=d),
+                     help="move the view by half its size")
     # one picture widget per file, frame and view: a click always maps through the view it was drawn with
     click_key = "lab_click_" + hashlib.sha1(repr((S.get("lab_open"), i, view)).encode()).hexdigest()[:12]
     track_ix = {t: j for j, t in enumerate(ed.tracks)}

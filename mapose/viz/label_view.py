@@ -41,6 +41,12 @@ class LabelView:
         return (self.x0 + (float(u) + 0.5) / self.scale - 0.5,
                 self.y0 + (float(v) + 0.5) / self.scale - 0.5)
 
+    def shifted(self, dx: float, dy: float, frame_size: tuple[int, int]) -> "LabelView":
+        """The same crop moved by ``(dx, dy)`` frame pixels, kept inside a ``(width, height)`` frame."""
+        x0 = int(np.clip(round(self.x0 + dx), 0, max(int(frame_size[0]) - self.width, 0)))
+        y0 = int(np.clip(round(self.y0 + dy), 0, max(int(frame_size[1]) - self.height, 0)))
+        return LabelView(x0, y0, self.width, self.height, self.scale)
+
     def to_display(self, points: np.ndarray) -> np.ndarray:
         """Displayed coordinates of frame points ``(..., 2)`` (NaN stays NaN)."""
         p = np.asarray(points, np.float64)

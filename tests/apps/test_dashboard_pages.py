@@ -232,3 +232,18 @@ def test_labelling_page_names_a_file_it_cannot_open(tmp_path, session):
     assert not at.exception and "nope.slp" in at.error[0].value and "not found" in at.error[0].value
     at.sidebar.text_input(key="lab_path_input").set_value("").run()
     assert not at.exception and "extract-frames" in at.info[0].value
+
+
+def test_labelling_page_pans_the_zoomed_view(todo):
+    import re
+
+    def shown():
+        cap = next(c.value for c in at.caption if "Showing x" in c.value)
+        return tuple(int(v) for v in re.search(r"x (\d+)–(\d+), y (\d+)–(\d+)", cap).groups())
+
+    at = page("pages/6_Labelling.py").run()
+    x0, x1, y0, y1 = shown()
+    assert x1 - x0 < 1024  # zoomed in on the flies
+    at.button(key="lab_pan_▶").click().run()
+    assert_ok(at)
+    assert shown() == (min(x0 + (x1 - x0) // 2, 1024 - (x1 - x0)), min(x1 + (x1 - x0) // 2, 1024), y0, y1)

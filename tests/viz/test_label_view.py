@@ -56,3 +56,12 @@ def test_fit_view_frames_the_animals():
     assert fit_view((1024, 1024), np.full((3, 2), np.nan)).width == 1024  # nothing placed: whole frame
     spread = np.array([[0.0, 0.0], [1000.0, 900.0]])
     assert fit_view((1024, 1024), spread).width == 1024  # zoom never below 1
+
+
+def test_panning_keeps_the_crop_size_and_stays_in_the_frame():
+    v = make_view((1024, 768), centre=(512, 384), zoom=4, max_display=512)
+    right = v.shifted(v.width / 2, 0, (1024, 768))
+    assert (right.width, right.height, right.scale) == (v.width, v.height, v.scale)
+    assert right.x0 == v.x0 + v.width // 2 and right.y0 == v.y0
+    far = v.shifted(-5000, 5000, (1024, 768))
+    assert (far.x0, far.y0) == (0, 768 - v.height)
