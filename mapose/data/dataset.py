@@ -99,7 +99,8 @@ def samples_from_labels(
                     else "it holds no frame")
             raise ValidationError(
                 f"label file {lab.source or '(in memory)'}: no frame labelled by a person ({what}); "
-                "label some (e.g. in SLEAP), or leave this file out")
+                f"label some (mapose dashboard {lab.source or 'FILE'}, Labelling page; or in SLEAP), or leave "
+                "this file out")
         imgs = load_images(lab, np.flatnonzero(keep))
         keys = lab.frame_keys()
         inst = lab.instances
