@@ -83,4 +83,15 @@ def run(args) -> int:
     print(f"{path}: {fmt} {kind}")
     for line in describe_tracks(obj) if kind == "tracks" else describe_labels(obj):
         print(line)
+    if fmt == "slp":
+        print(_labelling_progress(path))
     return 0
+
+
+def _labelling_progress(path) -> str:
+    """How far the labelling of a SLEAP project has come (what the Labelling page counts)."""
+    from mapose.data.label_editor import LabelEditor
+
+    counts = LabelEditor(path).counts()
+    return ("labelling:  " + ", ".join(f"{n} {s}" for s, n in counts.items())
+            + " (frames labelled by a person, with predictions only, listed but untouched, marked empty)")

@@ -48,6 +48,7 @@ def test_info_tracks_labels_video():
     assert "animals:    2" in res.stdout and "frames:     128" in res.stdout
     # the file names no left/right pairs; info shows the ones training guesses from the names
     assert "symmetric pairs: 0 in the file; 5 guessed from the names (wingL/wingR," in res.stdout
+    assert "labelling:  128 labelled, 0 predicted, 0 unlabelled, 0 empty" in res.stdout  # a SLEAP project's progress
     res = mapose("info", DLC_LABELS)
     assert res.returncode == 0, res.stderr
     assert "labelled frames: 90" in res.stdout
