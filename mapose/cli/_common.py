@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mapose.errors import ConfigError, MaposeError
+from mapose.errors import MaposeError
 from mapose.io import read_pose_any  # noqa: F401  (used by several commands)
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".mpg", ".mpeg", ".m4v", ".wmv")

@@ -62,17 +62,17 @@ def _export_dlc_images(labels, dst) -> None:
 
     from mapose.data.frames import load_images
     from mapose.io._files import atomic_path, ensure_folder
-    from mapose.io.dlc import _image_name, _project_root
+    from mapose.io.dlc import _project_root, image_paths
 
     video_refs = [i for i, r in enumerate(labels.images) if r.video]
     if not video_refs:
         return
     root = _project_root(Path(dst))
-    digits = max(3, len(str(max((r.frame for r in labels.images), default=0))))
-    todo = [i for i in video_refs if not (root / _image_name(labels.images[i], digits)).exists()]
+    names = image_paths(labels)
+    todo = [i for i in video_refs if not (root / names[i]).exists()]
     images = load_images(labels, todo)
     for i in todo:
-        path = root / _image_name(labels.images[i], digits)
+        path = root / names[i]
         ensure_folder(path.parent, path)
         img = images[i]
         with atomic_path(path) as tmp:

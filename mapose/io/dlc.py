@@ -853,6 +853,13 @@ def _image_name(ref: ImageRef, digits: int) -> str:
     return f"labeled-data/{Path(ref.video).stem}/img{ref.frame:0{digits}d}.png"
 
 
+def image_paths(labels: Labels) -> list[str]:
+    """The image path :func:`write_labels` writes for each labelled frame, relative to the project
+    folder: image files as they are, video frames as ``labeled-data/<video stem>/img<frame>.png``."""
+    digits = max(3, len(str(max((r.frame for r in labels.images), default=0))))
+    return [_image_name(r, digits) for r in labels.images]
+
+
 def write_labels(
     labels: Labels,
     path: PathLike,
@@ -930,8 +937,7 @@ def write_labels(
         empty &= np.isnan(conf).all(axis=0)
     layout = _layout(names, keypoints, unique_bodyparts or [], empty) if multi else {names[0]: keypoints}
     cols, values = _columns_and_values(names, keypoints, pos, conf, layout, likelihood, scorer)
-    digits = max(3, len(str(max((r.frame for r in labels.images), default=0))))
-    paths = [_image_name(r, digits) for r in labels.images]
+    paths = image_paths(labels)
     parts = [tuple(x.split("/")) for x in paths]
     style = index_style
     if style == "auto":
