@@ -153,6 +153,12 @@ with col_ctl:
     nxt = nxt if nxt is not None else ed.next_frame(i, "predicted")
     st.button("Next frame to label", key="lab_next_todo", on_click=_select_frame, args=(nxt,),
               disabled=nxt is None)
+    flagged = sorted({j for j in range(len(ed)) if ed.issues(j)})
+    later = [j for j in flagged if j > i] or flagged
+    st.button(f"Next likely mistake ({len(flagged)} frames)", key="lab_next_issue", on_click=_select_frame,
+              args=(later[0] if later else None,), disabled=not flagged or flagged == [i],
+              help="left/right swaps, wrong sides, odd limb lengths, animals placed twice, parts left on "
+                   "one pixel (as mapose check-labels), judged against every labelled animal")
     with st.popover("Add a frame of this video"):
         n_video = ed.video_length(fr.video)
         st.number_input("Frame number", min_value=0, max_value=max((n_video or 1) - 1, 0), step=1,
@@ -253,5 +259,7 @@ with col_img:
                                 image_format="JPEG", jpeg_quality=92, cursor="crosshair")
     for p in ed.problems(i):
         st.warning(p)
+    for issue in ed.issues(i):
+        st.warning(f"Likely mistake, animal {issue.animal}: {issue.message}")
     if S.get("lab_msg"):
         (st.error if S["lab_msg"].startswith("error") else st.caption)(S.pop("lab_msg"))

@@ -80,6 +80,7 @@ def _edit(method):
         self._undo.append(snap)
         del self._undo[:-MAX_UNDO]
         self.dirty = True
+        self.revision += 1
         return out
 
     return wrapper
@@ -158,6 +159,8 @@ class LabelEditor:
         self._sio = sio
         self._undo: list[dict] = []
         self._depth = 0
+        self.revision = 0  # counts edits and undos: what was computed from the labels is stale when it changes
+        self._issues: tuple[int, dict[int, list]] = (-1, {})
 
     # ------------------------------------------------------------------ looking
     def __len__(self) -> int:
@@ -527,7 +530,43 @@ class LabelEditor:
             return False
         self._restore(self._undo.pop())
         self.dirty = True
+        self.revision += 1
         return True
+
+    # ------------------------------------------------------------------ checks
+    def to_labels(self):
+        """The project as :class:`~mapose.core.Labels`, as training would read it once saved."""
+        from mapose.io.slp import from_sio_labels
+
+        return from_sio_labels(self._labels, self.path)
+
+    def issues(self, i: Optional[int] = None) -> list:
+        """Likely labelling mistakes (:func:`mapose.data.label_checks.check_labels`: left/right
+        swaps, wrong sides, odd limb lengths, animals placed twice, parts left on one pixel) among
+        the labelled animals of frame ``i``, or of every frame when None.  ``LabelIssue.animal``
+        indexes :meth:`instances` (labelled animals are listed first).  The check looks at the
+        whole project, so it learns what is usual from every labelled animal; it runs again only
+        after an edit."""
+        from mapose.data.label_checks import check_labels
+
+        if self._issues[0] != self.revision:
+            labels = self.to_labels()
+            where = {(r.video, r.frame) if r.video else (r.image, -1): j for j, r in enumerate(labels.images)}
+            by_image = {}
+            for fr_i, fr in enumerate(self.frames):
+                info = self._video_info[fr.video]
+                key = (info["path"], fr.frame) if info["images"] is None else (info["images"][fr.frame], -1)
+                if key in where:
+                    by_image[where[key]] = fr_i
+            per_frame: dict[int, list] = {}
+            for issue in check_labels(labels):
+                if issue.image in by_image:
+                    per_frame.setdefault(by_image[issue.image], []).append(issue)
+            self._issues = (self.revision, per_frame)
+        per_frame = self._issues[1]
+        if i is None:
+            return [x for j in sorted(per_frame) for x in per_frame[j]]
+        return list(per_frame.get(self._check_frame(i), []))
 
     # ------------------------------------------------------------------ saving
     def problems(self, i: int) -> list[str]:

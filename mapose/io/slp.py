@@ -320,7 +320,13 @@ def read_labels(path: PathLike) -> Labels:
         When the file is not a SLEAP file, or uses more than one skeleton.
     """
     p = Path(path)
-    labels = _load(p)
+    return from_sio_labels(_load(p), p)
+
+
+def from_sio_labels(labels, path: PathLike) -> Labels:
+    """:class:`~mapose.core.Labels` of a ``sleap_io.Labels`` read from (or saved as) ``path``
+    (what :func:`read_labels` returns for that file)."""
+    p = Path(path)
     sio_sk = _pick_skeleton(labels, p)
     skeleton = _to_skeleton(sio_sk)
     track_index = {id(t): i for i, t in enumerate(labels.tracks)}

@@ -247,3 +247,13 @@ def test_labelling_page_pans_the_zoomed_view(todo):
     at.button(key="lab_pan_▶").click().run()
     assert_ok(at)
     assert shown() == (min(x0 + (x1 - x0) // 2, 1024 - (x1 - x0)), min(x1 + (x1 - x0) // 2, 1024), y0, y1)
+
+
+def test_labelling_page_steps_through_likely_mistakes(session):
+    at = page("pages/6_Labelling.py").run()  # the bundled sample: 128 frames labelled by a person
+    assert_ok(at)
+    button = at.button(key="lab_next_issue")
+    assert "(3 frames)" in button.label  # as mapose check-labels finds in this file
+    button.click().run()
+    assert_ok(at)
+    assert any("Likely mistake, animal" in w.value for w in at.warning)

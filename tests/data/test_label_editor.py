@@ -275,3 +275,27 @@ def test_a_file_saved_by_another_program_meanwhile_is_not_overwritten(project):
     theirs.hide(2, 0, "head")
     theirs.save()  # and the editor that saved last goes on saving
     assert read_labels(path.with_name("mine.slp")).ground_truth_images().sum() == 1
+
+
+def test_likely_mistakes_are_flagged_on_the_frame_as_it_is_edited(tmp_path):
+    path = tmp_path / "flies.slp"
+    video = tmp_path / f"{tmp_path.name}.mp4"
+    shutil.copy(FLIES / "two_flies.mp4", video)
+    shutil.copy(FLIES / "two_flies.slp", path)
+    labels = sio.load_slp(str(path), open_videos=False)
+    labels.videos[0].replace_filename(str(video), open=False)
+    sio.save_slp(labels, str(path), verbose=False)
+    ed = LabelEditor(path)
+    before = {(x.frame, x.kind) for x in ed.issues()}  # the sample's own (a few short head-eye limbs)
+    i = next(j for j, f in enumerate(ed.frames) if f.frame == 40)
+    assert ed.issues(i) == []
+    left = ed.instances(i)[0].points[ed.keypoints.index("midlegL4")].copy()
+    right = ed.instances(i)[0].points[ed.keypoints.index("midlegR4")].copy()
+    ed.place(i, 0, "midlegL4", *right)  # the mid legs labelled the wrong way round
+    ed.place(i, 0, "midlegR4", *left)
+    found = ed.issues(i)
+    assert [(x.kind, x.animal, x.keypoints) for x in found] == [("left_right_swap", 0, ("midlegL4", "midlegR4"))]
+    assert {(x.frame, x.kind) for x in ed.issues()} == before | {(40, "left_right_swap")}
+    ed.undo()
+    ed.undo()
+    assert ed.issues(i) == []
