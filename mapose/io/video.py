@@ -410,8 +410,10 @@ class VideoReader:
         self.close()
 
     def __del__(self) -> None:
-        with contextlib.suppress(Exception):
+        try:  # no module globals here: at interpreter exit they may already be gone
             self.close()
+        except Exception:  # noqa: BLE001
+            pass
 
     def __repr__(self) -> str:
         return (
@@ -603,9 +605,11 @@ class VideoWriter:
             self._abort()
 
     def __del__(self) -> None:
-        with contextlib.suppress(Exception):
+        try:  # no module globals here: at interpreter exit they may already be gone
             if self._vw is not None:
                 self._abort()
+        except Exception:  # noqa: BLE001
+            pass
 
 
 class _EmbeddedFrames:
