@@ -21,7 +21,8 @@ Pick a page in the sidebar:
 - **Classifiers** — train behaviour classifiers from annotations, see cross-validated metrics,
   predict on sessions.
 - **Labelling** — place and correct keypoints on the frames of a SLEAP project (from
-  `mapose extract-frames`): click to place, drag to move, accept predictions, undo; saved as you go.
+  `mapose extract-frames`): click to place, drag to move, accept predictions, undo, likely
+  mistakes flagged; saved as you go.
 
 The pose file and video chosen in the sidebar are shared by every page.
 """
