@@ -107,10 +107,53 @@ def _do(action) -> None:
         S["lab_msg"] = f"error: {exc}"
 
 
+def _new_project() -> None:
+    """Choose frames of a video to label (``mapose extract-frames``) and open the project written."""
+    import contextlib
+    import io
+
+    from mapose.cli import main
+
+    video, parts = S.get("lab_new_video", "").strip(), S.get("lab_new_parts", "").strip()
+    tracks = S.get("lab_new_tracks", "").strip()
+    if not video or not (parts or tracks):
+        S["lab_msg"] = "error: give a video, and its body parts (or a pose file of it)"
+        return
+    out = str(Path(video).with_name(Path(video).stem + ".labels.slp"))
+    argv = ["extract-frames", video, "--out", out, "--n", str(int(S.get("lab_new_n", 20)))]
+    argv += ["--tracks", tracks] if tracks else ["--skeleton", parts]
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        try:
+            code = main(argv)
+        except SystemExit as exc:  # argparse refusing an option
+            code = exc.code or 2
+    if code:
+        lines = err.getvalue().strip().splitlines()
+        S["lab_msg"] = "error: " + (lines[-1] if lines else f"extract-frames failed (exit code {code})")
+        return
+    S["lab_path_input"] = out
+    S["lab_msg"] = f"chose frames of {Path(video).name} to label: {out}"
+
+
 st.sidebar.header("Label file")
 st.sidebar.text_input("SLEAP project (.slp) or label file", value=_default_path(), key="lab_path_input",
                       help="`mapose extract-frames VIDEO --out todo.slp` makes one with the frames worth "
                            "labelling. DeepLabCut and COCO label files open too and are saved as .slp beside them.")
+with st.sidebar.expander("New project from a video"):
+    st.text_input("Video", key="lab_new_video", help="a video file or a folder of images")
+    st.text_input("Body parts", key="lab_new_parts", placeholder="head,thorax,abdomen",
+                  help="names separated by commas, or a skeleton .yaml/.json, a DeepLabCut or Lightning "
+                       "Pose config, a model folder")
+    st.text_input("Pose file of the video (optional)", key="lab_new_tracks",
+                  help="mapose analyze output (or SLEAP/DLC predictions): frames where it is least sure "
+                       "are chosen, with its animals to correct")
+    st.number_input("Frames to label", 1, 1000, 20, key="lab_new_n")
+    st.button("Choose frames and open", key="lab_new_go", on_click=_new_project,
+              help="as mapose extract-frames: diverse-looking frames (or the least sure ones with a pose "
+                   "file), written to <video>.labels.slp beside the video")
+if S.get("lab_msg", "").startswith("error"):
+    st.sidebar.error(S.pop("lab_msg"))
 ed = _editor()
 if ed is None:
     if not S.get("lab_path_input"):

@@ -257,3 +257,23 @@ def test_labelling_page_steps_through_likely_mistakes(session):
     button.click().run()
     assert_ok(at)
     assert any("Likely mistake, animal" in w.value for w in at.warning)
+
+
+def test_labelling_page_starts_a_project_from_a_video(tmp_path, session):
+    from mapose.io import read_labels
+
+    video = tmp_path / f"{tmp_path.name}_new.mp4"
+    shutil.copy(VIDEO, video)
+    at = page("pages/6_Labelling.py").run()
+    at.sidebar.text_input(key="lab_new_video").set_value(str(video))
+    at.sidebar.text_input(key="lab_new_parts").set_value("head, thorax , abdomen,head")
+    at.sidebar.number_input(key="lab_new_n").set_value(4)
+    at.sidebar.button(key="lab_new_go").click().run()
+    assert "repeated" in at.sidebar.error[0].value  # the error of extract-frames, in one line
+    at.sidebar.text_input(key="lab_new_parts").set_value("head,thorax,abdomen")
+    at.sidebar.button(key="lab_new_go").click().run()
+    assert_ok(at)
+    out = video.with_name(video.stem + ".labels.slp")
+    assert at.sidebar.text_input(key="lab_path_input").value == str(out)
+    assert "**4** unlabelled · 3 body parts" in at.markdown[0].value
+    assert read_labels(out).skeleton.keypoints == ("head", "thorax", "abdomen")
