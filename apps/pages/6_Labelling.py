@@ -186,7 +186,7 @@ with col_ctl:
     st.subheader("Frame")
     fr = ed.frames[i]
     st.selectbox("Frame", range(len(ed)), key="lab_frame", label_visibility="collapsed",
-                 format_func=lambda j: f"{ed.video_name(j)} #{ed.frames[j].frame} ({ed.status(j)})",
+                 format_func=lambda j: f"{ed.frame_name(j)} ({ed.status(j)})",
                  on_change=lambda: S.update(lab_animal=0, lab_part=0, lab_centre_on=None))
     b1, b2 = st.columns(2)
     b1.button("◀ Previous", key="lab_prev", on_click=_select_frame, args=(ed.next_frame(i, step=-1),),
@@ -227,7 +227,7 @@ with col_ctl:
         st.button("Accept all predictions", key="lab_accept_all", on_click=_do, args=(lambda e: e.accept_all(i),))
     src = ed.source_frame(i) if not any(s.user for s in instances) else None
     if src is not None:
-        st.button(f"Copy the animals of frame #{ed.frames[src].frame}", key="lab_copy",
+        st.button(f"Copy the animals of {ed.frame_name(src)}", key="lab_copy",
                   on_click=_do, args=(lambda e: e.copy_animals(i, src),),
                   help="start from the nearest labelled frame's animals and move what changed")
     if have:

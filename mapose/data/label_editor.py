@@ -182,6 +182,15 @@ class LabelEditor:
             return Path(info["images"][0]).parent.name or "images"
         return Path(str(info.get("original") or info["path"])).name
 
+    def frame_name(self, i: int) -> str:
+        """Frame ``i`` for display: ``clip.mp4 #120``, or the image file of an image list
+        (``labeled-data/clip/img0120.png``)."""
+        fr = self.frames[self._check_frame(i)]
+        images = self._video_info[fr.video]["images"]
+        if images is not None and 0 <= fr.frame < len(images):
+            return str(images[fr.frame]).replace("\\", "/")
+        return f"{self.video_name(i)} #{fr.frame}"
+
     def _labeled_frame(self, i: int, create: bool = False):
         fr = self.frames[self._check_frame(i)]
         lf = self._lf.get((fr.video, fr.frame))

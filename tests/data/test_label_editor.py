@@ -47,6 +47,7 @@ def test_frames_statuses_and_images(project):
     path, _ = project
     ed = LabelEditor(path)
     assert [f.frame for f in ed.frames] == sorted(FRAMES + SUGGESTED)
+    assert ed.frame_name(0) == f"{path.parent.name}.mp4 #3"
     assert ed.counts() == {"labelled": 0, "predicted": 3, "unlabelled": 2, "empty": 0}
     i = ed.next_frame(-1, "unlabelled")
     assert ed.frames[i].frame == 10 and ed.instances(i) == []
@@ -189,6 +190,7 @@ def test_a_deeplabcut_project_is_edited_into_a_slp_beside_it(tmp_path):
     before = csv.read_bytes()
     ed = LabelEditor(csv)
     assert ed.out == csv.with_name("CollectedData.slp") and ed.counts()["labelled"] == len(ed)
+    assert ed.frame_name(0) == read_labels(csv).images[0].image  # the image file, as DeepLabCut names it
     img = ed.image(0)
     assert img.ndim == 3 and img.shape[2] == 3
     ed.place(0, 0, ed.keypoints[0], 5.0, 6.0)
