@@ -42,6 +42,7 @@ def run(args) -> int:
         obj = truth
     if kind == "labels" and fmt == "dlc":
         _export_dlc_images(obj, dst)
+        _write_dlc_config(obj, dst)
     if kind == "tracks":
         io.write_tracks(obj, dst, format=fmt)
         print(f"wrote {dst} ({fmt}): {obj.sizes['time']} frames, {obj.sizes['individuals']} animals, "
@@ -79,3 +80,19 @@ def _export_dlc_images(labels, dst) -> None:
             cv2.imwrite(str(tmp), img[..., 0] if img.shape[2] == 1 else img[..., ::-1])
     print(f"saved {len(todo)} frame images under {root / 'labeled-data'} "
           f"({len(video_refs) - len(todo)} were there)")
+
+
+def _write_dlc_config(labels, dst) -> None:
+    """A ``config.yaml`` for the DeepLabCut project of ``dst`` when it has none: a DeepLabCut CSV
+    holds no skeleton edges, so without one they would be lost."""
+    from pathlib import Path
+
+    from mapose.io.dlc import _project_root, find_project_config, write_project_config
+
+    if find_project_config(dst) is not None:
+        return
+    path = _project_root(Path(dst)) / "config.yaml"
+    stem = Path(dst).name.split(".")[0]
+    scorer = stem.split("CollectedData_", 1)[1] if stem.startswith("CollectedData_") else "mapose"
+    write_project_config(path, labels.skeleton, labels.individuals, scorer=scorer)
+    print(f"wrote {path} (body parts, skeleton, individuals of the new DeepLabCut project)")

@@ -51,7 +51,7 @@ from mapose.core.labels import ImageRef, Labels
 from mapose.core.skeleton import Skeleton
 from mapose.core.tracks import make_tracks, validate_tracks
 from mapose.errors import ConfigError, FormatError, MaposeError
-from mapose.io._files import HDF5_MAGIC, PathLike, atomic_path, check_fps, require_file
+from mapose.io._files import HDF5_MAGIC, PathLike, atomic_path, atomic_write_text, check_fps, require_file
 
 NAME = "dlc"
 EXTENSIONS = (".h5", ".csv")
@@ -242,6 +242,25 @@ def skeleton_from_config(cfg: dict, keypoints: Optional[Sequence[str]] = None) -
             )
     task = str(cfg.get("raw", {}).get("Task") or "")
     return Skeleton.from_names(names, edges, Skeleton.guess_symmetry(names), name=task)
+
+
+def write_project_config(path: PathLike, skeleton: Skeleton, individuals: Sequence[str] = (),
+                         scorer: str = "mapose") -> None:
+    """Write a minimal DeepLabCut project ``config.yaml`` (atomically): the body parts, skeleton
+    edges, individuals and scorer of a labelled-data project, what :func:`read_project_config`
+    (and so :func:`read_labels`) takes the skeleton from.  DeepLabCut's own settings (video sets,
+    training fractions, network) are left for DeepLabCut to fill in."""
+    import yaml
+
+    names = list(skeleton.keypoints)
+    cfg: dict[str, Any] = {"Task": skeleton.name or "mapose", "scorer": scorer}
+    if individuals:
+        cfg.update(multianimalproject=True, individuals=[str(i) for i in individuals],
+                   uniquebodyparts=[], multianimalbodyparts=names, bodyparts="MULTI!")
+    else:
+        cfg.update(multianimalproject=False, bodyparts=names)
+    cfg["skeleton"] = [list(e) for e in skeleton.edge_names]
+    atomic_write_text(path, yaml.safe_dump(cfg, sort_keys=False))
 
 
 def find_project_config(path: PathLike, levels: int = 4) -> Optional[Path]:

@@ -41,6 +41,9 @@ def test_a_labelled_project_becomes_a_deeplabcut_project_with_its_images(tmp_pat
 
     dlc = read_labels(out)
     src = read_labels(todo).ground_truth()
+    config = out.parents[2] / "config.yaml"  # the new project's: its skeleton edges survive
+    assert f"wrote {config}" in text
+    assert dlc.skeleton.edge_names == src.skeleton.edge_names and len(dlc.skeleton.edges) == 12
     assert len(dlc) == 3 and len(dlc.instances) == 3
     heads = dlc.instances.keypoints[:, 0]
     assert np.any(np.all(np.isclose(heads, [500.0, 400.0]), axis=1))
