@@ -210,7 +210,7 @@ with col_ctl:
             lambda e: _select_frame(e.add_frame(fr.video, int(S["lab_add_number"])))))
 
     st.subheader("Animal")
-    names = [f"{a}: {inst.track or 'no identity'} ({'labelled' if inst.user else 'predicted'})"
+    names = [f"{a}: {inst.track or 'no identity'} ({'labelled' if inst.user else f'predicted, score {inst.score:.2f}'})"
              for a, inst in enumerate(instances)] + ["+ new animal"]
     st.radio("Animal", range(len(names)), format_func=lambda a: names[a], key="lab_animal",
              label_visibility="collapsed", on_change=lambda: S.update(lab_centre_on=S["lab_animal"]))

@@ -17,18 +17,38 @@ def resolve_media(labels: Labels, path: str) -> Path:
     Tries the path as written (relative to ``labels.root``), then a file of the same name beside the
     label file (label files often carry the labeller's absolute paths).
     """
-    cands = [labels.resolve(path)]
-    if labels.source:
-        cands.append(Path(labels.source).parent / Path(path).name)
-    if labels.root:
-        cands.append(Path(labels.root) / Path(path).name)
+    folders = [Path(f) for f in (labels.root, Path(labels.source).parent if labels.source else "") if f]
+    return find_media(path, folders, labels.source or "?")
+
+
+def find_media(path: str, folders: Sequence[Path], owner: str) -> Path:
+    """Existing file for the image/video ``path`` named in the file ``owner``: the path as written
+    (relative to the first of ``folders``), else a file of that name in one of ``folders``."""
+    text = str(path).replace("\\", "/")
+    p = Path(text)
+    cands = [p if p.is_absolute() or not folders else Path(folders[0]) / p]
+    cands += [Path(f) / p.name for f in folders]
     for c in cands:
         if c.exists():
             return c
     raise MissingFileError(
-        f"{path}: image/video of label file {labels.source or '?'} not found; tried "
+        f"{path}: image/video of label file {owner} not found; tried "
         + ", ".join(str(c) for c in dict.fromkeys(cands))
     )
+
+
+def read_image(path: Path) -> np.ndarray:
+    """An image file as ``(H, W, C)`` uint8 (C = 1 grey or 3 RGB; 16-bit scaled, alpha dropped)."""
+    import cv2
+
+    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise MissingFileError(f"{path}: not a readable image")
+    if img.dtype != np.uint8:
+        img = cv2.convertScaleAbs(img, alpha=255.0 / max(float(img.max()), 1.0))
+    if img.ndim == 3 and img.shape[2] == 4:
+        img = img[..., :3]
+    return _bgr_to_rgb(img)
 
 
 def _read_video_frames(path: Path, frames: list[int]) -> dict[int, np.ndarray]:
@@ -86,8 +106,6 @@ def load_images(labels: Labels, indices: Optional[Sequence[int]] = None) -> list
 
     With ``indices``, only those images are decoded; the others are ``None`` in the list.
     """
-    import cv2
-
     out: list[np.ndarray | None] = [None] * len(labels.images)
     wanted = range(len(labels.images)) if indices is None else sorted(set(int(i) for i in indices))
     by_video: dict[str, list[int]] = {}
@@ -96,15 +114,7 @@ def load_images(labels: Labels, indices: Optional[Sequence[int]] = None) -> list
         if ref.video:
             by_video.setdefault(ref.video, []).append(i)
         else:
-            p = resolve_media(labels, ref.image)
-            img = cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
-            if img is None:
-                raise MissingFileError(f"{p}: not a readable image")
-            if img.dtype != np.uint8:
-                img = cv2.convertScaleAbs(img, alpha=255.0 / max(float(img.max()), 1.0))
-            if img.ndim == 3 and img.shape[2] == 4:
-                img = img[..., :3]
-            out[i] = _bgr_to_rgb(img)
+            out[i] = read_image(resolve_media(labels, ref.image))
     for video, idx in by_video.items():
         p = resolve_media(labels, video)
         frames = _read_video_frames(p, [labels.images[i].frame for i in idx])

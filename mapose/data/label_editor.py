@@ -30,7 +30,8 @@ from typing import Any, Optional
 import numpy as np
 
 from mapose.core.skeleton import Skeleton
-from mapose.errors import FormatError, MaposeError, MissingFileError, ValidationError
+from mapose.data.frames import find_media, read_image
+from mapose.errors import FormatError, MaposeError, ValidationError
 from mapose.io._files import PathLike, require_file
 
 #: Edits kept for :meth:`LabelEditor.undo`.
@@ -260,7 +261,8 @@ class LabelEditor:
             if not 0 <= fr.frame < len(info["images"]):
                 raise FormatError(f"{self.path}: frame {fr.frame} outside the image list of "
                                   f"{len(info['images'])}")
-            return _read_image(self._media(info["images"][fr.frame]))
+            img = read_image(self._media(info["images"][fr.frame]))
+            return np.repeat(img, 3, axis=2) if img.shape[2] == 1 else img
         return self._reader(fr.video)[fr.frame]
 
     def _reader(self, video: int):
@@ -275,13 +277,7 @@ class LabelEditor:
         return self._readers[video]
 
     def _media(self, name: str) -> Path:
-        text = str(name).replace("\\", "/")
-        cands = [Path(text), self.path.parent / text, self.path.parent / Path(text).name]
-        for c in cands:
-            if c.exists():
-                return c
-        raise MissingFileError(f"{name}: image/video of {self.path} not found; tried "
-                               + ", ".join(str(c) for c in dict.fromkeys(cands)))
+        return find_media(name, [self.path.parent], str(self.path))
 
     def _shown(self, lf) -> list:
         """Instances shown on a frame: user instances, then predictions no user instance replaces."""
@@ -648,12 +644,3 @@ def _stamp(path: Path) -> Optional[tuple[int, int]]:
     except OSError:
         return None
     return st.st_mtime_ns, st.st_size
-
-
-def _read_image(path: Path) -> np.ndarray:
-    import cv2
-
-    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if img is None:
-        raise FormatError(f"{path}: not a readable image")
-    return np.ascontiguousarray(img[..., ::-1])
