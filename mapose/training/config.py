@@ -65,12 +65,28 @@ class SplitConfig:
     ``val_fraction`` chosen with ``seed``; ``benchmarks/cross_validate.py`` holds out each in turn."""
 
 
+#: the turns (degrees either way) of training animals whose camera fixes their direction
+#: (``AugmentConfig.fixed_view_below_deg``)
+FIXED_VIEW_ROTATION_DEG = 25.0
+
+
 @dataclass(frozen=True)
 class AugmentConfig:
-    """Keypoint-respecting augmentation (all applied in one ``cv2.warpAffine``)."""
+    """Keypoint-respecting augmentation (all applied in one ``cv2.warpAffine``).
+
+    ``rotation_deg``: frames turn by up to this many degrees either way (full turns by default: a
+    filmed-from-above animal faces every way).  ``fixed_view_below_deg``: when the training animals'
+    headings spread less than this (degrees, the circular s.d. measured by
+    :func:`mapose.training.train.heading_spread_deg`), the camera fixes their direction -- a side view,
+    a head-fixed animal, crops aligned to the animal -- and turns are limited to
+    ±:data:`FIXED_VIEW_ROTATION_DEG` (the value used is recorded as ``rotation_deg`` in
+    ``split.json``); 0 keeps ``rotation_deg`` always.  Lightning Pose's head-fixed mirror mouse
+    spreads 3 degrees; freely moving flies and mice 43-96, DeepLabCut's reaching mouse 28.
+    """
 
     enabled: bool = True
     rotation_deg: float = 180.0
+    fixed_view_below_deg: float = 10.0
     scale: tuple[float, float] = (0.9, 1.1)
     translate_px: float = 16.0
     hflip: float = 0.5

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from dataclasses import replace as dc_replace
 from pathlib import Path
 from typing import Optional
 
@@ -376,6 +377,15 @@ def sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
+def with_recorded_turns(cfg: TrainConfig, record: dict) -> TrainConfig:
+    """A trained model's config with the turns its training used (``rotation_deg`` in
+    ``split.json``, see :func:`mapose.training.train.fixed_view_turns`), which test-time augmentation follows."""
+    used = record.get("rotation_deg")
+    if used is None or float(used) == cfg.augment.rotation_deg:
+        return cfg
+    return dc_replace(cfg, augment=dc_replace(cfg.augment, rotation_deg=float(used)))
+
+
 def resolve_tta(config: TrainConfig, skeleton: Skeleton) -> str:
     """``config.inference.tta``, with ``auto`` resolved from how the model was trained: ``rot4``
     when it saw every turn (``augment.rotation_deg`` >= 180), else ``flip`` when it saw mirror
@@ -436,6 +446,8 @@ def load_model(model_dir: str | Path, device: str = "cpu", checkpoint: str = "be
     if not (d / "config.yaml").exists():
         raise MissingFileError(f"{d / 'config.yaml'}: not found; is {d} a model folder written by 'mapose train'?")
     cfg = load_yaml(d / "config.yaml", TrainConfig)
+    split = d / "split.json"
+    record = json.loads(split.read_text()) if split.exists() else {}
     if cfg.model.ensemble > 1:
         for i in range(cfg.model.ensemble):
             if not (d / "members" / str(i) / "result.json").exists():
@@ -452,7 +464,7 @@ def load_model(model_dir: str | Path, device: str = "cpu", checkpoint: str = "be
             if not p.exists():
                 raise MissingFileError(f"{p}: not found; is {d} a model folder written by 'mapose train'?")
         skeleton = Skeleton.from_json((d / "skeleton.json").read_text())
-        model = PoseModel(skeleton, cfg)
+        model = PoseModel(skeleton, with_recorded_turns(cfg, record))
         state = torch.load(ckpt, map_location="cpu", weights_only=False)["state_dict"]
         state = {k[len("model."):]: v for k, v in state.items() if k.startswith("model.")}
         model.load_state_dict(state)
@@ -460,8 +472,6 @@ def load_model(model_dir: str | Path, device: str = "cpu", checkpoint: str = "be
     from mapose.training.calibration import read_calibration
 
     model.calibration = read_calibration(d)
-    split = d / "split.json"
-    record = json.loads(split.read_text()) if split.exists() else {}
     model.single_animal = resolve_single_animal(cfg.inference.single_animal,
                                                 record.get("max_animals_per_frame"))
     lengths = record.get("edge_max_length_px")

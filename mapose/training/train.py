@@ -12,7 +12,7 @@ import numpy as np
 
 from mapose.core.skeleton import Skeleton, tree_edges
 from mapose.errors import ConfigError, MaposeError
-from mapose.training.config import TrainConfig
+from mapose.training.config import FIXED_VIEW_ROTATION_DEG, TrainConfig
 
 
 def say(message: str) -> None:
@@ -164,6 +164,29 @@ def heading_spread_deg(samples, mask: np.ndarray) -> float | None:
     return float(np.degrees(np.sqrt(-2.0 * np.log(max(r, 1e-12)))))
 
 
+def fixed_view_turns(cfg: TrainConfig, headings: float | None) -> TrainConfig:
+    """``cfg`` with the turns training uses: limited to ±``FIXED_VIEW_ROTATION_DEG`` when the labelled
+    animals' headings spread less than ``augment.fixed_view_below_deg`` (the camera fixes their
+    direction); says so, and suggests small turns when the spread is merely narrow."""
+    aug = cfg.augment
+    if headings is None or not aug.enabled or aug.rotation_deg <= FIXED_VIEW_ROTATION_DEG:
+        return cfg
+    if headings < aug.fixed_view_below_deg:
+        say(f"the labelled animals all face the same way (headings spread {headings:.0f} degrees, under "
+            f"augment.fixed_view_below_deg {aug.fixed_view_below_deg:g}): the camera fixes their direction, "
+            f"so training turns frames by up to {FIXED_VIEW_ROTATION_DEG:g} degrees instead of "
+            f"{aug.rotation_deg:g}. If the animals can face other ways in the videos, label such frames or "
+            "set augment: {fixed_view_below_deg: 0}")
+        return dc_replace(cfg, augment=dc_replace(aug, rotation_deg=FIXED_VIEW_ROTATION_DEG))
+    if headings < NARROW_HEADINGS_DEG and aug.rotation_deg >= 90:
+        say(f"the labelled animals all face about the same way (headings spread {headings:.0f} degrees). "
+            "If the camera fixes their direction (a side view, a head-fixed animal, crops aligned to the "
+            "animal), small turns may learn faster: augment: {rotation_deg: 25} (10 CPU-minutes: "
+            "DeepLabCut's reaching mouse median error 7.1 instead of 9.9 px). If they turn freely, keep "
+            "full turns and label frames where they face other ways.")
+    return cfg
+
+
 def body_sides(samples, skeleton: Skeleton, mask: np.ndarray):
     """The side of the body axis each left/right part is labelled on in the frames in ``mask``
     (:func:`mapose.decode.sides.learn_body_sides`; ``None`` without such a rule)."""
@@ -273,14 +296,8 @@ def train(
     record["animal_extent_px"] = None if extent is None else round(extent, 3)
     headings = heading_spread_deg(samples, ~val)
     record["heading_spread_deg"] = None if headings is None else round(headings, 1)
-    if (headings is not None and headings < NARROW_HEADINGS_DEG and cfg.augment.enabled
-            and cfg.augment.rotation_deg >= 90):
-        say(f"the labelled animals all face about the same way (headings spread {headings:.0f} degrees). "
-            "If the camera fixes their direction (a side view, a head-fixed animal, crops aligned to the "
-            "animal), small turns may learn faster: augment: {rotation_deg: 25} (10 CPU-minutes: Lightning "
-            "Pose's mirror mouse OKS mAP 0.94 instead of 0.25; DeepLabCut's reaching mouse median error 7.1 "
-            "instead of 9.9 px). If they turn freely, keep full turns and label frames where they face other "
-            "ways.")
+    cfg = fixed_view_turns(cfg, headings)
+    record["rotation_deg"] = cfg.augment.rotation_deg
     sides = body_sides(samples, skeleton, ~val)
     record["body_sides"] = sides.to_json(skeleton) if sides is not None else None
     atomic_write_text(out / "split.json", json.dumps(record, indent=1))
@@ -289,6 +306,7 @@ def train(
 
     spec = target_spec(cfg)
     aug = mirror_safe_augmentation(to_dict(cfg.augment), skeleton)
+    del aug["fixed_view_below_deg"]  # resolved above
     aug["scale"] = tuple(aug["scale"])
     crop = resolve_crop_size(cfg.data.crop_size, train_s)
     if cfg.data.crop_size == "auto":

@@ -708,33 +708,49 @@ def test_an_ensemble_trains_its_networks_in_turn_and_averages_them(synthetic_lab
         from_dict(TrainConfig, {"model": {"ensemble": 0}})
 
 
-@pytest.mark.parametrize("turn_deg, hint", [(360, False), (20, True)])
-def test_training_suggests_small_turns_when_the_labelled_animals_all_face_one_way(tmp_path, monkeypatch, capsys,
-                                                                                  turn_deg, hint):
-    """Animals labelled facing every way (360) train as they are; animals within a 20-degree arc (a
-    side view, a head-fixed animal) get the suggestion ``augment: {rotation_deg: 25}``; both record
-    the spread of headings in split.json."""
+@pytest.mark.parametrize("turn_deg, extra, used, tta, said", [
+    (360, {}, 180.0, "rot4", None),  # animals facing every way: full turns
+    (20, {}, 25.0, "flip", "the camera fixes their direction"),  # a fixed view: small turns
+    (20, {"fixed_view_below_deg": 0}, 180.0, "rot4", "may learn faster: augment: {rotation_deg: 25}"),
+    (60, {}, 180.0, "rot4", "may learn faster: augment: {rotation_deg: 25}"),  # narrow: only suggested
+])
+def test_training_turns_frames_a_little_when_the_labelled_animals_all_face_one_way(
+        tmp_path, monkeypatch, capsys, turn_deg, extra, used, tta, said):
+    """Animals labelled facing every way (360) train with full turns.  Animals within a 20-degree arc
+    (headings spread about 6 degrees: a side view, a head-fixed animal) train with turns of up to 25
+    degrees (``augment.fixed_view_below_deg``), recorded in split.json, so the loaded model averages
+    no quarter turns it never saw; ``fixed_view_below_deg: 0`` keeps full turns and only suggests small
+    ones, as does a merely narrow spread (60-degree arc).  The config saved keeps what was asked, so
+    the same command resumes."""
     import yaml
 
     import mapose.io as mio
     from mapose.cli import main
+    from mapose.config import load_yaml
+    from mapose.training.model import load_model
     from tests.training.conftest import make_synthetic
 
     labels = make_synthetic(tmp_path, n_images=10, turn=np.radians(turn_deg))
     monkeypatch.setattr(mio, "read_labels", lambda p, format=None, **kw: labels)
     cfg_path = tmp_path / "tiny.yaml"
-    cfg_path.write_text(yaml.safe_dump(TINY))
+    cfg_path.write_text(yaml.safe_dump({**TINY, "augment": extra}))
     out = tmp_path / "model"
-    assert main(["train", "--labels", "x.slp", "--out", str(out), "--config", str(cfg_path),
-                 "--max-steps", "1", "--no-progress"]) == 0
+    args = ["train", "--labels", "x.slp", "--out", str(out), "--config", str(cfg_path), "--no-progress"]
+    assert main(args + ["--max-steps", "1"]) == 0
     printed = capsys.readouterr().out
-    spread = json.loads((out / "split.json").read_text())["heading_spread_deg"]
-    if hint:
-        assert spread < 10  # uniform over 20 degrees: circular sd about 6
-        assert "all face about the same way" in printed and "rotation_deg: 25" in printed
+    record = json.loads((out / "split.json").read_text())
+    assert record["rotation_deg"] == used
+    spread = record["heading_spread_deg"]
+    assert spread > 60 if turn_deg == 360 else (spread < 10 if turn_deg == 20 else 10 < spread < 35)
+    if said is None:
+        assert "face" not in printed
     else:
-        assert spread > 60
-        assert "rotation_deg: 25" not in printed
+        assert said in printed
+    assert ("turns frames by up to 25 degrees instead of 180" in printed) == (used == 25.0)
+    assert load_yaml(out / "config.yaml", TrainConfig).augment.rotation_deg == 180.0
+    assert load_model(out).tta == tta  # flip: trained on mirror images too
+    assert main(args + ["--max-steps", "1"]) == 0  # the same command resumes (nothing left to do)
+    assert json.loads((out / "split.json").read_text())["rotation_deg"] == used
 
 
 @pytest.mark.parametrize("length, loss", [(18, "bce"), (44, "focal")])
