@@ -10,6 +10,7 @@ import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the apps/ folder, for _common
 from _common import default_pose_path  # noqa: E402
+from _keys import key_pressed  # noqa: E402
 
 st.set_page_config(page_title="mapose · Labelling", layout="wide")
 st.title("Labelling")
@@ -107,6 +108,63 @@ def _do(action) -> None:
         S["lab_msg"] = f"error: {exc}"
 
 
+def _next_to_label(ed, i: int):
+    nxt = ed.next_frame(i, "unlabelled")
+    return nxt if nxt is not None else ed.next_frame(i, "predicted")
+
+
+def _flagged(ed) -> list[int]:
+    return sorted({j for j in range(len(ed)) if ed.issues(j)})
+
+
+def _next_mistake(ed, i: int, flagged=None):
+    flagged = _flagged(ed) if flagged is None else flagged
+    later = [j for j in flagged if j > i] or flagged
+    return later[0] if later and later != [i] else None
+
+
+#: keyboard shortcuts of the page (``KeyboardEvent.key`` names) and what they do
+SHORTCUTS = {
+    "ArrowRight": "next frame", "ArrowLeft": "previous frame",
+    "ArrowDown": "next body part", "ArrowUp": "previous body part",
+    "0-9": "choose animal 0-9 (the number after the last: a new animal)",
+    "h": "selected body part not visible", "a": "accept all predictions",
+    "n": "next frame to label", "m": "next likely mistake",
+    "z": "undo (also Ctrl+Z)", "s": "save now",
+}
+KEYS = [k for k in SHORTCUTS if k != "0-9"] + [str(d) for d in range(10)] + ["ctrl+z"]
+
+
+def _on_key(ed, key: str) -> None:
+    """Do what ``key`` (one of :data:`KEYS`) stands for on the current frame."""
+    i = min(int(S.get("lab_frame", 0)), len(ed) - 1)
+    instances = ed.instances(i)
+    a, part = int(S.get("lab_animal", 0)), int(S.get("lab_part", 0))
+    if key in ("ArrowRight", "ArrowLeft"):
+        _select_frame(ed.next_frame(i, step=1 if key == "ArrowRight" else -1))
+    elif key == "n":
+        _select_frame(_next_to_label(ed, i))
+    elif key == "m":
+        _select_frame(_next_mistake(ed, i))
+    elif key in ("ArrowDown", "ArrowUp"):
+        S["lab_part"] = (part + (1 if key == "ArrowDown" else -1)) % len(ed.keypoints)
+    elif key.isdigit():
+        S["lab_animal"] = min(int(key), len(instances))
+        S["lab_centre_on"] = S["lab_animal"] if S["lab_animal"] < len(instances) else None
+    elif key == "h":
+        if a < len(instances) and np.isfinite(instances[a].points[part]).all():
+            _do(lambda e: S.update(lab_animal=e.hide(i, a, part)))
+    elif key == "a":
+        if any(not s.user for s in instances):
+            _do(lambda e: e.accept_all(i))
+    elif key in ("z", "ctrl+z"):
+        if ed.can_undo:
+            _do(lambda e: e.undo())
+    elif key == "s":
+        if ed.dirty:
+            _do(lambda e: S.update(lab_msg=f"saved {e.save()}"))
+
+
 def _new_project() -> None:
     """Choose frames of a video to label (``mapose extract-frames``) and open the project written."""
     import contextlib
@@ -164,6 +222,14 @@ if not ed.frames:
     st.warning(f"{ed.path} lists no frame to label. Add frames with `mapose extract-frames`.")
     st.stop()
 
+pressed = key_pressed(KEYS, key="lab_keys")
+if pressed is not None:
+    _on_key(ed, pressed)
+    if S.get("lab_msg", "").startswith("error"):
+        st.sidebar.error(S.pop("lab_msg"))
+with st.sidebar.expander("Keyboard shortcuts"):
+    arrows = {"ArrowRight": "→", "ArrowLeft": "←", "ArrowDown": "↓", "ArrowUp": "↑"}
+    st.markdown("\n".join(f"- `{arrows.get(k, k)}` {v}" for k, v in SHORTCUTS.items()))
 st.sidebar.button("↶ Undo last change", key="lab_undo", disabled=not ed.can_undo,
                   on_click=_do, args=(lambda e: e.undo(),))
 st.sidebar.checkbox("Save after every change", value=True, key="lab_autosave")
@@ -192,14 +258,13 @@ with col_ctl:
     b1.button("◀ Previous", key="lab_prev", on_click=_select_frame, args=(ed.next_frame(i, step=-1),),
               disabled=i == 0)
     b2.button("Next ▶", key="lab_next", on_click=_select_frame, args=(ed.next_frame(i),), disabled=i == len(ed) - 1)
-    nxt = ed.next_frame(i, "unlabelled")
-    nxt = nxt if nxt is not None else ed.next_frame(i, "predicted")
+    nxt = _next_to_label(ed, i)
     st.button("Next frame to label", key="lab_next_todo", on_click=_select_frame, args=(nxt,),
               disabled=nxt is None)
-    flagged = sorted({j for j in range(len(ed)) if ed.issues(j)})
-    later = [j for j in flagged if j > i] or flagged
+    flagged = _flagged(ed)
+    mistake = _next_mistake(ed, i, flagged)
     st.button(f"Next likely mistake ({len(flagged)} frames)", key="lab_next_issue", on_click=_select_frame,
-              args=(later[0] if later else None,), disabled=not flagged or flagged == [i],
+              args=(mistake,), disabled=mistake is None,
               help="left/right swaps, wrong sides, odd limb lengths, animals placed twice, parts left on "
                    "one pixel (as mapose check-labels), judged against every labelled animal")
     with st.popover("Add a frame of this video"):

@@ -33,6 +33,8 @@ PAGES = {
 }
 
 pytestmark = pytest.mark.slow
+#: the Labelling page's picture (a streamlit-image-coordinates component)
+PICTURE = "iframe[title*='image_coordinates']"
 
 
 def _free_port() -> int:
@@ -151,7 +153,7 @@ def test_labelling_page_click_places_and_drag_moves_a_point(server, tmp_path):
         page.get_by_text(f"writes {todo}").first.wait_for(timeout=60_000)
         page.get_by_text("Click to place head of animal 0").first.wait_for(timeout=60_000)
         page.wait_for_timeout(1500)  # the picture of the new file
-        img = page.frame_locator("iframe").first.locator("img")
+        img = page.frame_locator(PICTURE).locator("img")
         img.wait_for(timeout=60_000)
         assert head_of_first_user_instance() is None  # nothing labelled yet
 
@@ -166,7 +168,7 @@ def test_labelling_page_click_places_and_drag_moves_a_point(server, tmp_path):
 
         page.get_by_text("Click to place").first.wait_for(timeout=60_000)
         page.wait_for_timeout(1500)  # the redrawn picture
-        b = page.frame_locator("iframe").first.locator("img").bounding_box()
+        b = page.frame_locator(PICTURE).locator("img").bounding_box()
         mtime = todo.stat().st_mtime
         page.mouse.move(b["x"] + 100, b["y"] + 200)
         page.mouse.down()
@@ -177,5 +179,76 @@ def test_labelling_page_click_places_and_drag_moves_a_point(server, tmp_path):
         head = head_of_first_user_instance()
         assert view() == (x0, y0, scale)  # the view stays put while labelling
         assert np.allclose(head, [x0 + 300.5 / scale - 0.5, y0 + 400.5 / scale - 0.5], atol=1.0), head
+        assert page.locator("[data-testid='stException']").count() == 0
+        browser.close()
+
+
+def test_labelling_page_keyboard_shortcuts(server, tmp_path):
+    """In a real browser: arrow keys choose body parts and frames, ``z`` undoes a point placed by a
+    click (the picture has the focus then), and keys typed into a text field are left alone."""
+    import sleap_io as sio
+    from playwright.sync_api import expect, sync_playwright
+
+    from mapose.cli import main
+
+    video = tmp_path / f"{tmp_path.name}.mp4"
+    shutil.copy(ROOT / "data" / "flies_dreem" / "two_flies.mp4", video)
+    todo = tmp_path / "todo.slp"
+    assert main(["extract-frames", str(video), "--out", str(todo), "--tracks",
+                 str(ROOT / "data" / "flies_dreem" / "two_flies.slp"), "--n", "3"]) == 0
+
+    def user_points():
+        labels = sio.load_slp(str(todo), open_videos=False)
+        return sum(1 for lf in labels.labeled_frames for inst in lf.instances
+                   if not isinstance(inst, sio.PredictedInstance))
+
+    with sync_playwright() as p:
+        browser = _launch(p)
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        page.goto(f"{server}/Labelling", wait_until="networkidle", timeout=120_000)
+        page.get_by_text("Click to place").first.wait_for(timeout=120_000)
+        box = page.locator("[data-testid='stSidebar'] input[type='text']").first
+        box.fill(str(todo))
+        box.press("Enter")
+        page.get_by_text("Click to place head of animal 0").first.wait_for(timeout=60_000)
+        page.wait_for_timeout(1500)  # the keys component hooks the page
+
+        page.locator("h1").first.click()  # the focus on the page, not in a field
+        page.keyboard.press("ArrowDown")
+        page.get_by_text("Click to place thorax of animal 0").first.wait_for(timeout=30_000)
+        page.keyboard.press("ArrowDown")
+        page.get_by_text("Click to place abdomen of animal 0").first.wait_for(timeout=30_000)
+        page.keyboard.press("ArrowUp")
+        page.get_by_text("Click to place thorax of animal 0").first.wait_for(timeout=30_000)
+
+        # typed into a text field: not a shortcut
+        box.focus()
+        page.keyboard.press("ArrowUp")
+        page.wait_for_timeout(1500)
+        assert page.get_by_text("Click to place thorax of animal 0").count() > 0
+
+        img = page.frame_locator(PICTURE).locator("img")
+        mtime = todo.stat().st_mtime
+        img.click(position={"x": 100, "y": 200})
+        _wait_for_change(todo, mtime)
+        assert user_points() == 1  # the prediction, corrected
+        page.wait_for_timeout(1500)  # the redrawn page
+        mtime = todo.stat().st_mtime
+        page.keyboard.press("z")  # the focus is in the picture's frame
+        _wait_for_change(todo, mtime)
+        assert user_points() == 0
+
+        prev, nxt = page.get_by_role("button", name="◀ Previous"), page.get_by_role("button", name="Next ▶")
+        expect(prev).to_be_disabled()  # on the first of the 3 frames
+        page.keyboard.press("ArrowRight")
+        expect(prev).to_be_enabled(timeout=30_000)
+        expect(nxt).to_be_enabled()
+        page.keyboard.press("ArrowRight")
+        expect(nxt).to_be_disabled(timeout=30_000)  # the last frame
+        page.keyboard.press("ArrowLeft")
+        expect(nxt).to_be_enabled(timeout=30_000)
+        expect(prev).to_be_enabled()
+        page.keyboard.press("1")  # the second animal
+        page.get_by_text("Click to place head of animal 1").first.wait_for(timeout=30_000)
         assert page.locator("[data-testid='stException']").count() == 0
         browser.close()
