@@ -11,12 +11,16 @@ def add_arguments(parser) -> None:
     parser.add_argument("--format", default=None, help="output format name (overrides the extension)")
     parser.add_argument("--input-format", default=None, help="input format name (default: sniffed)")
     parser.add_argument("--fps", type=float, default=None, help="frames per second, if the input lacks it")
-    parser.add_argument("--labels", action="store_true",
-                        help="read the input as labelled frames (training data), e.g. a SLEAP project "
-                             "labelled on the Labelling page, also when it could be read as tracks. "
-                             "DeepLabCut and COCO outputs keep the ground truth only (they cannot mark "
-                             "predictions); DeepLabCut outputs get the video frames as "
-                             "labeled-data/<video>/img<frame>.png images")
+    kind = parser.add_mutually_exclusive_group()
+    kind.add_argument("--labels", action="store_true",
+                      help="read the input as labelled frames (training data), also when it could be read "
+                           "as tracks. SLEAP projects (frames to label listed, or sparse hand-labelled "
+                           "frames) are read so by default. DeepLabCut and COCO outputs keep the ground "
+                           "truth only (they cannot mark predictions); DeepLabCut outputs get the video "
+                           "frames as labeled-data/<video>/img<frame>.png images")
+    kind.add_argument("--tracks", action="store_true",
+                      help="read the input as tracks (pose over time), also when it looks like a "
+                           "labelling project")
 
 
 def run(args) -> int:
@@ -31,8 +35,13 @@ def run(args) -> int:
         raise MaposeError(f"{dst}: output would overwrite the input; choose another file")
     if args.labels:
         kind, obj = "labels", io.read_labels(io.require_file(src, "label file"), format=args.input_format)
+    elif args.tracks:
+        kw = {"fps": args.fps} if args.fps is not None else {}
+        kind, obj = "tracks", io.read_tracks(src, format=args.input_format, **kw)
     else:
         kind, obj = read_pose_any(src, args.input_format, fps=args.fps)
+        if kind == "labels" and (args.input_format or io.detect_format(src)) == "slp":
+            print(f"{src}: read as labelled frames (a labelling project); --tracks reads it as tracks")
     fmt = args.format or io.format_for_output(dst, kind)
     if kind == "labels" and fmt in ("dlc", "coco"):
         truth = obj.ground_truth()

@@ -76,6 +76,40 @@ def sniff(path: PathLike) -> bool:
         return False
 
 
+#: a ``.slp`` of hand-labelled frames covering less than this share of the frames they span (per
+#: video) is a labelling project, not tracks (:func:`content_kind`)
+SPARSE_LABELS_FRACTION = 0.5
+
+
+def content_kind(path: PathLike) -> str:
+    """``"labels"`` for a labelling project, ``"tracks"`` for pose over time.
+
+    A SLEAP file does not say which it is; this reads its index tables only.  A project lists
+    frames to label (suggestions), or holds hand-placed instances only, on frames that cover less
+    than :data:`SPARSE_LABELS_FRACTION` of the span between each video's first and last labelled
+    frame.  Anything else -- predictions of every frame, a fully proofread track file -- is tracks.
+    (Files without identities are read as labels either way: tracks need them.)"""
+    import h5py
+
+    with h5py.File(Path(path), "r") as f:
+        sugg = f.get("suggestions_json")
+        if isinstance(sugg, h5py.Dataset) and sugg.shape and sugg.shape[0] > 0:
+            return "labels"
+        frames, inst = f.get("frames"), f.get("instances")
+        if not isinstance(frames, h5py.Dataset) or not isinstance(inst, h5py.Dataset) or not len(frames):
+            return "tracks"
+        names = set(inst.dtype.names or ())
+        if "instance_type" in names and len(inst) and (inst.fields(["instance_type"])[()]["instance_type"] != 0).any():
+            return "tracks"  # predictions
+        rows = frames.fields(["video", "frame_idx", "instance_id_start", "instance_id_end"])[()]
+        rows = rows[rows["instance_id_end"] > rows["instance_id_start"]]
+        for v in np.unique(rows["video"]):
+            idx = np.unique(rows["frame_idx"][rows["video"] == v])
+            if len(idx) >= SPARSE_LABELS_FRACTION * (int(idx[-1]) - int(idx[0]) + 1):
+                return "tracks"
+        return "labels" if len(rows) else "tracks"
+
+
 def _check_ranges(a: np.ndarray, b: np.ndarray, ids: np.ndarray, n: int, owner: str,
                   table: str) -> Optional[str]:
     """Why the row ranges ``a[j]:b[j]`` (of rows ``ids`` of ``owner``) do not fit, without

@@ -10,7 +10,7 @@ import numpy as np
 from mapose.cli import main
 from mapose.data.frames import load_images
 from mapose.data.label_editor import LabelEditor
-from mapose.io import read_labels
+from mapose.io import content_kind, read_labels
 from mapose.io.video import VideoReader
 
 FLIES = Path(__file__).resolve().parents[2] / "data" / "flies_dreem"
@@ -59,11 +59,36 @@ def test_a_labelled_project_becomes_a_deeplabcut_project_with_its_images(tmp_pat
     assert "saved 0 frame images" in capsys.readouterr().out
 
 
-def test_coco_keeps_the_ground_truth_and_without_labels_a_project_reads_as_tracks(tmp_path, capsys):
+def test_coco_keeps_the_ground_truth_and_a_project_reads_as_labels_unless_tracks_are_asked_for(tmp_path, capsys):
     _, todo, _ = labelled_project(tmp_path)
     coco = tmp_path / "labels.json"
     assert main(["convert", str(todo), str(coco), "--labels"]) == 0
     data = json.loads(coco.read_text())
     assert len(data["images"]) == 3 and len(data["annotations"]) == 3
-    assert main(["convert", str(todo), str(tmp_path / "tracks.h5")]) == 0
-    assert "frames, " in capsys.readouterr().out.splitlines()[-1]  # the tracks reading, as before
+    # a SLEAP project (frames to label listed) reads as labelled frames by default ...
+    assert content_kind(todo) == "labels"
+    capsys.readouterr()
+    assert main(["convert", str(todo), str(tmp_path / "coco2.json")]) == 0
+    text = capsys.readouterr().out
+    assert "read as labelled frames (a labelling project); --tracks reads it as tracks" in text
+    assert json.loads((tmp_path / "coco2.json").read_text())["annotations"] == data["annotations"]
+    assert main(["info", str(todo)]) == 0
+    assert f"{todo}: slp labels" in capsys.readouterr().out
+    # ... and as tracks when asked: every frame of the video, both identities
+    assert main(["convert", str(todo), str(tmp_path / "tracks.h5"), "--tracks"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].endswith("128 frames, 2 animals, 13 keypoints")
+
+
+def test_sleap_files_are_told_apart_by_what_they_hold(tmp_path):
+    """Predictions and a fully labelled clip are tracks; sparse hand-labelled frames are a project."""
+    import sleap_io as sio
+
+    assert content_kind(FLIES / "two_flies.slp") == "tracks"  # every frame labelled by hand
+    assert content_kind(FLIES.parent / "flies_tutorial_pair" / "predictions" / "predictions.slp") == "tracks"
+    assert content_kind(FLIES.parent / "flies_centered_pair" / "labels.train.slp") == "labels"
+    labels = sio.load_slp(str(FLIES / "two_flies.slp"))
+    labels.labeled_frames = [lf for lf in labels.labeled_frames if lf.frame_idx % 10 == 0]  # 13 of 128
+    labels.suggestions = []
+    sparse = tmp_path / "sparse.slp"
+    labels.save(str(sparse))
+    assert content_kind(sparse) == "labels"
