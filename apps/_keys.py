@@ -10,7 +10,8 @@ _component = components.declare_component("mapose_keys", path=str(Path(__file__)
 
 
 def key_pressed(keys, key: str = "keys"):
-    """The key (a ``KeyboardEvent.key`` name such as ``"ArrowRight"``, ``"h"``, or ``"ctrl+z"``)
+    """The key (a ``KeyboardEvent.key`` name such as ``"ArrowRight"``, ``"h"``, ``"ctrl+z"`` or
+    ``"shift+ArrowRight"``)
     pressed since the last run, if it is one of ``keys``; else None.  Call it before the widgets
     the key changes, so their state can be set."""
     event = _component(keys=sorted(keys), key=key, default=None)

@@ -19,7 +19,8 @@ def guess_annotations(pose_path: str) -> str:
     p = Path(pose_path)
     stem = p.name.split(".")[0]
     for cand in sorted(p.parent.glob(stem + "*")):
-        if cand.suffix.lower() in (".csv", ".mat", ".tsv", ".txt") and "annot" in cand.name.lower():
+        if cand.suffix.lower() in (".csv", ".mat", ".tsv", ".txt") and \
+                ("annot" in cand.name.lower() or cand.name.lower().endswith(".bouts.csv")):
             return str(cand)
     return ""
 

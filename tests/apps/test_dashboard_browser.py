@@ -30,6 +30,7 @@ PAGES = {
     "Behaviour_clusters": "Behaviour clusters",
     "Classifiers": "Behaviour classifiers",
     "Labelling": "Click to place",
+    "Behaviour_annotation": "Click to go to a frame",
 }
 
 pytestmark = pytest.mark.slow
@@ -250,5 +251,56 @@ def test_labelling_page_keyboard_shortcuts(server, tmp_path):
         expect(prev).to_be_enabled()
         page.keyboard.press("1")  # the second animal
         page.get_by_text("Click to place head of animal 1").first.wait_for(timeout=30_000)
+        assert page.locator("[data-testid='stException']").count() == 0
+        browser.close()
+
+
+def test_behaviour_annotation_page_marks_a_bout_from_the_keyboard(server, tmp_path):
+    """In a real browser: choose a behaviour with its number, start a bout with ``s``, step with the
+    arrow keys (Shift: 10 frames), end it with ``e``: the bout is saved at once; ``z`` undoes it."""
+    from playwright.sync_api import sync_playwright
+
+    from mapose.io.annotations import read_annotations
+
+    ann = tmp_path / "session.bouts.csv"
+    ann.write_text("behaviour,subject,start,stop\nchase,F,0,0\ngroom,F,0,0\n")
+    with sync_playwright() as p:
+        browser = _launch(p)
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        page.goto(f"{server}/Behaviour_annotation", wait_until="networkidle", timeout=120_000)
+        page.get_by_text("Click to go to a frame").first.wait_for(timeout=120_000)
+        box = page.get_by_role("textbox", name="Annotation file")
+        box.fill(str(ann))
+        box.press("Enter")
+        page.get_by_text(f"writes {ann}").first.wait_for(timeout=60_000)
+        page.wait_for_timeout(1500)  # the keys component hooks the page
+        page.locator("h1").first.click()
+        page.keyboard.press("2")  # groom
+        page.get_by_text("row 1: groom (F)").first.wait_for(timeout=30_000)
+        page.keyboard.press("s")
+        page.get_by_text("bout started at frame 0").first.wait_for(timeout=30_000)
+        for key in ("ArrowRight", "ArrowRight", "ArrowRight", "shift+ArrowRight"):
+            page.keyboard.press(key.replace("shift+", "Shift+"))
+            page.wait_for_timeout(700)
+        page.get_by_text("frame 13: no behaviour annotated").first.wait_for(timeout=30_000)
+        mtime = ann.stat().st_mtime
+        page.keyboard.press("e")
+        _wait_for_change(ann, mtime)
+        table = read_annotations(ann, n_frames=128)
+        assert np.flatnonzero(table["groom"].to_numpy()).tolist() == list(range(14))
+        assert table["chase"].sum() == 0
+        page.get_by_text("frame 13: groom (F)").first.wait_for(timeout=30_000)
+        page.wait_for_timeout(1000)
+        SHOTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(SHOTS / "Behaviour_annotation_bout.png"))
+        # a click on the ethogram goes to the frame under it (the strip spans frames 0..127)
+        strip = page.frame_locator("iframe[title*='image_coordinates']").locator("img")
+        b = strip.bounding_box()
+        strip.click(position={"x": b["width"] * 100.5 / 128, "y": b["height"] / 2})
+        page.get_by_text("frame 100: no behaviour annotated").first.wait_for(timeout=30_000)
+        mtime = ann.stat().st_mtime
+        page.keyboard.press("z")
+        _wait_for_change(ann, mtime)
+        assert read_annotations(ann, n_frames=128)["groom"].sum() == 0
         assert page.locator("[data-testid='stException']").count() == 0
         browser.close()

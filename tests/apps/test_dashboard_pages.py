@@ -277,3 +277,44 @@ def test_labelling_page_starts_a_project_from_a_video(tmp_path, session):
     assert at.sidebar.text_input(key="lab_path_input").value == str(out)
     assert "**4** unlabelled · 3 body parts" in at.markdown[0].value
     assert read_labels(out).skeleton.keypoints == ("head", "thorax", "abdomen")
+
+
+def test_behaviour_annotation_page_marks_erases_and_follows_the_classifier(session):
+    """Bouts marked with the buttons are saved at once as an interval CSV that training reads; a
+    classifier's predictions show, and 'Next disagreement' goes to where they differ."""
+    from mapose.io.annotations import read_annotations
+
+    out = session.with_name("two_flies.bouts.csv")
+    pred = session.parent / "pred.csv"
+    on = np.zeros(128, int)
+    on[60:70] = 1
+    pd.DataFrame({"frame": np.arange(128), "subject": "F|M", "chase_prob": on * 0.9, "chase": on}).to_csv(
+        pred, index=False)
+    at = page("pages/7_Behaviour_annotation.py").run()
+    assert_ok(at)
+    assert at.sidebar.text_input(key="ann_path").value == str(out)
+    assert at.button(key="ann_start_here").disabled  # no behaviour yet
+    at.text_input(key="ann_new_behaviour").set_value("chase")
+    at.button(key="ann_add_behaviour").click().run()
+    at.selectbox(key="ann_subject").set_value("F|M")
+    at.slider(key="ann_frame").set_value(10).run()
+    at.button(key="ann_start_here").click().run()
+    at.slider(key="ann_frame").set_value(19).run()
+    at.button(key="ann_end_here").click().run()
+    assert_ok(at)
+    table = read_annotations(out, n_frames=128)
+    fm = table[table["subject"] == "F|M"]
+    assert np.flatnonzero(fm["chase"].to_numpy()).tolist() == list(range(10, 20))
+    assert "frame 19: chase (F → M)" in at.get("image")[0].proto.imgs[0].caption
+
+    at.button(key="ann_erase").click().run()  # the bout under frame 19
+    assert read_annotations(out, n_frames=128)["chase"].sum() == 0
+    at.sidebar.button(key="ann_undo").click().run()
+    assert read_annotations(out, n_frames=128)["chase"].sum() == 10
+
+    at.sidebar.text_input(key="ann_pred_path").set_value(str(pred)).run()
+    assert_ok(at)
+    at.button(key="ann_next_disagree").click().run()
+    assert at.slider(key="ann_frame").value == 60  # the classifier says chase, the annotation does not
+    at.button(key="ann_next_disagree").click().run()
+    assert at.slider(key="ann_frame").value == 10  # wraps to the first: annotated, not predicted

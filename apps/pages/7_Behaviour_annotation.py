@@ -1,0 +1,290 @@
+"""Behaviour annotation: mark bouts of behaviours per animal (or pair) while stepping through the
+video, saved as you go; compare with a classifier's predictions and jump to where they disagree."""
+
+import functools
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the apps/ folder, for _common
+from _common import read_frame, session_inputs, video_info  # noqa: E402
+from _keys import key_pressed  # noqa: E402
+
+st.set_page_config(page_title="mapose · Behaviour annotation", layout="wide")
+st.title("Behaviour annotation")
+S = st.session_state
+
+#: keyboard shortcuts of the page and what they do
+SHORTCUTS = {
+    "ArrowRight": "next frame", "ArrowLeft": "previous frame",
+    "shift+ArrowRight": "10 frames on", "shift+ArrowLeft": "10 frames back",
+    "s": "start a bout here", "e": "end the bout here (marks from its start to this frame)",
+    "x": "erase the bout under this frame", "d": "next disagreement with the classifier",
+    "1-9": "choose behaviour 1-9", "z": "undo (also Ctrl+Z)",
+}
+KEYS = [k for k in SHORTCUTS if k != "1-9"] + [str(d) for d in range(1, 10)] + ["ctrl+z"]
+
+
+def _default_annotations(pose: str) -> str:
+    p = Path(pose)
+    return str(p.with_name(p.name.split(".")[0] + ".bouts.csv"))
+
+
+def _default_predictions(pose: str) -> str:
+    p = Path(pose)
+    cand = p.parent / "behaviour_classifier" / "predictions" / f"{p.name.split('.')[0]}.csv"
+    return str(cand) if cand.exists() else ""
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _predictions(path: str, mtime: float, n_frames: int) -> dict:
+    """``{(behaviour, subject): 0/1 per frame}`` from a ``mapose classify predict`` CSV."""
+    from mapose.io.annotations import read_annotations
+
+    table = read_annotations(path, format="frames")
+    table = table[table["frame"] < n_frames]
+    out = {}
+    for subj, rows in table.groupby("subject", sort=False):
+        for b in [c for c in table.columns if c not in ("frame", "subject")]:
+            v = np.zeros(n_frames, bool)
+            v[rows["frame"].to_numpy()[rows[b].to_numpy() > 0]] = True
+            out[(b, str(subj))] = v
+    return out
+
+
+def _editor(path: str, n_frames: int, subjects: list[str], fps):
+    """The open AnnotationEditor (re-opened when the file, video length or subjects change)."""
+    from mapose.behaviour.annotation_editor import AnnotationEditor
+    from mapose.errors import MaposeError
+
+    key = (path, n_frames, tuple(subjects))
+    if S.get("ann_open") != key:
+        old = S.get("ann_editor")
+        if old is not None and old.dirty:
+            try:
+                st.sidebar.caption(f"saved the changes to {old.save()} before opening {path}")
+            except (MaposeError, OSError) as exc:
+                st.error(f"{exc}. The changes to {old.out} are not saved; open it again to keep them.")
+                return None
+        try:
+            S["ann_editor"] = AnnotationEditor(path, n_frames, subjects, fps=fps)
+        except (MaposeError, OSError) as exc:
+            S.pop("ann_editor", None)
+            S["ann_open"] = None
+            st.error(str(exc))
+            return None
+        S["ann_open"] = key
+        S["ann_start"] = None
+    return S["ann_editor"]
+
+
+def _do(action) -> None:
+    from mapose.errors import MaposeError
+
+    ed = S["ann_editor"]
+    try:
+        action(ed)
+        if S.get("ann_autosave", True):
+            S["ann_msg"] = f"saved {ed.save()}"
+    except MaposeError as exc:
+        S["ann_msg"] = f"error: {exc}"
+
+
+def _go(frame: int, n_frames: int) -> None:
+    S["ann_frame"] = int(np.clip(frame, 0, n_frames - 1))
+
+
+def _end_bout(ed, behaviour: str, subject: str, frame: int) -> None:
+    start = S.get("ann_start")
+    if start is None:
+        S["ann_msg"] = "error: start the bout first (s, or 'Start a bout here')"
+        return
+    S["ann_start"] = None
+    _do(lambda e: e.mark(behaviour, subject, min(start, frame), max(start, frame) + 1))
+
+
+def _next_disagreement(ed, preds: dict, behaviour: str, subject: str, frame: int):
+    pred = preds.get((behaviour, subject))
+    if pred is None:
+        return None
+    differ = np.flatnonzero(ed.frames_of(behaviour, subject) != pred)
+    # the start of the next stretch where annotation and prediction differ
+    starts = differ[np.concatenate([[True], np.diff(differ) > 1])] if len(differ) else differ
+    later = starts[starts > frame]
+    return int(later[0]) if len(later) else (int(starts[0]) if len(starts) else None)
+
+
+def _on_key(ed, key: str, behaviour, subject, preds, n_frames: int) -> None:
+    f = int(S.get("ann_frame", 0))
+    step = {"ArrowRight": 1, "ArrowLeft": -1, "shift+ArrowRight": 10, "shift+ArrowLeft": -10}
+    if key in step:
+        _go(f + step[key], n_frames)
+    elif key.isdigit():
+        if int(key) <= len(ed.behaviours):
+            S["ann_behaviour"] = ed.behaviours[int(key) - 1]
+    elif key in ("z", "ctrl+z"):
+        if ed.can_undo:
+            _do(lambda e: e.undo())
+    elif behaviour is None:
+        S["ann_msg"] = "error: add a behaviour first"
+    elif key == "s":
+        S["ann_start"] = f
+    elif key == "e":
+        _end_bout(ed, behaviour, subject, f)
+    elif key == "x":
+        _do(lambda e: e.delete_bout(behaviour, subject, f))
+    elif key == "d":
+        nxt = _next_disagreement(ed, preds, behaviour, subject, f)
+        if nxt is not None:
+            _go(nxt, n_frames)
+
+
+def _strip_click(key: str, n_frames: int, width: int) -> None:
+    from mapose.viz.annotation_view import strip_frame
+
+    ev = S.get(key)
+    if ev:
+        shown = float(ev.get("width") or width)
+        _go(strip_frame(ev["x"] * width / shown, width, n_frames), n_frames)
+
+
+pose, video, ds = session_inputs()
+if ds is None:
+    st.stop()
+from mapose.behaviour.annotation_editor import pair_subjects  # noqa: E402
+
+names = [str(i) for i in ds["individuals"].values]
+subjects = pair_subjects(names) if len(names) > 1 else names
+frames = ds["frame"].values
+n_frames = video_info(video)["n_frames"] if video else int(frames.max()) + 1
+fps = ds.attrs.get("fps")
+
+path = st.sidebar.text_input("Annotation file", value=S.get("ann_path_default") or _default_annotations(pose),
+                             key="ann_path", help="an interval CSV written here (behaviour, subject, start, "
+                             "stop); per-frame CSV, BORIS and BehaviorDEPOT files open too and are saved as "
+                             "<name>.bouts.csv beside them")
+pred_path = st.sidebar.text_input("Classifier predictions (optional)", value=_default_predictions(pose),
+                                  key="ann_pred_path", help="a CSV of mapose classify predict")
+st.sidebar.checkbox("Save after every change", value=True, key="ann_autosave")
+with st.sidebar.expander("Keyboard shortcuts"):
+    st.markdown("\n".join(f"- `{k.replace('shift+', 'Shift+').replace('ArrowRight', '→').replace('ArrowLeft', '←')}` {v}"
+                          for k, v in SHORTCUTS.items()))
+if not path:
+    st.info("Enter the annotation file to write (or open) in the sidebar.")
+    st.stop()
+ed = _editor(path, n_frames, subjects, fps)
+if ed is None:
+    st.stop()
+preds = {}
+if pred_path:
+    from mapose.errors import MaposeError
+
+    try:
+        preds = _predictions(pred_path, Path(pred_path).stat().st_mtime, n_frames)
+    except (MaposeError, OSError) as exc:
+        st.sidebar.error(str(exc))
+
+behaviour = S.get("ann_behaviour")
+if behaviour not in ed.behaviours:
+    behaviour = S["ann_behaviour"] = ed.behaviours[0] if ed.behaviours else None
+subject = S.get("ann_subject")
+if subject not in ed.subjects:
+    subject = S["ann_subject"] = ed.subjects[0]
+S["ann_frame"] = int(np.clip(int(S.get("ann_frame", 0)), 0, n_frames - 1))
+pressed = key_pressed(KEYS, key="ann_keys")
+if pressed is not None:
+    _on_key(ed, pressed, behaviour, subject, preds, n_frames)
+    behaviour = S.get("ann_behaviour", behaviour)
+f = int(S["ann_frame"])
+
+st.sidebar.button("↶ Undo last change", key="ann_undo", disabled=not ed.can_undo,
+                  on_click=_do, args=(lambda e: e.undo(),))
+st.sidebar.button("Save now", key="ann_save", disabled=not ed.dirty,
+                  on_click=_do, args=(lambda e: S.update(ann_msg=f"saved {e.save()}"),))
+st.sidebar.caption(f"writes {ed.out}")
+st.sidebar.button("Reopen from disk", key="ann_reopen", on_click=lambda: S.update(ann_open=None, ann_editor=None),
+                  help="read the file again; changes not saved here are dropped")
+
+bouts = ed.bouts()
+st.write(f"**{len(bouts)}** bouts of **{len(ed.behaviours)}** behaviours · {n_frames} frames · "
+         f"subjects: {', '.join(s or '(the animal)' for s in ed.subjects)}")
+
+col_img, col_ctl = st.columns([3, 1])
+with col_ctl:
+    st.subheader("Behaviour")
+    if ed.behaviours:
+        st.radio("Behaviour", ed.behaviours, key="ann_behaviour", label_visibility="collapsed",
+                 format_func=lambda b: f"{ed.behaviours.index(b) + 1}: {b}")
+    with st.popover("New behaviour"):
+        st.text_input("Name", key="ann_new_behaviour")
+        st.button("Add", key="ann_add_behaviour", on_click=lambda: _do(
+            lambda e: S.update(ann_behaviour=e.add_behaviour(S.get("ann_new_behaviour", "")))))
+    st.subheader("Who")
+    st.selectbox("Subject", ed.subjects, key="ann_subject", label_visibility="collapsed",
+                 format_func=lambda s: s.replace("|", " → ") if s else "(the animal)")
+    st.subheader("Bout")
+    start = S.get("ann_start")
+    c1, c2 = st.columns(2)
+    c1.button("Start here", key="ann_start_here", disabled=behaviour is None,
+              on_click=lambda: S.update(ann_start=int(S["ann_frame"])))
+    c2.button("End here", key="ann_end_here", disabled=behaviour is None or start is None,
+              on_click=lambda: _end_bout(ed, S["ann_behaviour"], S["ann_subject"], int(S["ann_frame"])))
+    if start is not None:
+        st.caption(f"bout started at frame {start}; end it with 'End here' (e)")
+    here = ed.bout_at(behaviour, subject, f) if behaviour is not None else None
+    st.button(f"Erase bout {here[0]}–{here[1] - 1}" if here else "Erase bout here", key="ann_erase",
+              disabled=here is None, on_click=lambda: _do(
+                  lambda e: e.delete_bout(S["ann_behaviour"], S["ann_subject"], int(S["ann_frame"]))))
+    if preds:
+        nxt = _next_disagreement(ed, preds, behaviour, subject, f) if behaviour is not None else None
+        st.button("Next disagreement with the classifier", key="ann_next_disagree", disabled=nxt is None,
+                  on_click=_go, args=(nxt if nxt is not None else f, n_frames),
+                  help="where the classifier's 0/1 differs from your annotation of this behaviour and subject")
+
+with col_img:
+    st.slider("Frame", 0, n_frames - 1, key="ann_frame")
+    b1, b2, b3, b4 = st.columns(4)
+    for c, (label, d) in zip((b1, b2, b3, b4), (("◀◀ 10", -10), ("◀ 1", -1), ("1 ▶", 1), ("10 ▶▶", 10))):
+        c.button(label, key=f"ann_step_{d}", on_click=_go, args=(f + d, n_frames))
+    from streamlit_image_coordinates import streamlit_image_coordinates
+
+    from mapose.viz.annotation_view import ethogram_strip
+
+    shown = [(b, s) for b in ed.behaviours for s in ed.subjects
+             if (b, s) == (behaviour, subject) or ed.frames_of(b, s).any() or (b, s) in preds]
+    width = 1000
+    strip = ethogram_strip([ed.frames_of(b, s) for b, s in shown], width=width,
+                           predicted=[preds.get(k) for k in shown], cursor=f,
+                           colours=[ed.behaviours.index(b) for b, _ in shown],
+                           highlight=shown.index((behaviour, subject)) if (behaviour, subject) in shown else None)
+    st.caption("Ethogram: " + " · ".join(f"row {r + 1}: {b} ({s.replace('|', ' → ') or 'the animal'})"
+                                          for r, (b, s) in enumerate(shown))
+               + (" — thin grey bars: the classifier's predictions" if preds else "")
+               + ". Click to go to a frame.")
+    strip_key = f"ann_strip_{len(shown)}"
+    streamlit_image_coordinates(strip, key=strip_key, width="stretch",
+                                on_click=functools.partial(_strip_click, strip_key, n_frames, width))
+    if video:
+        from mapose.core import get_skeleton
+        from mapose.viz.overlay import draw_poses
+
+        img = read_frame(video, f)
+        t = np.flatnonzero(frames == f)
+        if len(t):
+            pos = ds["position"].isel(time=int(t[0])).transpose("individuals", "keypoints", "space").values
+            conf = ds["confidence"].isel(time=int(t[0])).transpose("individuals", "keypoints").values
+            img = draw_poses(img, pos, conf, get_skeleton(ds), threshold=0.1, names=names)
+        now = [f"{b} ({s.replace('|', ' → ') or 'the animal'})" for b, s in ed.at(f)]
+        st.image(img, caption=f"frame {f}: " + (", ".join(now) if now else "no behaviour annotated"),
+                 width=640)
+    else:
+        st.info("No video found for this pose file: give its path in the sidebar to see frames.")
+
+    with st.expander(f"Bouts ({len(bouts)})"):
+        if len(bouts):
+            st.dataframe(bouts.assign(frames=bouts["stop"] - bouts["start"]), hide_index=True, width="stretch")
+    if S.get("ann_msg"):
+        (st.error if S["ann_msg"].startswith("error") else st.caption)(S.pop("ann_msg"))

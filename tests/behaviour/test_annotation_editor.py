@@ -1,0 +1,125 @@
+"""The behaviour annotation editor: bouts marked, erased, undone, saved as an interval CSV that reads
+back into the same per-frame table training uses; other annotation formats open and are saved
+beside, never over."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mapose.behaviour.annotation_editor import AnnotationEditor, pair_subjects
+from mapose.errors import MaposeError, ValidationError
+from mapose.io.annotations import read_annotations
+
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
+
+
+def test_bouts_are_marked_merged_split_undone_and_read_back_as_training_reads_them(tmp_path):
+    path = tmp_path / "s1.bouts.csv"
+    ed = AnnotationEditor(path, 200, pair_subjects(["A", "B"]))
+    assert ed.subjects == ["A", "B", "A|B", "B|A"]
+    assert ed.add_behaviour(" chase ") == "chase" and ed.add_behaviour("groom") == "groom"
+    ed.add_behaviour("rear")  # no bout yet: the name must survive saving
+    ed.mark("chase", "A|B", 120, 185)
+    ed.mark("chase", "A|B", 185, 190)  # touching: one bout
+    ed.mark("chase", "A|B", 150, 160, on=False)  # splits it
+    ed.mark("groom", "B", 30, 10)  # given backwards: frames 10..29
+    ed.mark("groom", "A", 0, 5)
+    ed.mark("groom", "A", 0, 5, on=False)  # erased again
+    assert ed.bouts().values.tolist() == [["groom", "B", 10, 30], ["chase", "A|B", 120, 150],
+                                         ["chase", "A|B", 160, 190]]
+    assert ed.bout_at("chase", "A|B", 170) == (160, 190) and ed.bout_at("chase", "A|B", 155) is None
+    assert ed.bout_at("chase", "A|B", 120) == (120, 150) and ed.bout_at("chase", "A|B", 149) == (120, 150)
+    assert ed.at(125) == [("chase", "A|B")] and ed.at(0) == []
+    assert ed.delete_bout("chase", "A|B", 165) == (160, 190)
+    assert ed.undo() and ed.bout_at("chase", "A|B", 165) == (160, 190)
+
+    assert ed.dirty and ed.save() == path and not ed.dirty
+    text = path.read_text().splitlines()
+    assert text[0] == "behaviour,subject,start,stop" and "rear,A,0,0" in text
+    table = read_annotations(path, n_frames=200)
+    pd.testing.assert_frame_equal(table, ed.table())
+    a_b = table[table["subject"] == "A|B"].set_index("frame")
+    assert np.flatnonzero(a_b["chase"].to_numpy()).tolist() == list(range(120, 150)) + list(range(160, 190))
+    assert table["rear"].sum() == 0 and list(table.columns) == ["frame", "subject", "chase", "groom", "rear"]
+
+    again = AnnotationEditor(path, 200, pair_subjects(["A", "B"]))
+    assert set(again.behaviours) == {"chase", "groom", "rear"}
+    pd.testing.assert_frame_equal(again.bouts(), ed.bouts())
+    assert not again.dirty and not again.can_undo
+
+    # undo walks back to the empty start, behaviours included
+    while ed.undo():
+        pass
+    assert ed.behaviours == [] and len(ed.bouts()) == 0
+
+
+def test_other_formats_open_and_are_saved_beside_them(tmp_path):
+    frames = tmp_path / "s2_annotations.csv"
+    on = np.zeros(60, int)
+    on[5:15] = 1
+    on[40:41] = 1
+    pd.DataFrame({"frame": np.arange(60), "freeze": on}).to_csv(frames, index=False)
+    before = frames.read_bytes()
+    ed = AnnotationEditor(frames, 60)
+    assert ed.out == tmp_path / "s2_annotations.bouts.csv" and ed.subjects == [""]
+    assert ed.bouts().values.tolist() == [["freeze", "", 5, 15], ["freeze", "", 40, 41]]
+    ed.mark("freeze", "", 20, 25)
+    ed.save()
+    assert frames.read_bytes() == before  # never written over
+    got = read_annotations(ed.out, n_frames=60)
+    assert np.flatnonzero(got["freeze"].to_numpy()).tolist() == list(range(5, 15)) + list(range(20, 25)) + [40]
+    with pytest.raises(MaposeError, match="s2_annotations.bouts.csv exists: it would be overwritten"):
+        AnnotationEditor(frames, 60)
+
+    boris = tmp_path / "obs.csv"
+    boris.write_text("Observation id,Subject,Behavior,Behavior type,Start (s),Stop (s),Duration (s),FPS\n"
+                     "obs1,mouse,freeze,STATE,1.0,2.0,1.0,10\n")
+    ed = AnnotationEditor(boris, 40, ["mouse"])
+    assert ed.bouts().values.tolist() == [["freeze", "mouse", 10, 20]]
+
+
+@pytest.mark.shared
+def test_a_real_behaviordepot_annotation_round_trips_through_the_editor(tmp_path):
+    src = SHARED / "mouse_freezing_behaviordepot/demo1/hB_demo1_manual_annotations.mat.mat"
+    if not src.exists():
+        pytest.skip("shared data not available")
+    p = tmp_path / src.name
+    shutil.copy(src, p)
+    original = read_annotations(p, n_frames=6000)
+    ed = AnnotationEditor(p, 6000)
+    ed.save()
+    pd.testing.assert_frame_equal(read_annotations(ed.out, n_frames=6000), original)
+    assert original["Freezing"].sum() == 1368
+
+
+def test_bad_edits_and_a_file_changed_elsewhere_are_refused(tmp_path):
+    path = tmp_path / "s3.bouts.csv"
+    with pytest.raises(ValidationError, match="the video has 0 frames"):
+        AnnotationEditor(path, 0)
+    ed = AnnotationEditor(path, 50, ["A"])
+    with pytest.raises(ValidationError, match="unknown behaviour 'chase'; known: none yet"):
+        ed.mark("chase", "A", 0, 5)
+    ed.add_behaviour("chase")
+    with pytest.raises(ValidationError, match="unknown subject 'B'"):
+        ed.mark("chase", "B", 0, 5)
+    with pytest.raises(ValidationError, match=r"frames 45..59 are outside the video \(frames 0..49\)"):
+        ed.mark("chase", "A", 45, 60)
+    with pytest.raises(ValidationError, match="frame 50 is outside the video"):
+        ed.bout_at("chase", "A", 50)
+    for bad in ("", "frame", "a,b", "chase_prob"):
+        with pytest.raises(ValidationError, match="behaviour name"):
+            ed.add_behaviour(bad)
+    ed.mark("chase", "A", 0, 5)
+    ed.save()
+    path.write_text("behaviour,subject,start,stop\nchase,A,0,10\n")  # another program saves it
+    os.utime(path, ns=(1, 1))
+    ed.mark("chase", "A", 20, 25)
+    with pytest.raises(MaposeError, match="changed by another program since it was opened"):
+        ed.save()
+    assert path.read_text().endswith("chase,A,0,10\n")
