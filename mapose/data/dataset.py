@@ -254,7 +254,10 @@ class TrainDataset:
                  length: int, seed: int = 0, balance_postures: float = 0.0):
         if len(samples) == 0:
             raise ValidationError("no training frames left after the split")
-        self.samples, self.spec, self.augment = samples, spec, dict(augment)
+        self.samples, self.spec = samples, spec
+        # the augmentation config as given (``to_dict(AugmentConfig)``) or its view parameters; the
+        # choice of turns for a fixed view is made before (mapose.training.train.fixed_view_turns)
+        self.augment = {k: v for k, v in augment.items() if k != "fixed_view_below_deg"}
         self.crop_size, self.length, self.seed = crop_size, length, seed
         self.image_p: Optional[np.ndarray] = None
         self.animal_p: list[np.ndarray] = []

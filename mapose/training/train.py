@@ -306,7 +306,6 @@ def train(
 
     spec = target_spec(cfg)
     aug = mirror_safe_augmentation(to_dict(cfg.augment), skeleton)
-    del aug["fixed_view_below_deg"]  # resolved above
     aug["scale"] = tuple(aug["scale"])
     crop = resolve_crop_size(cfg.data.crop_size, train_s)
     if cfg.data.crop_size == "auto":
