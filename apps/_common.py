@@ -117,6 +117,34 @@ def session_inputs():
     return pose, (video or None), ds
 
 
+def reopen_editor(prefix: str, key, make):
+    """``(editor, opened)``: the editor kept in ``session_state[prefix + "_editor"]``, made anew by
+    ``make()`` when ``key`` (what it was opened from) changes -- the old one's unsaved changes are
+    saved first, so nothing is lost by opening another file.  ``(None, False)`` after showing the
+    error when saving or opening fails."""
+    from mapose.errors import MaposeError
+
+    S = st.session_state
+    if S.get(f"{prefix}_open") == key and S.get(f"{prefix}_editor") is not None:
+        return S[f"{prefix}_editor"], False
+    old = S.get(f"{prefix}_editor")
+    if old is not None and old.dirty:
+        try:
+            st.sidebar.caption(f"saved the changes to {old.save()}")
+        except (MaposeError, OSError) as exc:
+            st.error(f"{exc}. The changes to {old.out} are not saved; open it again to keep them.")
+            return None, False
+    try:
+        S[f"{prefix}_editor"] = make()
+    except (MaposeError, OSError) as exc:
+        S.pop(f"{prefix}_editor", None)
+        S[f"{prefix}_open"] = None
+        st.error(str(exc))
+        return None, False
+    S[f"{prefix}_open"] = key
+    return S[f"{prefix}_editor"], True
+
+
 def open_pose(path: str) -> None:
     """Make ``path`` the open session's pose file (applied on the next run)."""
     st.session_state["open_pose"] = str(path)

@@ -9,7 +9,7 @@ import numpy as np
 import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the apps/ folder, for _common
-from _common import default_pose_path  # noqa: E402
+from _common import default_pose_path, reopen_editor  # noqa: E402
 from _keys import key_pressed  # noqa: E402
 
 st.set_page_config(page_title="mapose · Labelling", layout="wide")
@@ -25,32 +25,16 @@ def _default_path() -> str:
 def _editor():
     """The open LabelEditor (re-opened when the path changes), or None."""
     from mapose.data.label_editor import LabelEditor
-    from mapose.errors import MaposeError
 
     path = S.get("lab_path_input", "")
     if not path:
         return None
-    if S.get("lab_open") != path:
-        old = S.get("lab_editor")
-        if old is not None and old.dirty:  # nothing is lost by opening another file
-            try:
-                st.sidebar.caption(f"saved the changes to {old.save()} before opening {path}")
-            except (MaposeError, OSError) as exc:
-                st.error(f"{exc}. The changes to {old.path} are not saved; open it again to keep them.")
-                return None
-        try:
-            S["lab_editor"] = LabelEditor(path)
-        except (MaposeError, OSError) as exc:
-            S.pop("lab_editor", None)
-            S["lab_open"] = None
-            st.error(str(exc))
-            return None
-        S["lab_open"] = path
-        ed = S["lab_editor"]
+    ed, opened = reopen_editor("lab", path, lambda: LabelEditor(path))
+    if opened:
         first = ed.next_frame(-1, "unlabelled")
         first = first if first is not None else ed.next_frame(-1, "predicted")
         _select_frame(first or 0)
-    return S["lab_editor"]
+    return ed
 
 
 def _changed(ed) -> None:

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the apps/ folder, for _common
-from _common import read_frame, session_inputs, video_info  # noqa: E402
+from _common import read_frame, reopen_editor, session_inputs, video_info  # noqa: E402
 from _keys import key_pressed  # noqa: E402
 
 st.set_page_config(page_title="mapose · Behaviour annotation", layout="wide")
@@ -56,29 +56,14 @@ def _predictions(path: str, mtime: float, n_frames: int) -> dict:
 
 
 def _editor(path: str, n_frames: int, subjects: list[str], fps):
-    """The open AnnotationEditor (re-opened when the file, video length or subjects change)."""
+    """The open AnnotationEditor (re-opened when the file, video length or subjects change), or None."""
     from mapose.behaviour.annotation_editor import AnnotationEditor
-    from mapose.errors import MaposeError
 
-    key = (path, n_frames, tuple(subjects))
-    if S.get("ann_open") != key:
-        old = S.get("ann_editor")
-        if old is not None and old.dirty:
-            try:
-                st.sidebar.caption(f"saved the changes to {old.save()} before opening {path}")
-            except (MaposeError, OSError) as exc:
-                st.error(f"{exc}. The changes to {old.out} are not saved; open it again to keep them.")
-                return None
-        try:
-            S["ann_editor"] = AnnotationEditor(path, n_frames, subjects, fps=fps)
-        except (MaposeError, OSError) as exc:
-            S.pop("ann_editor", None)
-            S["ann_open"] = None
-            st.error(str(exc))
-            return None
-        S["ann_open"] = key
+    ed, opened = reopen_editor("ann", (path, n_frames, tuple(subjects)),
+                               lambda: AnnotationEditor(path, n_frames, subjects, fps=fps))
+    if opened:
         S["ann_start"] = None
-    return S["ann_editor"]
+    return ed
 
 
 def _do(action) -> None:

@@ -115,12 +115,8 @@ def _wait_for_change(path: Path, mtime: float, timeout: float = 60) -> None:
     pytest.fail(f"{path} was not saved within {timeout} s")
 
 
-def test_labelling_page_click_places_and_drag_moves_a_point(server, tmp_path):
-    """In a real browser: a click puts the selected body part under the mouse, a drag moves it;
-    both are saved to the project at once, in frame pixels."""
-    import sleap_io as sio
-    from playwright.sync_api import sync_playwright
-
+def _todo_project(tmp_path: Path) -> Path:
+    """A 3-frame labelling project of the sample video, with predictions to correct."""
     from mapose.cli import main
 
     video = tmp_path / f"{tmp_path.name}.mp4"
@@ -128,6 +124,16 @@ def test_labelling_page_click_places_and_drag_moves_a_point(server, tmp_path):
     todo = tmp_path / "todo.slp"
     assert main(["extract-frames", str(video), "--out", str(todo), "--tracks",
                  str(ROOT / "data" / "flies_dreem" / "two_flies.slp"), "--n", "3"]) == 0
+    return todo
+
+
+def test_labelling_page_click_places_and_drag_moves_a_point(server, tmp_path):
+    """In a real browser: a click puts the selected body part under the mouse, a drag moves it;
+    both are saved to the project at once, in frame pixels."""
+    import sleap_io as sio
+    from playwright.sync_api import sync_playwright
+
+    todo = _todo_project(tmp_path)
 
     def view():
         """(x0, y0, displayed pixels per frame pixel) read from the page's caption."""
@@ -190,13 +196,7 @@ def test_labelling_page_keyboard_shortcuts(server, tmp_path):
     import sleap_io as sio
     from playwright.sync_api import expect, sync_playwright
 
-    from mapose.cli import main
-
-    video = tmp_path / f"{tmp_path.name}.mp4"
-    shutil.copy(ROOT / "data" / "flies_dreem" / "two_flies.mp4", video)
-    todo = tmp_path / "todo.slp"
-    assert main(["extract-frames", str(video), "--out", str(todo), "--tracks",
-                 str(ROOT / "data" / "flies_dreem" / "two_flies.slp"), "--n", "3"]) == 0
+    todo = _todo_project(tmp_path)
 
     def user_points():
         labels = sio.load_slp(str(todo), open_videos=False)
