@@ -10,10 +10,9 @@ _component = components.declare_component("mapose_keys", path=str(Path(__file__)
 
 
 def key_pressed(keys, key: str = "keys"):
-    """The key (a ``KeyboardEvent.key`` name such as ``"ArrowRight"``, ``"h"``, ``"ctrl+z"`` or
-    ``"shift+ArrowRight"``)
-    pressed since the last run, if it is one of ``keys``; else None.  Call it before the widgets
-    the key changes, so their state can be set."""
+    """The key pressed since the last run, if it is one of ``keys`` (``KeyboardEvent.key`` names
+    such as ``"ArrowRight"`` and ``"h"``, or ``"ctrl+z"``, ``"shift+ArrowRight"``); else None.
+    Call it before the widgets the key changes, so their state can be set."""
     event = _component(keys=sorted(keys), key=key, default=None)
     seen = f"{key}_seen"
     if not event or st.session_state.get(seen) == event.get("at"):

@@ -65,7 +65,6 @@ class AnnotationEditor:
         self._on: dict[tuple[str, str], np.ndarray] = {}
         self._undo: list[tuple[tuple[str, str], Optional[np.ndarray], list[str]]] = []
         self.dirty = False
-        self.revision = 0
         self.out = self.path
         if self.path.exists():
             fmt = _sniff(self.path)
@@ -166,10 +165,6 @@ class AnnotationEditor:
         if subject not in self.subjects:
             raise ValidationError(f"unknown subject {subject!r}; known: {', '.join(map(repr, self.subjects))}")
 
-    def _changed(self) -> None:
-        self.dirty = True
-        self.revision += 1
-
     def add_behaviour(self, name: str, _record: bool = True) -> str:
         """Add a behaviour to the list (no bout yet); returns its cleaned name."""
         name = str(name).strip()
@@ -181,7 +176,7 @@ class AnnotationEditor:
                 self._push(None)
             self.behaviours.append(name)
             if _record:
-                self._changed()
+                self.dirty = True
         return name
 
     def _push(self, key: Optional[tuple[str, str]]) -> None:
@@ -209,7 +204,7 @@ class AnnotationEditor:
             self._on[key] = v
         else:
             self._on.pop(key, None)
-        self._changed()
+        self.dirty = True
 
     def delete_bout(self, behaviour: str, subject: str, frame: int) -> Optional[tuple[int, int]]:
         """Remove the whole bout covering ``frame``; returns its ``(start, stop)`` or None."""
@@ -233,7 +228,7 @@ class AnnotationEditor:
             else:
                 self._on[key] = old
         self.behaviours = behaviours
-        self._changed()
+        self.dirty = True
         return True
 
     # ------------------------------------------------------------------ saving
