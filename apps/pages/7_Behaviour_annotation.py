@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the apps/ folder, for _common
@@ -238,10 +237,10 @@ with col_img:
 
     from mapose.viz.annotation_view import ethogram_strip
 
-    shown = [(b, s) for b in ed.behaviours for s in ed.subjects
-             if (b, s) == (behaviour, subject) or ed.frames_of(b, s).any() or (b, s) in preds]
+    marked = {(b, s): ed.frames_of(b, s) for b in ed.behaviours for s in ed.subjects}
+    shown = [k for k, on in marked.items() if k == (behaviour, subject) or on.any() or k in preds]
     width = 1000
-    strip = ethogram_strip([ed.frames_of(b, s) for b, s in shown], width=width,
+    strip = ethogram_strip([marked[k] for k in shown], width=width,
                            predicted=[preds.get(k) for k in shown], cursor=f,
                            colours=[ed.behaviours.index(b) for b, _ in shown],
                            highlight=shown.index((behaviour, subject)) if (behaviour, subject) in shown else None)

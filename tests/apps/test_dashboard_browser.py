@@ -5,7 +5,6 @@ skipped, saying why, when either is missing.  Screenshots are written to
 ``tests/apps/screenshots/`` (ignored by git; the README's copies live in ``docs/``).
 """
 
-import os
 import re
 import shutil
 import socket
