@@ -44,7 +44,7 @@ def decode_frame(
     peak_weight: float = 1.0,
     coincident_radius: float | None = 1.0,
     body_sides: BodySides | None = None,
-    max_extent: float | None = None,
+    max_extent: float | np.ndarray | None = None,
 ) -> FrameResult:
     """Decode one frame's model outputs into animal instances.
 
@@ -91,9 +91,9 @@ def decode_frame(
         ``max_animals``, ``keep_singletons`` and the PAF options are not used).  The instance score
         is the sum of its keypoint scores / K, as for assembled animals.
     max_extent
-        With ``single_animal``: the farthest two body parts of one animal may lie apart (output
-        cells; :func:`animal_extent_limit`); no two parts are taken farther apart
-        (:func:`_best_per_keypoint`); ``None``: no limit.
+        With ``single_animal``: how far apart two body parts of one animal may lie (output cells;
+        :func:`animal_extent_limit`), one number for every two or a ``(K, K)`` array; no two parts
+        are taken farther apart (:func:`_best_per_keypoint`); ``None``: no limit.
 
     Returns
     -------
@@ -163,21 +163,31 @@ EXTENT_SLACK = 1.5
 
 def animal_extent_limit(model, scale: float = 1.0):
     """Farthest distance between two body parts of one animal (output cells; ``max_extent`` of
-    :func:`decode_frame`): the largest labelled distance the model recorded at training
-    (``model.animal_extent_px``, pixels of the labelled frames) times :data:`EXTENT_SLACK`;
-    ``scale``: the resize applied to frames before ``model.predict``.  ``None`` for models trained
-    before the extent was recorded (no limit)."""
+    :func:`decode_frame`): the labelled distances the model recorded at training, times
+    :data:`EXTENT_SLACK`; ``scale``: the resize applied to frames before ``model.predict``.
+
+    A ``(K, K)`` array, one limit per two body parts (``model.part_distance_px``; two parts never
+    labelled together get the largest distance), or a number, the same limit for every two
+    (``model.animal_extent_px``: models trained before the per-part distances were recorded), or
+    ``None`` for models trained before either (no limit)."""
     extent = getattr(model, "animal_extent_px", None)
     if extent is None or not np.isfinite(extent) or extent <= 0:
         return None
-    return EXTENT_SLACK * float(extent) * float(scale) / float(model.stride)
+    to_cells = EXTENT_SLACK * float(scale) / float(model.stride)
+    pairs = getattr(model, "part_distance_px", None)
+    if pairs is None:
+        return float(extent) * to_cells
+    return np.where(np.isfinite(pairs), pairs, float(extent)) * to_cells
 
 
-def _best_per_keypoint(peaks, k: int, stride: float, max_extent: float | None = None) -> FrameResult:
+def _best_per_keypoint(peaks, k: int, stride: float,
+                       max_extent: float | np.ndarray | None = None) -> FrameResult:
     """One instance of each keypoint's highest candidate (none when there is no candidate).
 
-    With ``max_extent`` (output cells) no two body parts are taken farther apart than that, however
-    high a candidate peaks (a bright corner of the arena that looks like a tail base).  Starting
+    With ``max_extent`` (output cells; one number, or a ``(K, K)`` array of one limit per two body
+    parts) no two body parts are taken farther apart than that, however high a candidate peaks (a
+    bright corner of the arena that looks like a tail base; a hind paw's look-alike in the mirror
+    view, too far from the other paws of its view).  Starting
     from each keypoint's best candidate in turn, candidates are added best first when their
     keypoint is still free and they lie within ``max_extent`` of every part taken; the start whose
     parts score highest in sum wins.  A spurious peak gathers only its own score, the animal all of
@@ -188,7 +198,10 @@ def _best_per_keypoint(peaks, k: int, stride: float, max_extent: float | None = 
     if max_extent is not None and len(peaks) > 1:
         order = np.argsort(-peaks.score, kind="stable")
         p = peaks.take(order)
-        near = np.hypot(p.col[:, None] - p.col[None, :], p.row[:, None] - p.row[None, :]) <= max_extent
+        limit = np.asarray(max_extent, dtype=np.float64)
+        if limit.ndim == 2:  # one limit per two body parts
+            limit = limit[p.keypoint[:, None], p.keypoint[None, :]]
+        near = np.hypot(p.col[:, None] - p.col[None, :], p.row[:, None] - p.row[None, :]) <= limit
         _, starts = np.unique(p.keypoint, return_index=True)  # each keypoint's best candidate
         best, best_sum = None, -1.0
         for s0 in starts:

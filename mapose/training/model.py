@@ -146,6 +146,10 @@ class PoseModel(nn.Module):
         #: labelled frames), recorded in split.json; one-animal decoding takes no two parts farther
         #: apart than 1.5x that (:func:`mapose.decode.frame.animal_extent_limit`)
         self.animal_extent_px: Optional[float] = None
+        #: ``(K, K)`` farthest labelled distance between each two body parts of one animal in the
+        #: training frames (pixels of the labelled frames; NaN: never labelled together), recorded in
+        #: split.json; one-animal decoding takes no two parts farther apart than 1.5x theirs
+        self.part_distance_px: Optional[np.ndarray] = None
         #: :class:`mapose.decode.sides.BodySides`: the side of the body axis each left/right part is
         #: labelled on in the training frames (split.json); the assembly separates such a pair by it
         self.body_sides = None
@@ -260,6 +264,7 @@ class EnsembleModel(nn.Module):
         self.single_animal = first.single_animal
         self.edge_max_length_px: Optional[np.ndarray] = None
         self.animal_extent_px: Optional[float] = None
+        self.part_distance_px: Optional[np.ndarray] = None
         self.body_sides = None
 
     @property
@@ -479,6 +484,11 @@ def load_model(model_dir: str | Path, device: str = "cpu", checkpoint: str = "be
         model.edge_max_length_px = np.array([np.nan if v is None else v for v in lengths], dtype=np.float64)
     extent = record.get("animal_extent_px")
     model.animal_extent_px = None if extent is None else float(extent)
+    distances = record.get("part_distance_px")
+    k = model.skeleton.n_keypoints
+    if distances is not None and len(distances) == k and all(len(row) == k for row in distances):
+        model.part_distance_px = np.array([[np.nan if v is None else v for v in row] for row in distances],
+                                          dtype=np.float64)
     from mapose.decode.sides import BodySides
 
     model.body_sides = BodySides.from_json(record.get("body_sides"), model.skeleton)

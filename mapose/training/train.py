@@ -130,15 +130,24 @@ def edge_max_lengths(samples, skeleton: Skeleton, mask: np.ndarray) -> np.ndarra
     return longest / float(samples.input_scale or 1.0)
 
 
-def animal_extent(samples, mask: np.ndarray) -> float | None:
-    """Farthest distance between two labelled body parts of one animal over the frames in
-    ``mask``, in pixels of the labelled frames (``None`` without an animal of two labelled parts).
-    One-animal decoding takes no two parts farther apart than 1.5x that
+def part_distances(samples, mask: np.ndarray) -> np.ndarray:
+    """``(K, K)`` farthest distance between each two labelled body parts of one animal over the
+    frames in ``mask``, in pixels of the labelled frames (NaN for two parts never labelled together).
+    One-animal decoding takes no two parts farther apart than 1.5x theirs
     (:func:`mapose.decode.frame.animal_extent_limit`)."""
     kp = _animals(samples, mask)
+    k = kp.shape[1]
     d = np.hypot(*(kp[:, :, None] - kp[:, None, :]).transpose(3, 0, 1, 2))  # (animals, K, K)
-    best = float(np.nanmax(d, initial=0.0))
-    return best / float(samples.input_scale or 1.0) if best > 0 else None
+    seen = np.isfinite(d).any(axis=0) if len(d) else np.zeros((k, k), dtype=bool)
+    far = np.where(np.isfinite(d), d, -np.inf).max(axis=0, initial=-np.inf)
+    return np.where(seen, far, np.nan) / float(samples.input_scale or 1.0)
+
+
+def animal_extent(distances: np.ndarray) -> float | None:
+    """Farthest distance between two labelled body parts of one animal (the largest of
+    :func:`part_distances`; ``None`` without an animal of two labelled parts)."""
+    best = float(np.nanmax(distances, initial=0.0))
+    return best if best > 0 else None
 
 
 #: below this spread of headings (degrees) training suggests small turns (:func:`heading_spread_deg`)
@@ -292,8 +301,11 @@ def train(
     record = split_record(samples, val, cfg)
     edge_lengths = edge_max_lengths(samples, skeleton, ~val)
     record["edge_max_length_px"] = [round(float(v), 3) if np.isfinite(v) else None for v in edge_lengths]
-    extent = animal_extent(samples, ~val)
+    distances = part_distances(samples, ~val)
+    extent = animal_extent(distances)
     record["animal_extent_px"] = None if extent is None else round(extent, 3)
+    record["part_distance_px"] = [[round(float(v), 1) if np.isfinite(v) else None for v in row]
+                                  for row in distances]
     headings = heading_spread_deg(samples, ~val)
     record["heading_spread_deg"] = None if headings is None else round(headings, 1)
     cfg = fixed_view_turns(cfg, headings)
@@ -339,6 +351,7 @@ def train(
     model = build_untrained_model(skeleton, cfg).train()
     model.edge_max_length_px = edge_lengths
     model.animal_extent_px = extent
+    model.part_distance_px = distances
     model.body_sides = sides
     init = None
     if cfg.model.init and not resumed:  # a resumed run gets every weight from its checkpoint

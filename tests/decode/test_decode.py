@@ -335,6 +335,13 @@ def test_single_animal_decoding_ignores_a_bright_spot_farther_than_the_animal_ex
     assert animal_extent_limit(Model, scale=0.5) == pytest.approx(limit / 2)
     kp, ks, _ = decode_frame(hm, paf, off, fly_skeleton, 4, single_animal=True, max_extent=limit)
     np.testing.assert_allclose(kp[0], truth[0], atol=1e-3)
+    # one limit per two parts when the model recorded them; parts never labelled together get the extent
+    pairs = np.full((len(truth[0]), len(truth[0])), 10.0)
+    pairs[0, 1] = pairs[1, 0] = np.nan
+    Model.part_distance_px = pairs
+    per_pair = animal_extent_limit(Model)
+    assert per_pair.shape == pairs.shape and per_pair[0, 2] == pytest.approx(1.5 * 10 / 4)
+    assert per_pair[0, 1] == pytest.approx(limit)
     # a model trained before the extent was recorded decodes as before
     Model.animal_extent_px = None
     assert animal_extent_limit(Model) is None
@@ -358,6 +365,30 @@ def test_single_animal_decoding_takes_no_two_parts_farther_apart_than_the_extent
     # without a limit each part takes its best peak, the corner included
     out, _, _ = _best_per_keypoint(peaks, 4, 1.0)
     assert np.isfinite(out[0, 3]).all()
+
+
+def test_single_animal_decoding_keeps_each_two_parts_within_their_own_labelled_distance():
+    from mapose.decode.frame import _best_per_keypoint
+    from mapose.decode.peaks import Peaks
+
+    # a head-fixed mouse filmed with a mirror: nose and paw of the top view (rows 10-14) and of the
+    # mirrored bottom view (rows 40-44).  The top paw's channel peaks higher on the bottom paw (a
+    # look-alike 30 cells away); the top nose is never labelled more than 6 cells from the top paw,
+    # but the two views lie 30 cells apart, so one limit for every two parts cannot tell them apart
+    nose_t, paw_t, nose_b, paw_b = range(4)
+    kp = np.array([nose_t, paw_t, paw_t, nose_b, paw_b])
+    col = np.array([10.0, 14.0, 14.0, 10.0, 14.0])
+    row = np.array([10.0, 13.0, 43.0, 40.0, 43.0])
+    score = np.array([0.9, 0.4, 0.5, 0.9, 0.8])
+    peaks = Peaks(kp, col, row, score)
+    out, _, _ = _best_per_keypoint(peaks, 4, 1.0, max_extent=45.0)
+    assert out[0, paw_t, 1] == 43.0  # the look-alike wins under one limit
+    limits = np.full((4, 4), 45.0)
+    limits[nose_t, paw_t] = limits[paw_t, nose_t] = 1.5 * 6.0
+    limits[nose_b, paw_b] = limits[paw_b, nose_b] = 1.5 * 6.0
+    out, ks, _ = _best_per_keypoint(peaks, 4, 1.0, max_extent=limits)
+    np.testing.assert_allclose(out[0, :, 1], [10.0, 13.0, 40.0, 43.0])
+    np.testing.assert_allclose(ks[0], [0.9, 0.4, 0.9, 0.8])
 
 
 def _spread_wing_outputs(decoy_peak, spread_field):

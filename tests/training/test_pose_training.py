@@ -633,6 +633,11 @@ def test_posture_balanced_training_says_how_much_it_favours_rare_animals(synthet
     pairs = np.hypot(*(kp[:, :, None] - kp[:, None, :]).transpose(3, 0, 1, 2))
     assert split["animal_extent_px"] == pytest.approx(float(np.nanmax(pairs)), abs=1e-3)
     assert load_model(out).animal_extent_px == pytest.approx(split["animal_extent_px"])
+    # and the farthest of each two parts (rounded to 0.1 px)
+    with np.errstate(invalid="ignore"):
+        farthest = np.nanmax(pairs, axis=0)
+    np.testing.assert_allclose(np.array(split["part_distance_px"], dtype=float), farthest, atol=0.05)
+    np.testing.assert_allclose(load_model(out).part_distance_px, farthest, atol=0.05)
     # no left/right pairs in this skeleton: no side rule (mapose.decode.sides)
     assert split["body_sides"] is None and load_model(out).body_sides is None
 
