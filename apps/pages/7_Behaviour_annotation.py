@@ -22,6 +22,8 @@ SHORTCUTS = {
     "shift+ArrowRight": "10 frames on", "shift+ArrowLeft": "10 frames back",
     "s": "start a bout here", "e": "end the bout here (marks from its start to this frame)",
     "x": "erase the bout under this frame", "d": "next disagreement with the classifier",
+    "r": "mark the frames from the bout start to here as reviewed",
+    "u": "unmark them (not reviewed)",
     "1-9": "choose behaviour 1-9", "z": "undo (also Ctrl+Z)",
 }
 KEYS = [k for k in SHORTCUTS if k != "1-9"] + [str(d) for d in range(1, 10)] + ["ctrl+z"]
@@ -90,6 +92,15 @@ def _end_bout(ed, behaviour: str, subject: str, frame: int) -> None:
     _do(lambda e: e.mark(behaviour, subject, min(start, frame), max(start, frame) + 1))
 
 
+def _review(ed, frame: int, on: bool) -> None:
+    start = S.get("ann_start")
+    if start is None:
+        S["ann_msg"] = "error: mark where the stretch starts first (s, or 'Start here')"
+        return
+    S["ann_start"] = None
+    _do(lambda e: e.mark_annotated(min(start, frame), max(start, frame) + 1, on=on))
+
+
 def _next_disagreement(ed, preds: dict, behaviour: str, subject: str, frame: int):
     pred = preds.get((behaviour, subject))
     if pred is None:
@@ -112,10 +123,12 @@ def _on_key(ed, key: str, behaviour, subject, preds, n_frames: int) -> None:
     elif key in ("z", "ctrl+z"):
         if ed.can_undo:
             _do(lambda e: e.undo())
-    elif behaviour is None:
-        S["ann_msg"] = "error: add a behaviour first"
+    elif key in ("r", "u"):
+        _review(ed, f, on=key == "r")
     elif key == "s":
         S["ann_start"] = f
+    elif behaviour is None:
+        S["ann_msg"] = "error: add a behaviour first"
     elif key == "e":
         _end_bout(ed, behaviour, subject, f)
     elif key == "x":
@@ -139,6 +152,7 @@ pose, video, ds = session_inputs()
 if ds is None:
     st.stop()
 from mapose.behaviour.annotation_editor import pair_subjects  # noqa: E402
+from mapose.io.annotations import ANNOTATED  # noqa: E402
 
 names = [str(i) for i in ds["individuals"].values]
 subjects = pair_subjects(names) if len(names) > 1 else names
@@ -212,7 +226,7 @@ with col_ctl:
     st.subheader("Bout")
     start = S.get("ann_start")
     c1, c2 = st.columns(2)
-    c1.button("Start here", key="ann_start_here", disabled=behaviour is None,
+    c1.button("Start here", key="ann_start_here",
               on_click=lambda: S.update(ann_start=int(S["ann_frame"])))
     c2.button("End here", key="ann_end_here", disabled=behaviour is None or start is None,
               on_click=lambda: _end_bout(ed, S["ann_behaviour"], S["ann_subject"], int(S["ann_frame"])))
@@ -222,6 +236,21 @@ with col_ctl:
     st.button(f"Erase bout {here[0]}–{here[1] - 1}" if here else "Erase bout here", key="ann_erase",
               disabled=here is None, on_click=lambda: _do(
                   lambda e: e.delete_bout(S["ann_behaviour"], S["ann_subject"], int(S["ann_frame"]))))
+    st.subheader("Reviewed frames")
+    looked = ed.annotated()
+    if ed.partial:
+        stretches = ed.bouts(annotated=True)
+        stretches = stretches[stretches["behaviour"] == ANNOTATED]
+        st.caption(f"{int(looked.sum())} of {n_frames} frames reviewed, in {len(stretches)} stretch(es); frames "
+                   "outside them and the bouts are left out of classifier training (grey on the strip)")
+    else:
+        st.caption("The whole video counts as annotated: frames outside the bouts are 'behaviour absent'. "
+                   "Annotating part of a long video? Mark the stretches you reviewed (s, then r).")
+    r1, r2 = st.columns(2)
+    r1.button("Reviewed: start → here", key="ann_review", disabled=start is None,
+              on_click=lambda: _review(ed, int(S["ann_frame"]), True))
+    r2.button("Not reviewed", key="ann_unreview", disabled=start is None,
+              on_click=lambda: _review(ed, int(S["ann_frame"]), False))
     if preds:
         nxt = _next_disagreement(ed, preds, behaviour, subject, f) if behaviour is not None else None
         st.button("Next disagreement with the classifier", key="ann_next_disagree", disabled=nxt is None,
@@ -243,7 +272,8 @@ with col_img:
     strip = ethogram_strip([marked[k] for k in shown], width=width,
                            predicted=[preds.get(k) for k in shown], cursor=f,
                            colours=[ed.behaviours.index(b) for b, _ in shown],
-                           highlight=shown.index((behaviour, subject)) if (behaviour, subject) in shown else None)
+                           highlight=shown.index((behaviour, subject)) if (behaviour, subject) in shown else None,
+                           annotated=looked if ed.partial else None)
     st.caption("Ethogram: " + " · ".join(f"row {r + 1}: {b} ({s.replace('|', ' → ') or 'the animal'})"
                                           for r, (b, s) in enumerate(shown))
                + (" — thin grey bars: the classifier's predictions" if preds else "")
@@ -262,8 +292,8 @@ with col_img:
             conf = ds["confidence"].isel(time=int(t[0])).transpose("individuals", "keypoints").values
             img = draw_poses(img, pos, conf, get_skeleton(ds), threshold=0.1, names=names)
         now = [f"{b} ({s.replace('|', ' → ') or 'the animal'})" for b, s in ed.at(f)]
-        st.image(img, caption=f"frame {f}: " + (", ".join(now) if now else "no behaviour annotated"),
-                 width=640)
+        st.image(img, caption=f"frame {f}: " + (", ".join(now) if now else "no behaviour annotated")
+                 + ("" if looked[f] else " (not reviewed)"), width=640)
     else:
         st.info("No video found for this pose file: give its path in the sidebar to see frames.")
 

@@ -13,7 +13,10 @@ without Streamlit too::
 The file holds one row per bout -- ``behaviour, subject, start, stop`` in frames, ``stop`` exclusive,
 ``subject`` an animal's name or ``"A|B"`` for A acting on B -- plus a row with ``start == stop`` for
 a behaviour that has no bout yet, so the list of behaviours survives.  Frames outside every bout
-are "behaviour absent", as in every other annotation format mapose reads.  An existing file of any
+are "behaviour absent", as in every other annotation format mapose reads -- unless stretches are
+marked as reviewed (:meth:`AnnotationEditor.mark_annotated`, rows of the behaviour ``(annotated)``):
+then only those stretches and the bouts count, and frames nobody looked at stay out of classifier
+training (JAABA's partial annotation of long videos).  An existing file of any
 format :func:`read_annotations` knows (per-frame CSV, BORIS, BehaviorDEPOT) opens too; anything but
 an interval CSV is saved beside it as ``<stem>.bouts.csv`` and never overwritten.
 """
@@ -28,6 +31,7 @@ import pandas as pd
 
 from mapose.errors import MaposeError, ValidationError
 from mapose.io._files import PathLike, atomic_path
+from mapose.io.annotations import ANNOTATED
 
 #: edits that can be undone
 MAX_UNDO = 200
@@ -66,7 +70,9 @@ class AnnotationEditor:
         self._undo: list[tuple[tuple[str, str], Optional[np.ndarray], list[str]]] = []
         self.dirty = False
         self.out = self.path
-        if self.path.exists():
+        if self.path.exists() and _sniff(self.path) == "intervals":
+            self._read_intervals()
+        elif self.path.exists():
             fmt = _sniff(self.path)
             table = read_annotations(self.path, n_frames=self.n_frames, fps=fps)
             for b in [c for c in table.columns if c not in ("frame", "subject")]:
@@ -89,6 +95,29 @@ class AnnotationEditor:
         self._stamp = self._file_stamp()
 
     # ------------------------------------------------------------------ reading
+    def _read_intervals(self) -> None:
+        """Open an interval CSV row by row (:data:`ANNOTATED` rows kept as the reviewed stretches)."""
+        from mapose.io.annotations import read_intervals
+
+        rows = read_intervals(self.path)
+        late = rows["stop"] > self.n_frames
+        if late.any():
+            r = rows[late].iloc[0]
+            raise ValidationError(f"{self.path}: {r['behaviour']!r} ends at frame {int(r['stop'])} but the video "
+                                  f"has {self.n_frames} frames")
+        for b in dict.fromkeys(rows["behaviour"]):
+            if b != ANNOTATED:
+                self.add_behaviour(b, _record=False)
+        for (b, subj), part in rows.groupby(["behaviour", "subject"], sort=False):
+            if b != ANNOTATED or subj:
+                self._add_subject(str(subj))
+            v = self._on.get((b, str(subj)))
+            v = np.zeros(self.n_frames, bool) if v is None else v
+            for a, e in zip(part["start"], part["stop"]):
+                v[int(a):int(e)] = True
+            if v.any():
+                self._on[(b, str(subj))] = v
+
     def _file_stamp(self):
         try:
             st = self.out.stat()
@@ -109,17 +138,45 @@ class AnnotationEditor:
     def at(self, frame: int) -> list[tuple[str, str]]:
         """The (behaviour, subject) pairs annotated at ``frame``."""
         f = self._frame(frame)
-        return [(b, s) for (b, s), v in self._on.items() if v[f]]
+        return [(b, s) for (b, s), v in self._on.items() if v[f] and b != ANNOTATED]
 
-    def bouts(self) -> pd.DataFrame:
-        """One row per bout: ``behaviour, subject, start, stop`` (stop exclusive), in time order."""
+    @property
+    def partial(self) -> bool:
+        """Whether stretches are marked as reviewed (else the whole video counts as annotated)."""
+        return any(b == ANNOTATED for b, _ in self._on)
+
+    def annotated(self, subject: str = "") -> np.ndarray:
+        """``(n_frames,)`` bool: the frames that count as annotated for ``subject`` (``""``: for every
+        subject): all of them without reviewed stretches, else the reviewed stretches (of everyone
+        and of ``subject``) and ``subject``'s bouts."""
+        if not self.partial:
+            return np.ones(self.n_frames, bool)
+        out = self._on.get((ANNOTATED, ""), np.zeros(self.n_frames, bool)).copy()
+        if subject:
+            out |= self._on.get((ANNOTATED, subject), False)
+            for (b, s), v in self._on.items():
+                if s == subject:
+                    out |= v
+        return out
+
+    def mark_annotated(self, start: int, stop: int, on: bool = True) -> None:
+        """Mark frames ``start..stop-1`` as reviewed for every subject (``on=False``: not reviewed).
+        Once any stretch is marked, frames outside the reviewed stretches and the bouts are left
+        out of classifier training instead of counting as "behaviour absent"."""
+        self.mark(ANNOTATED, "", start, stop, on=on)
+
+    def bouts(self, annotated: bool = False) -> pd.DataFrame:
+        """One row per bout: ``behaviour, subject, start, stop`` (stop exclusive), in time order;
+        with ``annotated`` the reviewed stretches too (behaviour :data:`ANNOTATED`)."""
         rows = []
         for (b, s), v in self._on.items():
+            if b == ANNOTATED and not annotated:
+                continue
             edges = np.flatnonzero(np.diff(np.concatenate([[0], v.astype(np.int8), [0]])))
             rows += [(b, s, int(a), int(e)) for a, e in zip(edges[::2], edges[1::2])]
         df = pd.DataFrame(rows, columns=COLUMNS)
         order = {b: i for i, b in enumerate(self.behaviours)}
-        df["_b"] = df["behaviour"].map(order)
+        df["_b"] = df["behaviour"].map(order).fillna(-1)
         return (df.sort_values(["start", "_b", "subject"], kind="stable").drop(columns="_b")
                 .reset_index(drop=True))
 
@@ -136,9 +193,9 @@ class AnnotationEditor:
         return start, stop
 
     def rows(self) -> pd.DataFrame:
-        """What :meth:`save` writes: the bouts, then a ``start == stop`` row for each behaviour
-        without a bout (so the list of behaviours survives)."""
-        b = self.bouts()
+        """What :meth:`save` writes: the bouts and reviewed stretches, then a ``start == stop`` row
+        for each behaviour without a bout (so the list of behaviours survives)."""
+        b = self.bouts(annotated=True)
         have = set(b["behaviour"])
         empty = pd.DataFrame([(x, self.subjects[0], 0, 0) for x in self.behaviours if x not in have],
                              columns=COLUMNS)
@@ -147,10 +204,17 @@ class AnnotationEditor:
     def table(self) -> pd.DataFrame:
         """The tidy per-frame table (``frame``, ``subject``, one 0/1 column per behaviour), as
         :func:`mapose.io.annotations.read_annotations` reads the saved file with ``n_frames``."""
-        from mapose.io.annotations import intervals_to_frames
+        from mapose.io.annotations import annotated_frames_only, intervals_to_frames
 
-        t = intervals_to_frames(self.rows(), self.n_frames, self.behaviours)
-        return t.sort_values(["subject", "frame"], kind="stable").reset_index(drop=True)
+        rows = self.rows()
+        if not self.partial:
+            t = intervals_to_frames(rows, self.n_frames, self.behaviours)
+        else:
+            t = annotated_frames_only(intervals_to_frames(rows, self.n_frames, self.behaviours + [ANNOTATED]), rows)
+        attrs = t.attrs
+        t = t.sort_values(["subject", "frame"], kind="stable").reset_index(drop=True)
+        t.attrs = dict(attrs, annotated_only=self.partial)
+        return t
 
     # ------------------------------------------------------------------ editing
     def _frame(self, frame) -> int:
@@ -160,6 +224,8 @@ class AnnotationEditor:
         return f
 
     def _check(self, behaviour: str, subject: str) -> None:
+        if behaviour == ANNOTATED and (subject == "" or subject in self.subjects):
+            return
         if behaviour not in self.behaviours:
             raise ValidationError(f"unknown behaviour {behaviour!r}; known: {', '.join(self.behaviours) or 'none yet'}")
         if subject not in self.subjects:
@@ -168,9 +234,10 @@ class AnnotationEditor:
     def add_behaviour(self, name: str, _record: bool = True) -> str:
         """Add a behaviour to the list (no bout yet); returns its cleaned name."""
         name = str(name).strip()
-        if not name or name.lower() in ("frame", "subject") or "," in name or name.endswith("_prob"):
-            raise ValidationError(f"behaviour name {name!r}: give a name that is not empty, 'frame' or "
-                                  "'subject', has no comma and does not end in '_prob'")
+        if not name or name.lower() in ("frame", "subject") or "," in name or name.endswith("_prob") \
+                or name == ANNOTATED:
+            raise ValidationError(f"behaviour name {name!r}: give a name that is not empty, 'frame', "
+                                  f"'subject' or {ANNOTATED!r}, has no comma and does not end in '_prob'")
         if name not in self.behaviours:
             if _record:
                 self._push(None)

@@ -287,10 +287,15 @@ class BehaviourClassifier:
         sess = pd.Series(np.zeros(n, np.int64) if groups is None else np.asarray(groups)).astype(str)
         subj = X["subject"].astype(str).to_numpy() if "subject" in X.columns else np.array([""] * n)
         frame = X["frame"].to_numpy() if "frame" in X.columns else np.arange(n)
-        key = pd.DataFrame({"s": sess.to_numpy(), "a": subj, "f": frame})
-        order = np.lexsort((key["f"].to_numpy(), key["a"].to_numpy(), key["s"].to_numpy()))
-        seg = pd.factorize(pd.Series(key["s"].to_numpy() + "\x00" + key["a"].to_numpy()))[0]
-        return order, np.asarray(seg)
+        key = sess.to_numpy() + "\x00" + subj
+        order = np.lexsort((frame, key))
+        k, f = key[order], frame[order]
+        # a segment: one session and subject, frames in a row (annotated stretches stay apart)
+        new = np.ones(n, bool)
+        new[1:] = (k[1:] != k[:-1]) | (f[1:] != f[:-1] + 1)
+        seg = np.empty(n, np.int64)
+        seg[order] = np.cumsum(new) - 1
+        return order, seg
 
     def _smooth(self, pred: np.ndarray, order: np.ndarray, seg: np.ndarray) -> np.ndarray:
         if int(self.min_bout) <= 1:
@@ -914,7 +919,10 @@ def training_table(
         Session names (default ``session0``, ...); used as cross-validation groups.
     unannotated
         Feature rows without an annotation row: ``"absent"`` (behaviour did not happen) or
-        ``"drop"`` (not used for training).
+        ``"drop"`` (not used for training).  Tables that list only the frames someone looked at
+        (``attrs["annotated_only"]``: interval files with ``(annotated)`` rows,
+        :data:`mapose.io.annotations.ANNOTATED`) always drop the others; frames annotated for
+        every subject (``attrs["annotated_for_all"]``) count for animals without a bout too.
 
     Returns
     -------
@@ -935,13 +943,24 @@ def training_table(
     Xs, Ys = [], []
     for sess, feat, ann in zip(sessions, features, annotations):
         subjects = list(dict.fromkeys(feat["subject"].astype(str)))
+        sparse = bool(ann.attrs.get("annotated_only"))
+        for_all = list(ann.attrs.get("annotated_for_all") or ())
         ann = _match_subjects(ann, subjects, sess)
         for b in behaviours:
             if b not in ann.columns:
                 ann[b] = 0
         lab = ann[["frame", "subject"] + list(behaviours)]
-        how = "left" if unannotated == "absent" else "inner"
-        merged = feat.merge(lab, on=["frame", "subject"], how=how, validate="one_to_one")
+        if sparse:
+            merged = feat.merge(lab, on=["frame", "subject"], how="left", validate="one_to_one",
+                                indicator="_annotated")
+            looked = (merged.pop("_annotated") == "both").to_numpy().copy()
+            frame = merged["frame"].to_numpy()
+            for a, b in for_all:
+                looked |= (frame >= a) & (frame < b)
+            merged = merged[looked].reset_index(drop=True)
+        else:
+            how = "left" if unannotated == "absent" else "inner"
+            merged = feat.merge(lab, on=["frame", "subject"], how=how, validate="one_to_one")
         yb = merged[list(behaviours)].fillna(0).astype(np.int64)
         xb = merged.drop(columns=list(behaviours))
         xb.insert(0, "session", sess)

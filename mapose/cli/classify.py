@@ -168,6 +168,10 @@ def _train(args) -> int:
                       disable=len(tracks) < 5):
         n_frames = int(ds["frame"].values.max()) + 1 if ds.sizes["time"] else 0
         anns.append(read_annotations(a, n_frames=n_frames, fps=args.fps or ds.attrs.get("fps")))
+        if anns[-1].attrs.get("annotated_only"):
+            looked = anns[-1].drop_duplicates("frame")["frame"].size
+            print(f"{a}: {looked} of {n_frames} frames reviewed (rows '(annotated)' and bouts); the others are "
+                  "left out of training")
     fps0 = args.fps or tracks[0].attrs.get("fps")
     if args.min_bout_s is not None:
         if not fps0:

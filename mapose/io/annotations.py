@@ -7,7 +7,8 @@ Every reader returns the same *tidy per-frame table*: a :class:`pandas.DataFrame
   when the file does not say which animal -- the classifier then uses the only animal/pair),
 - one int 0/1 column per behaviour (several behaviours may be 1 in the same frame).
 
-There is one row per (frame, subject) for every frame ``0..n_frames-1``.
+There is one row per (frame, subject) for every frame ``0..n_frames-1`` (except for interval files
+that say which frames were annotated: see ``(annotated)`` below).
 
 Formats read by :func:`read_annotations` (sniffed from the content):
 
@@ -18,7 +19,12 @@ Formats read by :func:`read_annotations` (sniffed from the content):
     CSV with columns ``behaviour`` (or ``behavior``), ``start``, ``stop`` in frames, ``stop``
     exclusive (a bout covers frames ``start..stop-1``, like :mod:`mapose.behaviour.bouts`), and
     optionally ``animal``/``subject``/``individual`` plus ``target``/``other`` (the partner of a
-    pair behaviour; the subject becomes ``"animal|target"``).
+    pair behaviour; the subject becomes ``"animal|target"``).  Rows of the behaviour
+    ``(annotated)`` (:data:`ANNOTATED`) say which frames were looked at, for JAABA-style partial
+    annotation: when a file has any, only those frames (for their subject, or for every subject
+    when the subject is empty) and the frames of bouts are in the table, and the table's
+    ``attrs["annotated_only"]`` is True -- a frame left out was not looked at, not "behaviour
+    absent", and :func:`mapose.behaviour.classifier.training_table` leaves it out of training.
 ``"boris"``
     BORIS tabular exports (CSV/TSV): *aggregated events* (``Behavior``, ``Start (s)``,
     ``Stop (s)``) or *events* (``Time``, ``Behavior`` and ``Status``/``Behavior type`` rows
@@ -47,6 +53,9 @@ from mapose.errors import FormatError, ValidationError
 from mapose.io._files import PathLike, atomic_path, require_file
 
 FORMATS = ("frames", "intervals", "boris", "behaviordepot")
+
+#: behaviour name of interval rows that mark frames as annotated (looked at) rather than a bout
+ANNOTATED = "(annotated)"
 
 _SUBJECT_COLS = ("subject", "animal", "individual", "individuals", "actor")
 _TARGET_COLS = ("target", "other", "partner", "recipient")
@@ -243,10 +252,10 @@ def _subjects(df: pd.DataFrame, p: Path) -> pd.Series:
         if tcol is not None:
             raise FormatError(f"{p}: has a {tcol!r} column but no animal/subject column")
         return pd.Series([""] * len(df), index=df.index)
-    subj = df[scol].fillna("").astype(str).str.strip()
+    subj = df[scol].astype(object).fillna("").astype(str).str.strip()
     subj = subj.where(~subj.str.lower().isin(["no focal subject", "nan"]), "")
     if tcol is not None:
-        tgt = df[tcol].fillna("").astype(str).str.strip()
+        tgt = df[tcol].astype(object).fillna("").astype(str).str.strip()
         subj = subj.where(tgt == "", subj + "|" + tgt)
     return subj
 
@@ -316,7 +325,10 @@ def _to_frames(intervals: pd.DataFrame, p: Path, n_frames: Optional[int]) -> pd.
     return intervals_to_frames(intervals, int(n_frames))
 
 
-def _read_intervals(p: Path, n_frames: Optional[int]) -> pd.DataFrame:
+def read_intervals(path: PathLike) -> pd.DataFrame:
+    """An interval CSV as it is: ``behaviour, subject, start, stop`` (frames, ``stop`` exclusive),
+    one row per line of the file, :data:`ANNOTATED` rows and ``start == stop`` rows included."""
+    p = require_file(path, "annotation file")
     df = _read_csv(p)
     bcol = _find_col(df, _BEHAVIOUR_COLS)
     scol, ecol = _find_col(df, ("start",)), _find_col(df, ("stop",))
@@ -333,7 +345,43 @@ def _read_intervals(p: Path, n_frames: Optional[int]) -> pd.DataFrame:
                 f"{p}: column {c!r} holds {df.loc[bad, c].iloc[0]!r}; expected integer frame indices"
             )
         vals.append(v.to_numpy(np.int64))
-    return _to_frames(_intervals_table(df, p, bcol, vals[0], vals[1]), p, n_frames)
+    return _intervals_table(df, p, bcol, vals[0], vals[1])
+
+
+def _read_intervals(p: Path, n_frames: Optional[int]) -> pd.DataFrame:
+    intervals = read_intervals(p)
+    looked = intervals["behaviour"] == ANNOTATED
+    if not looked.any():
+        return _to_frames(intervals, p, n_frames)
+    return annotated_frames_only(_to_frames(intervals, p, n_frames), intervals)
+
+
+def annotated_frames_only(table: pd.DataFrame, intervals: pd.DataFrame) -> pd.DataFrame:
+    """Keep the rows of a per-frame table (from :func:`intervals_to_frames` of ``intervals``,
+    :data:`ANNOTATED` column included) whose frame was annotated for its subject: inside an
+    :data:`ANNOTATED` interval of that subject or of ``""`` (every subject), or inside a bout of the
+    subject.  Subjects named only by :data:`ANNOTATED` rows keep their annotated frames, all zeros;
+    ``""`` stays a subject only when bouts name no one.  The result's ``attrs["annotated_only"]`` is
+    True and ``attrs["annotated_for_all"]`` lists the ``(start, stop)`` intervals annotated for every
+    subject (so that animals without any bout count there too)."""
+    frames = table["frame"].to_numpy()
+    subj = table["subject"].to_numpy()
+    everyone = intervals[(intervals["behaviour"] == ANNOTATED) & (intervals["subject"] == "")]
+    named = [s for s in dict.fromkeys(table["subject"].tolist()) if s != ""]
+    if named and "" in set(subj):
+        keep_rows = subj != ""
+        table, frames, subj = table[keep_rows], frames[keep_rows], subj[keep_rows]
+    keep = np.zeros(len(table), bool)
+    behaviours = [c for c in table.columns if c not in ("frame", "subject", ANNOTATED)]
+    if behaviours:
+        keep |= table[behaviours].to_numpy().any(axis=1)
+    keep |= table[ANNOTATED].to_numpy() > 0
+    for s, e in zip(everyone["start"], everyone["stop"]):
+        keep |= (frames >= s) & (frames < e)
+    out = table[keep].drop(columns=[ANNOTATED]).reset_index(drop=True)
+    out.attrs["annotated_only"] = True
+    out.attrs["annotated_for_all"] = [(int(a), int(b)) for a, b in zip(everyone["start"], everyone["stop"])]
+    return out
 
 
 def _sec_to_frame(t: np.ndarray, fps: float) -> np.ndarray:
@@ -463,6 +511,8 @@ def _finish(table: pd.DataFrame, p: Path, n_frames: Optional[int],
             if b not in table.columns:
                 table[b] = 0
         names = list(behaviours)
+    attrs = dict(table.attrs)
+    sparse = bool(attrs.get("annotated_only"))
     if n_frames is not None:
         late = table["frame"] >= n_frames
         if late.any() and table.loc[late, names].to_numpy().any():
@@ -471,14 +521,16 @@ def _finish(table: pd.DataFrame, p: Path, n_frames: Optional[int],
                 f"{n_frames} frames"
             )
         table = table[~late]
-        # complete every subject to frames 0..n_frames-1 (unlisted frames = behaviour absent)
-        subjects = list(dict.fromkeys(table["subject"].tolist())) or [""]
-        full = pd.MultiIndex.from_product([subjects, np.arange(n_frames)], names=["subject", "frame"])
-        table = (table.set_index(["subject", "frame"])[names].reindex(full, fill_value=0)
-                 .reset_index())
+        if not sparse:
+            # complete every subject to frames 0..n_frames-1 (unlisted frames = behaviour absent)
+            subjects = list(dict.fromkeys(table["subject"].tolist())) or [""]
+            full = pd.MultiIndex.from_product([subjects, np.arange(n_frames)], names=["subject", "frame"])
+            table = (table.set_index(["subject", "frame"])[names].reindex(full, fill_value=0)
+                     .reset_index())
     table = table.sort_values(["subject", "frame"], kind="stable").reset_index(drop=True)
     table = table[["frame", "subject"] + names]
     for b in names:
         table[b] = table[b].astype(np.int64)
     table["subject"] = table["subject"].astype(str)
+    table.attrs.update(attrs, annotated_only=sparse)
     return table

@@ -25,21 +25,24 @@ def bins_any(on: np.ndarray, width: int) -> np.ndarray:
 def ethogram_strip(rows: Sequence[np.ndarray], width: int = 1000, row_height: int = 18,
                    predicted: Optional[Sequence[Optional[np.ndarray]]] = None,
                    cursor: Optional[int] = None, colours: Optional[Sequence[int]] = None,
-                   highlight: Optional[int] = None) -> np.ndarray:
+                   highlight: Optional[int] = None, annotated: Optional[np.ndarray] = None) -> np.ndarray:
     """``(len(rows) * row_height, width, 3)`` uint8 image of the bouts in ``rows`` (bool per frame,
     all of one length).
 
     ``predicted``: per row, a classifier's 0/1 per frame (or None), drawn as a thin bar at the
     bottom of the row.  ``cursor``: the current frame, a dark line.  ``colours``: palette index per
     row (:func:`mapose.viz.overlay.identity_colour`).  ``highlight``: the row being edited, on a
-    light background."""
+    light background.  ``annotated``: bool per frame, the frames someone looked at; spans without
+    any are shaded grey on every row."""
     n_rows = max(len(rows), 1)
     img = np.full((n_rows * row_height, width, 3), 250, np.uint8)
+    if annotated is not None:
+        img[:, ~bins_any(annotated, width)] = 200
     n = len(rows[0]) if len(rows) else 0
     for r, on in enumerate(rows):
         top = r * row_height
         if r == highlight:
-            img[top:top + row_height] = 232
+            img[top:top + row_height] = np.minimum(img[top:top + row_height], 232)
         img[top + row_height - 1] = 215  # row separator
         colour = identity_colour(colours[r] if colours is not None else r)
         cols = bins_any(on, width)

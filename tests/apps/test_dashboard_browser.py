@@ -301,5 +301,17 @@ def test_behaviour_annotation_page_marks_a_bout_from_the_keyboard(server, tmp_pa
         page.keyboard.press("z")
         _wait_for_change(ann, mtime)
         assert read_annotations(ann, n_frames=128)["groom"].sum() == 0
+        # r: frames from the start mark to here reviewed (a partial annotation)
+        page.keyboard.press("s")
+        page.get_by_text("bout started at frame 100").first.wait_for(timeout=30_000)
+        for _ in range(2):
+            page.keyboard.press("Shift+ArrowLeft")
+            page.wait_for_timeout(700)
+        page.get_by_text("frame 80: no behaviour annotated").first.wait_for(timeout=30_000)
+        mtime = ann.stat().st_mtime
+        page.keyboard.press("r")
+        _wait_for_change(ann, mtime)
+        assert "(annotated),,80,101" in ann.read_text().splitlines()
+        page.get_by_text("21 of 128 frames reviewed").first.wait_for(timeout=30_000)
         assert page.locator("[data-testid='stException']").count() == 0
         browser.close()

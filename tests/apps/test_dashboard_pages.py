@@ -293,7 +293,7 @@ def test_behaviour_annotation_page_marks_erases_and_follows_the_classifier(sessi
     at = page("pages/7_Behaviour_annotation.py").run()
     assert_ok(at)
     assert at.sidebar.text_input(key="ann_path").value == str(out)
-    assert at.button(key="ann_start_here").disabled  # no behaviour yet
+    assert at.button(key="ann_end_here").disabled  # no behaviour yet
     at.text_input(key="ann_new_behaviour").set_value("chase")
     at.button(key="ann_add_behaviour").click().run()
     at.selectbox(key="ann_subject").set_value("F|M")
@@ -318,3 +318,16 @@ def test_behaviour_annotation_page_marks_erases_and_follows_the_classifier(sessi
     assert at.slider(key="ann_frame").value == 60  # the classifier says chase, the annotation does not
     at.button(key="ann_next_disagree").click().run()
     assert at.slider(key="ann_frame").value == 10  # wraps to the first: annotated, not predicted
+
+    # partial annotation: frames 0-49 reviewed, the rest left out of training
+    assert at.button(key="ann_review").disabled
+    at.slider(key="ann_frame").set_value(0).run()
+    at.button(key="ann_start_here").click().run()
+    at.slider(key="ann_frame").set_value(49).run()
+    at.button(key="ann_review").click().run()
+    assert_ok(at)
+    assert any("50 of 128 frames reviewed, in 1 stretch" in c.value for c in at.caption)
+    table = read_annotations(out, n_frames=128)
+    assert table.attrs["annotated_only"] and table["frame"].max() == 49 and table["chase"].sum() == 10
+    at.slider(key="ann_frame").set_value(80).run()
+    assert at.get("image")[0].proto.imgs[0].caption.endswith("(not reviewed)")

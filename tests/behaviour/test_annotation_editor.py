@@ -123,3 +123,82 @@ def test_bad_edits_and_a_file_changed_elsewhere_are_refused(tmp_path):
     with pytest.raises(MaposeError, match="changed by another program since it was opened"):
         ed.save()
     assert path.read_text().endswith("chase,A,0,10\n")
+
+
+def test_partial_annotation_leaves_frames_nobody_reviewed_out_of_training(tmp_path):
+    from mapose.behaviour.classifier import BehaviourClassifier, training_table
+
+    path = tmp_path / "s3.bouts.csv"
+    ed = AnnotationEditor(path, 200, pair_subjects(["A", "B", "C"]))
+    ed.add_behaviour("chase")
+    ed.mark("chase", "A|B", 20, 40)
+    assert not ed.partial and ed.annotated().all()  # the whole video counts until a stretch is reviewed
+    ed.mark_annotated(0, 60)
+    ed.mark("chase", "B|A", 150, 160)  # a bout outside the reviewed stretch counts as looked at
+    assert ed.partial and ed.annotated().sum() == 60 and ed.annotated("B|A").sum() == 70
+    assert ed.bouts()["behaviour"].tolist() == ["chase", "chase"]  # the stretch is not a bout
+    assert ed.at(10) == []
+    ed.save()
+    assert "(annotated),,0,60" in path.read_text().splitlines()
+
+    table = read_annotations(path, n_frames=200)
+    assert table.attrs["annotated_only"] and table.attrs["annotated_for_all"] == [(0, 60)]
+    assert table.groupby("subject").size().to_dict() == {"A|B": 60, "B|A": 70}
+    assert list(table.columns) == ["frame", "subject", "chase"] and table["chase"].sum() == 30
+    pd.testing.assert_frame_equal(table, ed.table())
+    assert ed.table().attrs["annotated_only"]
+    again = AnnotationEditor(path, 200, pair_subjects(["A", "B", "C"]))
+    assert again.partial and (again.annotated() == ed.annotated()).all()
+    pd.testing.assert_frame_equal(again.bouts(annotated=True), ed.bouts(annotated=True))
+
+    # training: reviewed frames only, for every subject (C's pairs have no bout but were looked at)
+    subjects = ["A|B", "B|A", "C|A"]
+    feat = pd.DataFrame({"frame": np.tile(np.arange(200), 3), "subject": np.repeat(subjects, 200),
+                         "speed": np.arange(600.0)})
+    X, y = training_table([feat], [table])
+    assert X.groupby("subject").size().to_dict() == {"A|B": 60, "B|A": 70, "C|A": 60}
+    assert y["chase"].sum() == 30
+    order, seg = BehaviourClassifier()._segments(X, None)
+    assert len(np.unique(seg)) == 4  # B|A's two reviewed stretches stay apart for smoothing and bouts
+    # without reviewed stretches every frame counts, as before
+    assert ed.undo() and ed.undo() and not ed.partial
+    ed.save()
+    X, y = training_table([feat], [read_annotations(path, n_frames=200)])
+    assert len(X) == 600 and y["chase"].sum() == 20
+    with pytest.raises(ValidationError, match="annotated"):
+        ed.add_behaviour("(annotated)")
+
+
+@pytest.mark.slow
+def test_classify_train_learns_from_the_reviewed_frames_only(tmp_path):
+    from mapose.cli import main
+    from mapose.io import write_tracks
+
+    from tests.behaviour.test_classifier import _mouse_session
+
+    files = []
+    for i in range(2):
+        ds, ann = _mouse_session(n=500, seed=i)
+        pose = tmp_path / f"m{i}.nc"
+        write_tracks(ds, pose, format="netcdf")
+        ed = AnnotationEditor(tmp_path / f"m{i}.bouts.csv", 500, ["mouse"])
+        ed.add_behaviour("freeze")
+        on = ann["freeze"].to_numpy() > 0
+        on[250:] = False  # the second half is not annotated yet ...
+        edges = np.flatnonzero(np.diff(np.r_[0, on.astype(int), 0]))
+        for a, b in zip(edges[::2], edges[1::2]):
+            ed.mark("freeze", "mouse", a, b)
+        ed.mark_annotated(0, 250)  # ... and says so
+        ed.save()
+        files.append((pose, ed.out, int(on.sum())))
+    model = tmp_path / "clf"
+    assert main(["classify", "train", "--pose", *[str(f[0]) for f in files],
+                 "--annotations", *[str(f[1]) for f in files], "--out", str(model), "--px-per-cm", "10",
+                 "--windows", "5", "15", "--max-iter", "30", "--n-splits", "2", "--threads", "1",
+                 "--no-importance"]) == 0
+    import json
+
+    info = json.loads((model / "manifest.json").read_text())["info"]
+    assert info["n_rows"] == 2 * 250 and info["positives"] == {"freeze": sum(f[2] for f in files)}
+    val = pd.read_csv(model / "validation.csv")
+    assert val.loc[0, "f1"] > 0.85
