@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import json
 import platform
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Optional, Sequence, Union
 
@@ -47,7 +47,7 @@ import xarray as xr
 
 from mapose.behaviour.bouts import find_bouts, min_bout_filter
 from mapose.config import choice
-from mapose.errors import ConfigError, FormatError, MissingFileError, SkeletonError, ValidationError
+from mapose.errors import ConfigError, FormatError, SkeletonError, ValidationError
 
 __all__ = [
     "ClusterConfig",

@@ -49,7 +49,7 @@ def run(args) -> int:
     from mapose import io
     from mapose.cli._common import refuse_overwriting_inputs
     from mapose.config import from_dict, load_yaml, save_yaml
-    from mapose.errors import ConfigError, MaposeError
+    from mapose.errors import MaposeError
     from mapose.io._files import check_folder_path, check_fps
     from mapose.io.tables import TABLE_EXTENSIONS, save_feature_table
     from mapose.kinematics import (

@@ -1,6 +1,5 @@
 """The ``mapose`` command: help, info, convert, and one clear error line for bad input."""
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
