@@ -139,13 +139,18 @@ def _on_key(ed, key: str, behaviour, subject, preds, n_frames: int) -> None:
             _go(nxt, n_frames)
 
 
-def _strip_click(key: str, n_frames: int, width: int) -> None:
+#: frames shown by the close-up strip under the whole-video one (videos longer than twice this get one)
+ZOOM_FRAMES = 1000
+
+
+def _strip_click(key: str, n_frames: int, width: int, first: int = 0, span: int = 0) -> None:
+    """Go to the frame clicked on a strip of ``span`` frames from ``first`` (``span`` 0: the whole video)."""
     from mapose.viz.annotation_view import strip_frame
 
     ev = S.get(key)
     if ev:
         shown = float(ev.get("width") or width)
-        _go(strip_frame(ev["x"] * width / shown, width, n_frames), n_frames)
+        _go(first + strip_frame(ev["x"] * width / shown, width, span or n_frames), n_frames)
 
 
 pose, video, ds = session_inputs()
@@ -281,6 +286,19 @@ with col_img:
     strip_key = f"ann_strip_{len(shown)}"
     streamlit_image_coordinates(strip, key=strip_key, width="stretch",
                                 on_click=functools.partial(_strip_click, strip_key, n_frames, width))
+    if n_frames > 2 * ZOOM_FRAMES:  # a close-up of the frames around this one, where bout edges show
+        lo = int(np.clip(f - ZOOM_FRAMES // 2, 0, n_frames - ZOOM_FRAMES))
+        close = ethogram_strip([marked[k][lo:lo + ZOOM_FRAMES] for k in shown], width=width,
+                               predicted=[None if preds.get(k) is None else preds[k][lo:lo + ZOOM_FRAMES]
+                                          for k in shown], cursor=f - lo,
+                               colours=[ed.behaviours.index(b) for b, _ in shown],
+                               highlight=shown.index((behaviour, subject)) if (behaviour, subject) in shown else None,
+                               annotated=looked[lo:lo + ZOOM_FRAMES] if ed.partial else None)
+        st.caption(f"Close-up: frames {lo}–{lo + ZOOM_FRAMES - 1}")
+        zoom_key = f"ann_zoom_{len(shown)}"
+        streamlit_image_coordinates(close, key=zoom_key, width="stretch",
+                                    on_click=functools.partial(_strip_click, zoom_key, n_frames, width, lo,
+                                                               ZOOM_FRAMES))
     if video:
         from mapose.core import get_skeleton
         from mapose.viz.overlay import draw_poses

@@ -331,3 +331,27 @@ def test_behaviour_annotation_page_marks_erases_and_follows_the_classifier(sessi
     assert table.attrs["annotated_only"] and table["frame"].max() == 49 and table["chase"].sum() == 10
     at.slider(key="ann_frame").set_value(80).run()
     assert at.get("image")[0].proto.imgs[0].caption.endswith("(not reviewed)")
+
+
+def test_behaviour_annotation_page_shows_a_close_up_of_long_videos(tmp_path, monkeypatch):
+    """On a long video the whole-video strip holds several frames per column, so a close-up strip of
+    the 1,000 frames around the current one follows it."""
+    from mapose.core import make_tracks
+    from mapose.io import write_tracks
+
+    rng = np.random.default_rng(0)
+    n = 5000
+    pose = tmp_path / "long.nc"
+    write_tracks(make_tracks(rng.normal(200, 20, (n, 2, 3, 2)), np.ones((n, 3, 2)),
+                             keypoints=["head", "thorax", "abdomen"], individuals=["A", "B"], fps=30.0),
+                 pose, format="netcdf")
+    (tmp_path / "long.bouts.csv").write_text("behaviour,subject,start,stop\nchase,A|B,2400,2460\n")
+    monkeypatch.setenv("MAPOSE_DASHBOARD_PATH", str(pose))
+    at = page("pages/7_Behaviour_annotation.py").run()
+    assert_ok(at)
+    assert any(c.value == "Close-up: frames 0–999" for c in at.caption)
+    at.slider(key="ann_frame").set_value(2450).run()
+    assert_ok(at)
+    assert any(c.value == "Close-up: frames 1950–2949" for c in at.caption)
+    at.slider(key="ann_frame").set_value(4990).run()
+    assert any(c.value == "Close-up: frames 4000–4999" for c in at.caption)
