@@ -70,10 +70,10 @@ class AnnotationEditor:
         self._undo: list[tuple[tuple[str, str], Optional[np.ndarray], list[str]]] = []
         self.dirty = False
         self.out = self.path
-        if self.path.exists() and _sniff(self.path) == "intervals":
+        fmt = _sniff(self.path) if self.path.exists() else None
+        if fmt == "intervals":
             self._read_intervals()
-        elif self.path.exists():
-            fmt = _sniff(self.path)
+        elif fmt is not None:
             table = read_annotations(self.path, n_frames=self.n_frames, fps=fps)
             for b in [c for c in table.columns if c not in ("frame", "subject")]:
                 self.add_behaviour(b, _record=False)
@@ -85,11 +85,10 @@ class AnnotationEditor:
                     v[frames[rows[b].to_numpy() > 0]] = True
                     if v.any():
                         self._on[(b, str(subj))] = v
-            if fmt != "intervals":
-                self.out = self.path.with_name(self.path.name.split(".")[0] + ".bouts.csv")
-                if self.out.exists():
-                    raise MaposeError(f"{self.out} exists: it would be overwritten by the bouts of {self.path.name}; "
-                                      f"open {self.out} to go on with it, or move it away")
+            self.out = self.path.with_name(self.path.name.split(".")[0] + ".bouts.csv")
+            if self.out.exists():
+                raise MaposeError(f"{self.out} exists: it would be overwritten by the bouts of {self.path.name}; "
+                                  f"open {self.out} to go on with it, or move it away")
         if not self.subjects:
             self.subjects = [""]
         self._stamp = self._file_stamp()
@@ -153,8 +152,7 @@ class AnnotationEditor:
             return np.ones(self.n_frames, bool)
         out = self._on.get((ANNOTATED, ""), np.zeros(self.n_frames, bool)).copy()
         if subject:
-            out |= self._on.get((ANNOTATED, subject), False)
-            for (b, s), v in self._on.items():
+            for (b, s), v in self._on.items():  # its own reviewed stretches and its bouts
                 if s == subject:
                     out |= v
         return out
