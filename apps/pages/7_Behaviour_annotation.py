@@ -274,11 +274,11 @@ with col_img:
     marked = {(b, s): ed.frames_of(b, s) for b in ed.behaviours for s in ed.subjects}
     shown = [k for k, on in marked.items() if k == (behaviour, subject) or on.any() or k in preds]
     width = 1000
+    colours = [ed.behaviours.index(b) for b, _ in shown]
+    editing = shown.index((behaviour, subject)) if (behaviour, subject) in shown else None
     strip = ethogram_strip([marked[k] for k in shown], width=width,
-                           predicted=[preds.get(k) for k in shown], cursor=f,
-                           colours=[ed.behaviours.index(b) for b, _ in shown],
-                           highlight=shown.index((behaviour, subject)) if (behaviour, subject) in shown else None,
-                           annotated=looked if ed.partial else None)
+                           predicted=[preds.get(k) for k in shown], cursor=f, colours=colours,
+                           highlight=editing, annotated=looked if ed.partial else None)
     st.caption("Ethogram: " + " · ".join(f"row {r + 1}: {b} ({s.replace('|', ' → ') or 'the animal'})"
                                           for r, (b, s) in enumerate(shown))
                + (" — thin grey bars: the classifier's predictions" if preds else "")
@@ -290,9 +290,7 @@ with col_img:
         lo = int(np.clip(f - ZOOM_FRAMES // 2, 0, n_frames - ZOOM_FRAMES))
         close = ethogram_strip([marked[k][lo:lo + ZOOM_FRAMES] for k in shown], width=width,
                                predicted=[None if preds.get(k) is None else preds[k][lo:lo + ZOOM_FRAMES]
-                                          for k in shown], cursor=f - lo,
-                               colours=[ed.behaviours.index(b) for b, _ in shown],
-                               highlight=shown.index((behaviour, subject)) if (behaviour, subject) in shown else None,
+                                          for k in shown], cursor=f - lo, colours=colours, highlight=editing,
                                annotated=looked[lo:lo + ZOOM_FRAMES] if ed.partial else None)
         st.caption(f"Close-up: frames {lo}–{lo + ZOOM_FRAMES - 1}")
         zoom_key = f"ann_zoom_{len(shown)}"
