@@ -98,7 +98,8 @@ def _review(ed, frame: int, on: bool) -> None:
         S["ann_msg"] = "error: mark where the stretch starts first (s, or 'Start here')"
         return
     S["ann_start"] = None
-    _do(lambda e: e.mark_annotated(min(start, frame), max(start, frame) + 1, on=on))
+    who = S.get("ann_subject", "") if S.get("ann_review_own") else ""
+    _do(lambda e: e.mark_annotated(min(start, frame), max(start, frame) + 1, on=on, subject=who))
 
 
 def _next_disagreement(ed, preds: dict, behaviour: str, subject: str, frame: int):
@@ -242,15 +243,24 @@ with col_ctl:
               disabled=here is None, on_click=lambda: _do(
                   lambda e: e.delete_bout(S["ann_behaviour"], S["ann_subject"], int(S["ann_frame"]))))
     st.subheader("Reviewed frames")
-    looked = ed.annotated()
+    looked = ed.annotated(subject)  # what counts for the subject being annotated
+    who = subject.replace("|", " → ") if subject else "the animal"
     if ed.partial:
         stretches = ed.bouts(annotated=True)
         stretches = stretches[stretches["behaviour"] == ANNOTATED]
-        st.caption(f"{int(looked.sum())} of {n_frames} frames reviewed, in {len(stretches)} stretch(es); frames "
-                   "outside them and the bouts are left out of classifier training (grey on the strip)")
+        everyone = int((stretches["subject"] == "").sum())
+        own = int((stretches["subject"] == subject).sum()) if subject else 0
+        st.caption(f"{int(looked.sum())} of {n_frames} frames reviewed for {who}, in {everyone} stretch(es) "
+                   "for everyone"
+                   + (f" and {own} for {who} only" if own else "")
+                   + "; frames outside them and the bouts are left out of classifier training (grey on the strip)")
     else:
         st.caption("The whole video counts as annotated: frames outside the bouts are 'behaviour absent'. "
                    "Annotating part of a long video? Mark the stretches you reviewed (s, then r).")
+    if len(ed.subjects) > 1:
+        st.checkbox(f"for {who} only", key="ann_review_own",
+                    help="mark the stretch reviewed for the chosen animal or pair only, e.g. when the others "
+                         "are out of view; unchecked: for every animal and pair")
     r1, r2 = st.columns(2)
     r1.button("Reviewed: start → here", key="ann_review", disabled=start is None,
               on_click=lambda: _review(ed, int(S["ann_frame"]), True))

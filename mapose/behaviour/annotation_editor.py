@@ -157,11 +157,12 @@ class AnnotationEditor:
                     out |= v
         return out
 
-    def mark_annotated(self, start: int, stop: int, on: bool = True) -> None:
-        """Mark frames ``start..stop-1`` as reviewed for every subject (``on=False``: not reviewed).
-        Once any stretch is marked, frames outside the reviewed stretches and the bouts are left
-        out of classifier training instead of counting as "behaviour absent"."""
-        self.mark(ANNOTATED, "", start, stop, on=on)
+    def mark_annotated(self, start: int, stop: int, on: bool = True, subject: str = "") -> None:
+        """Mark frames ``start..stop-1`` as reviewed for every subject, or for ``subject`` only
+        (``on=False``: not reviewed). Once any stretch is marked, frames outside the reviewed
+        stretches and the bouts are left out of classifier training instead of counting as
+        "behaviour absent"."""
+        self.mark(ANNOTATED, subject, start, stop, on=on)
 
     def bouts(self, annotated: bool = False) -> pd.DataFrame:
         """One row per bout: ``behaviour, subject, start, stop`` (stop exclusive), in time order;
@@ -222,9 +223,9 @@ class AnnotationEditor:
         return f
 
     def _check(self, behaviour: str, subject: str) -> None:
-        if behaviour == ANNOTATED and (subject == "" or subject in self.subjects):
+        if behaviour == ANNOTATED and subject == "":  # reviewed for every subject
             return
-        if behaviour not in self.behaviours:
+        if behaviour not in self.behaviours and behaviour != ANNOTATED:
             raise ValidationError(f"unknown behaviour {behaviour!r}; known: {', '.join(self.behaviours) or 'none yet'}")
         if subject not in self.subjects:
             raise ValidationError(f"unknown subject {subject!r}; known: {', '.join(map(repr, self.subjects))}")

@@ -326,11 +326,26 @@ def test_behaviour_annotation_page_marks_erases_and_follows_the_classifier(sessi
     at.slider(key="ann_frame").set_value(49).run()
     at.button(key="ann_review").click().run()
     assert_ok(at)
-    assert any("50 of 128 frames reviewed, in 1 stretch" in c.value for c in at.caption)
+    assert any("50 of 128 frames reviewed for F → M, in 1 stretch(es) for everyone;" in c.value for c in at.caption)
     table = read_annotations(out, n_frames=128)
     assert table.attrs["annotated_only"] and table["frame"].max() == 49 and table["chase"].sum() == 10
     at.slider(key="ann_frame").set_value(80).run()
     assert at.get("image")[0].proto.imgs[0].caption.endswith("(not reviewed)")
+
+    # frames 80-99 reviewed for the pair F → M only (say the others were out of view)
+    at.button(key="ann_start_here").click().run()
+    at.slider(key="ann_frame").set_value(99).run()
+    at.checkbox(key="ann_review_own").check().run()
+    at.button(key="ann_review").click().run()
+    assert_ok(at)
+    assert "(annotated),F|M,80,100" in out.read_text().splitlines()
+    assert any("70 of 128 frames reviewed for F → M, in 1 stretch(es) for everyone and 1 for F → M only" in c.value
+               for c in at.caption)
+    assert not at.get("image")[0].proto.imgs[0].caption.endswith("(not reviewed)")
+    table = read_annotations(out, n_frames=128)
+    assert sorted(table.loc[table["subject"] == "F|M", "frame"]) == list(range(50)) + list(range(80, 100))
+    at.selectbox(key="ann_subject").set_value("M|F").run()
+    assert at.get("image")[0].proto.imgs[0].caption.endswith("(not reviewed)")  # not for M → F
 
 
 def test_behaviour_annotation_page_shows_a_close_up_of_long_videos(tmp_path, monkeypatch):

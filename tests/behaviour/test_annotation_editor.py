@@ -168,6 +168,17 @@ def test_partial_annotation_leaves_frames_nobody_reviewed_out_of_training(tmp_pa
     with pytest.raises(ValidationError, match="annotated"):
         ed.add_behaviour("(annotated)")
 
+    # a stretch reviewed for one subject only (the others out of view, say)
+    ed.mark_annotated(0, 60)
+    ed.mark_annotated(100, 120, subject="C|A")
+    assert ed.annotated().sum() == 60 and ed.annotated("C|A").sum() == 80 and ed.annotated("A|B").sum() == 60
+    ed.save()
+    assert "(annotated),C|A,100,120" in path.read_text().splitlines()
+    X, y = training_table([feat], [read_annotations(path, n_frames=200)])
+    assert X.groupby("subject").size().to_dict() == {"A|B": 60, "B|A": 60, "C|A": 80}
+    with pytest.raises(ValidationError, match="unknown subject 'D'"):
+        ed.mark_annotated(0, 10, subject="D")
+
 
 @pytest.mark.slow
 def test_classify_train_learns_from_the_reviewed_frames_only(tmp_path):
