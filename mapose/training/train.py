@@ -24,6 +24,26 @@ def say(message: str) -> None:
         print(message, flush=True)
 
 
+class _NoAdverts:
+    """A logging filter that drops Lightning's advertisement for its cloud logger."""
+
+    @staticmethod
+    def filter(record) -> bool:
+        return "litlogger" not in str(record.msg)
+
+
+def quiet_lightning() -> None:
+    """Keep what Lightning prints to what the user can act on: no advertisement for its cloud
+    logger, no deprecation warning raised inside Lightning by the torch it runs on."""
+    import logging
+    import warnings
+
+    log = logging.getLogger("pytorch_lightning.utilities.rank_zero")
+    if not any(isinstance(f, _NoAdverts) for f in log.filters):
+        log.addFilter(_NoAdverts())
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)` is deprecated")
+
+
 def _with_symmetry(skeleton: Skeleton, pairs: Optional[Sequence[tuple[str, str]]] = None
                    ) -> tuple[Skeleton, bool]:
     """Skeleton with the given left/right ``pairs`` (names; ``data.symmetry``), else the file's,
@@ -390,6 +410,7 @@ def train(
                                     cfg.data.calibrate_at, cfg.data.input_scale, ckpt_cb))
     t = cfg.trainer
     devices = int(t.devices) if str(t.devices).isdigit() else t.devices
+    quiet_lightning()
     trainer = pl.Trainer(
         accelerator=t.accelerator, devices=devices, strategy=t.strategy, precision=t.precision,
         max_epochs=-1, max_steps=cfg.optim.max_steps,
@@ -401,9 +422,9 @@ def train(
     )
     t0 = time.monotonic()
     trainer.fit(module, datamodule=dm, ckpt_path=str(last) if resumed else None)
-    trainer.save_checkpoint(last)  # every process takes part; the first one writes
+    trainer.save_checkpoint(last, weights_only=False)  # resumable; every process takes part; the first one writes
     if not has_val or not (ckdir / "best.ckpt").exists():
-        trainer.save_checkpoint(ckdir / "best.ckpt")
+        trainer.save_checkpoint(ckdir / "best.ckpt", weights_only=False)
     if not trainer.is_global_zero:  # other processes of a multi-device run: the first one finishes
         return {"model_dir": str(out), "global_rank": int(trainer.global_rank)}
     calibration = None

@@ -551,6 +551,32 @@ def test_training_messages_are_printed_by_the_first_process_only(capsys, monkeyp
     assert "look left/right-sided" in capsys.readouterr().out
 
 
+def test_training_output_leaves_out_lightnings_advert_and_internal_deprecations(caplog):
+    """What Lightning prints during `mapose train` is what the user can act on: its advert for a
+    cloud logger and a deprecation warning raised inside Lightning itself are dropped; its other
+    messages are kept."""
+    import logging
+    import warnings
+
+    from pytorch_lightning.utilities.rank_zero import rank_zero_info
+
+    from mapose.training.train import quiet_lightning
+
+    quiet_lightning()
+    quiet_lightning()  # idempotent
+    assert sum(type(f).__name__ == "_NoAdverts"
+               for f in logging.getLogger("pytorch_lightning.utilities.rank_zero").filters) == 1
+    with caplog.at_level(logging.INFO, logger="pytorch_lightning.utilities.rank_zero"):
+        rank_zero_info("💡 Tip: For seamless cloud logging, try installing [litlogger](https://pypi.org/)")
+        rank_zero_info("GPU available: False, used: False")
+    assert [r.getMessage() for r in caplog.records] == ["GPU available: False, used: False"]
+    with warnings.catch_warnings(record=True) as seen:
+        quiet_lightning()
+        warnings.warn("`isinstance(treespec, LeafSpec)` is deprecated, use `isinstance(treespec, TreeSpec)`")
+        warnings.warn("something else")
+    assert [str(w.message) for w in seen] == ["something else"]
+
+
 def test_fine_tuning_starts_from_a_trained_models_weights(synthetic_labels, tmp_path, monkeypatch, capsys):
     """``--init MODEL_DIR``: a new skeleton with the same parts in another order, its edges stored the
     other way round, and one new part predicts what the trained model predicts for the shared parts
