@@ -248,10 +248,13 @@ class TrainDataset:
 
     ``balance_postures`` s > 0 draws animals in rare postures more often: each animal's share is
     multiplied by its posture rarity to the power s (:func:`mapose.data.posture.sampling_weights`).
+    ``background_crops`` f > 0 centres a share f of the crops anywhere in the image instead, so the
+    network also sees the background far from the animals (cage walls, vents, corners) that
+    whole-frame inference shows it.
     """
 
     def __init__(self, samples: PoseSamples, spec: TargetSpec, augment: dict, crop_size: int,
-                 length: int, seed: int = 0, balance_postures: float = 0.0):
+                 length: int, seed: int = 0, balance_postures: float = 0.0, background_crops: float = 0.0):
         if len(samples) == 0:
             raise ValidationError("no training frames left after the split")
         self.samples, self.spec = samples, spec
@@ -259,6 +262,7 @@ class TrainDataset:
         # choice of turns for a fixed view is made before (mapose.training.train.fixed_view_turns)
         self.augment = {k: v for k, v in augment.items() if k != "fixed_view_below_deg"}
         self.crop_size, self.length, self.seed = crop_size, length, seed
+        self.background_crops = float(background_crops)
         self.image_p: Optional[np.ndarray] = None
         self.animal_p: list[np.ndarray] = []
         if balance_postures > 0:
@@ -306,7 +310,10 @@ class TrainDataset:
         if self.crop_size:
             out_size = (self.crop_size, self.crop_size)
             finite = [k for k in kp if np.isfinite(k).all(axis=1).any()]
-            if finite:
+            if self.background_crops > 0 and rng.random() < self.background_crops:
+                half = self.crop_size / 2  # anywhere, the crop inside the image where it fits
+                center = tuple(rng.uniform(min(half, m / 2), max(m - half, m / 2)) for m in (w, h))
+            elif finite:
                 if self.image_p is None:
                     inst = finite[int(rng.integers(len(finite)))]
                 else:
@@ -401,7 +408,8 @@ def _collate(items: list[dict[str, np.ndarray]]):
 
 def make_datamodule(train: PoseSamples, val: Optional[PoseSamples], spec: TargetSpec, augment: dict,
                     crop_size: int, samples_per_epoch: int, batch_size: int, num_workers: int = 0,
-                    seed: int = 0, val_crop_size: int = 0, balance_postures: float = 0.0):
+                    seed: int = 0, val_crop_size: int = 0, balance_postures: float = 0.0,
+                    background_crops: float = 0.0):
     """A ``LightningDataModule`` over in-memory samples (validation on whole frames, or on
     ``val_crop_size`` crops around each animal; batches hold one frame when frames differ in size)."""
     import pytorch_lightning as pl
@@ -412,7 +420,7 @@ def make_datamodule(train: PoseSamples, val: Optional[PoseSamples], spec: Target
         def __init__(self) -> None:
             super().__init__()
             self.train_ds = TrainDataset(train, spec, augment, crop_size, samples_per_epoch, seed,
-                                         balance_postures)
+                                         balance_postures, background_crops)
             self.val_ds = (EvalDataset(val, spec, val_crop_size) if val is not None and len(val)
                            else None)
 

@@ -348,7 +348,8 @@ def train(
     if cfg.heads.heatmap.loss == "auto" and heatmap_loss == "focal":
         say(f"the animals ({size:.0f} px) are larger than the {crop}-px crops, which hold only some body parts "
             "each: training the confidence maps with the focal loss (heads.heatmap.loss auto)")
-    preview = TrainDataset(train_s, spec, aug, crop, 16, seed=cfg.optim.seed)
+    preview = TrainDataset(train_s, spec, aug, crop, 16, seed=cfg.optim.seed,
+                           background_crops=cfg.data.background_crops)
     save_augmentation_preview([preview.view(i) for i in range(16)], out / "augmentation_preview.png")
 
     workers = auto_num_workers(cfg.data.num_workers, cfg.trainer.accelerator)
@@ -361,7 +362,7 @@ def train(
             "would take more than a tenth of each epoch)")
     dm = make_datamodule(train_s, val_s, spec, aug, crop, cfg.data.samples_per_epoch,
                          cfg.optim.batch_size, workers, cfg.optim.seed, val_crop,
-                         cfg.data.balance_postures)
+                         cfg.data.balance_postures, cfg.data.background_crops)
     if cfg.data.balance_postures > 0:
         ds = dm.train_ds
         drawn = np.concatenate([ds.image_p[i] * p for i, p in enumerate(ds.animal_p)])

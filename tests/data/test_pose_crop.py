@@ -75,6 +75,29 @@ def test_animals_larger_than_any_crop_are_trained_on_part_by_part():
         assert ((kp[0] >= 0) & (kp[0] <= 127)).all(), i
 
 
+
+def test_background_crops_show_the_network_the_image_far_from_the_animals():
+    """data.background_crops: a share of the crops lands anywhere in the image (cage corners, vents
+    never inside a crop around an animal); 0 keeps every crop on an animal, as before."""
+    small = [np.array([[[40.0, 40.0], [80.0, 80.0]]])] * 4  # an animal in the top-left corner
+    s = PoseSamples(SK, [np.zeros((512, 512, 1), np.uint8)] * 4, small, ["v"] * 4, list(range(4)))
+    aug = {"enabled": True, "rotation_deg": 0.0, "translate_px": 0.0}
+
+    def share_without_animal(background):
+        ds = TrainDataset(s, None, aug, 128, 400, seed=0, background_crops=background)
+        empty = 0
+        for i in range(400):
+            img, kp = ds.view(i)
+            assert img.shape[:2] == (128, 128)
+            empty += not ((kp[0] >= 0) & (kp[0] <= 127)).all(1).any()
+        return empty / 400
+
+    assert share_without_animal(0.0) == 0
+    assert 0.2 < share_without_animal(0.3) < 0.4  # a background crop rarely holds the small animal
+    assert share_without_animal(1.0) > 0.85
+    with pytest.raises(ConfigError, match="background_crops"):
+        from_dict(TrainConfig, {"data": {"background_crops": 1.5}})
+
 def _frames(n, side, centers):
     """``n`` grey ``side``-px frames, each with one animal per centre: nose at the centre (a white
     pixel), tail 20 px right of it."""
