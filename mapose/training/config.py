@@ -157,10 +157,9 @@ class DataConfig:
     default.  Three black mice in a 512x512 cage (MABe22 triplet, 80 frames of its reference tracks
     for training, 20 later ones held out, 10 CPU-minutes): 0.15 removed all 83 detections outside
     the cage (at its vent and corners; keeping the best 3 animals per frame, 2 were still taken for
-    a mouse) at about the same
-    accuracy (median 2.35 vs 2.37 px).  On the sample flies it traded found keypoints for accuracy
-    (91.6 vs 97.0 % found, OKS mAP 0.83 vs 0.92, RMSE 3.98 vs 4.43 px; see
-    ``data/flies_centered_pair/train_config.yaml``)."""
+    a mouse) at about the same accuracy (median 2.35 vs 2.37 px).  On the sample flies it traded
+    found keypoints for accuracy (91.6 vs 97.0 % found, OKS mAP 0.83 vs 0.92, RMSE 3.98 vs 4.43 px;
+    see ``data/flies_centered_pair/train_config.yaml``)."""
 
 
 @dataclass(frozen=True)
