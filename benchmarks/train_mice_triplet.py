@@ -9,12 +9,16 @@ around a mouse (``data.background_crops``).
 
 Usage::
 
-    python benchmarks/train_mice_triplet.py [--minutes 10] [--out runs/mice_triplet] [--config CFG.yaml]
+    python benchmarks/train_mice_triplet.py [--minutes 10] [--out runs/mice_triplet] [--config CFG.yaml] [--track]
 
 Writes ``OUT/labels.slp`` (every 18th frame of the video, its tracks as labels), trains with
 ``--val-fraction 0.2`` (the last 20 frames held out), evaluates them (``OUT/eval.json``) and prints
 the metrics and the detections whose middle lies above the cage (y < 80 px): all of them, and those
 left when each frame keeps its best 3 animals (as ``mapose analyze --n-animals 3``).
+
+``--track`` then analyses the whole video with ``mapose analyze --tta none`` (about 4 minutes here),
+once with the number of animals taken from the model and once with ``--n-animals any``, and scores
+both against the reference tracks with ``mapose evaluate-tracks`` (``OUT/tracks_*.json``).
 """
 
 from __future__ import annotations
@@ -70,6 +74,8 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--out", default=str(REPO / "runs" / "mice_triplet"))
     ap.add_argument("--config", help="training config YAML (default: mapose's defaults)")
+    ap.add_argument("--track", action="store_true",
+                    help="also analyse and track the whole video and score the tracks")
     args = ap.parse_args()
 
     from mapose.cli import main as cli
@@ -89,6 +95,16 @@ def main() -> None:
     print(json.dumps({k: res[k] for k in ("rmse_px", "median_px", "pck3", "pck5", "map_oks", "detected")}
                      | {"detections": n, "above_the_cage": high, "detections_best3": n3,
                         "above_the_cage_best3": high3}, indent=1))
+    if args.track:
+        video = (shared_data_root() / STEM).with_suffix(".mp4")
+        for n in ("auto", "any"):
+            tracks = out / f"tracks_{n}.h5"
+            if cli(["analyze", str(video), "--model", str(model), "--out", str(tracks), "--tta", "none",
+                    "--n-animals", n, "--no-progress"]) != 0:
+                raise SystemExit("analysis failed (see above)")
+            if cli(["evaluate-tracks", "--pred", str(tracks), "--truth", str(video.with_suffix(".h5")),
+                    "--json", str(out / f"tracks_{n}.json")]) != 0:
+                raise SystemExit("scoring the tracks failed (see above)")
 
 
 if __name__ == "__main__":

@@ -29,8 +29,11 @@ def add_arguments(parser) -> None:
                         help="output file; with several videos a folder or a pattern with {stem}")
     parser.add_argument("--ext", default=".h5",
                         help="extension (format) of outputs named after their video (default .h5)")
-    parser.add_argument("--n-animals", type=int, default=None,
-                        help="animals per frame (decoding keeps the best N) and identities (tracking)")
+    parser.add_argument("--n-animals", default="auto", metavar="N",
+                        help="animals per frame (decoding keeps the best N) and identities (tracking); "
+                             "default auto: the most animals labelled in one of the model's training "
+                             "frames; any: a count that varies (every animal found is tracked, no fixed "
+                             "identities)")
     parser.add_argument("--batch-size", type=int, default=8, help="frames per model call (default 8)")
     parser.add_argument("--scale", type=float, default=None,
                         help="resize factor applied to the frames before the model (default: none "
@@ -56,6 +59,22 @@ def add_arguments(parser) -> None:
     parser.add_argument("--no-appearance", action="store_true",
                         help="track without reading the video again for appearance cues")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def n_animals_arg(text):
+    """``--n-animals``: a whole number (at least 1), ``auto`` or ``any``; :class:`MaposeError` otherwise."""
+    from mapose.errors import MaposeError
+
+    if text in ("auto", "any") or isinstance(text, int):
+        value = text
+    else:
+        try:
+            value = int(text)
+        except ValueError:
+            raise MaposeError(f"--n-animals must be a whole number, auto or any, got {text!r}") from None
+    if isinstance(value, int) and value < 1:
+        raise MaposeError(f"--n-animals must be at least 1, got {value}")
+    return value
 
 
 def output_paths(videos, out: str, ext: str = ".h5"):
@@ -84,8 +103,7 @@ def output_paths(videos, out: str, ext: str = ".h5"):
 
 def run(args) -> int:
     from mapose import io
-    from mapose.decode.frame import use_single_animal
-    from mapose.inference import DecodeOptions, analyze_video
+    from mapose.inference import DecodeOptions, analyze_video, resolve_n_animals
     from mapose.inference.frames import parse_crop
     from mapose.tracking import Tracker
     from mapose.training.model import TTA_VIEWS, load_model
@@ -96,17 +114,18 @@ def run(args) -> int:
     outs = output_paths(args.videos, args.out, args.ext)
     for o in outs:
         io.format_for_output(o)
-    for name, value in (("--threads", args.threads), ("--chunk-size", args.chunk_size),
-                        ("--n-animals", args.n_animals)):
+    for name, value in (("--threads", args.threads), ("--chunk-size", args.chunk_size)):
         if value is not None and value < 1:
             raise MaposeError(f"{name} must be at least 1, got {value}")
+    args.n_animals = n_animals_arg(args.n_animals)
     for v in args.videos:  # every video is checked before the first is analysed
         check_video(v)
     crop = parse_crop(args.crop)
     model = load_model(args.model, device=args.device, checkpoint=args.checkpoint, tta=args.tta)
-    dec = DecodeOptions(peak_threshold=args.peak_threshold, max_animals=args.n_animals,
+    dec = DecodeOptions(peak_threshold=args.peak_threshold,
+                        max_animals=args.n_animals if isinstance(args.n_animals, int) else None,
                         single_animal=decode_choice(args.decode))
-    if model.single_animal and args.decode == "auto" and (args.n_animals or 1) > 1:
+    if model.single_animal and args.decode == "auto" and isinstance(args.n_animals, int) and args.n_animals > 1:
         print(f"the model was trained on frames with one animal; --n-animals {args.n_animals}: "
               "decoding with part-affinity assembly", flush=True)
     if model.tta != "none" and next(model.parameters()).device.type == "cpu":
@@ -116,15 +135,25 @@ def run(args) -> int:
         print(f"test-time augmentation {model.tta}: {passes} model passes per frame"
               + (f" ({nets} networks of an ensemble)" if nets > 1 else "")
               + f" (--tta none is about {views}x faster, slightly less accurate)")
-    n_animals = args.n_animals
-    if n_animals is None and use_single_animal(model.single_animal, None, decode_choice(args.decode)):
-        n_animals = 1
+    n_animals = resolve_n_animals(model, args.n_animals, dec)
+    if args.n_animals == "auto" and n_animals == 1 and model.single_animal:
         print("one animal per frame (the model was trained on frames with one animal): tracked as one "
               "identity", flush=True)
+    elif args.n_animals == "auto" and n_animals is not None and dec.single_animal is None:
+        print(f"{n_animals} animals per frame, tracked as {n_animals} identities: the most labelled in one "
+              "of the model's training frames (--n-animals N for another number, --n-animals any when "
+              "it varies)", flush=True)
+    elif args.n_animals == "any":
+        print("a varying number of animals (--n-animals any): every animal found is tracked, and a track "
+              "ends where its animal is lost", flush=True)
+    elif n_animals is None:
+        print("the model does not record how many animals its training frames held: every animal found is "
+              "tracked (--n-animals N keeps N identities)", flush=True)
     for video, out in zip(args.videos, outs):
         tracker = Tracker(n_animals=n_animals, appearance=not args.no_appearance)
         res = analyze_video(
-            model, video, out, n_animals=n_animals, batch_size=args.batch_size, crop=crop,
+            model, video, out, n_animals="any" if n_animals is None else n_animals,
+            batch_size=args.batch_size, crop=crop,
             scale=args.scale, decode=dec, min_keypoints=args.min_keypoints,
             chunk_size=args.chunk_size, tracker=tracker, threads=args.threads,
             precision=args.precision,

@@ -16,8 +16,10 @@ from mapose.inference.pipeline import (
     file_checksum,
     model_input_scale,
     predict_video,
+    resolve_n_animals,
     resolve_precision,
 )
 
 __all__ = ["AnalysisResult", "DecodeOptions", "Timings", "analyze_video", "file_checksum",
-           "model_input_scale", "predict_video", "resolve_precision"]
+           "model_input_scale", "predict_video", "resolve_n_animals",
+           "resolve_precision"]

@@ -386,12 +386,44 @@ class AnalysisResult:
     provenance: dict = field(default_factory=dict)
 
 
+def resolve_n_animals(model: Any, n_animals: int | str | None = "auto",
+                      decode: Optional[DecodeOptions] = None) -> Optional[int]:
+    """Animals per frame and identities of an analysis (``None``: a count that varies).
+
+    An integer (at least 1) is kept; ``"any"`` gives ``None``; ``"auto"`` or ``None``:
+    ``decode.max_animals`` when set, else 1 for one-animal decoding (one identity for the whole
+    video, not one per tracklet), else the most animals labelled in one of the model's training frames
+    (``model.max_animals_per_frame``, as DeepLabCut tracks the individuals of its project), else
+    ``None`` (models trained before that was recorded, or a one-animal model decoded as many).
+    """
+    if isinstance(n_animals, str) and n_animals not in ("auto", "any"):
+        try:
+            n_animals = int(n_animals)
+        except ValueError:
+            raise ValidationError(f"n_animals must be a whole number, 'auto' or 'any', got {n_animals!r}") from None
+    if n_animals == "any":
+        return None
+    if n_animals is not None and n_animals != "auto":
+        if int(n_animals) < 1:
+            raise ValidationError(f"n_animals must be at least 1, got {n_animals}")
+        return int(n_animals)
+    if decode is not None and decode.max_animals is not None:
+        return int(decode.max_animals)
+    requested = decode.single_animal if decode is not None else None
+    if use_single_animal(getattr(model, "single_animal", False), None, requested):
+        return 1
+    most = getattr(model, "max_animals_per_frame", None)
+    if most is not None and (most > 1 or requested is None):
+        return int(most)
+    return None
+
+
 def analyze_video(
     model: Any,
     video: str | Path,
     out: str | Path,
     *,
-    n_animals: Optional[int] = None,
+    n_animals: int | str | None = "auto",
     batch_size: int = 8,
     crop: Optional[tuple[int, int, int, int]] = None,
     scale: Optional[float] = None,
@@ -416,7 +448,9 @@ def analyze_video(
     Parameters
     ----------
     n_animals
-        Maximum animals per frame (decoding) and number of identities (tracking).
+        Maximum animals per frame (decoding) and number of identities (tracking); ``"auto"`` (or
+        ``None``): as many as the model's training frames held at most, see :func:`resolve_n_animals`;
+        ``"any"``: a count that varies (every decoded animal is kept and tracked).
     min_keypoints
         Instances with fewer keypoints are not tracked (nor loaded from the partial results).
     tracker
@@ -437,12 +471,10 @@ def analyze_video(
     t_start = time.perf_counter()
     out = Path(out)
     format_for_output(out)  # fail early on an unknown extension
+    n_animals = resolve_n_animals(model, n_animals, decode)
     dec = decode or DecodeOptions(max_animals=n_animals)
     if decode is not None and n_animals is not None and decode.max_animals is None:
         dec = DecodeOptions(**{**asdict(decode), "max_animals": n_animals})
-    if n_animals is None and use_single_animal(getattr(model, "single_animal", False), dec.max_animals,
-                                               dec.single_animal):
-        n_animals = 1  # one animal per frame: one identity for the whole video, not one per tracklet
     tm = Timings()
     vsum = file_checksum(video)
     partial = out.with_name(out.name + ".partial")

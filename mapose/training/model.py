@@ -138,6 +138,9 @@ class PoseModel(nn.Module):
         #: decode one animal per frame (``inference.single_animal``; ``auto`` is resolved from the
         #: training labels by :func:`resolve_single_animal` when the model is trained or loaded)
         self.single_animal = config.inference.single_animal is True
+        #: most animals labelled in one training frame (recorded in split.json; None for models trained
+        #: before it was recorded): ``mapose analyze`` tracks that many unless told otherwise
+        self.max_animals_per_frame: Optional[int] = None
         #: longest labelled length of each edge in the training frames (pixels of the labelled
         #: frames; NaN: never labelled), recorded in split.json; assembly makes no connection
         #: longer than twice that (:func:`mapose.decode.frame.edge_length_limits`)
@@ -262,6 +265,7 @@ class EnsembleModel(nn.Module):
         self.checksum = hashlib.sha256("".join(m.checksum for m in members).encode()).hexdigest()
         self.calibration = None
         self.single_animal = first.single_animal
+        self.max_animals_per_frame: Optional[int] = None
         self.edge_max_length_px: Optional[np.ndarray] = None
         self.animal_extent_px: Optional[float] = None
         self.part_distance_px: Optional[np.ndarray] = None
@@ -479,6 +483,8 @@ def load_model(model_dir: str | Path, device: str = "cpu", checkpoint: str = "be
     model.calibration = read_calibration(d)
     model.single_animal = resolve_single_animal(cfg.inference.single_animal,
                                                 record.get("max_animals_per_frame"))
+    most = record.get("max_animals_per_frame")
+    model.max_animals_per_frame = int(most) if most else None
     lengths = record.get("edge_max_length_px")
     if lengths is not None and len(lengths) == model.skeleton.n_edges:
         model.edge_max_length_px = np.array([np.nan if v is None else v for v in lengths], dtype=np.float64)

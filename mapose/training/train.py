@@ -385,6 +385,7 @@ def train(
             "over" + (f"; new, from fresh outputs: {', '.join(fresh)}" if fresh else ""))
     model.single_animal = resolve_single_animal(cfg.inference.single_animal,
                                                 record["max_animals_per_frame"])
+    model.max_animals_per_frame = record["max_animals_per_frame"] or None
     if model.single_animal and cfg.inference.single_animal == "auto":
         say("one labelled animal per frame: the model will decode one animal per frame "
             "(inference.single_animal auto)")

@@ -138,7 +138,8 @@ def test_analyze_checks_options_and_every_video_before_writing(tmp_path, capsys)
     out = tmp_path / "a.h5"
     for opt, words in ((("--threads", "0"), ("--threads must be at least 1",)),
                        (("--chunk-size", "0"), ("--chunk-size",)),
-                       (("--n-animals", "0"), ("--n-animals",))):
+                       (("--n-animals", "0"), ("--n-animals", "at least 1")),
+                       (("--n-animals", "two"), ("--n-animals", "a whole number, auto or any"))):
         one_error(capsys, "analyze", FLY_VIDEO, "--model", tmp_path / "no_model", "--out", out, *opt,
                   words=words)
     junk = tmp_path / "junk.mp4"

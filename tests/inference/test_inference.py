@@ -192,3 +192,41 @@ def test_a_single_animal_model_is_tracked_as_one_identity(video, tmp_path):
     analyze_video(model, video[0], multi, batch_size=4, progress=False,
                   decode=DecodeOptions(single_animal=False, merge_radius=12))
     assert len(read_tracks(multi).individuals) >= 2
+
+
+def test_the_number_of_animals_defaults_to_the_most_in_a_training_frame(video, tmp_path):
+    # without --n-animals, 3 mice (MABe22 triplet, 1800 frames) used to be tracked as 192 identities:
+    # every tracklet of a mouse and every low-scored detection on the cage's vent and corners
+    from mapose.inference import resolve_n_animals
+
+    model = DotModel()
+    model.max_animals_per_frame = 1  # as many animals as the training frames held at most
+    out = tmp_path / "auto.h5"
+    analyze_video(model, video[0], out, batch_size=4, progress=False,
+                  decode=DecodeOptions(merge_radius=12))
+    tracks = read_tracks(out)
+    assert list(tracks.individuals.values) == ["individual_0"]
+    assert json.loads(tracks.attrs["provenance"])["options"]["n_animals"] == 1
+    assert np.isfinite(tracks.position.values).all(axis=(1, 2)).any()
+    # "any": a count that varies, every decoded animal kept (both dots)
+    anyn = tmp_path / "any.h5"
+    analyze_video(model, video[0], anyn, n_animals="any", batch_size=4, progress=False,
+                  decode=DecodeOptions(merge_radius=12))
+    tracks = read_tracks(anyn)
+    assert len(tracks.individuals) >= 2
+    assert np.isfinite(tracks.position.values).all(axis=(1, 2)).sum(axis=1).max() == 2
+    assert json.loads(tracks.attrs["provenance"])["options"]["n_animals"] is None
+
+    model.max_animals_per_frame = 3
+    assert resolve_n_animals(model) == resolve_n_animals(model, None) == 3
+    assert resolve_n_animals(model, 2) == resolve_n_animals(model, "2") == 2
+    assert resolve_n_animals(model, "any") is None
+    assert resolve_n_animals(model, "auto", DecodeOptions(max_animals=4)) == 4
+    model.max_animals_per_frame = None  # a model trained before the count was recorded
+    assert resolve_n_animals(model) is None
+    model.single_animal = True
+    assert resolve_n_animals(model) == 1
+    assert resolve_n_animals(model, "auto", DecodeOptions(single_animal=False)) is None
+    for bad, message in ((0, "at least 1"), ("two", "whole number, 'auto' or 'any'")):
+        with pytest.raises(ValidationError, match=message):
+            resolve_n_animals(model, bad)

@@ -122,6 +122,7 @@ def test_cli_train_resume_evaluate(synthetic_labels, tmp_path, monkeypatch):
 
     model = load_model(out)
     assert len(model.checksum) == 64 and model.stride == 4
+    assert model.max_animals_per_frame == 2  # what 'mapose analyze' tracks without --n-animals
     res_path = tmp_path / "eval.json"
     assert main(["evaluate", "--model", str(out), "--labels", "synthetic.slp", "--json",
                  str(res_path)]) == 0
