@@ -89,4 +89,9 @@ def run(args) -> int:
     save_feature_table(tracker.swap_events_, swaps)
     print(f"wrote {dst}: {ds.sizes['individuals']} identities from {tracker.n_tracklets_} tracklets; "
           f"{len(tracker.swap_events_)} likely swap(s) listed in {swaps}")
+    if args.n_animals is None and ds.sizes["individuals"] > 1:
+        most = int(np.bincount(det.frame).max()) if len(det) else 0
+        print(f"without --n-animals every tracklet is an identity of its own; when the number of animals "
+              f"is known (this file holds up to {most} in one frame), --n-animals N joins the tracklets "
+              "into N identities for the whole video")
     return 0

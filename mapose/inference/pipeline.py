@@ -525,4 +525,4 @@ def analyze_video(
 
 
 __all__ = ["AnalysisResult", "DecodeOptions", "Timings", "analyze_video", "file_checksum",
-           "model_input_scale", "predict_video", "resolve_precision"]
+           "model_input_scale", "predict_video", "resolve_n_animals", "resolve_precision"]

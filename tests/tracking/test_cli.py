@@ -51,6 +51,10 @@ def test_track_then_evaluate_then_swap(scrambled, capsys):
     assert m2["switch_frames"] == [30]
     out = capsys.readouterr().out
     assert "IDF1" in out and "wrote" in out
+    # without --n-animals each tracklet is an identity; the command says how to join them
+    assert main(["track", str(d / "scrambled.nc"), "--out", str(d / "free.nc")]) == 0
+    out = capsys.readouterr().out
+    assert "this file holds up to 2 in one frame), --n-animals N joins the tracklets" in out
 
 
 def test_track_errors_are_one_line(scrambled, capsys):
