@@ -61,22 +61,6 @@ def add_arguments(parser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
-def n_animals_arg(text):
-    """``--n-animals``: a whole number (at least 1), ``auto`` or ``any``; :class:`MaposeError` otherwise."""
-    from mapose.errors import MaposeError
-
-    if text in ("auto", "any") or isinstance(text, int):
-        value = text
-    else:
-        try:
-            value = int(text)
-        except ValueError:
-            raise MaposeError(f"--n-animals must be a whole number, auto or any, got {text!r}") from None
-    if isinstance(value, int) and value < 1:
-        raise MaposeError(f"--n-animals must be at least 1, got {value}")
-    return value
-
-
 def output_paths(videos, out: str, ext: str = ".h5"):
     """Output file of each video (see the module docstring for the rules)."""
     from pathlib import Path
@@ -104,6 +88,7 @@ def output_paths(videos, out: str, ext: str = ".h5"):
 def run(args) -> int:
     from mapose import io
     from mapose.inference import DecodeOptions, analyze_video, resolve_n_animals
+    from mapose.inference.pipeline import parse_n_animals
     from mapose.inference.frames import parse_crop
     from mapose.tracking import Tracker
     from mapose.training.model import TTA_VIEWS, load_model
@@ -117,7 +102,7 @@ def run(args) -> int:
     for name, value in (("--threads", args.threads), ("--chunk-size", args.chunk_size)):
         if value is not None and value < 1:
             raise MaposeError(f"{name} must be at least 1, got {value}")
-    args.n_animals = n_animals_arg(args.n_animals)
+    args.n_animals = parse_n_animals(args.n_animals, "--n-animals")
     for v in args.videos:  # every video is checked before the first is analysed
         check_video(v)
     crop = parse_crop(args.crop)

@@ -386,6 +386,23 @@ class AnalysisResult:
     provenance: dict = field(default_factory=dict)
 
 
+def parse_n_animals(value: int | str | None, name: str = "n_animals") -> int | str:
+    """A number of animals as given by a user: a whole number (at least 1), ``"auto"`` (also for
+    ``None``) or ``"any"``; :class:`ValidationError` naming ``name`` otherwise."""
+    if value is None or value in ("auto", "any"):
+        return value or "auto"
+    try:
+        n = int(value)
+        whole = n == float(value)
+    except (TypeError, ValueError):
+        whole = False
+    if not whole:
+        raise ValidationError(f"{name} must be a whole number, auto or any, got {value!r}")
+    if n < 1:
+        raise ValidationError(f"{name} must be at least 1, got {value}")
+    return n
+
+
 def resolve_n_animals(model: Any, n_animals: int | str | None = "auto",
                       decode: Optional[DecodeOptions] = None) -> Optional[int]:
     """Animals per frame and identities of an analysis (``None``: a count that varies).
@@ -396,17 +413,11 @@ def resolve_n_animals(model: Any, n_animals: int | str | None = "auto",
     (``model.max_animals_per_frame``, as DeepLabCut tracks the individuals of its project), else
     ``None`` (models trained before that was recorded, or a one-animal model decoded as many).
     """
-    if isinstance(n_animals, str) and n_animals not in ("auto", "any"):
-        try:
-            n_animals = int(n_animals)
-        except ValueError:
-            raise ValidationError(f"n_animals must be a whole number, 'auto' or 'any', got {n_animals!r}") from None
+    n_animals = parse_n_animals(n_animals)
     if n_animals == "any":
         return None
-    if n_animals is not None and n_animals != "auto":
-        if int(n_animals) < 1:
-            raise ValidationError(f"n_animals must be at least 1, got {n_animals}")
-        return int(n_animals)
+    if n_animals != "auto":
+        return n_animals
     if decode is not None and decode.max_animals is not None:
         return int(decode.max_animals)
     requested = decode.single_animal if decode is not None else None
@@ -525,4 +536,5 @@ def analyze_video(
 
 
 __all__ = ["AnalysisResult", "DecodeOptions", "Timings", "analyze_video", "file_checksum",
-           "model_input_scale", "predict_video", "resolve_n_animals", "resolve_precision"]
+           "model_input_scale", "parse_n_animals", "predict_video", "resolve_n_animals",
+           "resolve_precision"]

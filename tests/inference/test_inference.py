@@ -227,6 +227,6 @@ def test_the_number_of_animals_defaults_to_the_most_in_a_training_frame(video, t
     model.single_animal = True
     assert resolve_n_animals(model) == 1
     assert resolve_n_animals(model, "auto", DecodeOptions(single_animal=False)) is None
-    for bad, message in ((0, "at least 1"), ("two", "whole number, 'auto' or 'any'")):
+    for bad, message in ((0, "at least 1"), (2.5, "whole number, auto or any"), ("two", "whole number, auto or any")):
         with pytest.raises(ValidationError, match=message):
             resolve_n_animals(model, bad)
