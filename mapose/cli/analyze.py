@@ -87,8 +87,7 @@ def output_paths(videos, out: str, ext: str = ".h5"):
 
 def run(args) -> int:
     from mapose import io
-    from mapose.inference import DecodeOptions, analyze_video, resolve_n_animals
-    from mapose.inference.pipeline import parse_n_animals
+    from mapose.inference import DecodeOptions, analyze_video, parse_n_animals, resolve_n_animals
     from mapose.inference.frames import parse_crop
     from mapose.tracking import Tracker
     from mapose.training.model import TTA_VIEWS, load_model

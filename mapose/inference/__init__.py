@@ -15,11 +15,12 @@ from mapose.inference.pipeline import (
     analyze_video,
     file_checksum,
     model_input_scale,
+    parse_n_animals,
     predict_video,
     resolve_n_animals,
     resolve_precision,
 )
 
 __all__ = ["AnalysisResult", "DecodeOptions", "Timings", "analyze_video", "file_checksum",
-           "model_input_scale", "predict_video", "resolve_n_animals",
+           "model_input_scale", "parse_n_animals", "predict_video", "resolve_n_animals",
            "resolve_precision"]
