@@ -43,6 +43,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--peak-threshold", type=float, default=0.1,
                         help="minimum heatmap value of a keypoint (default 0.1)")
     add_decode_argument(parser)
+    parser.add_argument("--min-keypoint-score", type=float, default=None, metavar="S",
+                        help="write keypoints scored below S as missing (default: the model's "
+                             "inference.min_keypoint_score, 0 unless its training config set it)")
     parser.add_argument("--min-keypoints", type=int, default=2,
                         help="instances with fewer keypoints are not tracked (default 2)")
     parser.add_argument("--chunk-size", type=int, default=500,
@@ -87,6 +90,7 @@ def output_paths(videos, out: str, ext: str = ".h5"):
 
 def run(args) -> int:
     from mapose import io
+    from mapose.decode.frame import model_min_keypoint_score
     from mapose.inference import DecodeOptions, analyze_video, parse_n_animals, resolve_n_animals
     from mapose.inference.frames import parse_crop
     from mapose.tracking import Tracker
@@ -102,13 +106,16 @@ def run(args) -> int:
         if value is not None and value < 1:
             raise MaposeError(f"{name} must be at least 1, got {value}")
     args.n_animals = parse_n_animals(args.n_animals, "--n-animals")
+    if args.min_keypoint_score is not None:
+        model_min_keypoint_score(None, args.min_keypoint_score)  # a bad value fails before any work
     for v in args.videos:  # every video is checked before the first is analysed
         check_video(v)
     crop = parse_crop(args.crop)
     model = load_model(args.model, device=args.device, checkpoint=args.checkpoint, tta=args.tta)
     dec = DecodeOptions(peak_threshold=args.peak_threshold,
                         max_animals=args.n_animals if isinstance(args.n_animals, int) else None,
-                        single_animal=decode_choice(args.decode))
+                        single_animal=decode_choice(args.decode),
+                        min_keypoint_score=args.min_keypoint_score)
     if model.single_animal and args.decode == "auto" and isinstance(args.n_animals, int) and args.n_animals > 1:
         print(f"the model was trained on frames with one animal; --n-animals {args.n_animals}: "
               "decoding with part-affinity assembly", flush=True)

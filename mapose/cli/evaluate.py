@@ -18,6 +18,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--max-animals", type=int, help="keep at most N animals per frame")
     parser.add_argument("--peak-threshold", type=float, default=0.1)
     add_decode_argument(parser)
+    parser.add_argument("--min-keypoint-score", type=float, default=None, metavar="S",
+                        help="count keypoints scored below S as not found, in every metric (default: the "
+                             "model's inference.min_keypoint_score, as mapose analyze writes them)")
     parser.add_argument("--pcutoff", type=float, default=0.6,
                         help="keypoint score of the extra 'RMSE with p-cutoff' (rmse_px_pcutoff; "
                              "DeepLabCut's default 0.6); the other metrics use every detected keypoint")
@@ -37,6 +40,10 @@ def run(args) -> int:
     from mapose.training.evaluate import evaluate_model
 
     from mapose.cli._common import refuse_overwriting_inputs
+    from mapose.decode.frame import model_min_keypoint_score
+
+    if args.min_keypoint_score is not None:
+        model_min_keypoint_score(None, args.min_keypoint_score)  # a bad value fails before any work
 
     out = Path(args.json)
     refuse_overwriting_inputs(out, [args.labels], "--json")
@@ -44,10 +51,12 @@ def run(args) -> int:
                          max_animals=args.max_animals, peak_threshold=args.peak_threshold,
                          worst_dir=out.parent / f"{out.stem}_worst", device=args.device,
                          tta=args.tta, pcutoff=args.pcutoff,
-                         single_animal=decode_choice(args.decode))
+                         single_animal=decode_choice(args.decode),
+                         min_keypoint_score=args.min_keypoint_score)
     atomic_write_text(out, json.dumps(res, indent=1))
     keys = ["rmse_px", "median_px", "pck3", "pck5", "map_oks", "map_oks_strict", "detected",
-            "rmse_px_pcutoff", "detected_pcutoff", "pcutoff", "n_frames", "tta", "single_animal"]
+            "rmse_px_pcutoff", "detected_pcutoff", "pcutoff", "n_frames", "tta", "single_animal",
+            "min_keypoint_score"]
     print(json.dumps({k: res[k] for k in keys}, indent=1))
     print(f"metrics: {out}; worst frames: {out.parent / (out.stem + '_worst')}")
     return 0

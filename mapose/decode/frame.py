@@ -45,6 +45,7 @@ def decode_frame(
     coincident_radius: float | None = 1.0,
     body_sides: BodySides | None = None,
     max_extent: float | np.ndarray | None = None,
+    min_keypoint_score: float = 0.0,
 ) -> FrameResult:
     """Decode one frame's model outputs into animal instances.
 
@@ -94,6 +95,10 @@ def decode_frame(
         With ``single_animal``: how far apart two body parts of one animal may lie (output cells;
         :func:`animal_extent_limit`), one number for every two or a ``(K, K)`` array; no two parts
         are taken farther apart (:func:`_best_per_keypoint`); ``None``: no limit.
+    min_keypoint_score
+        Keypoints scored below this are reported missing, after assembly (candidates down to
+        ``peak_threshold`` still link an animal's parts); animals left with none are dropped.
+        0 (default): every keypoint assembled is reported (:func:`mask_low_scores`).
 
     Returns
     -------
@@ -115,7 +120,7 @@ def decode_frame(
     peaks = detect_peaks(hm, offset, threshold=peak_threshold, nms_radius=nms_radius,
                          max_peaks=max_peaks)
     if single_animal:
-        return _best_per_keypoint(peaks, k, stride, max_extent)
+        return mask_low_scores(_best_per_keypoint(peaks, k, stride, max_extent), min_keypoint_score)
     asm = assemble(
         peaks, paf, skeleton.edges, k, max_animals=max_animals, keep_singletons=keep_singletons,
         merge_radius=merge_radius, n_samples=n_samples, min_sample_score=min_sample_score,
@@ -132,7 +137,20 @@ def decode_frame(
     kp[..., 0] = np.where(has, cell_to_pixel(p.col[idx], stride), np.nan)
     kp[..., 1] = np.where(has, cell_to_pixel(p.row[idx], stride), np.nan)
     ks = np.where(has, p.score[idx], np.nan)
-    return kp, ks, asm.instance_scores.astype(np.float64)
+    return mask_low_scores((kp, ks, asm.instance_scores.astype(np.float64)), min_keypoint_score)
+
+
+def mask_low_scores(result: FrameResult, min_keypoint_score: float) -> FrameResult:
+    """Report keypoints scored below ``min_keypoint_score`` as missing (NaN position and score) and
+    drop the animals left with none; instance scores are kept as assembled."""
+    if not min_keypoint_score > 0:
+        return result
+    kp, ks, ins = result
+    low = ~(ks >= min_keypoint_score)
+    kp = np.where(low[..., None], np.nan, kp)
+    ks = np.where(low, np.nan, ks)
+    keep = ~low.all(axis=1)
+    return kp[keep], ks[keep], ins[keep]
 
 
 def use_single_animal(model_single_animal: bool, max_animals: int | None,
@@ -154,6 +172,18 @@ def edge_length_limits(model, scale: float = 1.0):
     if lengths is None:
         return None
     return EDGE_LENGTH_SLACK * np.asarray(lengths, dtype=np.float64) * float(scale) / float(model.stride)
+
+
+def model_min_keypoint_score(model, requested: float | None = None) -> float:
+    """``requested`` when given, else the model's ``inference.min_keypoint_score`` (0 for models
+    that do not set it): keypoints scored lower are reported missing (:func:`mask_low_scores`)."""
+    if requested is None:
+        inference = getattr(getattr(model, "config", None), "inference", None)
+        requested = getattr(inference, "min_keypoint_score", 0.0)
+    value = float(requested)
+    if not 0.0 <= value < 1.0:
+        raise ValidationError(f"min_keypoint_score must be at least 0 and below 1, got {value:g}")
+    return value
 
 
 #: A single animal's body parts may lie at most this many times farther apart than the farthest
@@ -339,5 +369,5 @@ def filter_instances(det: Detections, min_keypoints: int = 2, min_score: float =
     return replace(det.select(np.flatnonzero(keep)))
 
 
-__all__ = ["FrameResult", "decode_batch", "decode_frame", "filter_instances", "model_to_video",
-           "to_detections"]
+__all__ = ["FrameResult", "decode_batch", "decode_frame", "filter_instances", "mask_low_scores",
+           "model_min_keypoint_score", "model_to_video", "to_detections"]

@@ -25,7 +25,8 @@ from mapose import __version__
 from mapose.allocator import release_memory
 from mapose.core.detections import Detections
 from mapose.decode import decode_batch, filter_instances, to_detections
-from mapose.decode.frame import animal_extent_limit, edge_length_limits, use_single_animal
+from mapose.decode.frame import (animal_extent_limit, edge_length_limits, model_min_keypoint_score,
+                                 use_single_animal)
 from mapose.errors import ValidationError
 from mapose.inference.chunks import ChunkStore
 from mapose.inference.frames import BatchReader, Preprocess, probe_video
@@ -53,6 +54,9 @@ class DecodeOptions:
     single_animal: Optional[bool] = None
     """``None``: the model's ``single_animal`` (``inference.single_animal``) unless more than one
     animal is asked for (``max_animals`` > 1)."""
+    min_keypoint_score: Optional[float] = None
+    """Keypoints scored lower are written as missing; ``None``: the model's
+    ``inference.min_keypoint_score`` (0 unless its training config set it)."""
 
 
 @dataclass
@@ -245,6 +249,7 @@ def predict_video(
     if dec_kw.get("max_extent") is None:
         dec_kw["max_extent"] = animal_extent_limit(model, model_input_scale(model, scale))
     dec_kw["body_sides"] = getattr(model, "body_sides", None) if decode.body_sides else None
+    dec_kw["min_keypoint_score"] = model_min_keypoint_score(model, decode.min_keypoint_score)
     prec = resolve_precision(model, precision)
     dev_type = "cpu"
     if isinstance(model, torch.nn.Module):
@@ -486,6 +491,8 @@ def analyze_video(
     dec = decode or DecodeOptions(max_animals=n_animals)
     if decode is not None and n_animals is not None and decode.max_animals is None:
         dec = DecodeOptions(**{**asdict(decode), "max_animals": n_animals})
+    cutoff = model_min_keypoint_score(model, dec.min_keypoint_score)
+    dec = DecodeOptions(**{**asdict(dec), "min_keypoint_score": cutoff})  # the provenance records it
     tm = Timings()
     vsum = file_checksum(video)
     partial = out.with_name(out.name + ".partial")

@@ -319,6 +319,15 @@ class InferenceConfig:
     hundreds of pixels apart, and assembling it gave fragments.  ``mapose analyze --n-animals 2``
     or more uses the assembly anyway."""
 
+    min_keypoint_score: float = 0.0
+    """Keypoints whose confidence-map peak scores below this are reported missing by ``mapose
+    analyze`` and scored as missing by ``mapose evaluate`` (after assembly: lower peaks still link an
+    animal's parts; ``--min-keypoint-score`` overrides it per run).  0 (default): every keypoint
+    assembled is reported, with its score, for ``mapose filter --min-confidence`` or DeepLabCut's
+    ``pcutoff`` to use later.  A cutoff trades keypoints found for accuracy: a hidden leg placed on
+    a look-alike scores low, and so do some correct keypoints (``benchmarks/score_cutoffs.py`` prints
+    the trade on held-out frames)."""
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -335,6 +344,9 @@ class TrainConfig:
         if self.split.method == "blocks" and not 0 < self.split.val_fraction < 1:
             raise ConfigError(f"split.val_fraction {self.split.val_fraction} must be above 0 and below 1 "
                               "(to train on every frame: split: {method: none}, or --val-fraction 0)")
+        if not 0.0 <= self.inference.min_keypoint_score < 1.0:
+            raise ConfigError(f"inference.min_keypoint_score {self.inference.min_keypoint_score} must be at "
+                              "least 0 and below 1 (keypoint scores are confidence-map peaks in [0, 1])")
         if self.model.stride not in (1, 2, 4):
             raise ConfigError(f"model.stride {self.model.stride} not supported; allowed: 1, 2, 4")
         crop = self.data.crop_size

@@ -65,11 +65,13 @@ def predict_frames(model, images: list[np.ndarray], batch_size: int = 4, **decod
     import torch
 
     from mapose.decode import decode_batch
-    from mapose.decode.frame import animal_extent_limit, edge_length_limits, use_single_animal
+    from mapose.decode.frame import (animal_extent_limit, edge_length_limits, model_min_keypoint_score,
+                                     use_single_animal)
 
     decode_kw["single_animal"] = use_single_animal(getattr(model, "single_animal", False),
                                                    decode_kw.get("max_animals"),
                                                    decode_kw.get("single_animal"))
+    decode_kw["min_keypoint_score"] = model_min_keypoint_score(model, decode_kw.get("min_keypoint_score"))
     if decode_kw.get("edge_limits") is None:
         decode_kw["edge_limits"] = edge_length_limits(model)
     if decode_kw.get("max_extent") is None:
@@ -104,13 +106,15 @@ def predict_labelled(
     device: str = "cpu",
     tta: Optional[str] = None,
     single_animal: Optional[bool] = None,
+    min_keypoint_score: Optional[float] = None,
 ) -> dict:
     """Run ``MODEL_DIR`` on the chosen labelled frames (:func:`select_frames`) of a label file.
 
     Returns a dict: ``model``, ``labels``, ``images`` (the evaluated images), ``frames`` (their
     video frame numbers), ``single_animal`` (the decoding used) and, per image, ``gts`` (the
     person-placed instances, ``(n, K, 2)``), ``keypoints``, ``keypoint_scores`` and
-    ``instance_scores`` (the predictions).  :func:`evaluate_model` scores them;
+    ``instance_scores`` (the predictions; keypoints scored below ``min_keypoint_score``, by default the
+    model's ``inference.min_keypoint_score``, missing).  :func:`evaluate_model` scores them;
     ``benchmarks/cross_validate.py`` pools them over folds.
     """
     from mapose.data.frames import load_images
@@ -127,7 +131,8 @@ def predict_labelled(
     # predict() resizes by the model's input_scale itself; keypoints come back in frame pixels
     single = use_single_animal(model.single_animal, max_animals, single_animal)
     kps, kss, iss = predict_frames(model, imgs, max_animals=max_animals, peak_threshold=peak_threshold,
-                                   keep_singletons=False, single_animal=single)
+                                   keep_singletons=False, single_animal=single,
+                                   min_keypoint_score=min_keypoint_score)
     gts = [labels.instances.keypoints[(labels.instances.frame == i) & labels.is_user] for i in sel]
     keys = labels.frame_keys()
     return {"model": model, "labels": labels, "images": imgs, "frames": [int(keys[i][1]) for i in sel],
@@ -148,16 +153,20 @@ def evaluate_model(
     tta: Optional[str] = None,
     pcutoff: float = 0.6,
     single_animal: Optional[bool] = None,
+    min_keypoint_score: Optional[float] = None,
 ) -> dict:
     """Evaluate ``MODEL_DIR`` on frames of a label file; see :mod:`mapose.training.metrics` for the
     metric definitions.  Returns the metrics dict (plus ``frames``: the evaluated video frames).
     ``tta`` overrides the model's test-time augmentation (``config.inference.tta``); ``pcutoff``
     is the keypoint score of the RMSE with p-cutoff (DeepLabCut's default 0.6); ``single_animal``
-    forces one-animal decoding on or off (``None``: the model's ``inference.single_animal``)."""
+    forces one-animal decoding on or off (``None``: the model's ``inference.single_animal``);
+    ``min_keypoint_score``: keypoints scored lower count as not found (``None``: the model's
+    ``inference.min_keypoint_score``)."""
+    from mapose.decode.frame import model_min_keypoint_score
     from mapose.training.metrics import pose_metrics
 
     run = predict_labelled(model_dir, labels_path, frames, checkpoint, max_animals, peak_threshold,
-                           device, tta, single_animal)
+                           device, tta, single_animal, min_keypoint_score)
     model, gts, kps = run["model"], run["gts"], run["keypoints"]
     res = pose_metrics(gts, kps, run["instance_scores"], model.skeleton.keypoints,
                        keypoint_scores=run["keypoint_scores"], pcutoff=pcutoff)
@@ -166,6 +175,7 @@ def evaluate_model(
     res["tta"] = model.tta
     res["ensemble"] = int(model.config.model.ensemble)
     res["single_animal"] = run["single_animal"]
+    res["min_keypoint_score"] = model_min_keypoint_score(model, min_keypoint_score)
     res["calibration"] = None if model.calibration is None else model.calibration.summary()
     res["labels"] = str(labels_path)
     if worst_dir is not None:

@@ -139,7 +139,8 @@ def test_analyze_checks_options_and_every_video_before_writing(tmp_path, capsys)
     for opt, words in ((("--threads", "0"), ("--threads must be at least 1",)),
                        (("--chunk-size", "0"), ("--chunk-size",)),
                        (("--n-animals", "0"), ("--n-animals", "at least 1")),
-                       (("--n-animals", "two"), ("--n-animals", "a whole number, auto or any"))):
+                       (("--n-animals", "two"), ("--n-animals", "a whole number, auto or any")),
+                       (("--min-keypoint-score", "1.5"), ("min_keypoint_score", "below 1, got 1.5"))):
         one_error(capsys, "analyze", FLY_VIDEO, "--model", tmp_path / "no_model", "--out", out, *opt,
                   words=words)
     junk = tmp_path / "junk.mp4"

@@ -569,3 +569,48 @@ def test_no_connection_is_longer_than_twice_its_longest_labelled_length():
     assert edge_length_limits(object()) is None
     alone, _, _ = decode_frame(hm, paf, None, sk, 4, edge_limits=limits, **kw)
     assert len(alone) == 0  # the thorax stays without a wing (and a lone part is no animal)
+
+
+def test_keypoints_scored_below_the_cutoff_are_reported_missing_after_assembly(fly_skeleton):
+    truth = np.stack([fly(30, 30, 0.3), fly(90, 70, 2.0)])
+    hm, paf, off = render(truth, fly_skeleton, 4, (32, 32))
+    c0 = np.rint(pixel_to_cell(truth[0, 1], 4)).astype(int)  # animal 0's thorax: the hub of its links
+    hm[1, c0[1] - 2:c0[1] + 3, c0[0] - 2:c0[0] + 3] *= 0.2  # a weak thorax (peak 0.2)
+    c1 = np.rint(pixel_to_cell(truth[1, 3], 4)).astype(int)
+    hm[3, c1[1] - 2:c1[1] + 3, c1[0] - 2:c1[0] + 3] *= 0.15  # animal 1's left wing, weaker still
+    every = decode_frame(hm, paf, off, fly_skeleton, 4)
+    cut = decode_frame(hm, paf, off, fly_skeleton, 4, min_keypoint_score=0.3)
+    # the weak thorax still linked animal 0's head, abdomen and wings into one animal
+    assert len(every[0]) == len(cut[0]) == 2
+    for (kp, ks, inst), (kp_all, ks_all, inst_all) in zip(zip(*cut), zip(*every)):
+        low = ~(ks_all >= 0.3)
+        assert np.isnan(kp[low]).all() and np.isnan(ks[low]).all()
+        np.testing.assert_array_equal(kp[~low], kp_all[~low])
+        assert inst == inst_all  # ranked as assembled
+    assert sum(int(np.isnan(ks).sum()) for ks in cut[1]) == 2  # the thorax of one, the wing of the other
+    assert np.isfinite(every[1]).all()
+    # an animal left with no keypoint is dropped; one-animal decoding applies the same cutoff
+    kp, ks, inst = decode_frame(hm * 0.25, paf, off, fly_skeleton, 4, min_keypoint_score=0.3)
+    assert kp.shape == (0, 5, 2) and ks.shape == (0, 5) and inst.shape == (0,)
+    kp, ks, _ = decode_frame(hm, None, off, fly_skeleton, 4, single_animal=True, min_keypoint_score=0.3)
+    assert len(kp) == 1 and np.isfinite(ks[0]).all() and (ks[0] >= 0.3).all()
+
+
+def test_the_cutoff_comes_from_the_model_unless_given():
+    from types import SimpleNamespace
+
+    from mapose.decode.frame import model_min_keypoint_score
+    from mapose.training.config import InferenceConfig
+
+    model = SimpleNamespace(config=SimpleNamespace(inference=InferenceConfig(min_keypoint_score=0.25)))
+    assert model_min_keypoint_score(model) == 0.25
+    assert model_min_keypoint_score(model, 0.4) == 0.4
+    assert model_min_keypoint_score(object()) == 0.0  # a model without a config: every keypoint
+    with pytest.raises(ValidationError, match="min_keypoint_score must be at least 0 and below 1, got 1.5"):
+        model_min_keypoint_score(model, 1.5)
+    from mapose.config import from_dict
+    from mapose.errors import ConfigError
+    from mapose.training.config import TrainConfig
+
+    with pytest.raises(ConfigError, match="inference.min_keypoint_score 1.5 must be at least 0 and below 1"):
+        from_dict(TrainConfig, {"inference": {"min_keypoint_score": 1.5}})

@@ -217,6 +217,17 @@ def test_the_number_of_animals_defaults_to_the_most_in_a_training_frame(video, t
     assert np.isfinite(tracks.position.values).all(axis=(1, 2)).sum(axis=1).max() == 2
     assert json.loads(tracks.attrs["provenance"])["options"]["n_animals"] is None
 
+    # keypoints scored below a cutoff are written as missing (the provenance records the cutoff)
+    cut = tmp_path / "cut.h5"
+    analyze_video(model, video[0], cut, n_animals="any", batch_size=4, progress=False,
+                  decode=DecodeOptions(merge_radius=12, min_keypoint_score=0.999))
+    cut_tracks = read_tracks(cut)
+    conf = cut_tracks.confidence.values
+    assert (conf[np.isfinite(conf)] >= 0.999).all()
+    assert np.isfinite(conf).sum() < np.isfinite(tracks.confidence.values).sum()
+    assert json.loads(cut_tracks.attrs["provenance"])["options"]["decode"]["min_keypoint_score"] == 0.999
+    assert json.loads(tracks.attrs["provenance"])["options"]["decode"]["min_keypoint_score"] == 0.0
+
     model.max_animals_per_frame = 3
     assert resolve_n_animals(model) == resolve_n_animals(model, None) == 3
     assert resolve_n_animals(model, 2) == resolve_n_animals(model, "2") == 2

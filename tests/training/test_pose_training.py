@@ -134,6 +134,12 @@ def test_cli_train_resume_evaluate(synthetic_labels, tmp_path, monkeypatch):
     assert main(["evaluate", "--model", str(out), "--labels", "synthetic.slp", "--json",
                  str(tmp_path / "eval_plain.json"), "--tta", "none"]) == 0
     assert json.loads((tmp_path / "eval_plain.json").read_text())["tta"] == "none"
+    # keypoints scored below a cutoff count as not found (the model's own cutoff, 0, by default)
+    assert res["min_keypoint_score"] == 0.0
+    assert main(["evaluate", "--model", str(out), "--labels", "synthetic.slp", "--json",
+                 str(tmp_path / "eval_cut.json"), "--min-keypoint-score", "0.5"]) == 0
+    cut = json.loads((tmp_path / "eval_cut.json").read_text())
+    assert cut["min_keypoint_score"] == 0.5 and cut["detected"] <= res["detected"]
     # the label calibration was measured after training, on the training frames only
     cal = json.loads((out / "calibration.json").read_text())
     assert cal["frames"] == 4 and cal["checkpoint"] == "best" and cal["mode"] in ("none", "offset", "offset+body")
