@@ -90,19 +90,24 @@ def run_fold(args, fold: int) -> dict:
     return rec
 
 
+def fold_predictions(fold_dir: Path) -> dict:
+    """The held-out predictions :func:`run_fold` saved: per frame ``gts``, ``keypoints``,
+    ``keypoint_scores`` and ``instance_scores`` (as :func:`mapose.training.evaluate.predict_labelled`)."""
+    with np.load(Path(fold_dir) / "cv_predictions.npz") as z:
+        n = len(z["frames"])
+        return {key: [z[f"{prefix}{i}"] for i in range(n)]
+                for key, prefix in (("gts", "gt"), ("keypoints", "kp"), ("keypoint_scores", "ks"),
+                                    ("instance_scores", "is"))}
+
+
 def pooled(args) -> dict:
     """Metrics over the held-out predictions of every fold together."""
     from mapose.io import read_labels
     from mapose.training.metrics import pose_metrics
 
-    gts, kps, kss, iss = [], [], [], []
-    for fold in range(args.folds):
-        with np.load(Path(args.out) / f"fold{fold}" / "cv_predictions.npz") as z:
-            for i in range(len(z["frames"])):
-                gts.append(z[f"gt{i}"])
-                kps.append(z[f"kp{i}"])
-                kss.append(z[f"ks{i}"])
-                iss.append(z[f"is{i}"])
+    runs = [fold_predictions(Path(args.out) / f"fold{fold}") for fold in range(args.folds)]
+    gts, kps, kss, iss = ([x for r in runs for x in r[key]]
+                          for key in ("gts", "keypoints", "keypoint_scores", "instance_scores"))
     names = read_labels(args.labels).skeleton.keypoints
     m = pose_metrics(gts, kps, iss, names, keypoint_scores=kss)
     return {**{k: m.get(k) for k in KEYS}, "per_keypoint": m["per_keypoint"]}

@@ -22,24 +22,24 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # cross_validate's saved folds
+
 KEYS = ("rmse_px", "median_px", "pck3", "pck5", "detected", "map_oks", "map_oks_strict")
 
 
 def held_out_predictions(folder: Path, labels: str | None) -> dict:
     """``gts``, ``keypoints``, ``keypoint_scores``, ``instance_scores`` of one model's held-out frames."""
-    saved = folder / "cv_predictions.npz"
-    if saved.exists():
-        with np.load(saved) as z:
-            n = len(z["frames"])
-            return {key: [z[f"{p}{i}"] for i in range(n)]
-                    for key, p in (("gts", "gt"), ("keypoints", "kp"), ("keypoint_scores", "ks"),
-                                   ("instance_scores", "is"))}
+    if (folder / "cv_predictions.npz").exists():
+        from cross_validate import fold_predictions
+
+        return fold_predictions(folder)
     if labels is None:
         raise SystemExit(f"{folder} holds no cv_predictions.npz: give --labels to run the model on them")
     from mapose.training.evaluate import predict_labelled
