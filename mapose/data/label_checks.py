@@ -23,11 +23,13 @@ scored with).  :func:`check_labels` looks at every labelled animal and reports:
 - ``outside_image``: a keypoint off the image (when the image size is known).
 
 Nothing is changed: the report names video, frame, animal and body parts, for a person to look at.
+Training can leave the flagged body parts out (``data: {suspect_labels: leave_out}``,
+:func:`leave_out_suspect_keypoints`); by default it trains on the labels as they are.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 import warnings
 from typing import Mapping, Optional
 
@@ -251,3 +253,23 @@ def check_labels(
     order = {k: i for i, k in enumerate(KINDS)}
     issues.sort(key=lambda s: (order[s.kind], -s.score))
     return issues
+
+
+def leave_out_suspect_keypoints(labels: Labels, issues: list[LabelIssue]) -> Labels:
+    """``labels`` with the body parts that ``issues`` name set missing (NaN), for training on labels
+    that hold a few mistakes (``data.suspect_labels: leave_out``).
+
+    Both parts of a flagged pair or limb are left out, since the check cannot tell which one is
+    wrong; an instance placed twice (``duplicate_instance``) loses all its parts.  The label file is
+    not changed.
+    """
+    if not issues:
+        return labels
+    kp = np.array(labels.instances.keypoints, dtype=np.float64, copy=True)
+    index = {n: k for k, n in enumerate(labels.skeleton.keypoints)}
+    for s in issues:
+        parts = [index[n] for n in s.keypoints] if s.keypoints else list(range(kp.shape[1]))
+        kp[s.instance, parts] = np.nan
+    scores = np.array(labels.instances.keypoint_scores, dtype=np.float64, copy=True)
+    scores[np.isnan(kp[..., 0])] = np.nan
+    return replace(labels, instances=replace(labels.instances, keypoints=kp, keypoint_scores=scores))

@@ -160,6 +160,14 @@ class DataConfig:
     a mouse) at about the same accuracy (median 2.35 vs 2.37 px).  On the sample flies it traded
     found keypoints for accuracy (91.6 vs 97.0 % found, OKS mAP 0.83 vs 0.92, RMSE 3.98 vs 4.43 px;
     see ``data/flies_centered_pair/train_config.yaml``)."""
+    suspect_labels: Literal["keep", "leave_out"] = "keep"
+    """What training does with the body parts that :func:`mapose.data.label_checks.check_labels`
+    flags as likely labelling mistakes (left/right swaps, limbs of unusual length, parts stacked on
+    one pixel or off the image, instances placed twice; ``mapose check-labels`` lists them).
+    ``keep`` (default): train on the labels as they are, with a one-line warning.  ``leave_out``:
+    train as if those parts were not labelled (both parts of a flagged pair or limb; the label file
+    is not changed).  Applies to training and validation frames alike; ``mapose evaluate`` scores
+    the labels as they are."""
 
 
 @dataclass(frozen=True)

@@ -76,8 +76,7 @@ def prepare_samples(labels_paths: Sequence[str | Path], cfg: TrainConfig):
     from mapose.io import read_labels
 
     labels = [read_labels(p) for p in labels_paths]
-    for path, lab in zip(labels_paths, labels):
-        report_label_issues(lab, path)
+    labels = [report_label_issues(lab, path, cfg.data.suspect_labels) for path, lab in zip(labels_paths, labels)]
     skeleton, _ = _with_symmetry(labels[0].skeleton, cfg.data.symmetry)
     samples = samples_from_labels(labels, skeleton, cfg.data.input_scale)
     edged = _with_edges(skeleton, samples.keypoints)
@@ -90,15 +89,26 @@ def prepare_samples(labels_paths: Sequence[str | Path], cfg: TrainConfig):
     return skeleton, samples, val
 
 
-def report_label_issues(labels, path) -> None:
+def report_label_issues(labels, path, suspect_labels: str = "keep"):
     """One line naming the likely labelling mistakes of a label file (:mod:`mapose.data.label_checks`),
-    if any: training goes on with the labels as they are."""
-    from mapose.data.label_checks import check_labels, summary
+    if any.  Returns the labels to train on: as they are (``suspect_labels`` ``keep``), or without
+    the flagged body parts (``leave_out``)."""
+    from mapose.data.label_checks import check_labels, leave_out_suspect_keypoints, summary
 
     issues = check_labels(labels)
-    if issues:
-        say(f"{path}: {len(issues)} likely labelling mistakes ({summary(issues)}); training on them as they are. "
-            f"See them with: mapose check-labels {path} --images DIR")
+    if not issues:
+        return labels
+    see = f"See them with: mapose check-labels {path} --images DIR"
+    if suspect_labels == "leave_out":
+        kept = leave_out_suspect_keypoints(labels, issues)
+        placed = [int(np.isfinite(lab.instances.keypoints[..., 0]).sum()) for lab in (labels, kept)]
+        n = placed[0] - placed[1]
+        say(f"{path}: {len(issues)} likely labelling mistakes ({summary(issues)}); training without the "
+            f"{n} labelled body parts they name (data.suspect_labels leave_out). {see}")
+        return kept
+    say(f"{path}: {len(issues)} likely labelling mistakes ({summary(issues)}); training on them as they are "
+        f"(data: {{suspect_labels: leave_out}} trains without them). {see}")
+    return labels
 
 
 def mirror_safe_augmentation(aug: dict, skeleton: Skeleton) -> dict:
