@@ -81,6 +81,23 @@ def photometric(
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
+def erase_patch(image: np.ndarray, rng: np.random.Generator, max_area: float = 0.2) -> np.ndarray:
+    """Random erasing (Zhong et al. 2017): one rectangle of ``image`` (covering 2 % to ``max_area``
+    of it, aspect ratio 0.3-3.3) filled with random grey levels.  Keypoints keep their labels, so
+    the model learns to place body parts it cannot see from the rest of the animal.  Returns a copy
+    (written with numpy: the crops are uint8 arrays, not the tensors torchvision's
+    ``RandomErasing`` takes)."""
+    h, w = image.shape[:2]
+    area = rng.uniform(0.02, max(max_area, 0.02)) * h * w
+    ratio = float(np.exp(rng.uniform(np.log(0.3), np.log(1 / 0.3))))
+    eh = int(min(h, max(1, round(np.sqrt(area * ratio)))))
+    ew = int(min(w, max(1, round(np.sqrt(area / ratio)))))
+    y, x = int(rng.integers(0, h - eh + 1)), int(rng.integers(0, w - ew + 1))
+    out = image.copy()
+    out[y:y + eh, x:x + ew] = rng.integers(0, 256, out[y:y + eh, x:x + ew].shape, dtype=np.uint8)
+    return out
+
+
 def random_view(
     image: np.ndarray,
     keypoints: np.ndarray,
@@ -100,6 +117,8 @@ def random_view(
     blur_prob: float = 0.0,
     blur_sigma: float = 1.0,
     noise_std: float = 0.0,
+    erase_prob: float = 0.0,
+    erase_area: float = 0.2,
 ) -> tuple[np.ndarray, np.ndarray]:
     """One randomly augmented crop of ``image`` around ``center`` (pixels) and its keypoints.
 
@@ -139,4 +158,6 @@ def random_view(
         kp = kp[:, np.asarray(flip_permutation)]
     if enabled:
         img = photometric(img, rng, brightness, contrast, blur_prob, blur_sigma, noise_std)
+        if erase_prob > 0 and rng.random() < erase_prob:
+            img = erase_patch(img, rng, erase_area)
     return img, kp

@@ -82,6 +82,9 @@ class AugmentConfig:
     ±:data:`FIXED_VIEW_ROTATION_DEG` (the value used is recorded as ``rotation_deg`` in
     ``split.json``); 0 keeps ``rotation_deg`` always.  Lightning Pose's head-fixed mirror mouse
     spreads 3 degrees; freely moving flies and mice 43-96, DeepLabCut's reaching mouse 28.
+    ``erase_prob``: share of the crops in which one random rectangle (2 % to ``erase_area`` of the
+    crop) is filled with noise, the keypoints under it still labelled (random erasing:
+    :func:`mapose.data.augment.erase_patch`); 0 (default) never.
     """
 
     enabled: bool = True
@@ -96,6 +99,8 @@ class AugmentConfig:
     blur_prob: float = 0.1
     blur_sigma: float = 1.0
     noise_std: float = 4.0
+    erase_prob: float = 0.0
+    erase_area: float = 0.2
 
 
 @dataclass(frozen=True)
@@ -369,6 +374,12 @@ class TrainConfig:
         if not 0 <= self.data.background_crops <= 1:
             raise ConfigError(f"data.background_crops {self.data.background_crops} must be in [0, 1] (a share of the "
                               "training crops; 0 = off)")
+        if not 0 <= self.augment.erase_prob <= 1:
+            raise ConfigError(f"augment.erase_prob {self.augment.erase_prob} must be in [0, 1] (a share of the "
+                              "training crops; 0 = off)")
+        if not 0.02 <= self.augment.erase_area <= 1:
+            raise ConfigError(f"augment.erase_area {self.augment.erase_area} must be in [0.02, 1] (the largest "
+                              "share of a crop one erased rectangle covers)")
         nw = self.data.num_workers
         if nw != "auto" and (isinstance(nw, bool) or not isinstance(nw, int) or nw < 0):
             raise ConfigError(f"data.num_workers {nw!r} must be auto or a whole number >= 0")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
 from mapose.core.skeleton import Skeleton
-from mapose.data.augment import affine_matrix, random_view, transform_keypoints, warp_image
+from mapose.data.augment import affine_matrix, erase_patch, random_view, transform_keypoints, warp_image
 from mapose.data.targets import (
     decode_targets_argmax,
     encode_heatmap,
@@ -102,3 +104,41 @@ def test_flip_swaps_left_and_right_names():
     assert out[0, 1, 0] < out[0, 2, 0]
     # mirror about x = 31.5: x -> 63 - x, then the ear labels swap
     assert out[0, 1] == pytest.approx([19.0, 30.0]) and out[0, 2] == pytest.approx([43.0, 30.0])
+
+
+def test_random_erasing_hides_one_rectangle_and_keeps_the_labels():
+    rng = np.random.default_rng(3)
+    img = np.full((96, 128, 3), 100, np.uint8)
+    shares = []
+    for _ in range(200):
+        out = erase_patch(img, rng, max_area=0.3)
+        changed = (out != 100).any(-1)
+        ys, xs = np.nonzero(changed)
+        box = (ys.max() - ys.min() + 1) * (xs.max() - xs.min() + 1)
+        # one filled rectangle (random grey levels may hit 100 inside it: nearly all of the box changes)
+        assert changed.sum() >= 0.95 * box
+        shares.append(box / changed.size)
+    assert img.max() == 100  # the input is not touched
+    assert 0.015 < min(shares) and max(shares) < 0.32 and np.ptp(shares) > 0.1
+
+    kp = np.array([[[40.0, 30.0], [70.0, 60.0]]])
+    perm = np.arange(2)
+    kw = dict(center=(63.5, 47.5), rotation_deg=0.0, translate_px=0.0, brightness=0.0, contrast=0.0,
+              noise_std=0.0)
+    plain, kp_plain = random_view(img, kp, (128, 96), np.random.default_rng(0), perm, **kw)
+    erased, kp_erased = random_view(img, kp, (128, 96), np.random.default_rng(0), perm, erase_prob=1.0, **kw)
+    assert np.array_equal(kp_plain, kp_erased)  # hidden body parts stay labelled
+    assert (erased != plain).any() and (plain == 100).all()
+    off, _ = random_view(img, kp, (128, 96), np.random.default_rng(0), perm, erase_prob=0.0, **kw)
+    assert np.array_equal(off, plain)
+
+
+@pytest.mark.parametrize("bad, words", [({"erase_prob": 1.5}, "augment.erase_prob 1.5 must be in [0, 1]"),
+                                        ({"erase_area": 0.0}, "augment.erase_area 0.0 must be in [0.02, 1]")])
+def test_random_erasing_settings_are_checked(bad, words):
+    from mapose.config import from_dict
+    from mapose.errors import ConfigError
+    from mapose.training.config import TrainConfig
+
+    with pytest.raises(ConfigError, match=re.escape(words)):
+        from_dict(TrainConfig, {"augment": bad})
