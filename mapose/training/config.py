@@ -84,7 +84,8 @@ class AugmentConfig:
     spreads 3 degrees; freely moving flies and mice 43-96, DeepLabCut's reaching mouse 28.
     ``erase_prob``: share of the crops in which one random rectangle (2 % to ``erase_area`` of the
     crop) is filled with noise, the keypoints under it still labelled (random erasing:
-    :func:`mapose.data.augment.erase_patch`); 0 (default) never.
+    :func:`mapose.data.augment.erase_patch`); 0 (default) never.  On the fly labels' five
+    cross-validation folds 0.5 raised OKS mAP (0.935 vs 0.920) and RMSE (5.09 vs 4.77 px).
     """
 
     enabled: bool = True
