@@ -115,7 +115,7 @@ def test_random_erasing_hides_one_rectangle_and_keeps_the_labels():
         changed = (out != 100).any(-1)
         ys, xs = np.nonzero(changed)
         box = (ys.max() - ys.min() + 1) * (xs.max() - xs.min() + 1)
-        # one filled rectangle (random grey levels may hit 100 inside it: nearly all of the box changes)
+        # one filled rectangle (random values may hit 100 inside it: nearly all of the box changes)
         assert changed.sum() >= 0.95 * box
         shares.append(box / changed.size)
     assert img.max() == 100  # the input is not touched
