@@ -84,10 +84,9 @@ def photometric(
 def erase_patch(image: np.ndarray, rng: np.random.Generator, max_area: float = 0.2) -> np.ndarray:
     """Random erasing (Zhong et al. 2017): one rectangle of ``image`` (covering 2 % to ``max_area``
     of it, aspect ratio 0.3-3.3) filled with random values, drawn for each pixel and channel (as in
-    the paper).  Keypoints keep their labels, so
-    the model learns to place body parts it cannot see from the rest of the animal.  Returns a copy
-    (written with numpy: the crops are uint8 arrays, not the tensors torchvision's
-    ``RandomErasing`` takes)."""
+    the paper).  Keypoints keep their labels, so the model learns to place body parts it cannot see
+    from the rest of the animal.  Returns a copy (written with numpy: the crops are uint8 arrays,
+    not the tensors torchvision's ``RandomErasing`` takes)."""
     h, w = image.shape[:2]
     area = rng.uniform(0.02, max(max_area, 0.02)) * h * w
     ratio = float(np.exp(rng.uniform(np.log(0.3), np.log(1 / 0.3))))
