@@ -84,9 +84,10 @@ def photometric(
 def erase_patch(image: np.ndarray, rng: np.random.Generator, max_area: float = 0.2) -> np.ndarray:
     """Random erasing (Zhong et al. 2017): one rectangle of ``image`` (covering 2 % to ``max_area``
     of it, aspect ratio 0.3-3.3) filled with random values, drawn for each pixel and channel (as in
-    the paper).  Keypoints keep their labels, so the model learns to place body parts it cannot see
-    from the rest of the animal.  Returns a copy (written with numpy: the crops are uint8 arrays,
-    not the tensors torchvision's ``RandomErasing`` takes)."""
+    the paper; one value for all channels when the crop is grey).  Keypoints keep their labels, so
+    the model learns to place body parts it cannot see from the rest of the animal.  Returns a copy
+    (written with numpy: the crops are uint8 arrays, not the tensors torchvision's
+    ``RandomErasing`` takes)."""
     h, w = image.shape[:2]
     area = rng.uniform(0.02, max(max_area, 0.02)) * h * w
     ratio = float(np.exp(rng.uniform(np.log(0.3), np.log(1 / 0.3))))
@@ -94,7 +95,10 @@ def erase_patch(image: np.ndarray, rng: np.random.Generator, max_area: float = 0
     ew = int(min(w, max(1, round(np.sqrt(area / ratio)))))
     y, x = int(rng.integers(0, h - eh + 1)), int(rng.integers(0, w - ew + 1))
     out = image.copy()
-    out[y:y + eh, x:x + ew] = rng.integers(0, 256, out[y:y + eh, x:x + ew].shape, dtype=np.uint8)
+    shape = out[y:y + eh, x:x + ew].shape
+    if out.ndim == 3 and out.shape[2] > 1 and (out == out[..., :1]).all():
+        shape = shape[:2] + (1,)  # a grey video stored as colour: grey noise, not coloured specks
+    out[y:y + eh, x:x + ew] = rng.integers(0, 256, shape, dtype=np.uint8)
     return out
 
 

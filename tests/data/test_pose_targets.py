@@ -133,6 +133,19 @@ def test_random_erasing_hides_one_rectangle_and_keeps_the_labels():
     assert np.array_equal(off, plain)
 
 
+def test_random_erasing_fills_grey_crops_with_grey_noise():
+    rng = np.random.default_rng(5)
+    grey = np.full((64, 64, 3), 100, np.uint8)
+    colour = grey.copy()
+    colour[..., 2] = 30
+    for _ in range(20):
+        out = erase_patch(grey, rng)
+        assert (out != 100).any() and (out == out[..., :1]).all()  # the rectangle stays grey
+        out = erase_patch(colour, rng)
+        hit = (out != colour).any(-1)
+        assert (out[hit] != out[hit][:, :1]).any()  # colour crops get noise per channel
+
+
 @pytest.mark.parametrize("bad, words", [({"erase_prob": 1.5}, "augment.erase_prob 1.5 must be in [0, 1]"),
                                         ({"erase_area": 0.0}, "augment.erase_area 0.0 must be in [0.02, 1]")])
 def test_random_erasing_settings_are_checked(bad, words):
