@@ -32,8 +32,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--n-animals", default="auto", metavar="N",
                         help="animals per frame (decoding keeps the best N) and identities (tracking); "
                              "default auto: the most animals labelled in one of the model's training "
-                             "frames; any: a count that varies (every animal found is tracked, no fixed "
-                             "identities)")
+                             "frames; any: a count that varies (no fixed identities; tracks joined across "
+                             "gaps, background and pieces of animals left out)")
     parser.add_argument("--batch-size", type=int, default=8, help="frames per model call (default 8)")
     parser.add_argument("--scale", type=float, default=None,
                         help="resize factor applied to the frames before the model (default: none "
@@ -135,11 +135,12 @@ def run(args) -> int:
               "of the model's training frames (--n-animals N for another number, --n-animals any when "
               "it varies)", flush=True)
     elif args.n_animals == "any":
-        print("a varying number of animals (--n-animals any): every animal found is tracked, and a track "
-              "ends where its animal is lost", flush=True)
+        print("a varying number of animals (--n-animals any): tracks are joined across gaps where no new "
+              "animal is more likely, and detections scored below half of what the video's well-seen animals "
+              "score, or with under a quarter of their body parts, are left out", flush=True)
     elif n_animals is None:
-        print("the model does not record how many animals its training frames held: every animal found is "
-              "tracked (--n-animals N keeps N identities)", flush=True)
+        print("the model does not record how many animals its training frames held: tracked as a count that "
+              "varies, as with --n-animals any (--n-animals N keeps N identities)", flush=True)
     for video, out in zip(args.videos, outs):
         tracker = Tracker(n_animals=n_animals, appearance=not args.no_appearance)
         res = analyze_video(

@@ -21,6 +21,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--body-size", type=float, default=None,
                         help="animal size in pixels (default: learned from the keypoints)")
     parser.add_argument("--min-score", type=float, default=0.0, help="ignore instances scored lower")
+    parser.add_argument("--keep-all", action="store_true",
+                        help="without --n-animals: keep every detection and make every tracklet a track of its "
+                             "own (default: join tracklets across gaps and leave out background and pieces of "
+                             "animals)")
     parser.add_argument("--swaps", default=None,
                         help="CSV of likely identity swaps (default: OUT.swaps.csv)")
 
@@ -80,6 +84,7 @@ def run(args) -> int:
     tracker = Tracker(
         n_animals=args.n_animals, max_gap=args.max_gap, gate=args.gate,
         max_stitch_gap=args.max_stitch_gap, body_size=args.body_size, min_score=args.min_score,
+        **(dict(new_identity_cost=0.0, min_track_score=0.0, min_track_keypoints=0.0) if args.keep_all else {}),
     )
     print(f"tracking {len(det)} detections over {det.n_frames} frames"
           + (f" with appearance from {video}" if video else ""))
@@ -89,9 +94,14 @@ def run(args) -> int:
     save_feature_table(tracker.swap_events_, swaps)
     print(f"wrote {dst}: {ds.sizes['individuals']} identities from {tracker.n_tracklets_} tracklets; "
           f"{len(tracker.swap_events_)} likely swap(s) listed in {swaps}")
+    if args.n_animals is None and not args.keep_all:
+        left = len(det) - int(np.isfinite(ds["position"].values).any(axis=(1, 2)).sum())
+        if left:
+            print(f"left out {left} of {len(det)} detections as background or pieces of animals (median "
+                  f"instance score below {tracker.min_track_score_:.3g} or fewer than "
+                  f"{tracker.min_track_keypoints_:.3g} body parts; --keep-all keeps them)")
     if args.n_animals is None and ds.sizes["individuals"] > 1:
         most = int(np.bincount(det.frame).max()) if len(det) else 0
-        print(f"without --n-animals every tracklet is an identity of its own; when the number of animals "
-              f"is known (this file holds up to {most} in one frame), --n-animals N joins the tracklets "
-              "into N identities for the whole video")
+        print(f"without --n-animals the number of animals may vary; when it is known (this file holds up to "
+              f"{most} in one frame), --n-animals N joins the tracklets into N identities for the whole video")
     return 0

@@ -466,7 +466,8 @@ def analyze_video(
     n_animals
         Maximum animals per frame (decoding) and number of identities (tracking); ``"auto"`` (or
         ``None``): as many as the model's training frames held at most, see :func:`resolve_n_animals`;
-        ``"any"``: a count that varies (every decoded animal is kept and tracked).
+        ``"any"``: a count that varies (the tracker joins tracks across gaps and leaves out
+        background and pieces of animals; see :class:`mapose.tracking.Tracker`).
     min_keypoints
         Instances with fewer keypoints are not tracked (nor loaded from the partial results).
     tracker

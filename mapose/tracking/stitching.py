@@ -1,4 +1,5 @@
-"""Global stitching of tracklets into a known number of identities (min-cost flow).
+"""Global stitching of tracklets into identities (min-cost flow), a known number of them or a
+number that varies.
 
 Each tracklet is a node with capacity 1; a unit of flow from the source to the sink is one animal's
 identity over the whole video, passing through the tracklets it owns in time order.  Covering a
@@ -6,7 +7,9 @@ tracklet earns a reward proportional to its detections; joining tracklet ``u`` t
 ``v`` costs a mix of motion continuity across the gap (constant-velocity extrapolation both ways),
 body-size change and appearance distance.  Exactly ``n_animals`` units flow (an identity may stay
 empty), so the solution is the globally cheapest set of ``n_animals`` non-overlapping chains —
-tracklets left out are spurious detections.  Solved exactly with :func:`networkx.network_simplex`.
+tracklets left out are spurious detections.  When the number varies, as many units flow as the
+cheapest solution needs, each paying a cost for starting an identity: two tracklets are joined when
+that costs less than a new identity.  Solved exactly with :func:`networkx.network_simplex`.
 """
 
 from __future__ import annotations
@@ -370,11 +373,13 @@ def candidate_links(s: TrackletSummary, max_gap: int, max_successors: int,
 
 def stitch_tracklets(
     s: TrackletSummary,
-    n_animals: int,
+    n_animals: Optional[int],
     link_u: np.ndarray,
     link_v: np.ndarray,
     link_cost: np.ndarray,
     cover_reward: float = 2.0,
+    new_identity_cost: float = 0.0,
+    usable: Optional[np.ndarray] = None,
 ) -> StitchResult:
     """Assign tracklets to ``n_animals`` identities by min-cost flow (globally optimal).
 
@@ -383,12 +388,19 @@ def stitch_tracklets(
     s
         Tracklet summaries (``M`` tracklets).
     n_animals
-        Number of identities (>= 1).
+        Number of identities (>= 1), or ``None`` for a number that varies: as many as the cheapest
+        solution uses, each new identity costing ``new_identity_cost``.
     link_u, link_v, link_cost
         Candidate continuations (see :func:`candidate_links`) and their costs.
     cover_reward
         Reward per (score-weighted) detection for keeping a tracklet; a tracklet is left out only
         when keeping it would cost more than this.
+    new_identity_cost
+        Cost of starting an identity (dimensionless, as the link costs).  With ``n_animals=None``
+        two tracklets are joined when that costs less than this, and a tracklet that joins none
+        is kept only when ``cover_reward`` times its score-weighted detections exceeds it.
+    usable
+        ``(M,)`` bool: tracklets that may be kept (default all); the others are left out.
 
     Returns
     -------
@@ -396,9 +408,13 @@ def stitch_tracklets(
     """
     import networkx as nx
 
-    if n_animals < 1:
-        raise ValidationError(f"n_animals must be >= 1, got {n_animals}")
     m = len(s)
+    if n_animals is None:
+        n_animals = max(m, 1)
+    elif n_animals < 1:
+        raise ValidationError(f"n_animals must be >= 1, got {n_animals}")
+    if not new_identity_cost >= 0:
+        raise ValidationError(f"new_identity_cost must be >= 0, got {new_identity_cost}")
     if m == 0:
         return StitchResult(np.zeros(0, np.int64), np.zeros((0, 4)))
     # nodes are integers (in of tracklet u: 2u, out: 2u + 1, source 2m, sink 2m + 1), lighter than
@@ -409,8 +425,14 @@ def stitch_tracklets(
     g.add_node(snk, demand=n_animals)
     g.add_edge(src, snk, capacity=n_animals, weight=0)
     reward = np.round(cover_reward * s.weight * _COST_SCALE).astype(np.int64)
+    birth = int(round(new_identity_cost * _COST_SCALE))
+    usable = np.ones(m, bool) if usable is None else np.asarray(usable, bool)
+    ok_link = usable[link_u] & usable[link_v] if len(link_u) else np.zeros(0, bool)
+    link_u, link_v, link_cost = link_u[ok_link], link_v[ok_link], np.asarray(link_cost)[ok_link]
     for u in range(m):
-        g.add_edge(src, 2 * u, capacity=1, weight=0)
+        if not usable[u]:
+            continue
+        g.add_edge(src, 2 * u, capacity=1, weight=birth)
         g.add_edge(2 * u, 2 * u + 1, capacity=1, weight=-int(reward[u]))
         g.add_edge(2 * u + 1, snk, capacity=1, weight=0)
     wl = np.round(np.asarray(link_cost) * _COST_SCALE).astype(np.int64)

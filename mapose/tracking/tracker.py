@@ -75,6 +75,18 @@ def _estimate_spacing(frame: np.ndarray, cen: np.ndarray, max_frames: int = 4000
     return float(np.median(np.concatenate(out)))
 
 
+def _tracklet_medians(tracklet: np.ndarray, values: np.ndarray, m: int) -> np.ndarray:
+    """``(m,)`` median of ``values`` over each tracklet's detections (NaN counts as 1, as unknown
+    scores do in stitching)."""
+    use = np.nonzero(tracklet >= 0)[0]
+    v = np.nan_to_num(np.asarray(values, float)[use], nan=1.0)
+    order = np.lexsort((v, tracklet[use]))
+    tr, v = tracklet[use][order], v[order]
+    lo = np.searchsorted(tr, np.arange(m), side="left")
+    hi = np.searchsorted(tr, np.arange(m), side="right")
+    return 0.5 * (v[lo + (hi - lo - 1) // 2] + v[lo + (hi - lo) // 2])
+
+
 class Tracker:
     """Multi-animal tracker: frame-to-frame Hungarian linking with a Kalman motion model, then
     global stitching of tracklets into ``n_animals`` identities (motion, body size, appearance).
@@ -83,8 +95,11 @@ class Tracker:
     ----------
     n_animals
         Known number of animals.  When given, tracklets are stitched into exactly this many
-        identities (min-cost flow over the whole video) and spurious tracklets are dropped; when
-        ``None`` every tracklet is its own track.
+        identities (min-cost flow over the whole video) and spurious tracklets are dropped.  When
+        ``None`` the number varies (animals come and go): tracklets are joined across gaps where
+        that costs less than ``new_identity_cost``, and parts of animals and background are left
+        out (``min_track_keypoints``, ``min_track_score``); with all three 0 every tracklet is a
+        track of its own.
     max_gap
         Frames a track may go undetected before the linker ends it.
     max_step
@@ -123,6 +138,18 @@ class Tracker:
         With ``n_animals``: where a newly appeared detection would continue a track almost as well
         as the chosen one (identity confidence below this), the track is cut there and the global
         stitcher decides (0 = never cut).
+    new_identity_cost
+        Without ``n_animals``: the cost (in the units of ``max_link_cost``) of starting a new
+        track rather than continuing an ended one; a tracklet that continues none is kept only when
+        ``cover_reward`` times its score-weighted detections exceeds it (10: about 5 detections).
+    min_track_score
+        Without ``n_animals``: tracklets whose median instance score is lower are left out as
+        background.  ``None``: half the 90th percentile of the video's instance scores (half of what
+        its well-seen animals score); 0: none.
+    min_track_keypoints
+        Without ``n_animals``: detections with fewer body parts are left out as pieces of animals
+        (a pair of legs the assembly left over).  ``None``: a quarter of the 90th percentile of
+        body parts per detection; 0: none.
 
     Attributes
     ----------
@@ -144,6 +171,8 @@ class Tracker:
         video; see :func:`~mapose.tracking.stitching.appearance_weight`).
     identity_descriptors_ : numpy.ndarray or None
         ``(n_identities, D)`` mean appearance descriptor of each identity, learned from the video.
+    min_track_score_, min_track_keypoints_ : float
+        Without ``n_animals``: the floors used (see ``min_track_score``, ``min_track_keypoints``).
 
     Examples
     --------
@@ -171,6 +200,9 @@ class Tracker:
         confidence_scale: float = 0.25,
         swap_threshold: float = 0.5,
         split_threshold: float = 0.5,
+        new_identity_cost: float = 10.0,
+        min_track_score: Optional[float] = None,
+        min_track_keypoints: Optional[float] = None,
     ) -> None:
         self.n_animals = n_animals
         self.max_gap = max_gap
@@ -189,9 +221,19 @@ class Tracker:
         self.confidence_scale = confidence_scale
         self.swap_threshold = swap_threshold
         self.split_threshold = split_threshold
+        self.new_identity_cost = new_identity_cost
+        self.min_track_score = min_track_score
+        self.min_track_keypoints = min_track_keypoints
 
     def __repr__(self) -> str:
-        return f"Tracker(n_animals={self.n_animals}, max_gap={self.max_gap}, gate={self.gate})"
+        def floor(name: str) -> str:  # the setting, and the value used once tracked
+            used = getattr(self, name + "_", None)
+            return f"{getattr(self, name)}" + ("" if used is None else f" ({used:.3g})")
+
+        varying = "" if self.n_animals is not None else (
+            f", new_identity_cost={self.new_identity_cost}, min_track_score={floor('min_track_score')}, "
+            f"min_track_keypoints={floor('min_track_keypoints')}")
+        return f"Tracker(n_animals={self.n_animals}, max_gap={self.max_gap}, gate={self.gate}{varying})"
 
     # ------------------------------------------------------------------ checks
     def _check_params(self) -> None:
@@ -207,6 +249,12 @@ class Tracker:
             raise ValidationError(f"max_stitch_gap must be >= 1 frame, got {self.max_stitch_gap}")
         if not self.confidence_scale > 0:
             raise ValidationError(f"confidence_scale must be > 0, got {self.confidence_scale}")
+        if not self.new_identity_cost >= 0:
+            raise ValidationError(f"new_identity_cost must be >= 0, got {self.new_identity_cost}")
+        for name in ("min_track_score", "min_track_keypoints"):
+            v = getattr(self, name)
+            if v is not None and not v >= 0:
+                raise ValidationError(f"{name} must be >= 0 or None (from the video), got {v}")
 
     @staticmethod
     def _check_detections(detections: Detections) -> None:
@@ -315,8 +363,15 @@ class Tracker:
         det = detections.without_identities()
         n = len(det)
         kp, scores, frame = det.keypoints, det.instance_scores, det.frame
+        varying = self.n_animals is None and (
+            self.new_identity_cost > 0 or self.min_track_score != 0 or self.min_track_keypoints != 0)
+        link_scores = scores
+        if varying:  # a count that varies: leave out parts of animals and background
+            n_kp = np.isfinite(kp).all(axis=-1).sum(axis=1).astype(float)
+            self.min_track_score_, self.min_track_keypoints_ = self._track_floors(scores, n_kp)
+            link_scores = np.where(n_kp < self.min_track_keypoints_, -np.inf, scores)
         link = link_frames(
-            det.frame_slices(), kp, scores, body_size=self.body_size_, step=self.step_,
+            det.frame_slices(), kp, link_scores, body_size=self.body_size_, step=self.step_,
             gate=self.gate, max_step=self.max_step_, oks_weight=self.oks_weight, oks_kappa=self.oks_kappa,
             max_gap=self.max_gap, min_score=self.min_score,
         )
@@ -348,6 +403,12 @@ class Tracker:
                                          self.max_link_cost, **cost_kw)
             stitch = stitch_tracklets(summary, int(self.n_animals), lu, lv, lc, self.cover_reward)
             names = [f"individual_{i}" for i in range(int(self.n_animals))]
+        elif varying:
+            weak = _tracklet_medians(link.tracklet, scores, link.n_tracklets) < self.min_track_score_
+            lu, lv, lc = candidate_links(summary, self.max_stitch_gap, 8, self.max_link_cost, **cost_kw)
+            stitch = stitch_tracklets(summary, None, lu, lv, lc, self.cover_reward, self.new_identity_cost,
+                                      usable=~weak)
+            names = [f"track_{i}" for i in range(int(stitch.identity.max(initial=-1)) + 1)]
         else:
             stitch = StitchResult(np.arange(link.n_tracklets), np.zeros((0, 4)))
             names = [f"track_{i}" for i in range(link.n_tracklets)]
@@ -378,6 +439,18 @@ class Tracker:
         return ds
 
     # ------------------------------------------------------------------ helpers
+    def _track_floors(self, scores: np.ndarray, n_kp: np.ndarray) -> tuple[float, float]:
+        """``min_track_score`` and ``min_track_keypoints``; where ``None``, half the 90th percentile of
+        the instance scores and a quarter of that of the body parts per detection."""
+        ok = np.isfinite(scores)
+        s = self.min_track_score
+        if s is None:
+            s = 0.5 * float(np.percentile(scores[ok], 90)) if ok.any() else 0.0
+        k = self.min_track_keypoints
+        if k is None:
+            k = 0.25 * float(np.percentile(n_kp, 90)) if len(n_kp) else 0.0
+        return float(s), float(k)
+
     def _split_ambiguous(self, link: LinkResult, frame: np.ndarray) -> LinkResult:
         """Cut a tracklet where a detection that appeared in that frame would have continued it
         almost as well (identity confidence below ``split_threshold``), so the global stitcher,

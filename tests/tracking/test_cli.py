@@ -51,10 +51,14 @@ def test_track_then_evaluate_then_swap(scrambled, capsys):
     assert m2["switch_frames"] == [30]
     out = capsys.readouterr().out
     assert "IDF1" in out and "wrote" in out
-    # without --n-animals each tracklet is an identity; the command says how to join them
+    # without --n-animals the count may vary: tracklets are joined across gaps; the command says how
+    # to fix the number
     assert main(["track", str(d / "scrambled.nc"), "--out", str(d / "free.nc")]) == 0
     out = capsys.readouterr().out
     assert "this file holds up to 2 in one frame), --n-animals N joins the tracklets" in out
+    assert io.read_tracks(d / "free.nc").sizes["individuals"] == 2
+    assert main(["track", str(d / "scrambled.nc"), "--out", str(d / "raw.nc"), "--keep-all"]) == 0
+    assert io.read_tracks(d / "raw.nc").sizes["individuals"] >= 2
 
 
 def test_track_errors_are_one_line(scrambled, capsys):

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from mapose.core import Detections, Skeleton, validate_tracks
 from mapose.errors import ValidationError
 from mapose.tracking import SWAP_COLUMNS, Tracker, evaluate_tracks
-from tests.tracking.synth import crossing, grid_walk, identity_map, lanes, to_detections
+from tests.tracking.synth import crossing, grid_walk, identity_map, lanes, pose, to_detections
 
 
 def _assert_perfect(det, ds, n):
@@ -102,6 +102,37 @@ def test_one_animal_and_no_known_count():
     ds = Tracker().fit_track(det)
     assert ds.sizes["individuals"] == 1
     _assert_perfect(det, ds, 1)
+
+
+def test_a_varying_number_of_animals_joins_gaps_and_leaves_out_background_and_pieces():
+    import dataclasses
+
+    poses = lanes(2, 120)
+    keep = np.ones((120, 2), bool)
+    keep[40:60, 0] = False  # animal 0 unseen for 20 frames: two tracklets, max_gap is 5
+    phantom = np.repeat(pose(np.array([[500.0, 500.0]]), np.zeros(1)), 120, axis=0)  # a still "animal"
+    piece = poses[10:40, 1].copy()
+    piece[:, 1:] = np.nan  # a lone nose beside animal 1: a piece the assembly left over
+    piece[:, 0] += 60.0
+    det = to_detections(poses, keep=keep, extra=np.concatenate([phantom, piece]),
+                        extra_frames=np.concatenate([np.arange(120), np.arange(10, 40)]))
+    low = np.where(np.isfinite(det.keypoints).all(-1).sum(-1) == 5, 1.0, 0.9)
+    low[(det.track_id < 0) & (det.keypoints[:, 2, 0] > 450)] = 0.2  # the still one scores low
+    det = dataclasses.replace(det, instance_scores=low.astype(np.float32))
+
+    tr = Tracker()
+    ds = tr.fit_track(det)
+    assert tr.min_track_score_ == pytest.approx(0.5) and tr.min_track_keypoints_ == pytest.approx(1.25)
+    assert ds.sizes["individuals"] == 2
+    ids = identity_map(det, ds)
+    assert sorted(ids) == [0, 1] and all(len(v) == 1 for v in ids.values()) and ids[0] != ids[1]
+    pos = ds["position"].values  # (time, space, keypoints, individuals)
+    assert np.isfinite(pos[:, 0, 0, :]).sum() == keep.sum()  # the still one and the nose are out
+
+    raw = Tracker(new_identity_cost=0, min_track_score=0, min_track_keypoints=0).fit_track(det)
+    assert raw.sizes["individuals"] >= 4  # every tracklet its own track, as before
+    with pytest.raises(ValidationError, match="min_track_score must be >= 0"):
+        Tracker(min_track_score=-1).fit(det)
 
 
 def test_empty_detections():
