@@ -376,6 +376,10 @@ class Tracker:
             max_gap=self.max_gap, min_score=self.min_score,
         )
         if n and link.n_tracklets == 0:
+            if varying and (n_kp < self.min_track_keypoints_).all():
+                raise ValidationError(
+                    f"no detection has min_track_keypoints {self.min_track_keypoints_:.3g} body parts or more "
+                    f"(the most is {int(n_kp.max())}); nothing to track: lower min_track_keypoints")
             top = float(np.nanmax(scores)) if np.isfinite(scores).any() else float("nan")
             raise ValidationError(
                 f"no detection scores min_score {self.min_score} or more (the highest is {top:.3g}); "

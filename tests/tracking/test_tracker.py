@@ -133,6 +133,8 @@ def test_a_varying_number_of_animals_joins_gaps_and_leaves_out_background_and_pi
     assert raw.sizes["individuals"] >= 4  # every tracklet its own track, as before
     with pytest.raises(ValidationError, match="min_track_score must be >= 0"):
         Tracker(min_track_score=-1).fit(det)
+    with pytest.raises(ValidationError, match="no detection has min_track_keypoints 6 body parts or more"):
+        Tracker(min_track_keypoints=6).fit_track(det)
 
 
 def test_empty_detections():
