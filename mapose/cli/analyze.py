@@ -136,8 +136,8 @@ def run(args) -> int:
               "it varies)", flush=True)
     elif args.n_animals == "any":
         print("a varying number of animals (--n-animals any): tracks are joined across gaps where no new "
-              "animal is more likely, and detections scored below half of what the video's well-seen animals "
-              "score, or with under a quarter of their body parts, are left out", flush=True)
+              "animal is more likely; tracks whose median score is under half of what the video's well-seen "
+              "animals score, and detections with under a quarter of their body parts, are left out", flush=True)
     elif n_animals is None:
         print("the model does not record how many animals its training frames held: tracked as a count that "
               "varies, as with --n-animals any (--n-animals N keeps N identities)", flush=True)
