@@ -57,8 +57,30 @@ def test_track_then_evaluate_then_swap(scrambled, capsys):
     out = capsys.readouterr().out
     assert "this file holds up to 2 in one frame), --n-animals N joins the tracklets" in out
     assert io.read_tracks(d / "free.nc").sizes["individuals"] == 2
-    assert main(["track", str(d / "scrambled.nc"), "--out", str(d / "raw.nc"), "--keep-all"]) == 0
-    assert io.read_tracks(d / "raw.nc").sizes["individuals"] >= 2
+
+
+def test_track_without_the_number_joins_gaps_and_says_what_it_left_out(tmp_path, capsys):
+    import dataclasses
+
+    from tests.tracking.synth import lanes, pose
+
+    keep = np.ones((120, 2), bool)
+    keep[40:60, 0] = False  # animal 0 unseen for 20 frames
+    still = np.repeat(pose(np.array([[500.0, 500.0]]), np.zeros(1)), 120, axis=0)
+    det = to_detections(lanes(2, 120), keep=keep, extra=still, extra_frames=np.arange(120))
+    ks = np.where((det.track_id < 0)[:, None], 0.2, 1.0) * np.ones(det.keypoint_scores.shape)
+    det = dataclasses.replace(det, keypoint_scores=ks,  # the still "animal" scores low
+                              track_id=np.where(det.track_id < 0, 2, det.track_id))
+    io.write_tracks(detections_to_tracks(det, individuals=["a", "b", "c"]), tmp_path / "in.nc")
+
+    assert main(["track", str(tmp_path / "in.nc"), "--out", str(tmp_path / "free.nc")]) == 0
+    assert "left out 120 of 340 detections as background or pieces of animals" in capsys.readouterr().out
+    assert io.read_tracks(tmp_path / "free.nc").sizes["individuals"] == 2  # joined across the gap
+    assert main(["track", str(tmp_path / "in.nc"), "--out", str(tmp_path / "raw.nc"), "--keep-all"]) == 0
+    assert "left out" not in capsys.readouterr().out
+    raw = io.read_tracks(tmp_path / "raw.nc")
+    assert raw.sizes["individuals"] >= 4  # a track per tracklet: animal 0 twice, animal 1, the still one
+    assert int(np.isfinite(raw["position"].values).any(axis=(1, 2)).sum()) == 340
 
 
 def test_track_errors_are_one_line(scrambled, capsys):
