@@ -3,6 +3,7 @@
 ::
 
     mapose features IN --out OUT.parquet [--config CFG.yaml] [--mode animal|pair|all] [--plots DIR]
+                    [--regions REGIONS.yaml]
 
 Reads any pose file mapose knows, applies the cleaning and calibration of the config, and writes
 the feature table (``.parquet`` or ``.csv``).  ``--mode all`` writes ``OUT_animal.parquet`` and
@@ -15,6 +16,9 @@ keys of :class:`mapose.kinematics.FeaturesRunConfig`::
     features: {nose: snout, tail_base: tailbase, joint_angles: [[snout, neck, tailbase]]}
     windows: [5, 15, 45]
     mode: all
+
+``--regions`` (a YAML or GeoJSON file of areas and lines, :mod:`mapose.io.regions`) adds each
+animal's ``in_<region>`` and ``dist_<region>`` columns (see ``mapose regions`` for the summary).
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ def add_arguments(parser) -> None:
                         help="rows per animal, per ordered pair, or both tables (default: config, 'all')")
     parser.add_argument("--plots", default=None, metavar="DIR",
                         help="folder for trajectory, speed and pairwise-distance plots")
+    parser.add_argument("--regions", default=None,
+                        help="regions file (.yaml or .geojson): adds in_<region> and dist_<region> features")
     parser.add_argument("--format", default=None, help="force the input format (default: sniffed)")
     parser.add_argument("--fps", type=float, default=None, help="frame rate when the file lacks one")
 
@@ -75,7 +81,12 @@ def run(args) -> int:
         check_folder_path(args.plots, "--plots")
         written += [Path(args.plots) / n for n in plot_names]
     for path in written:
-        refuse_overwriting_inputs(path, [args.input, args.config], "output")
+        refuse_overwriting_inputs(path, [args.input, args.config, args.regions], "output")
+    regions = ()
+    if args.regions:
+        from mapose.io.regions import read_regions
+
+        regions = read_regions(args.regions)
     kw = {"fps": args.fps} if args.fps is not None else {}
     ds = io.read_tracks(args.input, format=args.format, **kw)
     check_feature_input(ds, args.input, mode="pair" if mode == "pair" else None)
@@ -93,7 +104,7 @@ def run(args) -> int:
         if m == "pair" and ds.sizes["individuals"] < 2:
             print("pair table skipped: the file has a single animal")
             continue
-        tables[m] = feature_table(ds, mode=m, windows=cfg.windows, config=cfg.features)
+        tables[m] = feature_table(ds, mode=m, windows=cfg.windows, config=cfg.features, regions=regions)
     for m, df in tables.items():  # every table computed before the first file is written
         save_feature_table(df, outputs[m])
         print(f"wrote {outputs[m]} ({len(df)} rows × {df.shape[1] - 2} features, mode {m})")

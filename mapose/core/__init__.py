@@ -5,10 +5,12 @@
 - ``Tracks`` -- an :class:`xarray.Dataset` in the ``movement`` layout, built by :func:`make_tracks`
   and checked by :func:`validate_tracks` (the one owner of the layout).
 - :class:`Labels` -- labelled images for training.
+- :class:`Region` -- a named area or line of the video (regions of interest).
 """
 
 from mapose.core.detections import Detections
 from mapose.core.labels import ImageRef, Labels
+from mapose.core.regions import Region
 from mapose.core.skeleton import Skeleton
 from mapose.core.tracks import (
     detections_to_tracks,
@@ -24,6 +26,7 @@ __all__ = [
     "Detections",
     "ImageRef",
     "Labels",
+    "Region",
     "Skeleton",
     "detections_to_tracks",
     "get_skeleton",

@@ -186,6 +186,7 @@ def read_pose_any(path: PathLike, fmt: Optional[str] = None, fps: Optional[float
     raise MaposeError(f"{path}: format {name!r} can be neither read as tracks nor as labels")
 
 
+from mapose.io.regions import read_regions, write_regions  # noqa: E402
 from mapose.io.skeletons import read_skeleton  # noqa: E402  (uses the readers above)
 
 __all__ = [
@@ -199,10 +200,12 @@ __all__ = [
     "get_format",
     "read_labels",
     "read_pose_any",
+    "read_regions",
     "read_skeleton",
     "read_tracks",
     "require_file",
     "write_labels",
+    "write_regions",
     "write_tracks",
 ]
 

@@ -13,6 +13,8 @@ Layers, each a set of pure functions on ``Tracks`` (the ``movement`` layout, see
 - :mod:`~mapose.kinematics.social` -- every ordered pair: ``pairwise_distance``,
   ``relative_heading``, ``facing_angle``, ``approach_speed``, ``contact``,
   ``min_keypoint_distance``;
+- :mod:`~mapose.kinematics.regions` -- regions of interest: ``region_occupancy``,
+  ``region_distance``, ``region_summary`` (time inside, visits, latency, line crossings);
 - :mod:`~mapose.kinematics.windows` -- centred NaN-aware rolling statistics;
 - :mod:`~mapose.kinematics.table` -- :func:`feature_table`, the DataFrame handed to behaviour
   analysis (``mapose.io.tables.save_feature_table`` writes it);
@@ -59,6 +61,7 @@ from mapose.kinematics.motion import (
     velocity,
 )
 from mapose.kinematics.pipeline import apply_calibration, clean
+from mapose.kinematics.regions import region_distance, region_occupancy, region_summary
 from mapose.kinematics.social import (
     approach_speed,
     contact,
@@ -101,6 +104,9 @@ __all__ = [
     "outlier_mask",
     "pairwise_distance",
     "path_length",
+    "region_distance",
+    "region_occupancy",
+    "region_summary",
     "relative_heading",
     "resolve_roles",
     "rolling_median",

@@ -27,6 +27,10 @@ with calibration):
 ``angle_<a>_<b>_<c>``  extra joint angles from :class:`FeatureConfig` (rad)
 ``ego_<kp>_x/_y``      keypoint in the animal's egocentric frame (space unit)
 ``missing_fraction``   fraction of keypoints missing in the frame
+``in_<region>``        1.0 when the centroid is inside an area given with ``regions``, 0.0
+                       outside (:mod:`mapose.kinematics.regions`)
+``dist_<region>``      distance of the centroid to a region (areas: to the boundary,
+                       negative inside)
 ``<f>_<stat>_<w>``     rolling ``mean/std/min/max`` over ``w`` frames of the dynamic features
 =====================  ==============================================================
 
@@ -63,6 +67,7 @@ import pandas as pd
 import xarray as xr
 
 from mapose.config import choice
+from mapose.core.regions import Region
 from mapose.core.tracks import validate_tracks
 from mapose.errors import ValidationError
 from mapose.kinematics._arrays import (
@@ -81,6 +86,7 @@ from mapose.kinematics.social import (
     partner_in_frame_array,
     relative_heading_array,
 )
+from mapose.kinematics.regions import distance_to, inside_area, regions_in_units
 from mapose.kinematics.windows import check_windows, rolling_stats
 
 #: Animal features that get rolling window statistics.
@@ -169,6 +175,22 @@ def animal_feature_arrays(
             feats[f"ego_{kp}_y"] = ego[:, 1, k]
         feats["missing_fraction"] = (~np.isfinite(pos).all(axis=1)).mean(axis=1)
     return feats
+
+
+def region_feature_arrays(
+    pos: np.ndarray, keypoints: Sequence[str], regions: Sequence[Region], keypoint,
+) -> dict[str, np.ndarray]:
+    """``in_<name>`` (areas: 1/0/NaN) and ``dist_<name>`` of each region, ``(T, I)`` each, for the
+    point ``keypoint`` of a ``(T, 2, K, I)`` array (regions already in the unit of ``pos``)."""
+    with quiet_nan():
+        pts = np.moveaxis(spec_array(pos, keypoints, keypoint), 1, 2)  # (T, I, 2)
+    out: dict[str, np.ndarray] = {}
+    for r in regions:
+        col = column_name(r.name)
+        if r.is_area:
+            out[f"in_{col}"] = inside_area(pts, r)
+        out[f"dist_{col}"] = distance_to(pts, r)
+    return out
 
 
 def pair_feature_arrays(
@@ -280,6 +302,7 @@ def feature_table(
     mode: Literal["animal", "pair"] = "animal",
     windows: Sequence[int] = (5, 15, 45),
     config: Optional[FeatureConfig] = None,
+    regions: Sequence[Region] = (),
 ) -> pd.DataFrame:
     """Features of every animal (``mode="animal"``) or every ordered pair (``mode="pair"``).
 
@@ -295,6 +318,9 @@ def feature_table(
         are consecutive); ``()`` for none.
     config
         :class:`FeatureConfig`; roles left empty are guessed from keypoint names.
+    regions
+        Regions of interest (pixels of the video, :class:`mapose.core.regions.Region`): adds
+        ``in_<name>`` and ``dist_<name>`` of the centroid to the animal features.
 
     Returns
     -------
@@ -313,7 +339,7 @@ def feature_table(
     (['individual_0|individual_1', 'individual_1|individual_0'], 100)
     """
     choice(mode, ("animal", "pair"), "feature table mode")
-    return feature_tables(ds, modes=(mode,), windows=windows, config=config)[mode]
+    return feature_tables(ds, modes=(mode,), windows=windows, config=config, regions=regions)[mode]
 
 
 def feature_tables(
@@ -322,6 +348,7 @@ def feature_tables(
     modes: Sequence[str] = ("animal", "pair"),
     windows: Sequence[int] = (5, 15, 45),
     config: Optional[FeatureConfig] = None,
+    regions: Sequence[Region] = (),
 ) -> dict[str, pd.DataFrame]:
     """Several :func:`feature_table` modes at once, computing the animals' own features once.
 
@@ -341,6 +368,15 @@ def feature_tables(
     frames = np.asarray(ds["frame"].values)
     # time-last (I, T) layout from here on: every series is contiguous for the window kernels
     own = {k: np.ascontiguousarray(v.T) for k, v in animal_feature_arrays(pos, t, kps, roles, cfg.joint_angles).items()}
+    if regions:
+        in_units = regions_in_units(ds, regions)
+        region_cols = region_feature_arrays(pos, kps, in_units, _centroid_spec(roles))
+        cols = [column_name(r.name) for r in in_units]
+        same = sorted({r.name for r in in_units if cols.count(column_name(r.name)) > 1})
+        if same:
+            raise ValidationError(f"regions {', '.join(map(repr, same))} give the same column name "
+                                  f"{column_name(same[0])!r}; rename one")
+        own.update({k: np.ascontiguousarray(v.T) for k, v in region_cols.items()})
     base_names = list(own)
     own.update(_windowed(own, ANIMAL_WINDOWED, windows, cfg.window_stats))
     out: dict[str, pd.DataFrame] = {}

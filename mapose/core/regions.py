@@ -1,0 +1,161 @@
+"""Regions of interest: named areas (zones, arenas, objects) and lines (doorways) in a video.
+
+A :class:`Region` holds a name and a shapely geometry in **pixel coordinates of the video**
+(x to the right, y down, the same frame as the keypoints).  Areas are polygons (rectangles and
+circles become polygons; holes allowed); lines are open polylines, counted as crossings.
+
+Build regions with :meth:`Region.polygon`, :meth:`Region.rectangle`, :meth:`Region.circle` and
+:meth:`Region.line`; :func:`check_regions` checks a collection (unique names, at least one).
+Files are read and written by :mod:`mapose.io.regions` (YAML, or ``movement``'s GeoJSON); the
+measurements on tracks are in :mod:`mapose.kinematics.regions`.
+
+Examples
+--------
+>>> centre = Region.circle("centre", 200, 150, 50)
+>>> door = Region.line("door", [(0, 10), (0, 60)])
+>>> check_regions([centre, door])[1]
+Region('door', line, x 0.0-0.0, y 10.0-60.0)
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import shapely
+import shapely.affinity
+
+from mapose.errors import ValidationError
+
+#: vertices of the polygon that stands for a circle (its area is within 0.05 % of the circle's)
+CIRCLE_VERTICES = 128
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-. ]*$")
+
+
+def _points(value: Any, what: str, at_least: int) -> np.ndarray:
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValidationError(f"{what}: expected a list of [x, y] points, got {value!r}") from None
+    if arr.ndim != 2 or arr.shape[1] != 2:
+        raise ValidationError(f"{what}: expected a list of [x, y] points, got shape {arr.shape}")
+    if not np.isfinite(arr).all():
+        raise ValidationError(f"{what}: every coordinate must be a finite number")
+    if len(arr) > 1 and np.array_equal(arr[0], arr[-1]):
+        arr = arr[:-1]  # a closing vertex repeated (GeoJSON style)
+    distinct = len(np.unique(arr, axis=0))
+    if distinct < at_least:
+        raise ValidationError(f"{what}: needs at least {at_least} distinct points, got {distinct}")
+    return arr
+
+
+@dataclass(frozen=True)
+class Region:
+    """A named area or line in pixel coordinates of the video.
+
+    Attributes
+    ----------
+    name
+        Unique name (letters, digits, ``_ - .`` and spaces); it becomes a column name
+        (``in_<name>``, ``dist_<name>``).
+    geometry
+        A valid :class:`shapely.Polygon` (an area) or :class:`shapely.LineString` (a line).
+    """
+
+    name: str
+    geometry: Any
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not _NAME.match(self.name):
+            raise ValidationError(
+                f"region name {self.name!r}: use letters, digits, '_', '-', '.' or spaces, starting with a "
+                "letter or digit")
+        g = self.geometry
+        if isinstance(g, shapely.Polygon):
+            xy = np.asarray(g.exterior.coords)
+            if len(xy) < 4 or np.linalg.matrix_rank(xy - xy.mean(axis=0), tol=1e-9) < 2:
+                raise ValidationError(f"region {self.name!r}: the polygon has no area (its points lie on one line)")
+            if not g.is_valid:
+                raise ValidationError(
+                    f"region {self.name!r}: the polygon is not valid ({shapely.is_valid_reason(g)}); "
+                    "its edges must not cross each other")
+        elif isinstance(g, shapely.LineString):
+            if not g.length > 0:
+                raise ValidationError(f"region {self.name!r}: the line has no length")
+        else:
+            raise ValidationError(
+                f"region {self.name!r}: geometry must be a shapely Polygon or LineString, got {type(g).__name__}")
+
+    # ------------------------------------------------------------------ constructors
+    @classmethod
+    def polygon(cls, name: str, vertices: Sequence[Sequence[float]],
+                holes: Iterable[Sequence[Sequence[float]]] = ()) -> "Region":
+        """An area bounded by ``vertices`` (``[[x, y], ...]``, pixels), optionally with holes."""
+        shell = _points(vertices, f"region {name!r} polygon", 3)
+        inner = [_points(h, f"region {name!r} hole", 3) for h in holes]
+        return cls(name, shapely.Polygon(shell, inner))
+
+    @classmethod
+    def rectangle(cls, name: str, x0: float, y0: float, x1: float, y1: float) -> "Region":
+        """An axis-aligned rectangle between corners ``(x0, y0)`` and ``(x1, y1)`` (pixels)."""
+        vals = np.asarray([x0, y0, x1, y1], dtype=np.float64)
+        if not np.isfinite(vals).all() or vals[0] == vals[2] or vals[1] == vals[3]:
+            raise ValidationError(
+                f"region {name!r} rectangle: expected [x0, y0, x1, y1] with x0 != x1 and y0 != y1, got "
+                f"{[float(v) for v in vals]}")
+        return cls(name, shapely.box(*vals))
+
+    @classmethod
+    def circle(cls, name: str, cx: float, cy: float, radius: float) -> "Region":
+        """A disc of ``radius`` pixels around ``(cx, cy)`` (a polygon of :data:`CIRCLE_VERTICES`)."""
+        vals = np.asarray([cx, cy, radius], dtype=np.float64)
+        if not np.isfinite(vals).all() or not vals[2] > 0:
+            raise ValidationError(
+                f"region {name!r} circle: expected [cx, cy, radius] with radius > 0, got "
+                f"{[float(v) for v in vals]}")
+        a = np.linspace(0.0, 2 * np.pi, CIRCLE_VERTICES, endpoint=False)
+        # vertices slightly outside the circle so the polygon's area equals the disc's
+        r = vals[2] * np.sqrt(2 * np.pi / (CIRCLE_VERTICES * np.sin(2 * np.pi / CIRCLE_VERTICES)))
+        return cls(name, shapely.Polygon(np.c_[vals[0] + r * np.cos(a), vals[1] + r * np.sin(a)]))
+
+    @classmethod
+    def line(cls, name: str, points: Sequence[Sequence[float]]) -> "Region":
+        """A line through ``points`` (``[[x, y], ...]``, pixels): crossings are counted, with their direction."""
+        return cls(name, shapely.LineString(_points(points, f"region {name!r} line", 2)))
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def is_area(self) -> bool:
+        """True for areas (polygons), False for lines."""
+        return isinstance(self.geometry, shapely.Polygon)
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """``(x_min, y_min, x_max, y_max)`` in pixels."""
+        return tuple(float(v) for v in self.geometry.bounds)
+
+    def scaled(self, factor: float) -> "Region":
+        """The same region with coordinates multiplied by ``factor`` (e.g. ``1 / px_per_cm``)."""
+        return Region(self.name, shapely.affinity.scale(self.geometry, factor, factor, origin=(0, 0)))
+
+    def __repr__(self) -> str:
+        x0, y0, x1, y1 = self.bounds
+        kind = "area" if self.is_area else "line"
+        return f"Region({self.name!r}, {kind}, x {x0:.1f}-{x1:.1f}, y {y0:.1f}-{y1:.1f})"
+
+
+def check_regions(regions: Iterable[Region], what: str = "regions") -> tuple[Region, ...]:
+    """Return ``regions`` as a tuple after checking there is at least one and names are unique."""
+    out = tuple(regions)
+    if not out:
+        raise ValidationError(f"{what}: no region given")
+    bad = [r for r in out if not isinstance(r, Region)]
+    if bad:
+        raise ValidationError(f"{what}: expected Region objects, got {type(bad[0]).__name__}")
+    names = [r.name for r in out]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ValidationError(f"{what}: region names must be unique; repeated: {', '.join(twice)}")
+    return out

@@ -1,0 +1,52 @@
+"""Regions of interest: construction, validity checks and clear errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mapose.core.regions import CIRCLE_VERTICES, Region, check_regions
+from mapose.errors import ValidationError
+
+
+def test_shapes_have_their_closed_form_areas_and_bounds():
+    disc = Region.circle("centre", 200, 150, 50)
+    assert disc.is_area and disc.geometry.area == pytest.approx(np.pi * 50 ** 2, rel=1e-9)
+    assert len(disc.geometry.exterior.coords) == CIRCLE_VERTICES + 1
+    box = Region.rectangle("box", 30, 40, 10, 20)  # corners in any order
+    assert box.bounds == (10.0, 20.0, 30.0, 40.0) and box.geometry.area == 400
+    ring = Region.polygon("ring", [[0, 0], [10, 0], [10, 10], [0, 10], [0, 0]], holes=[[[4, 4], [6, 4], [6, 6]]])
+    assert ring.geometry.area == pytest.approx(100 - 2)
+    door = Region.line("door", [(0, 10), (0, 60)])
+    assert not door.is_area and door.geometry.length == 50
+    assert repr(door) == "Region('door', line, x 0.0-0.0, y 10.0-60.0)"
+    half = box.scaled(0.5)
+    assert half.bounds == (5.0, 10.0, 15.0, 20.0) and half.name == "box"
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: Region.polygon("bow", [[0, 0], [1, 1], [1, 0], [0, 1]]), "not valid (Self-intersection"),
+    (lambda: Region.polygon("two", [[0, 0], [1, 1]]), "at least 3 distinct points, got 2"),
+    (lambda: Region.polygon("flat", [[0, 0], [1, 1], [2, 2]]), "no area"),
+    (lambda: Region.polygon("nan", [[0, 0], [1, np.nan], [2, 0]]), "finite"),
+    (lambda: Region.polygon("shape", [1, 2, 3]), "list of [x, y] points"),
+    (lambda: Region.rectangle("thin", 0, 0, 0, 10), "x0 != x1"),
+    (lambda: Region.circle("dot", 0, 0, 0), "radius > 0"),
+    (lambda: Region.line("point", [[3, 3], [3, 3]]), "at least 2 distinct points, got 1"),
+    (lambda: Region.circle("bad/name", 0, 0, 1), "region name 'bad/name'"),
+    (lambda: Region("thing", object()), "shapely Polygon or LineString"),
+])
+def test_bad_regions_say_what_is_wrong(make, message):
+    with pytest.raises(ValidationError, match=message.replace("(", r"\(").replace("[", r"\[")):
+        make()
+
+
+def test_a_collection_needs_regions_with_unique_names():
+    a, b = Region.circle("a", 0, 0, 1), Region.circle("b", 5, 5, 1)
+    assert check_regions([a, b]) == (a, b)
+    with pytest.raises(ValidationError, match="repeated: a"):
+        check_regions([a, Region.circle("a", 9, 9, 1)])
+    with pytest.raises(ValidationError, match="no region given"):
+        check_regions([])
+    with pytest.raises(ValidationError, match="expected Region objects"):
+        check_regions([a, "b"])

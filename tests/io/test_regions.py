@@ -1,0 +1,92 @@
+"""Regions files: YAML and movement's GeoJSON, both ways, and clear errors on bad files."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from mapose.core.regions import Region
+from mapose.errors import FormatError, MissingFileError
+from mapose.io import read_regions, write_regions
+
+BUNDLED = Path(__file__).resolve().parents[2] / "data" / "flies_tutorial_pair" / "regions.yaml"
+
+
+def _same(a: Region, b: Region) -> None:
+    assert a.name == b.name and a.is_area == b.is_area
+    assert a.geometry.equals_exact(b.geometry, 1e-3)
+
+
+def _regions():
+    return (Region.circle("centre", 512, 512, 200), Region.rectangle("patch", 180, 30, 316, 265),
+            Region.polygon("nest", [[10, 10], [120, 10], [120, 90]], holes=[[[60, 20], [100, 20], [100, 40]]]),
+            Region.line("door", [[0, 400], [0, 620], [30, 700]]))
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".geojson"])
+def test_regions_round_trip(tmp_path, suffix):
+    regions = _regions()
+    path = write_regions(regions, tmp_path / f"r{suffix}")
+    back = read_regions(path)
+    assert len(back) == len(regions)
+    for a, b in zip(regions, back):
+        _same(a, b)
+
+
+def test_geojson_is_what_movement_reads_and_writes(tmp_path):
+    roi = pytest.importorskip("movement.roi")
+    regions = _regions()
+    ours = write_regions(regions, tmp_path / "ours.geojson")
+    loaded = roi.load_rois(ours)
+    assert [r.name for r in loaded] == [r.name for r in regions]
+    assert [type(r).__name__ for r in loaded] == ["PolygonOfInterest"] * 3 + ["LineOfInterest"]
+    for a, b in zip(regions, loaded):
+        assert a.geometry.equals_exact(b.region, 1e-3)
+    theirs = tmp_path / "theirs.geojson"
+    roi.save_rois([roi.PolygonOfInterest([(0, 0), (10, 0), (10, 5)], name="tri"),
+                   roi.LineOfInterest([(0, 0), (4, 4)], name="diag"),
+                   roi.LineOfInterest([(0, 0), (4, 0), (4, 4)], loop=True, name="loop")], theirs)
+    back = read_regions(theirs)
+    assert [(r.name, r.is_area) for r in back] == [("tri", True), ("diag", False), ("loop", False)]
+    assert back[0].geometry.area == 25
+
+
+def test_the_bundled_regions_file_reads():
+    regions = read_regions(BUNDLED)
+    assert sum(r.is_area for r in regions) == 9 and [r.name for r in regions if not r.is_area] == ["midline"]
+    assert all(0 <= v <= 1024 for r in regions for v in r.bounds)
+
+
+@pytest.mark.parametrize("name, text, message", [
+    ("a.yaml", "regions: [", "not valid YAML"),
+    ("a.yaml", "zones: []\n", "top-level 'regions:' list"),
+    ("a.yaml", "regions:\n  - {name: a, square: [1, 2, 3]}\n", "unknown key(s) square"),
+    ("a.yaml", "regions:\n  - {name: a, circle: [1, 2, 3], line: [[0, 0], [1, 1]]}\n", "exactly one shape"),
+    ("a.yaml", "regions:\n  - {circle: [1, 2, 3]}\n", "needs a name"),
+    ("a.yaml", "regions:\n  - {name: a, rectangle: [1, 2, 3]}\n", "rectangle must be [x0, y0, x1, y1]"),
+    ("a.yaml", "regions:\n  - {name: a, circle: [1, 2, -3]}\n", "radius > 0"),
+    ("a.yaml", "regions:\n  - {name: a, circle: [1, 2, x]}\n", "regions[0]"),
+    ("a.yaml", "regions:\n  - {name: a, line: [[0, 0], [1, 1]], holes: []}\n", "'holes' belong to a polygon"),
+    ("a.yaml", "regions:\n  - {name: a, circle: [1, 2, 3]}\n  - {name: a, circle: [9, 9, 3]}\n", "repeated: a"),
+    ("a.yaml", "regions:\n  - {name: a, polygon: [[0, 0], [1, 1], [1, 0], [0, 1]]}\n", "Self-intersection"),
+    ("a.json", "{", "not valid JSON"),
+    ("a.json", '{"type": "Feature"}', "FeatureCollection"),
+    ("a.geojson", json.dumps({"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": {
+        "type": "MultiPoint", "coordinates": [[0, 0], [1, 1]]}, "properties": {"name": "dots"}}]}),
+     "MultiPoint is not supported"),
+    ("a.txt", "regions: []", "regions files are .yaml"),
+])
+def test_bad_regions_files_name_the_problem(tmp_path, name, text, message):
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(FormatError, match=re.escape(message)) as exc:
+        read_regions(path)
+    assert str(path) in str(exc.value)
+
+
+def test_a_missing_regions_file_is_named(tmp_path):
+    with pytest.raises(MissingFileError, match="regions file"):
+        read_regions(tmp_path / "nope.yaml")

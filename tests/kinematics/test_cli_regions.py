@@ -1,0 +1,78 @@
+"""``mapose regions`` end to end on the bundled SLEAP tutorial fly tracks and its food patches."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mapose.cli import main
+from mapose.io import read_regions, read_tracks
+from mapose.io.tables import read_feature_table
+from mapose.kinematics.regions import region_summary
+
+DATA = Path(__file__).resolve().parents[2] / "data" / "flies_tutorial_pair"
+POSE, REGIONS, VIDEO = DATA / "predictions" / "predictions.slp", DATA / "regions.yaml", DATA / "video" / "fly_clip.mp4"
+
+
+def test_regions_summary_per_frame_table_and_plots(tmp_path, capsys):
+    out, per_frame, plots = tmp_path / "summary.csv", tmp_path / "frames.parquet", tmp_path / "plots"
+    rc = main(["regions", str(POSE), "--regions", str(REGIONS), "--out", str(out), "--per-frame", str(per_frame),
+               "--plots", str(plots), "--video", str(VIDEO)])
+    assert rc == 0
+    text = capsys.readouterr().out
+    summary = read_feature_table(out)
+    assert len(summary) == 2 * 10 and set(summary["kind"]) == {"area", "line"}
+    expected = region_summary(read_tracks(POSE), read_regions(REGIONS))
+    np.testing.assert_allclose(summary["time_inside"], expected["time_inside"], equal_nan=True)
+    areas = summary[summary["kind"] == "area"]
+    # each fly is in at most one patch at a time, so its times in patches add up to at most the clip
+    assert (areas.groupby("individual")["time_inside"].sum() <= 1350 / 25.0).all()
+    assert areas["visits"].sum() > 0 and "times in s" in text and "visit(s)" in text
+    frames = read_feature_table(per_frame)
+    assert len(frames) == 2 * 1350 and {"in_patch_centre", "dist_patch_centre", "dist_midline"} <= set(frames.columns)
+    got = frames.groupby("subject")["in_patch_centre"].sum() / 25.0
+    want = areas[areas["region"] == "patch_centre"].set_index("individual")["time_inside"]
+    np.testing.assert_allclose(got.sort_index(), want.sort_index())
+    for name in ("regions.png", "time_in_regions.png"):
+        assert (plots / name).stat().st_size > 5000
+
+
+def test_min_visit_merges_jitter_and_the_default_says_so(tmp_path, capsys):
+    out = tmp_path / "s.csv"
+    assert main(["regions", str(POSE), "--regions", str(REGIONS), "--out", str(out)]) == 0
+    raw = read_feature_table(out)
+    assert "--min-visit 0.2 ignores them" in capsys.readouterr().out
+    assert main(["regions", str(POSE), "--regions", str(REGIONS), "--out", str(out), "--min-visit", "0.2"]) == 0
+    clean = read_feature_table(out)
+    assert clean["visits"].sum() < raw["visits"].sum()
+    assert clean["crossings"].sum() < raw["crossings"].sum()
+
+
+def test_features_take_regions_too(tmp_path):
+    out = tmp_path / "f.parquet"
+    assert main(["features", str(POSE), "--regions", str(REGIONS), "--out", str(out), "--mode", "animal"]) == 0
+    df = read_feature_table(out)
+    assert {"in_patch_centre", "dist_patch_centre", "dist_midline"} <= set(df.columns)
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--keypoint", "wing"], "keypoint 'wing' not in the tracks; known: head, thorax, abdomen"),
+    (["--min-visit", "-1"], "--min-visit must be >= 0"),
+    (["--out", "x.txt"], "expected a .parquet or .csv file"),
+])
+def test_regions_errors_are_one_line(tmp_path, capsys, extra, message):
+    args = ["regions", str(POSE), "--regions", str(REGIONS), "--out", str(tmp_path / "s.csv")] + extra
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_missing_or_misplaced_regions(tmp_path, capsys):
+    assert main(["regions", str(POSE), "--regions", str(tmp_path / "none.yaml"), "--out", str(tmp_path / "s.csv")]) == 2
+    assert "regions file" in capsys.readouterr().err
+    far = tmp_path / "far.yaml"
+    far.write_text("regions:\n  - {name: elsewhere, rectangle: [5000, 5000, 6000, 6000]}\n")
+    assert main(["regions", str(POSE), "--regions", str(far), "--out", str(tmp_path / "s.csv")]) == 0
+    assert "no region of" in capsys.readouterr().out
