@@ -125,6 +125,24 @@ class Region:
         """A line through ``points`` (``[[x, y], ...]``, pixels): crossings are counted, with their direction."""
         return cls(name, shapely.LineString(_points(points, f"region {name!r} line", 2)))
 
+    @classmethod
+    def from_points(cls, name: str, shape: str, points: Sequence[Sequence[float]]) -> "Region":
+        """A region from points clicked on a frame: ``polygon`` (its vertices), ``line`` (its points),
+        ``rectangle`` (two opposite corners) or ``circle`` (the centre, then a point on the edge)."""
+        pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+        if shape == "polygon":
+            return cls.polygon(name, pts)
+        if shape == "line":
+            return cls.line(name, pts)
+        if shape in ("rectangle", "circle"):
+            if len(pts) != 2:
+                what = "two opposite corners" if shape == "rectangle" else "the centre and a point on the edge"
+                raise ValidationError(f"region {name!r}: a {shape} takes {what} (2 points), got {len(pts)}")
+            if shape == "rectangle":
+                return cls.rectangle(name, *pts[0], *pts[1])
+            return cls.circle(name, *pts[0], float(np.hypot(*(pts[1] - pts[0]))))
+        raise ValidationError(f"unknown region shape {shape!r}; allowed: polygon, rectangle, circle, line")
+
     # ------------------------------------------------------------------ properties
     @property
     def is_area(self) -> bool:

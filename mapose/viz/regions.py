@@ -1,7 +1,8 @@
 """Region plots: regions and trajectories over a video frame, time spent in each region.
 
-Like :mod:`mapose.viz.kinematics`, each function draws on its own Agg figure, saves it atomically
-(format from the suffix) and returns the path.
+Like :mod:`mapose.viz.kinematics`, the ``plot_*`` functions draw on their own Agg figure, save it
+atomically (format from the suffix) and return the path; :func:`draw_regions` draws on a frame
+(for the dashboard).
 """
 
 from __future__ import annotations
@@ -18,7 +19,61 @@ from mapose.viz._figures import new_figure, save_figure
 
 PathLike = Union[str, Path]
 
-__all__ = ["plot_regions", "plot_time_in_regions"]
+__all__ = ["draw_regions", "plot_regions", "plot_time_in_regions"]
+
+#: RGB colours of regions drawn on frames (distinct from the identity colours' first entries)
+REGION_COLOURS = ((0, 200, 255), (255, 200, 0), (255, 90, 200), (120, 255, 120), (255, 140, 60),
+                  (170, 130, 255), (80, 255, 230), (255, 255, 120))
+
+
+def draw_regions(
+    frame: np.ndarray, regions: Sequence[Region], pending: Optional[np.ndarray] = None, scale: float = 1.0,
+    positions: Optional[np.ndarray] = None,
+) -> np.ndarray:
+    """A copy of ``frame`` (RGB or grey, any size) resized by ``scale`` with each region outlined and
+    named, the points of a region being drawn (``pending``, ``(N, 2)`` pixels of the frame) as dots
+    joined by a thin line, and optional animal ``positions`` (``(I, 2)`` pixels) as filled dots."""
+    import cv2
+
+    img = np.asarray(frame)
+    if img.ndim == 2:
+        img = np.repeat(img[..., None], 3, axis=2)
+    img = np.ascontiguousarray(img[..., :3]).astype(np.uint8)
+    if scale != 1.0:
+        img = cv2.resize(img, (max(1, round(img.shape[1] * scale)), max(1, round(img.shape[0] * scale))),
+                         interpolation=cv2.INTER_AREA)
+    thick = max(1, round(2 * max(img.shape[:2]) / 720))
+
+    def px(xy):
+        return np.round(np.asarray(xy, dtype=np.float64)[:, :2] * scale).astype(np.int32)
+
+    for k, r in enumerate(regions):
+        colour = REGION_COLOURS[k % len(REGION_COLOURS)]
+        g = r.geometry
+        rings = [g.exterior, *g.interiors] if r.is_area else [g]
+        for ring in rings:
+            cv2.polylines(img, [px(ring.coords)], r.is_area, colour, thick, cv2.LINE_AA)
+        if not r.is_area:
+            c = px(g.coords)
+            cv2.arrowedLine(img, tuple(map(int, c[-2])), tuple(map(int, c[-1])), colour, thick, cv2.LINE_AA,
+                            tipLength=min(0.5, 20.0 / max(1.0, float(np.hypot(*(c[-1] - c[-2]))))))
+        at = (g.representative_point() if r.is_area else g.interpolate(0.5, normalized=True)).coords[0]
+        x, y = px(np.asarray([at]))[0]
+        font = 0.35 * max(1.0, thick / 2)
+        (w, h), _ = cv2.getTextSize(r.name, cv2.FONT_HERSHEY_SIMPLEX, font, 1)
+        cv2.putText(img, r.name, (int(x) - w // 2, int(y) + h // 2), cv2.FONT_HERSHEY_SIMPLEX, font, colour, 1,
+                    cv2.LINE_AA)
+    if positions is not None:
+        for i, xy in enumerate(np.asarray(positions, dtype=np.float64).reshape(-1, 2)):
+            if np.isfinite(xy).all():
+                cv2.circle(img, tuple(map(int, px(xy[None])[0])), 3 * thick, (255, 255, 255), -1, cv2.LINE_AA)
+    if pending is not None and len(pending):
+        p = px(np.asarray(pending).reshape(-1, 2))
+        if len(p) > 1:
+            cv2.polylines(img, [p], False, (255, 255, 255), 1, cv2.LINE_AA)
+        for q in p:
+            cv2.circle(img, tuple(map(int, q)), 2 * thick, (255, 60, 60), -1, cv2.LINE_AA)
+    return img
 
 
 def _outline(ax, region: Region, color, label: bool = True) -> None:

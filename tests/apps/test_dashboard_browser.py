@@ -30,6 +30,7 @@ PAGES = {
     "Classifiers": "Behaviour classifiers",
     "Labelling": "Click to place",
     "Behaviour_annotation": "Click to go to a frame",
+    "Regions": "No regions yet",
 }
 
 pytestmark = pytest.mark.slow
@@ -315,3 +316,40 @@ def test_behaviour_annotation_page_marks_a_bout_from_the_keyboard(server, tmp_pa
         page.get_by_text("21 of 128 frames reviewed").first.wait_for(timeout=30_000)
         assert page.locator("[data-testid='stException']").count() == 0
         browser.close()
+
+
+def test_regions_page_two_clicks_make_a_rectangle_that_is_measured_and_saved(server):
+    """In a real browser: two clicks on the frame give a rectangle's corners (in video pixels); added,
+    it is measured at once; saved, it is in the regions file beside the pose file."""
+    from playwright.sync_api import sync_playwright
+
+    from mapose.io import read_regions
+
+    with sync_playwright() as p:
+        browser = _launch(p)
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        page.goto(f"{server}/Regions", wait_until="networkidle", timeout=120_000)
+        page.get_by_text("No regions yet").first.wait_for(timeout=120_000)
+        path = Path(page.locator("input[aria-label^='Regions file']").input_value())
+        page.get_by_text("rectangle", exact=True).first.click()
+        page.get_by_text("click two opposite corners").first.wait_for(timeout=60_000)
+        page.wait_for_timeout(1000)
+        for x, y, n in ((100, 150, 1), (400, 500, 2)):
+            page.frame_locator(PICTURE).locator("img").click(position={"x": x, "y": y})
+            page.get_by_text(f"{n} point(s) so far").first.wait_for(timeout=60_000)
+            page.wait_for_timeout(1000)  # the redrawn picture
+        name = page.locator("input[aria-label='Name']")
+        name.fill("arena_part")
+        name.press("Enter")
+        page.wait_for_timeout(500)
+        page.get_by_role("button", name="Add region").click()
+        page.get_by_text("added arena_part").first.wait_for(timeout=60_000)
+        page.get_by_text("Time in regions").first.wait_for(timeout=60_000)
+        page.get_by_role("button", name="Save regions").click()
+        page.get_by_text(f"saved {path}").first.wait_for(timeout=60_000)
+        assert page.locator("[data-testid='stException']").count() == 0
+        browser.close()
+    (region,) = read_regions(path)
+    scale = 720 / 1024  # the 1024-px sample frame is shown 720 px wide
+    want = ((100.5 / scale - 0.5), (150.5 / scale - 0.5), (400.5 / scale - 0.5), (500.5 / scale - 0.5))
+    np.testing.assert_allclose(region.bounds, want, atol=1.0)

@@ -89,6 +89,57 @@ def test_kinematics_page(session):
     assert_ok(at)
 
 
+def test_regions_page_measures_draws_saves_and_deletes(tmp_path, monkeypatch):
+    from mapose.io import read_regions
+
+    src = ROOT / "data" / "flies_tutorial_pair"
+    (tmp_path / "predictions").mkdir()
+    pose = tmp_path / "predictions" / "predictions.slp"
+    shutil.copy(src / "predictions" / "predictions.slp", pose)
+    shutil.copy(src / "regions.yaml", tmp_path / "regions.yaml")
+    monkeypatch.setenv("MAPOSE_DASHBOARD_PATH", str(pose))
+    monkeypatch.setenv("MAPOSE_DASHBOARD_VIDEO", str(src / "video" / "fly_clip.mp4"))
+    at = page("pages/8_Regions.py").run()
+    assert_ok(at)
+    assert at.text_input(key="reg_path").value == str(tmp_path / "regions.yaml")
+    table = at.dataframe[0].value
+    assert len(table) == 2 * 10 and table["visits"].sum() > 0
+    assert at.selectbox(key="reg_keypoint").value == "centroid"
+    # two clicks (video pixels) make a rectangle; it is measured at once and saved on request
+    at.session_state["reg_points"] = [[180.0, 372.0], [316.0, 610.0]]
+    at.run()
+    at.radio(key="reg_shape").set_value("rectangle")
+    at.text_input(key="reg_name").set_value("left_patch_again")
+    at.button(key="reg_add").click().run()
+    assert_ok(at)
+    table = at.dataframe[0].value.set_index(["region", "individual"])
+    assert len(table) == 2 * 11
+    np.testing.assert_allclose(table.loc["left_patch_again", "time_inside"],
+                               table.loc["patch_middle_left", "time_inside"])
+    at.button(key="reg_save").click().run()
+    assert_ok(at)
+    assert [r.name for r in read_regions(tmp_path / "regions.yaml")][-1] == "left_patch_again"
+    at.selectbox(key="reg_delete").set_value("midline")
+    at.button(key="reg_do_delete").click().run()
+    assert_ok(at)
+    assert len(at.dataframe[0].value) == 2 * 10
+    # a bad region is refused with its reason, and nothing is added
+    at.session_state["reg_points"] = [[0.0, 0.0]]
+    at.run()
+    at.radio(key="reg_shape").set_value("circle")
+    at.text_input(key="reg_name").set_value("dot")
+    at.button(key="reg_add").click().run()
+    assert "centre and a point on the edge" in at.error[0].value
+    assert len(at.dataframe[0].value) == 2 * 10
+
+
+def test_regions_page_without_regions_says_how_to_start(session):
+    at = page("pages/8_Regions.py").run()
+    assert_ok(at)
+    assert "No regions yet" in at.info[0].value
+    assert at.button(key="reg_save").disabled
+
+
 @pytest.mark.slow
 def test_behaviour_clusters_page(session):
     from mapose.cli import main

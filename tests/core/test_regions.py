@@ -50,3 +50,15 @@ def test_a_collection_needs_regions_with_unique_names():
         check_regions([])
     with pytest.raises(ValidationError, match="expected Region objects"):
         check_regions([a, "b"])
+
+
+def test_regions_from_clicked_points():
+    assert Region.from_points("r", "rectangle", [[30, 40], [10, 20]]).bounds == (10.0, 20.0, 30.0, 40.0)
+    disc = Region.from_points("c", "circle", [[100, 100], [103, 104]])
+    assert disc.geometry.area == pytest.approx(np.pi * 25)
+    assert Region.from_points("p", "polygon", [[0, 0], [4, 0], [0, 3]]).geometry.area == 6
+    assert not Region.from_points("l", "line", [[0, 0], [4, 0]]).is_area
+    with pytest.raises(ValidationError, match="centre and a point on the edge"):
+        Region.from_points("c", "circle", [[0, 0]])
+    with pytest.raises(ValidationError, match="unknown region shape 'star'"):
+        Region.from_points("s", "star", [[0, 0], [1, 1]])

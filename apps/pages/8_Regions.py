@@ -1,0 +1,173 @@
+"""Regions of interest: draw zones and lines on a frame, then time inside, visits, latency, crossings."""
+
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the apps/ folder, for _common
+from _common import (  # noqa: E402
+    _mtime,
+    downsample_index,
+    identity_colours,
+    load_tracks,
+    read_frame,
+    session_inputs,
+)
+
+st.set_page_config(page_title="mapose · Regions", layout="wide")
+st.title("Regions")
+S = st.session_state
+pose, video, ds = session_inputs()
+MAX_DISPLAY = 720  # the frame is shown at most this wide; clicks are mapped back to video pixels
+SHAPES = {"polygon": "click its corners", "rectangle": "click two opposite corners",
+          "circle": "click the centre, then a point on the edge", "line": "click its points (crossings count)"}
+
+
+def default_regions_path(pose_path: str) -> str:
+    """A regions file beside the pose file (or in its parent folder), else ``<pose stem>.regions.yaml``."""
+    p = Path(pose_path)
+    stem = p.name.split(".")[0]
+    for folder in (p.parent, p.parent.parent):
+        for name in (f"{stem}.regions.yaml", f"{stem}.regions.geojson", "regions.yaml", "regions.geojson"):
+            if (folder / name).is_file():
+                return str(folder / name)
+    return str(p.with_name(f"{stem}.regions.yaml"))
+
+
+@st.cache_data(show_spinner="Measuring…", max_entries=16)
+def summary(pose_path: str, mtime: float, regions_key: tuple, _regions: list, keypoint: str, min_visit: float):
+    """Region summary of the session (cached per file version, regions and options)."""
+    from mapose.kinematics.regions import region_summary
+
+    return region_summary(load_tracks(pose_path), _regions, keypoint, min_visit=min_visit)
+
+
+def _load(path: str) -> None:
+    from mapose.errors import MaposeError
+    from mapose.io import read_regions
+
+    S["reg_loaded_from"] = path
+    S["reg_points"] = []
+    try:
+        S["reg_regions"] = list(read_regions(path)) if Path(path).is_file() else []
+    except MaposeError as exc:
+        S["reg_regions"] = []
+        S["reg_msg"] = f"error: {exc}"
+
+
+def _add() -> None:
+    from mapose.core.regions import Region, check_regions
+    from mapose.errors import MaposeError
+
+    name = S.get("reg_name", "").strip()
+    try:
+        new = Region.from_points(name, S["reg_shape"], S["reg_points"])
+        S["reg_regions"] = list(check_regions([*S["reg_regions"], new]))
+    except MaposeError as exc:
+        S["reg_msg"] = f"error: {exc}"
+        return
+    S["reg_points"] = []
+    S["reg_msg"] = f"added {name}; save to keep it"
+
+
+def _delete() -> None:
+    S["reg_regions"] = [r for r in S["reg_regions"] if r.name != S.get("reg_delete")]
+
+
+def _save() -> None:
+    from mapose.errors import MaposeError
+    from mapose.io import write_regions
+
+    try:
+        S["reg_msg"] = f"saved {write_regions(S['reg_regions'], S['reg_path'])}"
+    except MaposeError as exc:
+        S["reg_msg"] = f"error: {exc}"
+
+
+def _on_click(key: str, scale: float) -> None:
+    value = S.get(key)
+    if value and "x" in value:
+        # the centre of the displayed pixel, in frame pixels
+        S["reg_points"] = [*S["reg_points"], [(value["x"] + 0.5) / scale - 0.5, (value["y"] + 0.5) / scale - 0.5]]
+
+
+if ds is not None:
+    from streamlit_image_coordinates import streamlit_image_coordinates
+
+    from mapose.viz.regions import draw_regions
+
+    path = st.text_input("Regions file (.yaml or .geojson, pixels of the video)", value=default_regions_path(pose),
+                         key="reg_path")
+    if S.get("reg_loaded_from") != path:
+        _load(path)
+    regions = S["reg_regions"]
+    frames = ds["frame"].values
+    n_t = ds.sizes["time"]
+    col_img, col_ctl = st.columns([3, 2])
+    with col_ctl:
+        t = st.slider("Frame", 0, max(n_t - 1, 0), 0, key="reg_frame")
+        st.radio("Shape", list(SHAPES), key="reg_shape", horizontal=True)
+        st.caption(f"On the frame, {SHAPES[S['reg_shape']]}; {len(S['reg_points'])} point(s) so far.")
+        st.text_input("Name", key="reg_name", placeholder="e.g. centre, nest, door")
+        c1, c2 = st.columns(2)
+        c1.button("Add region", key="reg_add", on_click=_add, disabled=not S["reg_points"])
+        c2.button("Clear points", key="reg_clear", on_click=lambda: S.update(reg_points=[]))
+        if regions:
+            c3, c4 = st.columns(2)
+            c3.selectbox("Region", [r.name for r in regions], key="reg_delete")
+            c4.button("Delete", key="reg_do_delete", on_click=_delete)
+        st.button("Save regions", key="reg_save", on_click=_save, disabled=not regions, type="primary")
+        if S.get("reg_msg"):
+            (st.error if S["reg_msg"].startswith("error") else st.caption)(S.pop("reg_msg"))
+    with col_img:
+        pos = ds["position"].transpose("time", "individuals", "keypoints", "space").values
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # animals not seen in this frame
+            centroids = np.nanmean(pos[t], axis=1)  # (individuals, 2)
+        if video:
+            img = read_frame(video, int(frames[t]))
+        else:  # no video: a dark canvas as large as the tracked area
+            hi = np.nanmax(pos.reshape(-1, 2), axis=0) if np.isfinite(pos).any() else np.array([640.0, 480.0])
+            img = np.full((int(hi[1] * 1.05) + 1, int(hi[0] * 1.05) + 1, 3), 30, np.uint8)
+            st.caption("no video: regions are drawn on a blank canvas the size of the tracked area")
+        scale = min(1.0, MAX_DISPLAY / max(img.shape[:2]))
+        picture = draw_regions(img, regions, np.asarray(S["reg_points"]).reshape(-1, 2), scale, centroids)
+        key = f"reg_click_{len(S['reg_points'])}_{len(regions)}_{t}"
+        streamlit_image_coordinates(picture, key=key, on_click=lambda: _on_click(key, scale), cursor="crosshair")
+        st.caption(f"frame {int(frames[t])}; white dots: each animal's centroid")
+
+    areas = [r for r in regions if r.is_area]
+    if regions:
+        st.subheader("Time in regions")
+        kps = ["centroid"] + [str(k) for k in ds["keypoints"].values]
+        c1, c2 = st.columns(2)
+        keypoint = c1.selectbox("Point tested", kps, key="reg_keypoint")
+        unit = "s" if ds.attrs.get("fps") else "frames"
+        min_visit = c2.number_input(f"Ignore exits and visits shorter than ({unit})", 0.0, 1e6, 0.0, key="reg_min")
+        table = summary(pose, _mtime(pose), tuple((r.name, r.geometry.wkt) for r in regions), regions, keypoint,
+                        float(min_visit))
+        st.dataframe(table.round(3), width="stretch", hide_index=True)
+        if areas:
+            wide = table[table["kind"] == "area"].pivot(index="region", columns="individual", values="time_inside")
+            st.bar_chart(wide, color=identity_colours(wide.shape[1]), stack=False)
+            st.caption(f"time inside ({unit}); frames where an animal is not seen add nothing")
+        st.download_button("Export the summary (CSV)", table.to_csv(index=False).encode(),
+                           file_name=Path(pose).name.split(".")[0] + "_regions.csv", mime="text/csv", key="reg_dl")
+    if areas:
+        from mapose.kinematics.regions import region_occupancy
+
+        st.subheader("Occupancy over time")
+        which = st.selectbox("Area", [r.name for r in areas], key="reg_which")
+        occ = region_occupancy(ds, [r for r in areas if r.name == which], keypoint)
+        idx = downsample_index(n_t)
+        names = [str(n) for n in ds["individuals"].values]
+        df = pd.DataFrame(occ.values[idx, :, 0], columns=names, index=pd.Index(frames[idx], name="frame"))
+        st.line_chart(df, color=identity_colours(len(names)))
+        st.caption("1 = inside, 0 = outside, gaps where the animal is not seen")
+    elif not regions:
+        st.info("No regions yet: draw some on the frame, name them, add and save them, or give the path of a "
+                "regions file (mapose's YAML or movement's GeoJSON).")
