@@ -22,7 +22,7 @@ st.set_page_config(page_title="mapose · Regions", layout="wide")
 st.title("Regions")
 S = st.session_state
 pose, video, ds = session_inputs()
-MAX_DISPLAY = 720  # the frame is shown at most this wide; clicks are mapped back to video pixels
+MAX_DISPLAY = 720  # the frame is drawn at most this large, and shown at most as wide as its column
 SHAPES = {"polygon": "click its corners", "rectangle": "click two opposite corners",
           "circle": "click the centre, then a point on the edge", "line": "click its points (crossings count)"}
 
@@ -88,11 +88,12 @@ def _save() -> None:
         S["reg_msg"] = f"error: {exc}"
 
 
-def _on_click(key: str, scale: float) -> None:
+def _on_click(key: str, frame_width: int) -> None:
     value = S.get(key)
-    if value and "x" in value:
+    if value and "x" in value and value.get("width"):
+        f = frame_width / value["width"]  # frame pixels per displayed pixel (the picture fits the column)
         # the centre of the displayed pixel, in frame pixels
-        S["reg_points"] = [*S["reg_points"], [(value["x"] + 0.5) / scale - 0.5, (value["y"] + 0.5) / scale - 0.5]]
+        S["reg_points"] = [*S["reg_points"], [(value["x"] + 0.5) * f - 0.5, (value["y"] + 0.5) * f - 0.5]]
 
 
 if ds is not None:
@@ -137,7 +138,8 @@ if ds is not None:
         scale = min(1.0, MAX_DISPLAY / max(img.shape[:2]))
         picture = draw_regions(img, regions, np.asarray(S["reg_points"]).reshape(-1, 2), scale, centroids)
         key = f"reg_click_{len(S['reg_points'])}_{len(regions)}_{t}"
-        streamlit_image_coordinates(picture, key=key, on_click=lambda: _on_click(key, scale), cursor="crosshair")
+        streamlit_image_coordinates(picture, key=key, width="stretch", cursor="crosshair",
+                                    on_click=lambda: _on_click(key, img.shape[1]))
         st.caption(f"frame {int(frames[t])}; white dots: each animal's centroid")
 
     areas = [r for r in regions if r.is_area]
