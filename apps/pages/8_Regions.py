@@ -48,8 +48,16 @@ def summary(pose_path: str, mtime: float, regions_key: tuple, _regions: list, ke
 
 def _load(path: str) -> None:
     from mapose.errors import MaposeError
-    from mapose.io import read_regions
+    from mapose.io import read_regions, write_regions
 
+    old = S.get("reg_loaded_from")
+    if old and S.get("reg_dirty") and S.get("reg_regions"):  # keep what was drawn for the other file
+        try:
+            S["reg_msg"] = f"saved the regions drawn for {write_regions(S['reg_regions'], old)}"
+        except MaposeError as exc:
+            S["reg_msg"] = f"error: {exc}; the regions drawn for {old} are not saved (still shown here)"
+            return
+    S["reg_dirty"] = False
     S["reg_loaded_from"] = path
     S["reg_points"] = []
     try:
@@ -71,11 +79,13 @@ def _add() -> None:
         S["reg_msg"] = f"error: {exc}"
         return
     S["reg_points"] = []
+    S["reg_dirty"] = True
     S["reg_msg"] = f"added {name}; save to keep it"
 
 
 def _delete() -> None:
     S["reg_regions"] = [r for r in S["reg_regions"] if r.name != S.get("reg_delete")]
+    S["reg_dirty"] = True
 
 
 def _save() -> None:
@@ -84,6 +94,7 @@ def _save() -> None:
 
     try:
         S["reg_msg"] = f"saved {write_regions(S['reg_regions'], S['reg_path'])}"
+        S["reg_dirty"] = False
     except MaposeError as exc:
         S["reg_msg"] = f"error: {exc}"
 

@@ -147,12 +147,13 @@ def visit_state(inside: np.ndarray, min_visit_frames: int = 0) -> np.ndarray:
     return state
 
 
-def _time_step(ds: xr.Dataset) -> float:
-    t = np.asarray(ds["time"].values, dtype=np.float64)
-    f = np.asarray(ds["frame"].values, dtype=np.float64) if "frame" in ds.coords else np.arange(len(t), dtype=float)
-    if len(t) > 1 and np.ptp(f) > 0:
-        return float((t[-1] - t[0]) / (f[-1] - f[0]))
-    fps = ds.attrs.get("fps")
+def _row_duration(t: np.ndarray, fps) -> float:
+    """Time one row of the tracks stands for: the median step of the time coordinate (one frame
+    when frames are consecutive, more when the file keeps every n-th frame)."""
+    if len(t) > 1:
+        step = float(np.median(np.diff(t)))
+        if step > 0:
+            return step
     return 1.0 / float(fps) if fps else 1.0
 
 
@@ -220,13 +221,15 @@ def region_summary(
     keypoint
         The point tested: a keypoint name, ``"centroid"`` or a list of names (their mean).
     min_visit
-        Exits and visits shorter than this (time units) are removed first (see the module docs).
+        Exits and visits shorter than this (time units; rounded up to whole rows) are removed
+        first (see the module docs).
 
     Returns
     -------
     pandas.DataFrame
         One row per (individual, region) with :data:`SUMMARY_COLUMNS`: ``frames_seen`` (frames
-        where the point is known), ``time_inside`` (time units; unseen frames add nothing),
+        where the point is known), ``time_inside`` (time units: rows inside × the median step of
+        the time coordinate; unseen frames add nothing),
         ``fraction_inside`` (of the frames seen), ``visits``, ``latency`` (time from the first frame
         of the file to the first visit; NaN if never), ``mean_visit`` (``time_inside / visits``),
         ``distance_inside`` (path length between consecutive frames both inside, space units);
@@ -240,7 +243,8 @@ def region_summary(
     if not (np.isfinite(min_visit) and min_visit >= 0):
         raise ValidationError(f"min_visit must be >= 0 (time units), got {min_visit!r}")
     pts = reference_points(ds, keypoint)  # (T, I, 2)
-    dt = _time_step(ds)
+    t = np.asarray(ds["time"].values, dtype=np.float64)
+    dt = _row_duration(t, ds.attrs.get("fps"))
     min_frames = int(np.ceil(min_visit / dt - 1e-9)) if min_visit > 0 else 0
     names = [str(v) for v in ds["individuals"].values]
     seen = np.isfinite(pts).all(axis=-1)  # (T, I)
@@ -261,7 +265,7 @@ def region_summary(
                 row["time_inside"] = float(counted.sum() * dt)
                 row["fraction_inside"] = float(counted.sum() / row["frames_seen"]) if row["frames_seen"] else np.nan
                 row["visits"] = int(len(starts))
-                row["latency"] = float(starts[0] * dt) if len(starts) else np.nan
+                row["latency"] = float(t[starts[0]] - t[0]) if len(starts) else np.nan
                 row["mean_visit"] = row["time_inside"] / len(starts) if len(starts) else np.nan
                 both = counted[1:] & counted[:-1]
                 row["distance_inside"] = float(step[:, i][both].sum())

@@ -131,6 +131,11 @@ def test_regions_page_measures_draws_saves_and_deletes(tmp_path, monkeypatch):
     at.button(key="reg_add").click().run()
     assert "centre and a point on the edge" in at.error[0].value
     assert len(at.dataframe[0].value) == 2 * 10
+    # opening another regions file first saves what was changed for this one (midline deleted)
+    at.text_input(key="reg_path").set_value(str(tmp_path / "other.geojson")).run()
+    assert_ok(at)
+    assert "midline" not in [r.name for r in read_regions(tmp_path / "regions.yaml")]
+    assert "No regions yet" in at.info[0].value
 
 
 def test_regions_page_without_regions_says_how_to_start(session):

@@ -159,3 +159,12 @@ def test_occupancy_equals_movement_on_real_fly_tracks():
     for k, r in enumerate(areas):
         np.testing.assert_array_equal(ours.values[..., k][seen] == 1, theirs.sel(region=r.name).values[seen])
     assert ours.sum() > 500  # the flies do visit patches (807 animal-frames inside)
+
+
+def test_files_that_keep_every_other_frame_count_time_from_the_time_coordinate():
+    ds = circle_tracks(radius=50.0, omega=0.5, fps=30.0, n=300)
+    box = Region.rectangle("ll", 0, 150, 200, 400)
+    full = region_summary(ds, [box]).iloc[0]
+    half = region_summary(ds.isel(time=slice(0, None, 2)), [box]).iloc[0]
+    assert half["time_inside"] == pytest.approx(full["time_inside"], abs=2 / 30)
+    assert half["latency"] == pytest.approx(full["latency"], abs=2 / 30)
