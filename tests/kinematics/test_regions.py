@@ -142,7 +142,8 @@ def test_feature_table_adds_region_columns():
     np.testing.assert_array_equal(df["in_right_half"].to_numpy(), occ.astype(np.float32))
     assert "dist_mid" in df.columns and "in_mid" not in df.columns
     with pytest.raises(ValidationError, match="'right half', 'right-half' give the same column name 'right_half'"):
-        feature_table(ds, windows=(), regions=[Region.circle("right half", 0, 0, 5), Region.circle("right-half", 0, 0, 5)])
+        feature_table(ds, windows=(), regions=[Region.circle("right half", 0, 0, 5),
+                                               Region.circle("right-half", 0, 0, 5)])
 
 
 def test_occupancy_equals_movement_on_real_fly_tracks():
