@@ -75,6 +75,18 @@ def guess_video(pose_path: str, ds=None) -> Optional[str]:
     return str(vids[0]) if len(vids) == 1 else None
 
 
+def regions_file(pose_path: str) -> Optional[str]:
+    """The regions of interest of a pose file's video, when saved beside it (or one folder up):
+    ``<stem>.regions.yaml`` / ``.geojson``, else ``regions.yaml`` / ``.geojson``; ``None`` if none."""
+    p = Path(pose_path)
+    stem = p.name.split(".")[0]
+    for folder in (p.parent, p.parent.parent):
+        for name in (f"{stem}.regions.yaml", f"{stem}.regions.geojson", "regions.yaml", "regions.geojson"):
+            if (folder / name).is_file():
+                return str(folder / name)
+    return None
+
+
 def default_pose_path() -> str:
     """Pose file given to ``mapose dashboard PATH`` (or the bundled sample)."""
     env = os.environ.get("MAPOSE_DASHBOARD_PATH", "")

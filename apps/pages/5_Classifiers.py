@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the apps/ folder, for _common
-from _common import MAX_POINTS, _mtime, session_inputs  # noqa: E402
+from _common import MAX_POINTS, _mtime, regions_file, session_inputs  # noqa: E402
 
 st.set_page_config(page_title="mapose · Classifiers", layout="wide")
 st.title("Behaviour classifiers")
@@ -78,6 +78,11 @@ if ds is not None:
     model_dir = st.text_input("Model folder", value=str(Path(pose).with_name("behaviour_classifier")),
                               key="clf_model")
     importance = st.checkbox("Permutation feature importance (slower)", value=True, key="clf_importance")
+    found = [regions_file(p) for p, _ in pairs]
+    use_regions = bool(pairs) and all(found) and st.checkbox(
+        "Use each video's regions of interest (in_ / dist_ features)", value=False, key="clf_regions",
+        help="the regions files beside the pose files (drawn on the Regions page); every video needs "
+             "regions of the same names, and so will new videos to predict on")
     if st.button("Train", key="clf_train", disabled=len(pairs) < 2):
         args = ["classify", "train", "--pose", *[p for p, _ in pairs], "--annotations",
                 *[a for _, a in pairs], "--out", model_dir, "--mode", mode, "--n-splits", str(int(splits))]
@@ -85,6 +90,8 @@ if ds is not None:
             args.append("--no-importance")
         if px:
             args += ["--px-per-cm", str(px)]
+        if use_regions:
+            args += ["--regions", *found]
         with st.spinner("Training…"):
             code = main(args)
         (st.success if code == 0 else st.error)(f"mapose classify train finished with exit code {code}")
@@ -108,6 +115,8 @@ if ds is not None:
             args = ["classify", "predict", "--model", str(mdir), "--pose", pose, "--out", str(results)]
             if px:
                 args += ["--px-per-cm", str(px)]
+            if regions_file(pose):
+                args += ["--regions", regions_file(pose)]
             with st.spinner("Predicting…"):
                 code = main(args)
             (st.success if code == 0 else st.error)(f"mapose classify predict finished with exit code {code}")

@@ -15,6 +15,7 @@ from _common import (  # noqa: E402
     identity_colours,
     load_tracks,
     read_frame,
+    regions_file,
     session_inputs,
 )
 
@@ -28,14 +29,9 @@ SHAPES = {"polygon": "click its corners", "rectangle": "click two opposite corne
 
 
 def default_regions_path(pose_path: str) -> str:
-    """A regions file beside the pose file (or in its parent folder), else ``<pose stem>.regions.yaml``."""
+    """The regions file of the pose file's video, else a new ``<pose stem>.regions.yaml`` beside it."""
     p = Path(pose_path)
-    stem = p.name.split(".")[0]
-    for folder in (p.parent, p.parent.parent):
-        for name in (f"{stem}.regions.yaml", f"{stem}.regions.geojson", "regions.yaml", "regions.geojson"):
-            if (folder / name).is_file():
-                return str(folder / name)
-    return str(p.with_name(f"{stem}.regions.yaml"))
+    return regions_file(pose_path) or str(p.with_name(f"{p.name.split('.')[0]}.regions.yaml"))
 
 
 @st.cache_data(show_spinner="Measuring…", max_entries=16)

@@ -647,6 +647,10 @@ class FeatureSpec:
         keypoint speeds (``kp_speed_median``, ``kp_speed_max``) and their rolling mean / max
         over ``windows``.  They do not depend on body-part names or counts, so they transfer
         between skeletons (e.g. freezing = no body part moves for ~1 s).
+    regions
+        Names of the regions of interest whose ``in_<name>`` / ``dist_<name>`` features the
+        classifier uses (:mod:`mapose.kinematics.regions`); new data must come with regions of
+        these names (drawn on its own video).  Empty: none.
     """
 
     keypoints: tuple[str, ...]
@@ -657,6 +661,7 @@ class FeatureSpec:
     feature_config: Mapping[str, Any] = field(default_factory=dict)
     cleaning: Mapping[str, Any] = field(default_factory=dict)
     motion_features: bool = True
+    regions: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.mode not in ("animal", "pair"):
@@ -666,6 +671,7 @@ class FeatureSpec:
             raise ConfigError(f"windows must be >= 1 frame, got {self.windows}")
         object.__setattr__(self, "windows", w)
         object.__setattr__(self, "keypoints", tuple(str(k) for k in self.keypoints))
+        object.__setattr__(self, "regions", tuple(str(r) for r in self.regions))
         object.__setattr__(self, "feature_config", dict(self.feature_config))
         object.__setattr__(self, "cleaning", dict(self.cleaning))
         if self.cleaning:
@@ -678,7 +684,8 @@ class FeatureSpec:
         return {"keypoints": list(self.keypoints), "mode": self.mode, "windows": list(self.windows),
                 "fps": self.fps, "space_unit": self.space_unit,
                 "feature_config": _jsonable(self.feature_config),
-                "cleaning": _jsonable(self.cleaning), "motion_features": bool(self.motion_features)}
+                "cleaning": _jsonable(self.cleaning), "motion_features": bool(self.motion_features),
+                "regions": list(self.regions)}
 
 
 def _jsonable(v: Any) -> Any:
@@ -823,8 +830,29 @@ def motion_feature_table(ds: xr.Dataset, mode: str, windows: Sequence[int]) -> p
     return out
 
 
-def pose_features(ds: xr.Dataset, spec: FeatureSpec, what: str = "pose data") -> pd.DataFrame:
+def regions_for(spec: FeatureSpec, regions: Optional[Sequence[Any]], what: str = "pose data") -> tuple:
+    """The regions ``spec`` uses, taken by name from ``regions`` (other regions are ignored).
+
+    Raises :class:`ConfigError` naming the regions the classifier needs when some are missing.
+    """
+    if not spec.regions:
+        return ()
+    given = {r.name: r for r in regions or ()}
+    missing = [n for n in spec.regions if n not in given]
+    if missing:
+        have = f"the regions given are {', '.join(given)}" if given else "no regions were given"
+        raise ConfigError(
+            f"{what}: the classifier uses the regions {', '.join(spec.regions)} but {have}; give a regions "
+            "file with them, drawn on this video (--regions)")
+    return tuple(given[n] for n in spec.regions)
+
+
+def pose_features(ds: xr.Dataset, spec: FeatureSpec, what: str = "pose data",
+                  regions: Optional[Sequence[Any]] = None) -> pd.DataFrame:
     """Feature table of prepared Tracks (see :func:`prepare_tracks`) following ``spec``.
+
+    ``regions`` (:class:`mapose.core.regions.Region`, pixels of this video) must hold the regions
+    named in ``spec.regions``; their ``in_`` / ``dist_`` columns join the features.
 
     Cleaning (``spec.cleaning``) runs first.  Windows are rescaled when the data's frame rate
     differs from ``spec.fps`` (a 15-frame window at 30 fps is 30 frames at 60 fps); the columns
@@ -860,7 +888,8 @@ def pose_features(ds: xr.Dataset, spec: FeatureSpec, what: str = "pose data") ->
     if spec.cleaning:
         ds = clean(ds, from_dict(CleaningConfig, _scaled_cleaning(spec.cleaning, ratio), "cleaning"))
     cfg = from_dict(FeatureConfig, spec.feature_config) if spec.feature_config else None
-    table = feature_table(ds, mode=spec.mode, windows=tuple(scaled), config=cfg)
+    table = feature_table(ds, mode=spec.mode, windows=tuple(scaled), config=cfg,
+                          regions=regions_for(spec, regions, what))
     if spec.motion_features:
         motion = motion_feature_table(ds, spec.mode, scaled)
         table = table.merge(motion, on=["frame", "subject"], how="left", validate="one_to_one")
@@ -996,11 +1025,12 @@ class PoseClassifier:
         return list(self.classifier.behaviours_)
 
     def features(self, ds: xr.Dataset, *, rename=None, px_per_cm=None, fps=None,
-                 what: str = "pose data") -> pd.DataFrame:
-        """Feature table of raw Tracks (renamed, checked against the skeleton, calibrated)."""
+                 what: str = "pose data", regions=None) -> pd.DataFrame:
+        """Feature table of raw Tracks (renamed, checked against the skeleton, calibrated);
+        ``regions`` of this video when the classifier uses some (``spec.regions``)."""
         ds = prepare_tracks(ds, rename=rename, keypoints=self.spec.keypoints, px_per_cm=px_per_cm,
                             fps=fps, what=what)
-        return pose_features(ds, self.spec, what=what)
+        return pose_features(ds, self.spec, what=what, regions=regions)
 
     def min_bout_for(self, fps: Optional[float]) -> int:
         """Minimum bout (frames) at the frame rate ``fps`` of new data."""
@@ -1010,8 +1040,8 @@ class PoseClassifier:
         return mb
 
     def predict_tracks(self, ds: xr.Dataset, *, rename=None, px_per_cm=None, fps=None,
-                       what: str = "pose data") -> pd.DataFrame:
-        """Score every frame and subject of Tracks.
+                       what: str = "pose data", regions=None) -> pd.DataFrame:
+        """Score every frame and subject of Tracks (``regions``: see :meth:`features`).
 
         Returns
         -------
@@ -1019,7 +1049,7 @@ class PoseClassifier:
             ``frame``, ``subject``, then per behaviour ``B_prob`` (probability) and ``B`` (0/1
             after thresholding and minimum-bout smoothing), one row per frame and subject.
         """
-        feats = self.features(ds, rename=rename, px_per_cm=px_per_cm, fps=fps, what=what)
+        feats = self.features(ds, rename=rename, px_per_cm=px_per_cm, fps=fps, what=what, regions=regions)
         data_fps = fps or ds.attrs.get("fps")
         clf = self.classifier
         proba = clf.predict_proba(feats)
@@ -1036,6 +1066,29 @@ class PoseClassifier:
         return out.sort_values(["subject", "frame"], kind="stable").reset_index(drop=True)
 
 
+def _regions_per_session(regions: Optional[Sequence[Any]], n: int) -> list[tuple]:
+    """``regions`` as one tuple per session: a flat list is shared, a list of lists is per session
+    (one list for all allowed); every session must name the same regions."""
+    from mapose.core.regions import Region, check_regions
+
+    if not regions:
+        return [()] * n
+    if all(isinstance(r, Region) for r in regions):
+        lists = [check_regions(regions)] * n
+    else:
+        lists = [check_regions(r, f"regions of session {i}") for i, r in enumerate(regions)]
+        if len(lists) == 1:
+            lists = lists * n
+        if len(lists) != n:
+            raise ConfigError(f"give one set of regions for all sessions or one per session; got {len(lists)} for {n}")
+    names = [sorted(r.name for r in rs) for rs in lists]
+    for i, nm in enumerate(names[1:], 1):
+        if nm != names[0]:
+            raise ConfigError(f"the regions of session {i} are named {', '.join(nm)} but those of session 0 "
+                              f"{', '.join(names[0])}; every session needs regions of the same names")
+    return [tuple(sorted(rs, key=lambda r: r.name)) for rs in lists]
+
+
 def train_classifier(
     tracks: Sequence[xr.Dataset],
     annotations: Sequence[pd.DataFrame],
@@ -1050,6 +1103,7 @@ def train_classifier(
     feature_config: Optional[Mapping[str, Any]] = None,
     cleaning: Optional[Mapping[str, Any]] = None,
     motion_features: bool = True,
+    regions: Optional[Sequence[Any]] = None,
     sessions: Optional[Sequence[str]] = None,
     importance: bool = False,
     **classifier_params: Any,
@@ -1079,6 +1133,10 @@ def train_classifier(
         Frame rate for sessions whose Tracks have none.
     feature_config, cleaning, motion_features
         See :class:`FeatureSpec`.
+    regions
+        Regions of interest (:class:`mapose.core.regions.Region`, pixels) whose ``in_`` /
+        ``dist_`` features join the others: one list for every session (a fixed camera), or one
+        list per session, each with the same region names.
     sessions
         Session names (cross-validation groups); default ``session0``...
     importance
@@ -1108,6 +1166,7 @@ def train_classifier(
             raise ConfigError(f"give one px/cm value for all files or one per file; got {len(cal)} for {n}")
     if any(c is None for c in cal) and not all(c is None for c in cal):
         raise ConfigError("px/cm given for some files but not others; calibrate all or none")
+    per_session = _regions_per_session(regions, n)
     names = sessions or [str(ds.attrs.get("source_file") or f"session{i}") for i, ds in enumerate(tracks)]
     if len(set(names)) != len(names):
         names = [f"{nm}#{i}" for i, nm in enumerate(names)]
@@ -1127,8 +1186,9 @@ def train_classifier(
         fps=next(iter(fps_set)), space_unit="cm" if cal[0] is not None else "px",
         feature_config=dict(feature_config or {}), cleaning=dict(cleaning or {}),
         motion_features=bool(motion_features),
+        regions=tuple(r.name for r in per_session[0]),
     )
-    feats = [pose_features(ds, spec, what=nm) for ds, nm in zip(prepared, names)]
+    feats = [pose_features(ds, spec, what=nm, regions=rg) for ds, nm, rg in zip(prepared, names, per_session)]
     X, y = training_table(feats, annotations, behaviours=behaviours, sessions=names)
     clf = BehaviourClassifier(behaviours=behaviours, **classifier_params).fit(X, y)
     info: dict[str, Any] = {"sessions": names, "n_rows": int(len(X)),
@@ -1260,7 +1320,8 @@ def load_classifier(folder: Union[str, Path]) -> PoseClassifier:
                        fps=f.get("fps"), space_unit=f.get("space_unit", "px"),
                        feature_config=f.get("feature_config") or {},
                        cleaning=f.get("cleaning") or {},
-                       motion_features=bool(f.get("motion_features", False)))
+                       motion_features=bool(f.get("motion_features", False)),
+                       regions=tuple(f.get("regions") or ()))
     sk = json.dumps(man["skeleton"]) if man.get("skeleton") else ""
     return PoseClassifier(classifier=clf, spec=spec, skeleton_json=sk,
                           info={"versions": man.get("versions", {}), **(man.get("info") or {})})

@@ -35,6 +35,10 @@ def _common(p) -> None:
     p.add_argument("--px-per-cm", nargs="+", type=float, default=None, metavar="V",
                    help="pixels per cm: one value for all pose files or one per file")
     p.add_argument("--fps", type=float, default=None, help="frame rate for files that lack one")
+    p.add_argument("--regions", nargs="+", default=None, metavar="R",
+                   help="regions files (.yaml or .geojson; one for all pose files or one per file): their "
+                        "in_<region> / dist_<region> features are used; to predict, give the regions the "
+                        "classifier was trained with, drawn on each video")
     p.add_argument("--format", default=None, help="force the pose format (default: sniffed)")
     p.add_argument("--threads", type=int, default=None,
                    help="CPU threads (default: all; 1 is fastest on a busy shared machine)")
@@ -91,6 +95,19 @@ def _calibrations(values, n):
     if len(values) != n:
         raise ConfigError(f"--px-per-cm: give one value for all {n} pose files or one per file; got {len(values)}")
     return list(values)
+
+
+def _regions(paths, n):
+    """The regions of each of ``n`` pose files from ``--regions`` (one file for all or one per file)."""
+    from mapose.errors import ConfigError
+    from mapose.io.regions import read_regions
+
+    if not paths:
+        return [()] * n
+    if len(paths) not in (1, n):
+        raise ConfigError(f"--regions: give one regions file for all {n} pose files or one per file; got {len(paths)}")
+    read = [read_regions(p) for p in paths]
+    return read * n if len(read) == 1 else read
 
 
 def _check_numbers(args, rules) -> None:
@@ -162,6 +179,7 @@ def _train(args) -> int:
     refuse_overwriting_inputs(args.out, [*args.pose, *args.annotations], "--out")
     rename = parse_rename(args.rename)
     cal = _calibrations(args.px_per_cm, len(args.pose))
+    regions = _regions(args.regions, len(args.pose))
     tracks, stems = _read_pose(args.pose, args.format, args.fps, args.mode)
     anns = []
     for ds, a in tqdm(list(zip(tracks, args.annotations)), desc="annotations", unit="file",
@@ -180,9 +198,12 @@ def _train(args) -> int:
     else:
         min_bout = args.min_bout or 1
     print(f"training on {len(tracks)} session(s): {', '.join(stems)}")
+    if args.regions:
+        print(f"with the regions {', '.join(sorted(r.name for r in regions[0]))} of each video (in_ / dist_ features)")
     model = train_classifier(
         tracks, anns, behaviours=args.behaviours, mode=args.mode, windows=tuple(args.windows),
         keypoints=args.keypoints, rename=rename, px_per_cm=cal, fps=args.fps, sessions=stems,
+        regions=regions if args.regions else None,
         importance=not args.no_importance, estimator=args.estimator, min_bout=min_bout,
         n_splits=args.n_splits, include=args.include, exclude=args.exclude,
         max_iter=args.max_iter, min_samples_leaf=args.min_samples_leaf, random_state=args.seed,
@@ -236,12 +257,16 @@ def _predict(args) -> int:
         model.classifier.n_threads = args.threads
     rename = parse_rename(args.rename)
     cal = _calibrations(args.px_per_cm, len(args.pose))
+    regions = _regions(args.regions, len(args.pose))
+    if args.regions and not model.spec.regions:
+        print("note: this classifier was trained without regions; --regions is not used")
     tracks, stems = _read_pose(args.pose, args.format, args.fps, model.spec.mode)
     # score every file before writing anything: a bad file leaves no partial results behind
     preds = []
     with tqdm(total=len(tracks), desc="scoring", unit="file", disable=len(tracks) < 2) as bar:
-        for ds, c, path in zip(tracks, cal, args.pose):
-            preds.append(model.predict_tracks(ds, rename=rename, px_per_cm=c, fps=args.fps, what=str(path)))
+        for ds, c, path, rg in zip(tracks, cal, args.pose, regions):
+            preds.append(model.predict_tracks(ds, rename=rename, px_per_cm=c, fps=args.fps, what=str(path),
+                                              regions=rg))
             bar.update()
     out.mkdir(parents=True, exist_ok=True)
     for ds, stem, path, pred in zip(tracks, stems, args.pose, preds):

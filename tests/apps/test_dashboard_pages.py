@@ -183,6 +183,9 @@ def test_classifiers_page_train_and_predict(session):
     shutil.copy(session, second)
     ann_b = session.with_name("two_flies_b.annotations.csv")
     shutil.copy(ann, ann_b)
+    from mapose.core.regions import Region
+
+    io.write_regions([Region.rectangle("left_half", 0, 0, 512, 1024)], session.with_name("regions.yaml"))
 
     at = page("pages/5_Classifiers.py").run()
     assert_ok(at)
@@ -192,11 +195,15 @@ def test_classifiers_page_train_and_predict(session):
     at.number_input(key="clf_splits").set_value(2)
     at.checkbox(key="clf_importance").uncheck()
     at.run()
+    at.checkbox(key="clf_regions").check()  # both videos have regions.yaml beside them
     assert_ok(at)
     at.button(key="clf_train").click().run(timeout=900)
     assert_ok(at)
     model = session.with_name("behaviour_classifier")
     assert (model / "validation.csv").exists()
+    import json
+
+    assert json.loads((model / "manifest.json").read_text())["features"]["regions"] == ["left_half"]
     assert any("Cross-validated metrics" in s.value for s in at.subheader)
     at.button(key="clf_predict").click().run(timeout=600)
     assert_ok(at)

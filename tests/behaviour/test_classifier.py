@@ -222,3 +222,41 @@ def test_parse_rename_errors():
     assert parse_rename(["a=b", " c = d "]) == {"a": "b", "c": "d"}
     with pytest.raises(ConfigError, match="'ab' is not of the form OLD=NEW"):
         parse_rename(["ab"])
+
+
+# ----------------------------------------------------------------------------- regions of interest
+def _zone_session(seed: int, n: int = 600):
+    """A walking mouse and a 'visit' label: its centroid inside a disc (the 'port') placed where the
+    mouse goes in this session, so the port sits elsewhere in every video."""
+    from mapose.core.regions import Region
+    from mapose.kinematics.regions import reference_points
+
+    ds, _ = _mouse_session(n=n, seed=seed)
+    c = reference_points(ds)[:, 0]  # (T, 2) centroid, pixels
+    centre = c[n // 3]
+    r = float(np.quantile(np.hypot(*(c - centre).T), 0.3))  # about 30 % of the frames inside
+    port = Region.circle("port", *centre, r)
+    visit = (np.hypot(*(c - centre).T) <= r).astype(int)
+    return ds, pd.DataFrame({"frame": np.arange(n), "subject": "", "visit": visit}), port
+
+
+def test_classifier_uses_per_video_regions():
+    from mapose.core.regions import Region
+
+    sessions = [_zone_session(s) for s in range(4)]
+    tracks, anns, ports = zip(*sessions)
+    with_regions = train_classifier(tracks, anns, regions=[[p] for p in ports], windows=(5,), **FAST)
+    assert with_regions.spec.regions == ("port",)
+    assert with_regions.classifier.cv_["metrics"]["visit"]["f1"] > 0.9
+    without = train_classifier(tracks, anns, windows=(5,), **FAST)
+    assert without.classifier.cv_["metrics"]["visit"]["f1"] < 0.7  # where the port is differs per video
+    ds, ann, port = _zone_session(21)
+    pred = with_regions.predict_tracks(ds, regions=[port, Region.circle("other", 0, 0, 5)])
+    assert frame_metrics(ann["visit"].to_numpy(), pred["visit"].to_numpy())["f1"] > 0.9
+    with pytest.raises(ConfigError, match="uses the regions port but no regions were given"):
+        with_regions.predict_tracks(ds)
+    with pytest.raises(ConfigError, match="the regions given are other"):
+        with_regions.predict_tracks(ds, regions=[Region.circle("other", 0, 0, 5)])
+    with pytest.raises(ConfigError, match="regions of the same names"):
+        train_classifier(tracks, anns, regions=[[ports[0]], [ports[1]], [ports[2]],
+                                                [Region.circle("nest", 0, 0, 5)]], **FAST)

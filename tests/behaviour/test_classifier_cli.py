@@ -67,3 +67,37 @@ def test_classify_train_mismatched_files(tmp_path, capsys):
                "--out", str(tmp_path / "m")])
     assert rc == 2
     assert "2 pose files but 1 annotation files" in capsys.readouterr().err
+
+
+def test_classify_with_regions_drawn_per_video(tmp_path, capsys):
+    pytest.importorskip("mapose.io.netcdf")
+    from mapose.io import write_regions
+
+    from tests.behaviour.test_classifier import _zone_session
+
+    files = []
+    for i in range(4):
+        ds, ann, port = _zone_session(i, n=400)
+        pose, labels, regions = tmp_path / f"z{i}.nc", tmp_path / f"z{i}_labels.csv", tmp_path / f"z{i}.regions.yaml"
+        write_tracks(ds, pose, format="netcdf")
+        ann[["frame", "visit"]].to_csv(labels, index=False)
+        write_regions([port], regions)
+        files.append((pose, labels, regions, ann))
+    train, new = files[:3], files[3]
+    model = tmp_path / "model"
+    rc = main(["classify", "train", "--pose", *[str(f[0]) for f in train], "--annotations", *[str(f[1]) for f in train],
+               "--regions", *[str(f[2]) for f in train], "--out", str(model), "--windows", "5",
+               "--max-iter", "30", "--n-splits", "3", "--threads", "1", "--no-importance"])
+    assert rc == 0
+    assert pd.read_csv(model / "validation.csv").loc[0, "f1"] > 0.9
+    out = tmp_path / "pred"
+    base = ["classify", "predict", "--model", str(model), "--pose", str(new[0]), "--out", str(out), "--threads", "1"]
+    assert main(base) == 2
+    assert "uses the regions port but no regions were given" in capsys.readouterr().err
+    assert main(base + ["--regions", str(new[2])]) == 0
+    pred = pd.read_csv(out / "z3.csv")
+    truth = new[3]["visit"].to_numpy()
+    tp = np.sum((pred["visit"] == 1) & (truth == 1))
+    assert 2 * tp / (pred["visit"].sum() + truth.sum()) > 0.9
+    assert main(base + ["--regions", str(new[2]), str(new[2])]) == 2
+    assert "one regions file for all 1 pose files or one per file" in capsys.readouterr().err
