@@ -157,6 +157,16 @@ def _row_duration(t: np.ndarray, fps) -> float:
     return 1.0 / float(fps) if fps else 1.0
 
 
+def _per_region(ds: xr.Dataset, values: list, regions, name: str, attrs: dict) -> xr.DataArray:
+    """``(time, individuals, region)`` DataArray of one ``(T, I)`` array per region."""
+    return xr.DataArray(
+        np.stack(values, axis=-1), dims=("time", "individuals", "region"),
+        coords={"time": ds["time"].values, "individuals": ds["individuals"].values,
+                "region": [r.name for r in regions]},
+        name=name, attrs=attrs,
+    )
+
+
 # --------------------------------------------------------------------------- public
 def region_occupancy(ds: xr.Dataset, regions: Iterable[Region], keypoint: KeypointSpec = "centroid") -> xr.DataArray:
     """Whether each animal's ``keypoint`` is inside each area, ``(time, individuals, region)``.
@@ -178,13 +188,8 @@ def region_occupancy(ds: xr.Dataset, regions: Iterable[Region], keypoint: Keypoi
     if not areas:
         raise ValidationError("region_occupancy: no area among the regions (lines have no inside)")
     pts = reference_points(ds, keypoint)
-    occ = np.stack([inside_area(pts, r) for r in areas], axis=-1)
-    return xr.DataArray(
-        occ, dims=("time", "individuals", "region"),
-        coords={"time": ds["time"].values, "individuals": ds["individuals"].values,
-                "region": [r.name for r in areas]},
-        name="occupancy", attrs={"keypoint": spec_label(keypoint)},
-    )
+    return _per_region(ds, [inside_area(pts, r) for r in areas], areas, "occupancy",
+                       {"keypoint": spec_label(keypoint)})
 
 
 def region_distance(ds: xr.Dataset, regions: Iterable[Region], keypoint: KeypointSpec = "centroid") -> xr.DataArray:
@@ -195,13 +200,8 @@ def region_distance(ds: xr.Dataset, regions: Iterable[Region], keypoint: Keypoin
     """
     regions = regions_in_units(ds, regions)
     pts = reference_points(ds, keypoint)
-    dist = np.stack([distance_to(pts, r) for r in regions], axis=-1)
-    return xr.DataArray(
-        dist, dims=("time", "individuals", "region"),
-        coords={"time": ds["time"].values, "individuals": ds["individuals"].values,
-                "region": [r.name for r in regions]},
-        name="distance", attrs={"keypoint": spec_label(keypoint), "space_unit": ds.attrs.get("space_unit", "px")},
-    )
+    return _per_region(ds, [distance_to(pts, r) for r in regions], regions, "distance",
+                       {"keypoint": spec_label(keypoint), "space_unit": ds.attrs.get("space_unit", "px")})
 
 
 def region_summary(
