@@ -44,24 +44,20 @@ def _keypoint(value: str):
 
 
 def _per_frame(ds, regions, keypoint):
+    """One row per frame and animal: ``in_<region>`` (areas) and ``dist_<region>``."""
     import numpy as np
     import pandas as pd
 
-    from mapose.kinematics.regions import region_distance, region_occupancy
-    from mapose.kinematics.table import column_name
+    from mapose.kinematics.regions import regions_in_units
+    from mapose.kinematics.table import region_feature_arrays
 
-    cols = {}
-    if any(r.is_area for r in regions):
-        occ = region_occupancy(ds, regions, keypoint).transpose("individuals", "time", "region")
-        for k, name in enumerate(occ["region"].values):
-            cols[f"in_{column_name(str(name))}"] = occ.values[:, :, k].ravel()
-    dist = region_distance(ds, regions, keypoint).transpose("individuals", "time", "region")
-    for k, name in enumerate(dist["region"].values):
-        cols[f"dist_{column_name(str(name))}"] = dist.values[:, :, k].ravel()
+    pos = ds["position"].transpose("time", "space", "keypoints", "individuals")
+    cols = region_feature_arrays(pos.values.astype(np.float64), [str(k) for k in pos["keypoints"].values],
+                                 regions_in_units(ds, regions), keypoint)
     n_t, names = ds.sizes["time"], [str(v) for v in ds["individuals"].values]
     frames = np.asarray(ds["frame"].values if "frame" in ds.coords else np.arange(n_t), dtype=np.int64)
-    df = pd.DataFrame({"frame": np.tile(frames, len(names)), "subject": np.repeat(names, n_t), **cols})
-    return df
+    return pd.DataFrame({"frame": np.tile(frames, len(names)), "subject": np.repeat(names, n_t),
+                         **{k: v.T.ravel() for k, v in cols.items()}})
 
 
 def _warn_outside(ds, regions, path) -> None:
