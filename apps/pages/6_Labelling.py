@@ -55,12 +55,13 @@ def _on_click(key: str, view, i: int) -> None:
     ed, ev = S.get("lab_editor"), S.get(key)
     if ed is None or not ev or S.get("lab_frame") != i:
         return
-    # the picture may be drawn at another size than it was made (narrow window)
+    # the picture is drawn to the column's width, not at the size it was made
     k = view.display_size[0] / float(ev.get("width") or view.display_size[0])
     x1, y1 = view.to_frame(ev["x1"] * k, ev["y1"] * k)
     x2, y2 = view.to_frame(ev["x2"] * k, ev["y2"] * k)
-    moved = np.hypot(x2 - x1, y2 - y1) * view.scale > 4
-    hit = ed.nearest_point(i, x1, y1, radius=10 / view.scale) if moved else None
+    shown = view.scale / k  # shown pixels per frame pixel
+    moved = np.hypot(x2 - x1, y2 - y1) * shown > 4
+    hit = ed.nearest_point(i, x1, y1, radius=10 / shown) if moved else None
     from mapose.errors import MaposeError
 
     try:
@@ -346,7 +347,8 @@ with col_img:
     st.caption(f"Click to place **{ed.keypoints[S['lab_part']]}** of animal "
                f"{a if have else '(new)'}; drag a point to move it. Showing x {view.x0}–{view.x0 + view.width}, "
                f"y {view.y0}–{view.y0 + view.height} of the frame.")
-    streamlit_image_coordinates(picture, key=click_key, click_and_drag=True,
+    # "stretch": the picture fits the column whatever the window's width ("content" does not shrink it)
+    streamlit_image_coordinates(picture, key=click_key, click_and_drag=True, width="stretch",
                                 on_click=functools.partial(_on_click, click_key, view, i),
                                 image_format="JPEG", jpeg_quality=92, cursor="crosshair")
     for p in ed.problems(i):

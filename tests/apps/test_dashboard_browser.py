@@ -127,19 +127,23 @@ def _todo_project(tmp_path: Path) -> Path:
     return todo
 
 
-def test_labelling_page_click_places_and_drag_moves_a_point(server, tmp_path):
+@pytest.mark.parametrize("window", [1400, 1000])
+def test_labelling_page_click_places_and_drag_moves_a_point(server, tmp_path, window):
     """In a real browser: a click puts the selected body part under the mouse, a drag moves it;
-    both are saved to the project at once, in frame pixels."""
+    both are saved to the project at once, in frame pixels. In a narrow window the picture shrinks
+    to fit its column (none of it is cut off) and clicks still land on the frame pixel under the mouse."""
     import sleap_io as sio
     from playwright.sync_api import sync_playwright
 
     todo = _todo_project(tmp_path)
 
     def view():
-        """(x0, y0, displayed pixels per frame pixel) read from the page's caption."""
+        """(x0, y0, shown pixels per frame pixel): the part of the frame from the page's caption,
+        the picture's width as the browser draws it."""
         text = page.get_by_text("Showing x").first.inner_text()
         x0, x1, y0, y1 = (int(v) for v in re.search(r"x (\d+)–(\d+), y (\d+)–(\d+)", text).groups())
-        return x0, y0, 720 / max(x1 - x0, y1 - y0)  # the page draws the longer side in 720 pixels
+        shown = page.frame_locator(PICTURE).locator("img").bounding_box()["width"]
+        return x0, y0, shown / (x1 - x0)
 
     def head_of_first_user_instance():
         labels = sio.load_slp(str(todo), open_videos=False)
@@ -151,7 +155,7 @@ def test_labelling_page_click_places_and_drag_moves_a_point(server, tmp_path):
 
     with sync_playwright() as p:
         browser = _launch(p)
-        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        page = browser.new_page(viewport={"width": window, "height": 1100})
         page.goto(f"{server}/Labelling", wait_until="networkidle", timeout=120_000)
         page.get_by_text("Click to place").first.wait_for(timeout=120_000)  # the sample project is open
         box = page.locator("[data-testid='stSidebar'] input[type='text']").first
@@ -165,13 +169,18 @@ def test_labelling_page_click_places_and_drag_moves_a_point(server, tmp_path):
         assert head_of_first_user_instance() is None  # nothing labelled yet
 
         x0, y0, scale = view()
-        assert scale > 720 / 1024  # zoomed in on the animals
+        assert not re.search(r"x 0–1024, y 0–1024", page.get_by_text("Showing x").first.inner_text())  # on the animals
+        b = img.bounding_box()
+        assert b["x"] + b["width"] <= window - 10  # the whole picture is in the window
+        assert b["width"] > 300
         mtime = todo.stat().st_mtime
         img.click(position={"x": 100, "y": 200})
         _wait_for_change(todo, mtime)
         head = head_of_first_user_instance()
         assert head is not None
-        assert np.allclose(head, [x0 + 100.5 / scale - 0.5, y0 + 200.5 / scale - 0.5], atol=1.0), head
+        # the browser rounds mouse positions to whole pixels of the page: allow for one shown pixel
+        tol = max(1.0, 1.5 / scale)
+        assert np.allclose(head, [x0 + 100.5 / scale - 0.5, y0 + 200.5 / scale - 0.5], atol=tol), head
 
         page.get_by_text("Click to place").first.wait_for(timeout=60_000)
         page.wait_for_timeout(1500)  # the redrawn picture
@@ -179,13 +188,14 @@ def test_labelling_page_click_places_and_drag_moves_a_point(server, tmp_path):
         mtime = todo.stat().st_mtime
         page.mouse.move(b["x"] + 100, b["y"] + 200)
         page.mouse.down()
-        page.mouse.move(b["x"] + 250, b["y"] + 300, steps=8)
-        page.mouse.move(b["x"] + 300, b["y"] + 400, steps=8)
+        u, v = int(b["width"] * 0.75), int(b["height"] * 0.9)  # released inside the picture
+        page.mouse.move(b["x"] + (100 + u) / 2, b["y"] + (200 + v) / 2, steps=8)
+        page.mouse.move(b["x"] + u, b["y"] + v, steps=8)
         page.mouse.up()
         _wait_for_change(todo, mtime)
         head = head_of_first_user_instance()
         assert view() == (x0, y0, scale)  # the view stays put while labelling
-        assert np.allclose(head, [x0 + 300.5 / scale - 0.5, y0 + 400.5 / scale - 0.5], atol=1.0), head
+        assert np.allclose(head, [x0 + (u + 0.5) / scale - 0.5, y0 + (v + 0.5) / scale - 0.5], atol=tol), head
         assert page.locator("[data-testid='stException']").count() == 0
         browser.close()
 
