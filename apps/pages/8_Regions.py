@@ -42,15 +42,31 @@ def summary(pose_path: str, mtime: float, regions_key: tuple, _regions: list, ke
     return region_summary(load_tracks(pose_path), _regions, keypoint, min_visit=min_visit)
 
 
+def _store(regions: list, path: str) -> str:
+    """Write ``regions`` to ``path``; with none left, the file is moved aside to
+    ``<stem>.deleted<suffix>``, still readable (a regions file holds at least one region).
+    Returns what was done, for the page's message."""
+    from mapose.io import write_regions
+
+    if regions:
+        return f"saved {write_regions(regions, path)}"
+    p = Path(path)
+    if not p.is_file():
+        return "no regions to save"
+    backup = p.with_name(f"{p.stem}.deleted{p.suffix}")
+    p.replace(backup)
+    return f"no regions left: removed {p} (its last version is kept as {backup})"
+
+
 def _load(path: str) -> None:
     from mapose.errors import MaposeError
-    from mapose.io import read_regions, write_regions
+    from mapose.io import read_regions
 
     old = S.get("reg_loaded_from")
-    if old and S.get("reg_dirty") and S.get("reg_regions"):  # keep what was drawn for the other file
+    if old and S.get("reg_dirty"):  # keep what was drawn (or deleted) for the other file
         try:
-            S["reg_msg"] = f"saved the regions drawn for {write_regions(S['reg_regions'], old)}"
-        except MaposeError as exc:
+            S["reg_msg"] = f"for the other file: {_store(S['reg_regions'], old)}"
+        except (MaposeError, OSError) as exc:
             S["reg_msg"] = f"error: {exc}; the regions drawn for {old} are not saved (still shown here)"
             return
     S["reg_dirty"] = False
@@ -86,12 +102,11 @@ def _delete() -> None:
 
 def _save() -> None:
     from mapose.errors import MaposeError
-    from mapose.io import write_regions
 
     try:
-        S["reg_msg"] = f"saved {write_regions(S['reg_regions'], S['reg_path'])}"
+        S["reg_msg"] = _store(S["reg_regions"], S["reg_path"])
         S["reg_dirty"] = False
-    except MaposeError as exc:
+    except (MaposeError, OSError) as exc:
         S["reg_msg"] = f"error: {exc}"
 
 
@@ -128,7 +143,9 @@ if ds is not None:
             c3, c4 = st.columns(2)
             c3.selectbox("Region", [r.name for r in regions], key="reg_delete")
             c4.button("Delete", key="reg_do_delete", on_click=_delete)
-        st.button("Save regions", key="reg_save", on_click=_save, disabled=not regions, type="primary")
+        st.button("Save regions", key="reg_save", on_click=_save, type="primary",
+                  disabled=not regions and not S.get("reg_dirty"),
+                  help="with every region deleted, the file is renamed <name>.deleted.yaml (or .geojson)")
         if S.get("reg_msg"):
             (st.error if S["reg_msg"].startswith("error") else st.caption)(S.pop("reg_msg"))
     with col_img:

@@ -138,6 +138,32 @@ def test_regions_page_measures_draws_saves_and_deletes(tmp_path, monkeypatch):
     assert "No regions yet" in at.info[0].value
 
 
+def test_regions_page_saves_deleting_every_region_by_moving_the_file_aside(tmp_path, monkeypatch):
+    from mapose.core.regions import Region
+    from mapose.io import read_regions, write_regions
+
+    src = ROOT / "data" / "flies_tutorial_pair"
+    pose = tmp_path / "predictions.slp"
+    shutil.copy(src / "predictions" / "predictions.slp", pose)
+    path = write_regions([Region.circle("a", 300, 300, 50), Region.circle("b", 600, 300, 50)],
+                         tmp_path / "regions.yaml")
+    monkeypatch.setenv("MAPOSE_DASHBOARD_PATH", str(pose))
+    at = page("pages/8_Regions.py").run()
+    assert_ok(at)
+    assert at.text_input(key="reg_path").value == str(path)
+    for name in ("a", "b"):
+        at.selectbox(key="reg_delete").set_value(name)
+        at.button(key="reg_do_delete").click().run()
+        assert_ok(at)
+    assert not at.button(key="reg_save").disabled  # deleting them all is a change to save
+    at.button(key="reg_save").click().run()
+    assert_ok(at)
+    assert not path.exists()
+    assert [r.name for r in read_regions(tmp_path / "regions.deleted.yaml")] == ["a", "b"]  # nothing lost
+    assert any("no regions left" in c.value for c in at.caption)
+    assert at.button(key="reg_save").disabled  # nothing more to save
+
+
 def test_regions_page_without_regions_says_how_to_start(session):
     at = page("pages/8_Regions.py").run()
     assert_ok(at)
