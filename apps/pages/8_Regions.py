@@ -58,11 +58,23 @@ def _store(regions: list, path: str) -> str:
     return f"no regions left: removed {p} (its last version is kept as {backup})"
 
 
+def _save_path(path: str) -> str:
+    """Where Save writes: the file itself, or for a template (an arena found in each video) the
+    pose file's own ``<stem>.regions.yaml``, so the template stays as it is."""
+    from mapose.io.regions import needs_detection
+
+    if not needs_detection(path):
+        return path
+    p = Path(pose)
+    return str(p.with_name(f"{p.name.split('.')[0]}.regions.yaml"))
+
+
 def _load(path: str) -> None:
     from mapose.errors import MaposeError
     from mapose.io import read_regions
+    from mapose.kinematics.arena import arena_finder
 
-    old = S.get("reg_loaded_from")
+    old = S.get("reg_save_to")
     if old and S.get("reg_dirty"):  # keep what was drawn (or deleted) for the other file
         try:
             S["reg_msg"] = f"for the other file: {_store(S['reg_regions'], old)}"
@@ -71,9 +83,10 @@ def _load(path: str) -> None:
             return
     S["reg_dirty"] = False
     S["reg_loaded_from"] = path
+    S["reg_save_to"] = _save_path(path)
     S["reg_points"] = []
-    try:
-        S["reg_regions"] = list(read_regions(path)) if Path(path).is_file() else []
+    try:  # an arena asked for with detect: is found in this video (or these tracks)
+        S["reg_regions"] = list(read_regions(path, arena_finder(ds, video))) if Path(path).is_file() else []
     except MaposeError as exc:
         S["reg_regions"] = []
         S["reg_msg"] = f"error: {exc}"
@@ -104,7 +117,7 @@ def _save() -> None:
     from mapose.errors import MaposeError
 
     try:
-        S["reg_msg"] = _store(S["reg_regions"], S["reg_path"])
+        S["reg_msg"] = _store(S["reg_regions"], S["reg_save_to"])
         S["reg_dirty"] = False
     except (MaposeError, OSError) as exc:
         S["reg_msg"] = f"error: {exc}"
@@ -143,6 +156,9 @@ if ds is not None:
             c3, c4 = st.columns(2)
             c3.selectbox("Region", [r.name for r in regions], key="reg_delete")
             c4.button("Delete", key="reg_do_delete", on_click=_delete)
+        if S["reg_save_to"] != path:
+            st.caption(f"{Path(path).name} finds the arena in each video; what is shown was found in this one. "
+                       f"Save writes it to {S['reg_save_to']} (the template is kept).")
         st.button("Save regions", key="reg_save", on_click=_save, type="primary",
                   disabled=not regions and not S.get("reg_dirty"),
                   help="with every region deleted, the file is renamed <name>.deleted.yaml (or .geojson)")

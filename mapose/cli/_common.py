@@ -106,3 +106,12 @@ def add_decode_argument(parser) -> None:
 def decode_choice(value: str) -> bool | None:
     """``--decode`` as the ``single_animal`` option: ``None`` (the model's), ``True`` or ``False``."""
     return {"auto": None, "single": True, "multi": False}[value]
+
+
+def session_regions(path, ds, video=None):
+    """The regions of ``path`` for one session: ``detect:`` entries are found in ``ds``'s tracks
+    and its video (``video``, else the one the pose file names)."""
+    from mapose.io.regions import read_regions
+    from mapose.kinematics.arena import arena_finder
+
+    return read_regions(path, arena_finder(ds, video or ds.attrs.get("video_path") or None))

@@ -97,17 +97,22 @@ def _calibrations(values, n):
     return list(values)
 
 
-def _regions(paths, n):
-    """The regions of each of ``n`` pose files from ``--regions`` (one file for all or one per file)."""
+def _check_regions(paths, n) -> None:
     from mapose.errors import ConfigError
-    from mapose.io.regions import read_regions
+
+    if paths and len(paths) not in (1, n):
+        raise ConfigError(f"--regions: give one regions file for all {n} pose files or one per file; got {len(paths)}")
+
+
+def _regions(paths, tracks):
+    """The regions of each pose file from ``--regions`` (one file for all or one per file); an arena
+    asked for with ``detect:`` is found in each session."""
+    from mapose.cli._common import session_regions
 
     if not paths:
-        return [()] * n
-    if len(paths) not in (1, n):
-        raise ConfigError(f"--regions: give one regions file for all {n} pose files or one per file; got {len(paths)}")
-    read = [read_regions(p) for p in paths]
-    return read * n if len(read) == 1 else read
+        return [()] * len(tracks)
+    paths = list(paths) * len(tracks) if len(paths) == 1 else list(paths)
+    return [session_regions(p, ds) for p, ds in zip(paths, tracks)]
 
 
 def _check_numbers(args, rules) -> None:
@@ -179,8 +184,9 @@ def _train(args) -> int:
     refuse_overwriting_inputs(args.out, [*args.pose, *args.annotations], "--out")
     rename = parse_rename(args.rename)
     cal = _calibrations(args.px_per_cm, len(args.pose))
-    regions = _regions(args.regions, len(args.pose))
+    _check_regions(args.regions, len(args.pose))
     tracks, stems = _read_pose(args.pose, args.format, args.fps, args.mode)
+    regions = _regions(args.regions, tracks)
     anns = []
     for ds, a in tqdm(list(zip(tracks, args.annotations)), desc="annotations", unit="file",
                       disable=len(tracks) < 5):
@@ -257,10 +263,11 @@ def _predict(args) -> int:
         model.classifier.n_threads = args.threads
     rename = parse_rename(args.rename)
     cal = _calibrations(args.px_per_cm, len(args.pose))
-    regions = _regions(args.regions, len(args.pose))
+    _check_regions(args.regions, len(args.pose))
     if args.regions and not model.spec.regions:
         print("note: this classifier was trained without regions; --regions is not used")
     tracks, stems = _read_pose(args.pose, args.format, args.fps, model.spec.mode)
+    regions = _regions(args.regions if model.spec.regions else None, tracks)
     # score every file before writing anything: a bad file leaves no partial results behind
     preds = []
     with tqdm(total=len(tracks), desc="scoring", unit="file", disable=len(tracks) < 2) as bar:

@@ -82,14 +82,14 @@ def run(args) -> int:
         written += [Path(args.plots) / n for n in plot_names]
     for path in written:
         refuse_overwriting_inputs(path, [args.input, args.config, args.regions], "output")
-    regions = ()
-    if args.regions:
-        from mapose.io.regions import read_regions
-
-        regions = read_regions(args.regions)
     kw = {"fps": args.fps} if args.fps is not None else {}
     ds = io.read_tracks(args.input, format=args.format, **kw)
     check_feature_input(ds, args.input, mode="pair" if mode == "pair" else None)
+    regions = ()
+    if args.regions:
+        from mapose.cli._common import session_regions
+
+        regions = session_regions(args.regions, ds)  # an arena asked for with detect: is found in pixels
     if args.fps is not None and not ds.attrs.get("fps"):
         from mapose.kinematics import calibrate
 

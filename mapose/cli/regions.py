@@ -4,11 +4,15 @@
 
     mapose regions IN --regions REGIONS.yaml --out SUMMARY.csv [--per-frame OCC.parquet]
                    [--keypoint centroid] [--min-visit S] [--plots DIR] [--video VIDEO] [--config CFG.yaml]
+                   [--save-regions MEASURED.yaml]
 
 ``REGIONS`` is a YAML or GeoJSON file of areas and lines in pixels of the video
 (:mod:`mapose.io.regions`; ``movement``'s ``save_rois`` files work).  The summary has one row per
 animal and region (:func:`mapose.kinematics.regions.region_summary`); ``--per-frame`` adds a table
 with one row per frame and animal: ``in_<region>`` (1/0, empty where unseen) and ``dist_<region>``.
+An arena asked for with ``detect: video`` / ``detect: tracks`` is found in this session (the
+video's background, or where the animals went; :mod:`mapose.kinematics.arena`), with the zones
+made ``inside:`` it; ``--save-regions`` writes them as measured, to check or reuse.
 ``--config`` takes the ``cleaning:`` and ``calibration:`` of a ``mapose features`` config
 (distances and path lengths then in cm; regions stay drawn in pixels).
 """
@@ -32,7 +36,12 @@ def add_arguments(parser) -> None:
                              "rate, else frames; default 0)")
     parser.add_argument("--plots", default=None, metavar="DIR",
                         help="folder for regions.png (regions and paths over a video frame) and time_in_regions.png")
-    parser.add_argument("--video", default=None, help="video for the plot's background (default: the pose file's)")
+    parser.add_argument("--video", default=None,
+                        help="the session's video: the plot's background, and where 'detect: video' regions are "
+                             "found (default: the pose file's)")
+    parser.add_argument("--save-regions", default=None, metavar="REGIONS",
+                        help="write the regions as measured (arena found in this video, zones made from it) to "
+                             "this .yaml or .geojson")
     parser.add_argument("--config", default=None, help="YAML with mapose features' cleaning and calibration keys")
     parser.add_argument("--format", default=None, help="force the input format (default: sniffed)")
     parser.add_argument("--fps", type=float, default=None, help="frame rate when the file lacks one")
@@ -81,11 +90,11 @@ def run(args) -> int:
     from pathlib import Path
 
     from mapose import io
-    from mapose.cli._common import refuse_overwriting_inputs
     from mapose.config import from_dict, load_yaml
     from mapose.errors import MaposeError
     from mapose.io._files import check_folder_path, check_fps
-    from mapose.io.regions import read_regions
+    from mapose.cli._common import refuse_overwriting_inputs, session_regions
+    from mapose.io.regions import GEOJSON_SUFFIXES, YAML_SUFFIXES, needs_detection, write_regions
     from mapose.io.tables import TABLE_EXTENSIONS, save_feature_table
     from mapose.kinematics import FeaturesRunConfig, apply_calibration, calibrate, check_feature_input, clean
     from mapose.kinematics.regions import region_summary
@@ -94,19 +103,26 @@ def run(args) -> int:
     for opt, path in (("--out", args.out), ("--per-frame", args.per_frame)):
         if path is not None and Path(path).suffix.lower() not in TABLE_EXTENSIONS:
             raise MaposeError(f"{opt} {path}: expected a {' or '.join(TABLE_EXTENSIONS)} file")
+    if args.save_regions and Path(args.save_regions).suffix.lower() not in YAML_SUFFIXES + GEOJSON_SUFFIXES:
+        raise MaposeError(f"--save-regions {args.save_regions}: expected a "
+                          f"{', '.join(YAML_SUFFIXES + GEOJSON_SUFFIXES)} file")
     if not args.min_visit >= 0:
         raise MaposeError(f"--min-visit must be >= 0, got {args.min_visit}")
-    written = [Path(args.out)] + ([Path(args.per_frame)] if args.per_frame else [])
+    written = [Path(args.out)] + [Path(p) for p in (args.per_frame, args.save_regions) if p]
     if args.plots:
         check_folder_path(args.plots, "--plots")
         written += [Path(args.plots) / n for n in ("regions.png", "time_in_regions.png")]
     for path in written:
         refuse_overwriting_inputs(path, [args.input, args.regions, args.config, args.video], "output")
     cfg = load_yaml(args.config, FeaturesRunConfig) if args.config else from_dict(FeaturesRunConfig, {})
-    regions = read_regions(args.regions)
     kw = {"fps": args.fps} if args.fps is not None else {}
     ds = io.read_tracks(args.input, format=args.format, **kw)
     check_feature_input(ds, args.input)
+    regions = session_regions(args.regions, ds, args.video)
+    if needs_detection(args.regions):
+        print("regions found in this session: " + ", ".join(repr(r) for r in regions))
+    if args.save_regions:
+        print(f"wrote {write_regions(regions, args.save_regions)} (the regions as measured, in pixels)")
     if args.fps is not None and not ds.attrs.get("fps"):
         ds = calibrate(ds, fps=args.fps)
     _warn_outside(ds, regions, args.regions)

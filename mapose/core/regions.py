@@ -154,6 +154,34 @@ class Region:
         """``(x_min, y_min, x_max, y_max)`` in pixels."""
         return tuple(float(v) for v in self.geometry.bounds)
 
+    def shrunk(self, name: str, area: float) -> "Region":
+        """This area scaled about its centroid to ``area`` times its area (``0 < area < 1``): the
+        centre of an open field, e.g. ``arena.shrunk("centre", 0.5)``."""
+        self._need_area("shrunk")
+        if not 0 < float(area) < 1:
+            raise ValidationError(f"region {name!r}: area must be a fraction between 0 and 1 of {self.name!r}, "
+                                  f"got {area}")
+        f = float(np.sqrt(area))
+        return Region(name, shapely.affinity.scale(self.geometry, f, f, origin=self.geometry.centroid))
+
+    def band(self, name: str, width: float) -> "Region":
+        """The band of this area within ``width`` pixels of its edge (the wall zone of an open
+        field, for thigmotaxis), e.g. ``arena.band("wall", 40)``."""
+        self._need_area("band")
+        w = float(width)
+        if not (np.isfinite(w) and w > 0):
+            raise ValidationError(f"region {name!r}: border width must be > 0 pixels, got {width}")
+        inner = self.geometry.buffer(-w, join_style="mitre")
+        if inner.is_empty:
+            x0, y0, x1, y1 = self.bounds
+            raise ValidationError(f"region {name!r}: a border of {w:g} px leaves nothing inside {self.name!r} "
+                                  f"({x1 - x0:.0f} x {y1 - y0:.0f} px)")
+        return Region(name, self.geometry.difference(inner))
+
+    def _need_area(self, what: str) -> None:
+        if not self.is_area:
+            raise ValidationError(f"region {self.name!r} is a line: {what} regions are made from areas")
+
     def scaled(self, factor: float) -> "Region":
         """The same region with coordinates multiplied by ``factor`` (e.g. ``1 / px_per_cm``)."""
         return Region(self.name, shapely.affinity.scale(self.geometry, factor, factor, origin=(0, 0)))

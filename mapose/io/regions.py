@@ -11,6 +11,18 @@ Two formats, chosen by the file's extension:
         - {name: nest, polygon: [[10, 10], [120, 10], [120, 90]], holes: []}
         - {name: door, line: [[0, 400], [0, 620]]}         # crossings are counted
 
+  Regions can be made from another area of the file (:meth:`Region.shrunk`, :meth:`Region.band`),
+  and the arena can be found anew in every video (:mod:`mapose.kinematics.arena`), so one file
+  serves every session of an experiment::
+
+      regions:
+        - {name: arena, detect: video, shape: auto}     # or detect: tracks (with margin: px)
+        - {name: centre, inside: arena, area: 0.5}      # the arena shrunk to half its area
+        - {name: wall, inside: arena, border: 40}       # the band within 40 px of its edge
+
+  ``detect:`` entries need the video or the tracks: give :func:`read_regions` a ``detect``
+  function (``mapose regions``, ``features`` and ``classify`` pass theirs).
+
 - **GeoJSON** (``.geojson`` / ``.json``): a ``FeatureCollection`` of ``Polygon`` and
   ``LineString`` features with a ``name`` property -- what ``movement.roi.save_rois`` writes and
   ``movement.roi.load_rois`` reads (so regions drawn in ``movement``'s napari widget work here and
@@ -23,7 +35,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Iterable, Union
+from typing import Any, Callable, Iterable, Optional, Union
 
 import numpy as np
 
@@ -35,6 +47,12 @@ PathLike = Union[str, Path]
 YAML_SUFFIXES = (".yaml", ".yml")
 GEOJSON_SUFFIXES = (".geojson", ".json")
 SHAPES = ("polygon", "rectangle", "circle", "line")
+#: keys of an entry made from another area (``inside``) or found in each video (``detect``)
+DERIVED = ("inside", "area", "border")
+DETECTED = ("detect", "shape", "margin")
+DETECT_SOURCES = ("video", "tracks")
+#: ``detect(name, source, shape, margin) -> Region``: finds an arena in the session being measured
+Detector = Callable[[str, str, str, float], Region]
 
 
 def _suffix(path: Path) -> str:
@@ -45,20 +63,76 @@ def _suffix(path: Path) -> str:
     return s
 
 
-def _from_entry(entry: Any, i: int, path: Path) -> Region:
+def _number(entry: dict, key: str, where: str) -> float:
+    value = entry[key]
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise FormatError(f"{where}: {key} must be a number, got {value!r}")
+    return float(value)
+
+
+def _detected(entry: dict, where: str, path: Path, detect: Optional[Detector]) -> Region:
+    """An entry with ``detect: video|tracks`` (``shape``, ``margin``): found by ``detect``."""
+    source, shape = entry["detect"], entry.get("shape", "auto")
+    if source not in DETECT_SOURCES:
+        raise FormatError(f"{where}: detect must be one of {', '.join(DETECT_SOURCES)}, got {source!r}")
+    from mapose.kinematics.arena import SHAPES as ARENA_SHAPES
+
+    if shape not in ARENA_SHAPES:
+        raise FormatError(f"{where}: shape must be one of {', '.join(ARENA_SHAPES)}, got {shape!r}")
+    margin = _number(entry, "margin", where) if "margin" in entry else 0.0
+    if detect is None:
+        raise FormatError(f"{path}: region {entry['name']!r} is found in each video (detect: {source}); read the "
+                          "file with the session's video or tracks (mapose regions, features and classify do)")
+    try:
+        return detect(str(entry["name"]), source, shape, margin)
+    except MaposeError as exc:
+        raise FormatError(f"{path}: region {entry['name']!r}: {exc}") from None
+
+
+def _derived(entry: dict, where: str, path: Path, made: dict) -> Region:
+    """An entry ``inside: AREA`` with ``area: fraction`` or ``border: pixels``."""
+    parent, name = str(entry["inside"]), str(entry["name"])
+    kinds = [k for k in ("area", "border") if k in entry]
+    if len(kinds) != 1:
+        raise FormatError(f"{where}: a region inside {parent!r} takes area (a fraction of it) or border (pixels "
+                          f"from its edge); got {kinds or 'neither'}")
+    if parent not in made:
+        raise FormatError(f"{where}: inside {parent!r}: no region of that name before it in the file "
+                          f"(have: {', '.join(made) or 'none'})")
+    value = _number(entry, kinds[0], where)
+    try:
+        return made[parent].shrunk(name, value) if kinds[0] == "area" else made[parent].band(name, value)
+    except MaposeError as exc:
+        raise FormatError(f"{path}: {exc}") from None
+
+
+def _from_entry(entry: Any, i: int, path: Path, made: Optional[dict] = None,
+                detect: Optional[Detector] = None) -> Region:
     where = f"{path}: regions[{i}]"
     if not isinstance(entry, dict):
         raise FormatError(f"{where}: expected a mapping like {{name: centre, circle: [cx, cy, r]}}, got {entry!r}")
-    unknown = sorted(set(entry) - {"name", "holes", *SHAPES})
+    unknown = sorted(set(entry) - {"name", "holes", *SHAPES, *DERIVED, *DETECTED})
     if unknown:
         raise FormatError(f"{where}: unknown key(s) {', '.join(map(str, unknown))}; "
-                          f"allowed: name, {', '.join(SHAPES)}, holes")
-    shapes = [k for k in SHAPES if k in entry]
-    if len(shapes) != 1:
-        raise FormatError(f"{where}: give exactly one shape of {', '.join(SHAPES)}; got {shapes or 'none'}")
+                          f"allowed: name, {', '.join(SHAPES)}, holes, {', '.join(DERIVED + DETECTED)}")
     name = entry.get("name")
     if name is None:
         raise FormatError(f"{where}: every region needs a name")
+    shapes = [k for k in SHAPES if k in entry] + [k for k in ("inside", "detect") if k in entry]
+    if len(shapes) != 1:
+        raise FormatError(f"{where}: give exactly one shape of {', '.join(SHAPES)} (or inside: AREA, or detect: "
+                          f"video|tracks); got {shapes or 'none'}")
+    stray = [k for k in DERIVED[1:] if k in entry and shapes[0] != "inside"] + \
+        [k for k in DETECTED[1:] if k in entry and shapes[0] != "detect"]
+    if stray:
+        raise FormatError(f"{where}: {', '.join(stray)} belong(s) to "
+                          f"{'inside' if stray[0] in DERIVED else 'detect'} entries")
+    if "holes" in entry and shapes[0] in ("inside", "detect"):
+        raise FormatError(f"{where}: 'holes' belong to a polygon, not to {shapes[0]} entries")
+    if shapes[0] == "inside":
+        return _derived(entry, where, path, made if made is not None else {})
+    if shapes[0] == "detect":
+        return _detected(entry, where, path, detect)
     shape, value = shapes[0], entry[shapes[0]]
     if "holes" in entry and shape != "polygon":
         raise FormatError(f"{where}: 'holes' belong to a polygon, not a {shape}")
@@ -103,8 +177,11 @@ def _from_feature(feature: Any, i: int, path: Path) -> Region:
     raise FormatError(f"{where} ({name}): geometry {geom.geom_type} is not supported; use Polygon or LineString")
 
 
-def read_regions(path: PathLike) -> tuple[Region, ...]:
+def read_regions(path: PathLike, detect: Optional[Detector] = None) -> tuple[Region, ...]:
     """Read the regions of a YAML or GeoJSON file (see the module docs).
+
+    ``detect``: finds the ``detect:`` entries in the session being measured (e.g.
+    :func:`mapose.kinematics.arena.arena_finder`); needed only when the file has them.
 
     Raises
     ------
@@ -130,7 +207,11 @@ def read_regions(path: PathLike) -> tuple[Region, ...]:
         entries = raw.get("regions") if isinstance(raw, dict) else None
         if not isinstance(entries, list):
             raise FormatError(f"{p}: expected a top-level 'regions:' list")
-        regions = [_from_entry(e, i, p) for i, e in enumerate(entries)]
+        made: dict = {}  # name -> region, for entries made inside an earlier one
+        regions = []
+        for i, e in enumerate(entries):
+            regions.append(_from_entry(e, i, p, made, detect))
+            made.setdefault(regions[-1].name, regions[-1])  # repeated names are reported below
     else:
         try:
             raw = json.loads(text)
@@ -144,6 +225,21 @@ def read_regions(path: PathLike) -> tuple[Region, ...]:
         return check_regions(regions, str(p))
     except MaposeError as exc:
         raise FormatError(str(exc)) from None
+
+
+def needs_detection(path: PathLike) -> bool:
+    """True when a regions file has ``detect:`` entries (found anew in each video)."""
+    p = Path(path)
+    if p.suffix.lower() not in YAML_SUFFIXES or not p.is_file():
+        return False
+    import yaml
+
+    try:
+        raw = yaml.safe_load(p.read_text())
+    except (yaml.YAMLError, UnicodeDecodeError):
+        return False
+    entries = raw.get("regions") if isinstance(raw, dict) else None
+    return isinstance(entries, list) and any(isinstance(e, dict) and "detect" in e for e in entries)
 
 
 def _coords(a: Any) -> list[list[float]]:

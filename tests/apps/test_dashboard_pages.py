@@ -164,6 +164,33 @@ def test_regions_page_saves_deleting_every_region_by_moving_the_file_aside(tmp_p
     assert at.button(key="reg_save").disabled  # nothing more to save
 
 
+def test_regions_page_shows_the_arena_a_template_finds_and_keeps_the_template(tmp_path, monkeypatch):
+    from mapose.io import read_regions
+
+    src = ROOT / "data" / "flies_tutorial_pair"
+    pose = tmp_path / "predictions.slp"
+    shutil.copy(src / "predictions" / "predictions.slp", pose)
+    template = tmp_path / "regions.yaml"
+    text = ("regions:\n  - {name: arena, detect: tracks, shape: circle}\n"
+            "  - {name: centre, inside: arena, area: 0.5}\n")
+    template.write_text(text)
+    monkeypatch.setenv("MAPOSE_DASHBOARD_PATH", str(pose))
+    monkeypatch.setenv("MAPOSE_DASHBOARD_VIDEO", str(src / "video" / "fly_clip.mp4"))
+    at = page("pages/8_Regions.py").run()
+    assert_ok(at)
+    assert at.text_input(key="reg_path").value == str(template)
+    table = at.dataframe[0].value
+    assert set(table["region"]) == {"arena", "centre"}
+    assert (table[table["region"] == "arena"]["fraction_inside"] > 0.99).all()
+    assert any("finds the arena in each video" in c.value for c in at.caption)
+    at.selectbox(key="reg_delete").set_value("centre")
+    at.button(key="reg_do_delete").click().run()
+    at.button(key="reg_save").click().run()
+    assert_ok(at)
+    assert template.read_text() == text  # the template is kept
+    assert [r.name for r in read_regions(tmp_path / "predictions.regions.yaml")] == ["arena"]
+
+
 def test_regions_page_without_regions_says_how_to_start(session):
     at = page("pages/8_Regions.py").run()
     assert_ok(at)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import shapely
 
 from mapose.core.regions import CIRCLE_VERTICES, Region, check_regions
 from mapose.errors import ValidationError
@@ -62,3 +63,32 @@ def test_regions_from_clicked_points():
         Region.from_points("c", "circle", [[0, 0]])
     with pytest.raises(ValidationError, match="unknown region shape 'star'"):
         Region.from_points("s", "star", [[0, 0], [1, 1]])
+
+
+def test_shrunk_keeps_the_centre_and_the_share_of_area():
+    arena = Region.circle("arena", 300, 200, 100)
+    centre = arena.shrunk("centre", 0.5)
+    assert centre.geometry.area == pytest.approx(0.5 * arena.geometry.area)
+    assert (centre.geometry.centroid.x, centre.geometry.centroid.y) == pytest.approx((300, 200))
+    box = Region.rectangle("box", 0, 0, 400, 200).shrunk("middle", 0.25)  # half of each side
+    assert box.bounds == pytest.approx((100, 50, 300, 150))
+
+
+def test_band_is_the_ring_inside_the_edge():
+    wall = Region.circle("arena", 0, 0, 100).band("wall", 20)
+    assert wall.geometry.area == pytest.approx(np.pi * (100 ** 2 - 80 ** 2), rel=1e-3)
+    assert len(wall.geometry.interiors) == 1
+    rect = Region.rectangle("box", 0, 0, 100, 60).band("rim", 10)
+    assert rect.geometry.area == pytest.approx(100 * 60 - 80 * 40)
+    assert rect.geometry.contains(shapely.Point(5, 30)) and not rect.geometry.contains(shapely.Point(50, 30))
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: Region.line("door", [(0, 0), (0, 10)]).shrunk("c", 0.5), "is a line"),
+    (lambda: Region.circle("a", 0, 0, 10).shrunk("c", 1.5), "between 0 and 1"),
+    (lambda: Region.circle("a", 0, 0, 10).band("w", 0), "must be > 0"),
+    (lambda: Region.rectangle("a", 0, 0, 100, 30).band("w", 15), "leaves nothing inside 'a'"),
+])
+def test_shrunk_and_band_errors_name_the_problem(make, message):
+    with pytest.raises(ValidationError, match=message):
+        make()

@@ -78,6 +78,17 @@ def test_the_bundled_regions_file_reads():
         "type": "MultiPoint", "coordinates": [[0, 0], [1, 1]]}, "properties": {"name": "dots"}}]}),
      "MultiPoint is not supported"),
     ("a.txt", "regions: []", "regions files are .yaml"),
+    ("a.yaml", "regions:\n  - {name: c, inside: arena, area: 0.5}\n", "no region of that name before it"),
+    ("a.yaml", "regions:\n  - {name: a, circle: [9, 9, 3]}\n  - {name: c, inside: a, area: 0.5, border: 1}\n",
+     "takes area (a fraction of it) or border"),
+    ("a.yaml", "regions:\n  - {name: a, circle: [9, 9, 3]}\n  - {name: c, inside: a, area: half}\n",
+     "area must be a number"),
+    ("a.yaml", "regions:\n  - {name: a, circle: [9, 9, 3]}\n  - {name: c, inside: a, border: 5}\n",
+     "leaves nothing inside 'a'"),
+    ("a.yaml", "regions:\n  - {name: a, circle: [9, 9, 3], area: 0.5}\n", "area belong(s) to inside entries"),
+    ("a.yaml", "regions:\n  - {name: a, detect: camera}\n", "detect must be one of video, tracks"),
+    ("a.yaml", "regions:\n  - {name: a, detect: video, shape: oval}\n", "shape must be one of auto"),
+    ("a.yaml", "regions:\n  - {name: a, detect: video}\n", "is found in each video (detect: video)"),
 ])
 def test_bad_regions_files_name_the_problem(tmp_path, name, text, message):
     path = tmp_path / name
@@ -90,3 +101,35 @@ def test_bad_regions_files_name_the_problem(tmp_path, name, text, message):
 def test_a_missing_regions_file_is_named(tmp_path):
     with pytest.raises(MissingFileError, match="regions file"):
         read_regions(tmp_path / "nope.yaml")
+
+
+def test_zones_made_inside_another_region_and_an_arena_found_per_session(tmp_path):
+    from mapose.io.regions import needs_detection
+
+    path = tmp_path / "open_field.yaml"
+    path.write_text("regions:\n"
+                    "  - {name: arena, detect: tracks, shape: rectangle}\n"
+                    "  - {name: centre, inside: arena, area: 0.25}\n"
+                    "  - {name: wall, inside: arena, border: 10}\n"
+                    "  - {name: door, line: [[0, 0], [0, 50]]}\n")
+    asked = []
+
+    def detect(name, source, shape, margin):
+        asked.append((name, source, shape, margin))
+        return Region.rectangle(name, 100, 100, 300, 200)  # as found in one session
+
+    arena, centre, wall, door = read_regions(path, detect)
+    assert asked == [("arena", "tracks", "rectangle", 0.0)]
+    assert centre.bounds == pytest.approx((150, 125, 250, 175))
+    assert wall.geometry.area == pytest.approx(200 * 100 - 180 * 80)
+    assert needs_detection(path) and not needs_detection(BUNDLED)
+    out = write_regions([arena, centre, wall, door], tmp_path / "measured.yaml")  # as plain shapes
+    assert [r.geometry.area for r in read_regions(out)] == pytest.approx([r.geometry.area for r in
+                                                                          (arena, centre, wall, door)])
+
+    def fails(*_):
+        from mapose.errors import ValidationError
+        raise ValidationError("no arena found in the background")
+
+    with pytest.raises(FormatError, match="region 'arena': no arena found"):
+        read_regions(path, fails)

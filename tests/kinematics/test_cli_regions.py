@@ -61,6 +61,7 @@ def test_features_take_regions_too(tmp_path):
     (["--keypoint", "wing"], "keypoint 'wing' not in the tracks; known: head, thorax, abdomen"),
     (["--min-visit", "-1"], "--min-visit must be >= 0"),
     (["--out", "x.txt"], "expected a .parquet or .csv file"),
+    (["--save-regions", "x.txt"], "--save-regions x.txt: expected a .yaml"),
 ])
 def test_regions_errors_are_one_line(tmp_path, capsys, extra, message):
     args = ["regions", str(POSE), "--regions", str(REGIONS), "--out", str(tmp_path / "s.csv")] + extra
@@ -76,3 +77,51 @@ def test_missing_or_misplaced_regions(tmp_path, capsys):
     far.write_text("regions:\n  - {name: elsewhere, rectangle: [5000, 5000, 6000, 6000]}\n")
     assert main(["regions", str(POSE), "--regions", str(far), "--out", str(tmp_path / "s.csv")]) == 0
     assert "no region of" in capsys.readouterr().out
+
+
+def test_one_open_field_template_finds_the_arena_of_each_session(tmp_path, capsys):
+    """A template with the arena taken from the tracks and zones made inside it: measured on the
+    real fly tracks, saved as measured, and the same numbers from the saved plain regions."""
+    template = tmp_path / "open_field.yaml"
+    template.write_text("regions:\n"
+                        "  - {name: arena, detect: tracks, shape: polygon, margin: 5}\n"
+                        "  - {name: centre, inside: arena, area: 0.5}\n"
+                        "  - {name: wall, inside: arena, border: 60}\n")
+    out, measured = tmp_path / "s.csv", tmp_path / "measured.yaml"
+    assert main(["regions", str(POSE), "--regions", str(template), "--out", str(out),
+                 "--save-regions", str(measured)]) == 0
+    assert f"wrote {measured}" in capsys.readouterr().out
+    summary = read_feature_table(out).set_index(["region", "individual"])
+    # the arena holds the flies (all but the 0.1 % of positions trimmed as strays)
+    assert (summary.xs("arena")["fraction_inside"] > 0.99).all()
+    for fly in summary.xs("arena").index:
+        inner = summary.loc[("centre", fly), "time_inside"] + summary.loc[("wall", fly), "time_inside"]
+        assert inner <= summary.loc[("arena", fly), "time_inside"] + 1e-9  # centre and wall do not overlap here
+    again = region_summary(read_tracks(POSE), read_regions(measured))
+    np.testing.assert_allclose(summary["time_inside"].to_numpy(),
+                               again.set_index(["region", "individual"])["time_inside"].to_numpy())
+
+
+def test_an_arena_the_video_does_not_show_is_a_one_line_error(tmp_path, capsys):
+    template = tmp_path / "t.yaml"
+    template.write_text("regions:\n  - {name: arena, detect: video}\n")
+    assert main(["regions", str(POSE), "--regions", str(template), "--out", str(tmp_path / "s.csv"),
+                 "--video", str(VIDEO)]) == 2
+    err = capsys.readouterr().err
+    assert "region 'arena': no arena found" in err and "detect: tracks" in err and err.count("\n") == 1
+    assert not (tmp_path / "s.csv").exists()
+
+
+def test_features_and_classifiers_find_the_arena_of_each_pose_file(tmp_path):
+    from mapose.cli.classify import _regions
+
+    template = tmp_path / "t.yaml"
+    template.write_text("regions:\n  - {name: arena, detect: tracks}\n  - {name: centre, inside: arena, area: 0.3}\n")
+    out = tmp_path / "f.parquet"
+    assert main(["features", str(POSE), "--regions", str(template), "--out", str(out), "--mode", "animal"]) == 0
+    df = read_feature_table(out)
+    assert df["in_arena"].mean() > 0.99 and 0 < df["in_centre"].mean() < 0.9
+    ds = read_tracks(POSE)
+    shifted = ds.assign(position=ds["position"] + 100.0)  # the same session filmed 100 px lower right
+    a, b = _regions([str(template)], [ds, shifted])
+    assert b[0].bounds == pytest.approx(tuple(v + 100 for v in a[0].bounds), abs=1e-6)
