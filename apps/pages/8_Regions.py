@@ -123,6 +123,34 @@ def _save() -> None:
         S["reg_msg"] = f"error: {exc}"
 
 
+def _put(region) -> None:
+    """Add ``region``, replacing one of the same name."""
+    S["reg_regions"] = [r for r in S["reg_regions"] if r.name != region.name] + [region]
+    S["reg_dirty"] = True
+    S["reg_msg"] = f"added {region!r}; save to keep it"
+
+
+def _find_arena() -> None:
+    from mapose.errors import MaposeError
+    from mapose.kinematics.arena import arena_finder
+
+    try:
+        _put(arena_finder(ds, video)("arena", S["reg_arena_src"], S["reg_arena_shape"], 0.0))
+    except MaposeError as exc:
+        S["reg_msg"] = f"error: {exc}"
+
+
+def _add_inside(kind: str) -> None:
+    from mapose.errors import MaposeError
+
+    parent = next(r for r in S["reg_regions"] if r.name == S["reg_parent"])
+    try:
+        _put(parent.shrunk("centre", S["reg_centre_area"]) if kind == "centre" else
+             parent.band("wall", S["reg_wall_px"]))
+    except MaposeError as exc:
+        S["reg_msg"] = f"error: {exc}"
+
+
 def _on_click(key: str, frame_width: int) -> None:
     value = S.get(key)
     if value and "x" in value and value.get("width"):
@@ -156,6 +184,25 @@ if ds is not None:
             c3, c4 = st.columns(2)
             c3.selectbox("Region", [r.name for r in regions], key="reg_delete")
             c4.button("Delete", key="reg_do_delete", on_click=_delete)
+        with st.expander("Arena, and zones inside an area"):
+            from mapose.kinematics.arena import SHAPES as ARENA_SHAPES
+
+            a1, a2 = st.columns(2)
+            a1.radio("Find the arena in", ["video", "tracks"] if video else ["tracks"], key="reg_arena_src",
+                     horizontal=True, help="video: the floor or dish that stands out from the background; "
+                     "tracks: the shape enclosing where the animals went")
+            a2.selectbox("Shape", ARENA_SHAPES, key="reg_arena_shape")
+            st.button("Find the arena", key="reg_find", on_click=_find_arena)
+            inside = [r.name for r in regions if r.is_area]
+            if inside:
+                st.selectbox("Inside", inside, key="reg_parent")
+                z1, z2 = st.columns(2)
+                z1.number_input("centre: share of its area", 0.05, 0.95, 0.5, 0.05, key="reg_centre_area")
+                z1.button("Add centre", key="reg_add_centre", on_click=_add_inside, args=("centre",))
+                z2.number_input("wall: band width (px)", 1.0, 10000.0, 40.0, 5.0, key="reg_wall_px")
+                z2.button("Add wall", key="reg_add_wall", on_click=_add_inside, args=("wall",))
+            st.caption("To find the arena anew in every video, write it in the regions file: "
+                       "{name: arena, detect: video} and {name: centre, inside: arena, area: 0.5} (see the README).")
         if S["reg_save_to"] != path:
             st.caption(f"{Path(path).name} finds the arena in each video; what is shown was found in this one. "
                        f"Save writes it to {S['reg_save_to']} (the template is kept).")
