@@ -115,3 +115,25 @@ def session_regions(path, ds, video=None):
     from mapose.kinematics.arena import arena_finder
 
     return read_regions(path, arena_finder(ds, video or ds.attrs.get("video_path") or None))
+
+
+def calibration_with_regions(calibration, regions):
+    """``calibration`` (a :class:`~mapose.kinematics.config.CalibrationConfig`), with ``px_per_cm``
+    taken from the region that gives its real size (``size_cm``) when nothing else calibrates the
+    tracks; says which was used."""
+    import dataclasses
+
+    from mapose.kinematics.regions import calibration_from_regions
+
+    found = calibration_from_regions(regions)
+    if found is None:
+        return calibration
+    ppc, name = found
+    if calibration.px_per_cm is None and calibration.known_length is None:
+        print(f"calibration: {ppc:.4g} px/cm from region {name!r} and its size_cm")
+        return dataclasses.replace(calibration, px_per_cm=ppc)
+    given = calibration.px_per_cm
+    if given is not None and abs(given - ppc) > 0.05 * ppc:
+        print(f"note: the config's px_per_cm {given:.4g} differs from the {ppc:.4g} that region {name!r} "
+              "and its size_cm give; using the config's")
+    return calibration

@@ -97,6 +97,19 @@ def _calibrations(values, n):
     return list(values)
 
 
+def _with_region_sizes(cal, regions, paths):
+    """``--px-per-cm`` per file, taken from the region giving its ``size_cm`` where not given."""
+    from mapose.kinematics.regions import calibration_from_regions
+
+    out = []
+    for c, rg, path in zip(cal, regions, paths):
+        found = calibration_from_regions(rg) if c is None and rg else None
+        if found is not None:
+            print(f"{path}: {found[0]:.4g} px/cm from region {found[1]!r} and its size_cm")
+        out.append(found[0] if found is not None else c)
+    return out
+
+
 def _check_regions(paths, n) -> None:
     from mapose.errors import ConfigError
 
@@ -187,6 +200,7 @@ def _train(args) -> int:
     _check_regions(args.regions, len(args.pose))
     tracks, stems = _read_pose(args.pose, args.format, args.fps, args.mode)
     regions = _regions(args.regions, tracks)
+    cal = _with_region_sizes(cal, regions, args.pose)
     anns = []
     for ds, a in tqdm(list(zip(tracks, args.annotations)), desc="annotations", unit="file",
                       disable=len(tracks) < 5):
@@ -268,6 +282,7 @@ def _predict(args) -> int:
         print("note: this classifier was trained without regions; --regions is not used")
     tracks, stems = _read_pose(args.pose, args.format, args.fps, model.spec.mode)
     regions = _regions(args.regions if model.spec.regions else None, tracks)
+    cal = _with_region_sizes(cal, regions, args.pose)
     # score every file before writing anything: a bad file leaves no partial results behind
     preds = []
     with tqdm(total=len(tracks), desc="scoring", unit="file", disable=len(tracks) < 2) as bar:

@@ -95,6 +95,12 @@ def run(args) -> int:
 
         ds = calibrate(ds, fps=args.fps)
     ds = clean(ds, cfg.cleaning)
+    if regions:  # an area's size_cm calibrates (and is written to the config saved beside the table)
+        import dataclasses
+
+        from mapose.cli._common import calibration_with_regions
+
+        cfg = dataclasses.replace(cfg, calibration=calibration_with_regions(cfg.calibration, regions))
     ds = apply_calibration(ds, cfg.calibration)
     for entry in cleaning_log(ds):
         print(f"{entry['step']}: {entry['n_changed']} of {entry['n_points']} points changed")

@@ -14,7 +14,8 @@ An arena asked for with ``detect: video`` / ``detect: tracks`` is found in this 
 video's background, or where the animals went; :mod:`mapose.kinematics.arena`), with the zones
 made ``inside:`` it; ``--save-regions`` writes them as measured, to check or reuse.
 ``--config`` takes the ``cleaning:`` and ``calibration:`` of a ``mapose features`` config
-(distances and path lengths then in cm; regions stay drawn in pixels).
+(distances and path lengths then in cm; regions stay drawn in pixels); without one, an area that
+gives its real size (``size_cm``, e.g. the arena's diameter) calibrates the tracks.
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ def run(args) -> int:
     from mapose.config import from_dict, load_yaml
     from mapose.errors import MaposeError
     from mapose.io._files import check_folder_path, check_fps
-    from mapose.cli._common import refuse_overwriting_inputs, session_regions
+    from mapose.cli._common import calibration_with_regions, refuse_overwriting_inputs, session_regions
     from mapose.io.regions import GEOJSON_SUFFIXES, YAML_SUFFIXES, needs_detection, write_regions
     from mapose.io.tables import TABLE_EXTENSIONS, save_feature_table
     from mapose.kinematics import FeaturesRunConfig, apply_calibration, calibrate, check_feature_input, clean
@@ -129,7 +130,7 @@ def run(args) -> int:
     keypoint = _keypoint(args.keypoint)
     ds = clean(ds, cfg.cleaning)
     pixels = ds  # the plot draws in pixels, whatever the calibration
-    ds = apply_calibration(ds, cfg.calibration)
+    ds = apply_calibration(ds, calibration_with_regions(cfg.calibration, regions))
 
     summary = region_summary(ds, regions, keypoint, min_visit=args.min_visit)
     per_frame = _per_frame(ds, regions, keypoint) if args.per_frame else None

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Optional, Sequence
 
 import numpy as np
 import shapely
@@ -62,10 +62,15 @@ class Region:
         (``in_<name>``, ``dist_<name>``).
     geometry
         A valid :class:`shapely.Polygon` (an area) or :class:`shapely.LineString` (a line).
+    size_cm
+        Real size of an area, for calibration (:meth:`pixels_per_cm`): one number for a disc
+        (its diameter) or a square (its side), two for a rectangle (its sides); ``None`` when
+        not known.
     """
 
     name: str
     geometry: Any
+    size_cm: Optional[tuple[float, ...]] = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not _NAME.match(self.name):
@@ -87,6 +92,15 @@ class Region:
         else:
             raise ValidationError(
                 f"region {self.name!r}: geometry must be a shapely Polygon or LineString, got {type(g).__name__}")
+        if self.size_cm is not None:
+            size = np.atleast_1d(np.asarray(self.size_cm, dtype=np.float64)) \
+                if not isinstance(self.size_cm, str) else np.array([np.nan])
+            if not (1 <= size.size <= 2 and np.isfinite(size).all() and (size > 0).all()):
+                raise ValidationError(f"region {self.name!r}: size_cm must be one or two sizes > 0 in cm (a disc's "
+                                      f"diameter, a square's side, or a rectangle's two sides), got {self.size_cm!r}")
+            if not self.is_area:
+                raise ValidationError(f"region {self.name!r}: size_cm belongs to areas, not lines")
+            object.__setattr__(self, "size_cm", tuple(float(v) for v in size))
 
     # ------------------------------------------------------------------ constructors
     @classmethod
@@ -153,6 +167,26 @@ class Region:
     def bounds(self) -> tuple[float, float, float, float]:
         """``(x_min, y_min, x_max, y_max)`` in pixels."""
         return tuple(float(v) for v in self.geometry.bounds)
+
+    def with_size(self, size_cm) -> "Region":
+        """The same region with its real size in cm (see ``size_cm``)."""
+        return Region(self.name, self.geometry, size_cm)
+
+    def pixels_per_cm(self) -> float:
+        """Pixels per cm from ``size_cm`` and the sides of the smallest (rotated) rectangle around
+        the area: a disc's diameter, a square's side, a rectangle's long and short sides."""
+        if self.size_cm is None:
+            raise ValidationError(f"region {self.name!r} has no size_cm to calibrate with")
+        box = np.asarray(shapely.minimum_rotated_rectangle(self.geometry).exterior.coords)
+        sides = np.sort(np.hypot(*np.diff(box[:3], axis=0).T))[::-1]  # long, short (pixels)
+        if len(self.size_cm) == 1:
+            if sides[1] < 0.95 * sides[0]:
+                raise ValidationError(
+                    f"region {self.name!r} is {sides[0]:.0f} x {sides[1]:.0f} px, not a disc or square: give "
+                    "size_cm as its two sides [long, short]")
+            return float(sides.mean() / self.size_cm[0])
+        real = np.sort(self.size_cm)[::-1]
+        return float(np.mean(sides / real))
 
     def shrunk(self, name: str, area: float) -> "Region":
         """This area scaled about its centroid to ``area`` times its area (``0 < area < 1``): the

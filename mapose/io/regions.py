@@ -20,6 +20,10 @@ Two formats, chosen by the file's extension:
         - {name: centre, inside: arena, area: 0.5}      # the arena shrunk to half its area
         - {name: wall, inside: arena, border: 40}       # the band within 40 px of its edge
 
+  An area may give its real size, ``size_cm`` (a disc's diameter, a square's side, or a
+  rectangle's ``[long, short]`` sides): the tracks are then calibrated to cm from it
+  (:func:`mapose.kinematics.regions.calibration_from_regions`) when nothing else calibrates them.
+
   ``detect:`` entries need the video or the tracks: give :func:`read_regions` a ``detect``
   function (``mapose regions``, ``features`` and ``classify`` pass theirs).
 
@@ -108,13 +112,28 @@ def _derived(entry: dict, where: str, path: Path, made: dict) -> Region:
 
 def _from_entry(entry: Any, i: int, path: Path, made: Optional[dict] = None,
                 detect: Optional[Detector] = None) -> Region:
+    """The region of one YAML entry, with its ``size_cm`` (for calibration) when given."""
+    if not isinstance(entry, dict) or "size_cm" not in entry:
+        return _entry_region(entry, i, path, made, detect)
+    where = f"{path}: regions[{i}]"
+    if "inside" in entry:
+        raise FormatError(f"{where}: size_cm belongs to the area it was measured on, not to a region made inside one")
+    region = _entry_region({k: v for k, v in entry.items() if k != "size_cm"}, i, path, made, detect)
+    try:
+        return region.with_size(entry["size_cm"])
+    except MaposeError as exc:
+        raise FormatError(f"{path}: {exc}") from None
+
+
+def _entry_region(entry: Any, i: int, path: Path, made: Optional[dict] = None,
+                  detect: Optional[Detector] = None) -> Region:
     where = f"{path}: regions[{i}]"
     if not isinstance(entry, dict):
         raise FormatError(f"{where}: expected a mapping like {{name: centre, circle: [cx, cy, r]}}, got {entry!r}")
     unknown = sorted(set(entry) - {"name", "holes", *SHAPES, *DERIVED, *DETECTED})
     if unknown:
         raise FormatError(f"{where}: unknown key(s) {', '.join(map(str, unknown))}; "
-                          f"allowed: name, {', '.join(SHAPES)}, holes, {', '.join(DERIVED + DETECTED)}")
+                          f"allowed: name, {', '.join(SHAPES)}, holes, {', '.join(DERIVED + DETECTED)}, size_cm")
     name = entry.get("name")
     if name is None:
         raise FormatError(f"{where}: every region needs a name")
@@ -166,10 +185,11 @@ def _from_feature(feature: Any, i: int, path: Path) -> Region:
         geom = shapely.from_geojson(json.dumps(feature["geometry"]))
     except Exception as exc:  # shapely raises GEOSException for malformed geometries
         raise FormatError(f"{where} ({name}): not a valid GeoJSON geometry ({exc})") from None
+    size = props.get("size_cm") if isinstance(props, dict) else None
     try:
         if isinstance(geom, shapely.Polygon):
             return Region.polygon(name, np.asarray(geom.exterior.coords)[:, :2],
-                                  [np.asarray(h.coords)[:, :2] for h in geom.interiors])
+                                  [np.asarray(h.coords)[:, :2] for h in geom.interiors]).with_size(size)
         if isinstance(geom, shapely.LineString):  # a LinearRing is a closed LineString
             return Region.line(name, np.asarray(geom.coords)[:, :2])
     except MaposeError as exc:
@@ -260,6 +280,8 @@ def write_regions(regions: Iterable[Region], path: PathLike) -> Path:
         for r in regions:
             if r.is_area:
                 e: dict[str, Any] = {"name": r.name, "polygon": _coords(r.geometry.exterior.coords)[:-1]}
+                if r.size_cm is not None:
+                    e["size_cm"] = list(r.size_cm)
                 if r.geometry.interiors:
                     e["holes"] = [_coords(h.coords)[:-1] for h in r.geometry.interiors]
             else:
@@ -271,7 +293,8 @@ def write_regions(regions: Iterable[Region], path: PathLike) -> Path:
         features = [{
             "type": "Feature",
             "geometry": json.loads(shapely.to_geojson(r.geometry)),
-            "properties": {"name": r.name, "roi_type": "PolygonOfInterest" if r.is_area else "LineOfInterest"},
+            "properties": {"name": r.name, "roi_type": "PolygonOfInterest" if r.is_area else "LineOfInterest",
+                           **({"size_cm": list(r.size_cm)} if r.size_cm is not None else {})},
         } for r in regions]
         text = json.dumps({"type": "FeatureCollection", "features": features}, indent=2)
     atomic_write_text(p, text)

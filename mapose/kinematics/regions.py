@@ -24,7 +24,7 @@ used.
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, Optional
 
 import numpy as np
 import pandas as pd
@@ -55,6 +55,18 @@ def regions_in_units(ds: xr.Dataset, regions: Iterable[Region]) -> tuple[Region,
             f"the tracks are in {unit!r} without a px_per_cm attribute; regions are drawn in pixels, so "
             "measure them on tracks in pixels (before calibration) or calibrate with mapose.kinematics.calibrate")
     return tuple(r.scaled(1.0 / float(ppc)) for r in regions)
+
+
+def calibration_from_regions(regions: Iterable[Region]) -> Optional[tuple[float, str]]:
+    """``(px_per_cm, region name)`` from the one region that gives its real size (``size_cm``),
+    or ``None`` when none does."""
+    sized = [r for r in regions if r.size_cm is not None]
+    if not sized:
+        return None
+    if len(sized) > 1:
+        raise ValidationError(f"regions {', '.join(repr(r.name) for r in sized)} all give size_cm: give it for one "
+                              "area only (the one the calibration should come from)")
+    return sized[0].pixels_per_cm(), sized[0].name
 
 
 def reference_points(ds: xr.Dataset, keypoint: KeypointSpec = "centroid") -> np.ndarray:

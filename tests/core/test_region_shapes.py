@@ -92,3 +92,20 @@ def test_band_is_the_ring_inside_the_edge():
 def test_shrunk_and_band_errors_name_the_problem(make, message):
     with pytest.raises(ValidationError, match=message):
         make()
+
+
+def test_pixels_per_cm_from_an_areas_real_size():
+    assert Region.circle("dish", 50, 50, 100).with_size(20).pixels_per_cm() == pytest.approx(10, rel=1e-3)
+    tilted = Region.polygon("cage", [[0, 0], [300, 300], [200, 400], [-100, 100]])  # 424 x 141 px, rotated
+    assert tilted.with_size([42.43, 14.14]).pixels_per_cm() == pytest.approx(10, rel=1e-3)
+    assert tilted.with_size((14.14, 42.43)).pixels_per_cm() == pytest.approx(10, rel=1e-3)  # any order
+    with pytest.raises(ValidationError, match="not a disc or square: give size_cm as its two sides"):
+        tilted.with_size(40).pixels_per_cm()
+    with pytest.raises(ValidationError, match="has no size_cm"):
+        tilted.pixels_per_cm()
+    with pytest.raises(ValidationError, match="size_cm belongs to areas"):
+        Region.line("door", [(0, 0), (0, 9)]).with_size(3)
+    for bad in (0, -2, [1, 2, 3], "big", float("nan")):
+        with pytest.raises(ValidationError, match="size_cm must be one or two sizes > 0"):
+            Region.circle("a", 0, 0, 5).with_size(bad)
+    assert Region.circle("a", 0, 0, 5).with_size(4).shrunk("c", 0.5).size_cm is None  # a new area

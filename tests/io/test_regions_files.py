@@ -89,6 +89,9 @@ def test_the_bundled_regions_file_reads():
     ("a.yaml", "regions:\n  - {name: a, detect: camera}\n", "detect must be one of video, tracks"),
     ("a.yaml", "regions:\n  - {name: a, detect: video, shape: oval}\n", "shape must be one of auto"),
     ("a.yaml", "regions:\n  - {name: a, detect: video}\n", "is found in each video (detect: video)"),
+    ("a.yaml", "regions:\n  - {name: a, circle: [9, 9, 3]}\n  - {name: c, inside: a, area: 0.5, size_cm: 3}\n",
+     "size_cm belongs to the area it was measured on"),
+    ("a.yaml", "regions:\n  - {name: a, circle: [9, 9, 3], size_cm: -4}\n", "size_cm must be one or two sizes"),
 ])
 def test_bad_regions_files_name_the_problem(tmp_path, name, text, message):
     path = tmp_path / name
@@ -133,3 +136,15 @@ def test_zones_made_inside_another_region_and_an_arena_found_per_session(tmp_pat
 
     with pytest.raises(FormatError, match="region 'arena': no arena found"):
         read_regions(path, fails)
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".geojson"])
+def test_the_real_size_of_an_area_is_kept(tmp_path, suffix):
+    path = tmp_path / "a.yaml"
+    path.write_text("regions:\n  - {name: arena, rectangle: [0, 0, 400, 200], size_cm: [40, 20]}\n"
+                    "  - {name: nest, circle: [50, 50, 20]}\n")
+    arena, nest = read_regions(path)
+    assert arena.size_cm == (40.0, 20.0) and nest.size_cm is None
+    again = read_regions(write_regions([arena, nest], tmp_path / f"b{suffix}"))
+    assert again[0].size_cm == (40.0, 20.0) and again[0].pixels_per_cm() == pytest.approx(10)
+    assert again[1].size_cm is None

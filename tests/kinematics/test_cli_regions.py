@@ -125,3 +125,44 @@ def test_features_and_classifiers_find_the_arena_of_each_pose_file(tmp_path):
     shifted = ds.assign(position=ds["position"] + 100.0)  # the same session filmed 100 px lower right
     a, b = _regions([str(template)], [ds, shifted])
     assert b[0].bounds == pytest.approx(tuple(v + 100 for v in a[0].bounds), abs=1e-6)
+
+
+def test_an_arena_of_known_size_calibrates_the_measurements(tmp_path, capsys):
+    """A dish 'known' to be 5 cm across, found from the real fly tracks: distances come out in cm
+    (pixels / px_per_cm), times are unchanged, and mapose features writes the calibration it used."""
+    from mapose.kinematics.arena import arena_from_tracks
+
+    template = tmp_path / "t.yaml"
+    template.write_text("regions:\n  - {name: arena, detect: tracks, shape: circle, size_cm: 5}\n"
+                        "  - {name: centre, inside: arena, area: 0.5}\n")
+    ppc = arena_from_tracks(read_tracks(POSE), shape="circle").with_size(5).pixels_per_cm()
+    plain, cm = tmp_path / "px.csv", tmp_path / "cm.csv"
+    px_only = tmp_path / "px.yaml"
+    px_only.write_text(template.read_text().replace(", size_cm: 5", ""))
+    assert main(["regions", str(POSE), "--regions", str(px_only), "--out", str(plain)]) == 0
+    assert main(["regions", str(POSE), "--regions", str(template), "--out", str(cm)]) == 0
+    assert f"calibration: {ppc:.4g} px/cm from region 'arena'" in capsys.readouterr().out
+    a, b = read_feature_table(plain), read_feature_table(cm)
+    np.testing.assert_allclose(b["time_inside"], a["time_inside"])
+    np.testing.assert_allclose(b["distance_inside"], a["distance_inside"] / ppc, rtol=1e-6)
+
+    out = tmp_path / "f.parquet"
+    assert main(["features", str(POSE), "--regions", str(template), "--out", str(out), "--mode", "animal"]) == 0
+    from mapose.config import load_yaml
+    from mapose.kinematics import FeaturesRunConfig
+
+    saved = load_yaml(tmp_path / "f.config.yaml", FeaturesRunConfig)
+    assert saved.calibration.px_per_cm == pytest.approx(ppc)
+
+
+def test_classifiers_take_each_sessions_calibration_from_its_regions(capsys):
+    from mapose.cli.classify import _with_region_sizes
+    from mapose.core.regions import Region
+    from mapose.errors import ValidationError
+
+    sized = (Region.circle("dish", 100, 100, 100).with_size(10), Region.circle("nest", 50, 50, 10))
+    got = _with_region_sizes([None, 3.0, None], [sized, sized, ()], ["a.h5", "b.h5", "c.h5"])
+    assert got == [pytest.approx(20, rel=1e-3), 3.0, None]  # --px-per-cm wins where given
+    assert "a.h5: 20 px/cm from region 'dish'" in capsys.readouterr().out
+    with pytest.raises(ValidationError, match="give it for one area only"):
+        _with_region_sizes([None], [(sized[0], sized[1].with_size(2))], ["a.h5"])
