@@ -91,10 +91,10 @@ def run(args) -> int:
     from pathlib import Path
 
     from mapose import io
+    from mapose.cli._common import calibration_with_regions, refuse_overwriting_inputs, session_regions
     from mapose.config import from_dict, load_yaml
     from mapose.errors import MaposeError
     from mapose.io._files import check_folder_path, check_fps
-    from mapose.cli._common import calibration_with_regions, refuse_overwriting_inputs, session_regions
     from mapose.io.regions import GEOJSON_SUFFIXES, YAML_SUFFIXES, needs_detection, write_regions
     from mapose.io.tables import TABLE_EXTENSIONS, save_feature_table
     from mapose.kinematics import FeaturesRunConfig, apply_calibration, calibrate, check_feature_input, clean

@@ -93,8 +93,11 @@ class Region:
             raise ValidationError(
                 f"region {self.name!r}: geometry must be a shapely Polygon or LineString, got {type(g).__name__}")
         if self.size_cm is not None:
-            size = np.atleast_1d(np.asarray(self.size_cm, dtype=np.float64)) \
-                if not isinstance(self.size_cm, str) else np.array([np.nan])
+            try:
+                size = np.atleast_1d(np.asarray(self.size_cm, dtype=np.float64)) \
+                    if not isinstance(self.size_cm, str) else np.array([np.nan])
+            except (TypeError, ValueError):
+                size = np.array([np.nan])
             if not (1 <= size.size <= 2 and np.isfinite(size).all() and (size > 0).all()):
                 raise ValidationError(f"region {self.name!r}: size_cm must be one or two sizes > 0 in cm (a disc's "
                                       f"diameter, a square's side, or a rectangle's two sides), got {self.size_cm!r}")

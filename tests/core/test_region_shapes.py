@@ -105,7 +105,7 @@ def test_pixels_per_cm_from_an_areas_real_size():
         tilted.pixels_per_cm()
     with pytest.raises(ValidationError, match="size_cm belongs to areas"):
         Region.line("door", [(0, 0), (0, 9)]).with_size(3)
-    for bad in (0, -2, [1, 2, 3], "big", float("nan")):
+    for bad in (0, -2, [1, 2, 3], "big", ["a", "b"], {"w": 3}, float("nan")):
         with pytest.raises(ValidationError, match="size_cm must be one or two sizes > 0"):
             Region.circle("a", 0, 0, 5).with_size(bad)
     assert Region.circle("a", 0, 0, 5).with_size(4).shrunk("c", 0.5).size_cm is None  # a new area
