@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mapose.core.regions import CIRCLE_VERTICES
 from mapose.errors import MaposeError
 from mapose.io import read_tracks
 from mapose.kinematics.arena import arena_from_tracks, detect_arena, video_background
@@ -61,7 +62,7 @@ def main() -> None:
         pts = None if pts is None else pts[np.isfinite(pts).all(axis=1)]
         try:
             found = detect_arena(bg, pts)
-            kind = {5: "rectangle", CIRCLE: "circle"}.get(len(found.geometry.exterior.coords), "polygon")
+            kind = {5: "rectangle", CIRCLE_VERTICES + 1: "circle"}.get(len(found.geometry.exterior.coords), "polygon")
             x0, y0, x1, y1 = found.bounds
             what = f"{kind} x {x0:.0f}-{x1:.0f}, y {y0:.0f}-{y1:.0f}"
         except MaposeError as exc:
@@ -84,9 +85,6 @@ def main() -> None:
             img = np.repeat(bg[:, :, None], 3, axis=2)
             img = draw_regions(img, shown) if shown else img
             cv2.imwrite(str(Path(args.out) / f"{name}.png"), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
-
-
-CIRCLE = 129  # vertices of a circle region's exterior ring (mapose.core.regions.CIRCLE_VERTICES + 1)
 
 if __name__ == "__main__":
     main()

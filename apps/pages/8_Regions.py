@@ -28,10 +28,15 @@ SHAPES = {"polygon": "click its corners", "rectangle": "click two opposite corne
           "circle": "click the centre, then a point on the edge", "line": "click its points (crossings count)"}
 
 
+def own_regions_path(pose_path: str) -> str:
+    """``<pose stem>.regions.yaml`` beside the pose file."""
+    p = Path(pose_path)
+    return str(p.with_name(f"{p.name.split('.')[0]}.regions.yaml"))
+
+
 def default_regions_path(pose_path: str) -> str:
     """The regions file of the pose file's video, else a new ``<pose stem>.regions.yaml`` beside it."""
-    p = Path(pose_path)
-    return regions_file(pose_path) or str(p.with_name(f"{p.name.split('.')[0]}.regions.yaml"))
+    return regions_file(pose_path) or own_regions_path(pose_path)
 
 
 @st.cache_data(show_spinner="Measuring…", max_entries=16)
@@ -63,10 +68,7 @@ def _save_path(path: str) -> str:
     pose file's own ``<stem>.regions.yaml``, so the template stays as it is."""
     from mapose.io.regions import needs_detection
 
-    if not needs_detection(path):
-        return path
-    p = Path(pose)
-    return str(p.with_name(f"{p.name.split('.')[0]}.regions.yaml"))
+    return own_regions_path(pose) if needs_detection(path) else path
 
 
 def _load(path: str) -> None:
