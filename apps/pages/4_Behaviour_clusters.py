@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the apps/ folder, for _common
-from _common import MAX_POINTS, _mtime, read_frame, session_inputs  # noqa: E402
+from _common import MAX_POINTS, _mtime, read_frame, regions_file, session_inputs  # noqa: E402
 
 st.set_page_config(page_title="mapose · Behaviour clusters", layout="wide")
 st.title("Behaviour clusters")
@@ -42,6 +42,25 @@ def load_embedding(model_dir: str, mtime: float):
     return pd.DataFrame({"x": emb[keep, 0], "y": emb[keep, 1], "cluster": lab[keep].astype(str)})
 
 
+@st.cache_data(show_spinner="Measuring where each cluster happens…", max_entries=8)
+def session_by_region(labels_path: str, mtime: float, pose_path: str, regions_path: str, regions_mtime: float,
+                      video_path: str):
+    """:func:`mapose.behaviour.regions.behaviour_by_region` for this session's rows of the labels,
+    with the regions saved beside its pose file (an arena template is found in its video)."""
+    from mapose.behaviour.regions import behaviour_by_region
+    from mapose.cli._common import session_regions
+    from mapose.io import read_tracks
+
+    labels = pd.read_csv(labels_path)
+    session = Path(pose_path).stem
+    rows = labels[labels["session"].astype(str) == session]
+    if rows.empty:
+        return None
+    tracks = read_tracks(pose_path)
+    regions = session_regions(regions_path, tracks, video_path or None)
+    return behaviour_by_region(rows, {session: tracks}, {session: regions})
+
+
 @st.cache_data(show_spinner="Rendering bout…", max_entries=32)
 def bout_strip(video_path: str, pose_path: str, mtime: float, start: int, stop: int, n: int = 6):
     """``n`` frames spread over a bout, pose drawn on them (rendered on demand, cached)."""
@@ -69,11 +88,15 @@ if ds is not None:
         c1, c2 = st.columns(2)
         mode = c1.selectbox("Mode", ["pair", "animal"] if ds.sizes["individuals"] > 1 else ["animal"], key="cl_mode")
         seed = c2.number_input("Seed", 0, 2**31 - 1, 0, key="cl_seed")
+        own_regions = regions_file(pose)
+        if own_regions:
+            st.caption(f"with the regions of `{own_regions}`: where each cluster happens is measured too")
         if st.button("Cluster this session", key="cl_run"):
             from mapose.cli import main
 
             with st.spinner("Clustering (features → UMAP → HDBSCAN)…"):
-                code = main(["cluster", pose, "--out", folder, "--mode", mode, "--seed", str(int(seed))])
+                code = main(["cluster", pose, "--out", folder, "--mode", mode, "--seed", str(int(seed)),
+                             *(["--regions", own_regions] if own_regions else [])])
             if code != 0:
                 st.error(f"mapose cluster failed with exit code {code}")
             else:
@@ -110,6 +133,34 @@ if ds is not None:
         if stats is not None:
             with st.expander("Cluster statistics"):
                 st.dataframe(stats, width="stretch")
+        st.subheader("Where each cluster happens")
+        saved, own_regions = Path(folder) / "cluster_regions.csv", regions_file(pose)
+        if saved.exists():
+            if (Path(folder) / "cluster_regions.png").exists():
+                st.image(str(Path(folder) / "cluster_regions.png"))
+            with st.expander("Table (every session of the results)"):
+                st.dataframe(pd.read_csv(saved), width="stretch")
+        elif own_regions:
+            from mapose.errors import MaposeError
+
+            try:
+                where = session_by_region(str(Path(folder) / "labels.csv"), _mtime(str(Path(folder) / "labels.csv")),
+                                          pose, own_regions, _mtime(own_regions), video or "")
+            except MaposeError as exc:
+                st.error(f"cannot place the clusters in the regions of `{own_regions}`: {exc}")
+            else:
+                if where is None:
+                    st.caption(f"the results hold no session named {Path(pose).stem!r}")
+                else:
+                    st.caption(f"this session, with the regions of `{own_regions}`: the share of each cluster's "
+                               "frames inside each area, and (×) how that compares with the animals' time there")
+                    st.dataframe(where.pivot(index="cluster", columns="region", values="fraction_inside").round(3),
+                                 width="stretch")
+                    with st.expander("Table"):
+                        st.dataframe(where, width="stretch")
+        else:
+            st.caption("Draw regions on the Regions page (or give `--regions` to `mapose cluster`) to see where "
+                       "each cluster happens.")
         st.subheader("Most typical bouts")
         if bouts is None or bouts.empty:
             st.caption("no typical bouts listed")

@@ -137,3 +137,20 @@ def calibration_with_regions(calibration, regions):
         print(f"note: the config's px_per_cm {given:.4g} differs from the {ppc:.4g} that region {name!r} "
               "and its size_cm give; using the config's")
     return calibration
+
+
+def check_regions_option(paths, n: int) -> None:
+    """``--regions``: one regions file for all ``n`` pose files or one per file."""
+    from mapose.errors import ConfigError
+
+    if paths and len(paths) not in (1, n):
+        raise ConfigError(f"--regions: give one regions file for all {n} pose files or one per file; got {len(paths)}")
+
+
+def regions_per_file(paths, tracks) -> list:
+    """The regions of each of ``tracks`` from ``--regions`` (one file for all or one per file; none:
+    empty tuples); an arena asked for with ``detect:`` is found in each session."""
+    if not paths:
+        return [()] * len(tracks)
+    paths = list(paths) * len(tracks) if len(paths) == 1 else list(paths)
+    return [session_regions(p, ds) for p, ds in zip(paths, tracks)]

@@ -110,24 +110,6 @@ def _with_region_sizes(cal, regions, paths):
     return out
 
 
-def _check_regions(paths, n) -> None:
-    from mapose.errors import ConfigError
-
-    if paths and len(paths) not in (1, n):
-        raise ConfigError(f"--regions: give one regions file for all {n} pose files or one per file; got {len(paths)}")
-
-
-def _regions(paths, tracks):
-    """The regions of each pose file from ``--regions`` (one file for all or one per file); an arena
-    asked for with ``detect:`` is found in each session."""
-    from mapose.cli._common import session_regions
-
-    if not paths:
-        return [()] * len(tracks)
-    paths = list(paths) * len(tracks) if len(paths) == 1 else list(paths)
-    return [session_regions(p, ds) for p, ds in zip(paths, tracks)]
-
-
 def _check_numbers(args, rules) -> None:
     """Raise :class:`ConfigError` for a numeric option outside its range, before any work.
 
@@ -185,7 +167,7 @@ def _train(args) -> int:
     from tqdm import tqdm
 
     from mapose.behaviour.classifier import parse_rename, save_classifier, train_classifier
-    from mapose.cli._common import refuse_overwriting_inputs
+    from mapose.cli._common import check_regions_option, refuse_overwriting_inputs, regions_per_file
     from mapose.errors import ConfigError
     from mapose.io.annotations import read_annotations, write_table
 
@@ -197,9 +179,9 @@ def _train(args) -> int:
     refuse_overwriting_inputs(args.out, [*args.pose, *args.annotations], "--out")
     rename = parse_rename(args.rename)
     cal = _calibrations(args.px_per_cm, len(args.pose))
-    _check_regions(args.regions, len(args.pose))
+    check_regions_option(args.regions, len(args.pose))
     tracks, stems = _read_pose(args.pose, args.format, args.fps, args.mode)
-    regions = _regions(args.regions, tracks)
+    regions = regions_per_file(args.regions, tracks)
     cal = _with_region_sizes(cal, regions, args.pose)
     anns = []
     for ds, a in tqdm(list(zip(tracks, args.annotations)), desc="annotations", unit="file",
@@ -261,7 +243,7 @@ def _predict(args) -> int:
     from tqdm import tqdm
 
     from mapose.behaviour.classifier import bout_table, load_classifier, parse_rename
-    from mapose.cli._common import refuse_overwriting_inputs
+    from mapose.cli._common import check_regions_option, refuse_overwriting_inputs, regions_per_file
     from mapose.io._files import check_folder_path
     from mapose.io.annotations import write_annotations, write_table
     from mapose.viz.behaviour import plot_ethogram
@@ -277,11 +259,11 @@ def _predict(args) -> int:
         model.classifier.n_threads = args.threads
     rename = parse_rename(args.rename)
     cal = _calibrations(args.px_per_cm, len(args.pose))
-    _check_regions(args.regions, len(args.pose))
+    check_regions_option(args.regions, len(args.pose))
     if args.regions and not model.spec.regions:
         print("note: this classifier was trained without regions; --regions is not used")
     tracks, stems = _read_pose(args.pose, args.format, args.fps, model.spec.mode)
-    regions = _regions(args.regions if model.spec.regions else None, tracks)
+    regions = regions_per_file(args.regions if model.spec.regions else None, tracks)
     cal = _with_region_sizes(cal, regions, args.pose)
     # score every file before writing anything: a bad file leaves no partial results behind
     preds = []

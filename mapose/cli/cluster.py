@@ -10,9 +10,11 @@ Label new sessions with a saved model::
 
 Writes ``labels.csv`` (``session`` = input file stem, ``frame``, ``subject`` = animal or ``A|B``,
 ``cluster`` with -1 = noise), ``cluster_stats.csv``, ``transitions.csv``,
-``transition_graph.json``, ``typical_bouts.csv`` / ``.json``, ``summary.json``, plots
-(``ethogram.png``, ``transitions.png``, ``cluster_stats.png``, ``embedding.png`` when fitting), the
-resolved ``config.yaml`` and, when fitting, the saved model in ``model/``.
+``transition_graph.json``, ``typical_bouts.csv`` / ``.json``, ``summary.json``; with ``--regions``,
+where each cluster happens (``cluster_regions.csv``: :func:`mapose.behaviour.regions.behaviour_by_region`);
+plots (``ethogram.png``, ``transitions.png``, ``cluster_stats.png``, ``cluster_regions.png``,
+``embedding.png`` when fitting), the resolved ``config.yaml`` and, when fitting, the saved model in
+``model/``.
 """
 
 from __future__ import annotations
@@ -36,6 +38,12 @@ def add_arguments(parser) -> None:
     parser.add_argument("--format", default=None, help="force the input format (default: sniffed)")
     parser.add_argument("--fps", type=float, default=None, help="frame rate when files lack one")
     parser.add_argument("--typical", type=int, default=5, help="typical bouts listed per cluster")
+    parser.add_argument("--regions", nargs="+", default=None, metavar="R",
+                        help="regions files (.yaml or .geojson; one for all inputs or one per input, as for "
+                             "mapose regions): also write where each cluster happens (cluster_regions.csv / .png)")
+    parser.add_argument("--keypoint", default="centroid",
+                        help="with --regions: the point tested against them (a keypoint name, or centroid: "
+                             "the mean of the keypoints seen); a pair's is its first animal's")
 
 
 def _read_inputs(paths, fmt, fps):
@@ -63,18 +71,20 @@ def _read_inputs(paths, fmt, fps):
 #: Files written into ``--out`` (``model`` is a folder).
 OUTPUT_NAMES = ("labels.csv", "cluster_stats.csv", "transitions.csv", "transition_graph.json",
                 "typical_bouts.csv", "typical_bouts.json", "ethogram.png", "transitions.png",
-                "cluster_stats.png", "embedding.png", "model", "config.yaml", "summary.json")
+                "cluster_stats.png", "embedding.png", "model", "config.yaml", "summary.json",
+                "cluster_regions.csv", "cluster_regions.png")
 
 
 def _check_options(args) -> None:
     """Numeric options and output paths, checked before any file is read or written."""
     from pathlib import Path
 
-    from mapose.cli._common import refuse_overwriting_inputs
+    from mapose.cli._common import check_regions_option, refuse_overwriting_inputs
     from mapose.errors import ConfigError
     from mapose.io._files import check_folder_path, check_fps
 
     check_fps(args.fps, "--fps")
+    check_regions_option(args.regions, len(args.inputs))
     if args.typical < 1:
         raise ConfigError(f"--typical must be >= 1 (typical bouts listed per cluster); got {args.typical}")
     if args.seed is not None and args.seed < 0:
@@ -84,7 +94,7 @@ def _check_options(args) -> None:
     for name in OUTPUT_NAMES:
         # --config is read whole before anything is written, and config.yaml is its resolved form:
         # re-fitting from a result folder's own config (--config out/config.yaml --out out) is fine
-        inputs = list(args.inputs) if name == "config.yaml" else [*args.inputs, args.config]
+        inputs = list(args.inputs) if name == "config.yaml" else [*args.inputs, args.config, *(args.regions or ())]
         refuse_overwriting_inputs(out / name, inputs, "output")
 
 
@@ -117,10 +127,14 @@ def run(args) -> int:
         transition_matrix,
         typical_bouts,
     )
+    from mapose.behaviour.regions import behaviour_by_region
+    from mapose.cli._common import regions_per_file
     from mapose.config import load_yaml, save_yaml
-    from mapose.errors import ConfigError
+    from mapose.errors import ConfigError, MaposeError
     from mapose.io._files import atomic_path, atomic_write_text
+    from mapose.kinematics.motion import keypoint_indices
     from mapose.viz.behaviour import (
+        plot_behaviour_by_region,
         plot_cluster_statistics,
         plot_embedding,
         plot_ethogram,
@@ -131,6 +145,13 @@ def run(args) -> int:
     _check_options(args)
     out = Path(args.out)
     data, sessions = _read_inputs(args.inputs, args.format, args.fps)
+    regions = regions_per_file(args.regions, data)  # read (and arenas found) before the long fit
+    if args.regions:
+        for ds, path in zip(data, args.inputs):
+            try:
+                keypoint_indices([str(k) for k in ds["keypoints"].values], args.keypoint)
+            except MaposeError as exc:
+                raise ConfigError(f"--keypoint: {path}: {exc}") from None
     fps_values = {ds.attrs.get("fps") for ds in data}
     fps = fps_values.pop() if len(fps_values) == 1 else None
 
@@ -187,6 +208,13 @@ def run(args) -> int:
                         f"sequences)")
     plot_transition_graph(graph, out / "transitions.png")
     plot_cluster_statistics(stats, out / "cluster_stats.png", fps=fps)
+    by_region = None
+    if args.regions:
+        by_region = behaviour_by_region(labels, dict(zip(sessions, data)), dict(zip(sessions, regions)),
+                                        column="cluster", keypoint=args.keypoint)
+        with atomic_path(out / "cluster_regions.csv") as tmp:
+            by_region.to_csv(tmp, index=False)
+        plot_behaviour_by_region(by_region, out / "cluster_regions.png", column="cluster")
     if fitted:
         plot_embedding(model.embedding_, model.embedding_labels_, out / "embedding.png",
                        seed=model.seed)
@@ -208,6 +236,9 @@ def run(args) -> int:
         "model": str(out / "model") if fitted else str(args.model),
         "seconds": round(time.perf_counter() - t0, 2),
     }
+    if by_region is not None:
+        summary["regions"] = sorted(by_region["region"].unique().tolist())
+        summary["keypoint"] = args.keypoint
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
     if model.n_clusters_ == 0:
         print("no cluster found (every frame is noise): lower min_cluster_fraction in --config, "

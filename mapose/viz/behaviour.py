@@ -19,7 +19,7 @@ from mapose.viz._figures import new_figure, save_figure
 PathLike = Union[str, Path]
 
 __all__ = ["plot_ethogram", "plot_embedding", "plot_transition_graph", "plot_cluster_statistics",
-           "cluster_colours"]
+           "plot_behaviour_by_region", "cluster_colours"]
 
 
 def cluster_colours(labels: Sequence[int]) -> dict[int, tuple]:
@@ -224,4 +224,33 @@ def plot_cluster_statistics(stats: pd.DataFrame, path: PathLike = "cluster_stats
     ax2.set_xlabel("cluster")
     if len(subjects) > 1:
         ax1.legend(fontsize=8, frameon=False)
+    return save_figure(fig, path)
+
+
+def plot_behaviour_by_region(table: pd.DataFrame, path: PathLike = "cluster_regions.png", column: str = "cluster",
+                             title: str = "") -> Path:
+    """Heat map of :func:`mapose.behaviour.regions.behaviour_by_region`: each label's share of frames
+    inside each area, written with its enrichment (x times the animals' share of time there)."""
+    need = {column, "region", "fraction_inside", "enrichment"}
+    if not need <= set(table.columns):
+        raise ValidationError(f"behaviour-by-region table lacks columns {sorted(need - set(table.columns))}")
+    frac = table.pivot(index=column, columns="region", values="fraction_inside")
+    enr = table.pivot(index=column, columns="region", values="enrichment").reindex_like(frac)
+    fig = new_figure(max(4.5, 1.3 * frac.shape[1] + 2.5), max(3.0, 0.4 * frac.shape[0] + 1.5))
+    ax = fig.add_subplot(1, 1, 1)
+    im = ax.imshow(frac.to_numpy(dtype=float), vmin=0, vmax=1, cmap="viridis", aspect="auto")
+    for i in range(frac.shape[0]):
+        for j in range(frac.shape[1]):
+            f, e = frac.iat[i, j], enr.iat[i, j]
+            if np.isfinite(f):
+                ax.text(j, i, f"{f:.2f}\n×{e:.1f}" if np.isfinite(e) else f"{f:.2f}", ha="center", va="center",
+                        fontsize=7, color="white" if f < 0.6 else "black")
+    ax.set_xticks(range(frac.shape[1]))
+    ax.set_xticklabels([str(c) for c in frac.columns], rotation=30, ha="right")
+    ax.set_yticks(range(frac.shape[0]))
+    ax.set_yticklabels([("noise" if column == "cluster" and v == -1 else str(v)) for v in frac.index])
+    ax.set_xlabel("region")
+    ax.set_ylabel(column)
+    fig.colorbar(im, ax=ax, label="fraction of its frames inside")
+    ax.set_title(title or f"where each {column} happens (×: vs the animals' time there)", fontsize=9)
     return save_figure(fig, path)

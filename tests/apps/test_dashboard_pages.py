@@ -243,8 +243,21 @@ def test_behaviour_clusters_page(session):
     assert "clusters · mode **pair**" in at.markdown[0].value
     assert at.selectbox(key="cl_subject").options == ["F|M", "M|F"]
     assert len(at.get("image")) >= 2  # transition graph + frames of a typical bout
+    assert any("Draw regions on the Regions page" in c.value for c in at.caption)
     at.selectbox(key="cl_pick").set_value(at.selectbox(key="cl_pick").options[-1]).run()
     assert_ok(at)
+    # with regions drawn for this session, the page places the clusters in them
+    from mapose import io
+    from mapose.core.regions import Region
+
+    io.write_regions([Region.rectangle("left_half", 0, 0, 512, 1024)], session.with_name("regions.yaml"))
+    at = page("pages/4_Behaviour_clusters.py").run()
+    assert_ok(at)
+    tables = [d.value for d in at.dataframe]
+    where = next(t for t in tables if "left_half" in t.columns)  # the share of each cluster's frames inside
+    assert list(where.columns) == ["left_half"] and ((where >= 0) & (where <= 1)).all().all()
+    labels = pd.read_csv(folder / "labels.csv")
+    assert sorted(where.index) == sorted(labels["cluster"].unique())
 
 
 @pytest.mark.slow

@@ -113,7 +113,7 @@ def test_an_arena_the_video_does_not_show_is_a_one_line_error(tmp_path, capsys):
 
 
 def test_features_and_classifiers_find_the_arena_of_each_pose_file(tmp_path):
-    from mapose.cli.classify import _regions
+    from mapose.cli._common import regions_per_file
 
     template = tmp_path / "t.yaml"
     template.write_text("regions:\n  - {name: arena, detect: tracks}\n  - {name: centre, inside: arena, area: 0.3}\n")
@@ -123,7 +123,7 @@ def test_features_and_classifiers_find_the_arena_of_each_pose_file(tmp_path):
     assert df["in_arena"].mean() > 0.99 and 0 < df["in_centre"].mean() < 0.9
     ds = read_tracks(POSE)
     shifted = ds.assign(position=ds["position"] + 100.0)  # the same session filmed 100 px lower right
-    a, b = _regions([str(template)], [ds, shifted])
+    a, b = regions_per_file([str(template)], [ds, shifted])
     assert b[0].bounds == pytest.approx(tuple(v + 100 for v in a[0].bounds), abs=1e-6)
 
 
