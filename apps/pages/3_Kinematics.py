@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the apps/ folder, for _common
-from _common import MAX_POINTS, _mtime, session_inputs  # noqa: E402
+from _common import MAX_POINTS, _mtime, regions_file, session_inputs  # noqa: E402
 
 st.set_page_config(page_title="mapose · Kinematics", layout="wide")
 st.title("Kinematics")
@@ -29,6 +29,21 @@ def features(pose_path: str, mtime: float, mode: str, px_per_cm, confidence: flo
     return feature_table(tr, mode=mode, windows=())
 
 
+@st.cache_data(show_spinner="Reading the regions…", max_entries=8)
+def region_calibration(pose_path: str, regions_path: str, mtime: float, video_path: str):
+    """``(px/cm, region name)`` from the area of the session's regions that gives its ``size_cm``
+    (an arena template is found in this video), ``None`` without one; an error message as text."""
+    from mapose.cli._common import session_regions
+    from mapose.errors import MaposeError
+    from mapose.io import read_tracks
+    from mapose.kinematics.regions import calibration_from_regions
+
+    try:
+        return calibration_from_regions(session_regions(regions_path, read_tracks(pose_path), video_path or None))
+    except MaposeError as exc:
+        return str(exc)
+
+
 def plot_lines(df: pd.DataFrame, column: str) -> None:
     wide = df.pivot_table(index="frame", columns="subject", values=column)
     step = max(1, len(wide) // MAX_POINTS)
@@ -37,7 +52,14 @@ def plot_lines(df: pd.DataFrame, column: str) -> None:
 
 if ds is not None:
     c1, c2 = st.columns(2)
-    px_per_cm = c1.number_input("Pixels per cm (0 = keep pixels)", 0.0, 10000.0, 0.0, key="pxcm")
+    own = regions_file(pose)
+    found = region_calibration(pose, own, _mtime(own), video or "") if own else None
+    known = round(found[0], 4) if isinstance(found, tuple) else 0.0
+    px_per_cm = c1.number_input("Pixels per cm (0 = keep pixels)", 0.0, 10000.0, known, key="pxcm")
+    if isinstance(found, tuple):
+        c1.caption(f"{found[0]:.4g} px/cm from region {found[1]!r} of {Path(own).name} and its real size (size_cm)")
+    elif isinstance(found, str):
+        c1.caption(f"the regions of {Path(own).name} give no calibration: {found}")
     conf = c2.slider("Drop points below confidence", 0.0, 1.0, 0.0, 0.05, key="kconf")
     unit = "cm" if px_per_cm else "px"
     animal = features(pose, _mtime(pose), "animal", px_per_cm or None, conf)

@@ -49,7 +49,8 @@ def summary(pose_path: str, mtime: float, regions_key: tuple, _regions: list, ke
 
 def _store(regions: list, path: str) -> str:
     """Write ``regions`` to ``path``; with none left, the file is moved aside to
-    ``<stem>.deleted<suffix>``, still readable (a regions file holds at least one region).
+    ``<stem>.deleted<suffix>`` (``.deleted-2`` ... when earlier ones exist), still readable (a regions
+    file holds at least one region).
     Returns what was done, for the page's message."""
     from mapose.io import write_regions
 
@@ -58,7 +59,10 @@ def _store(regions: list, path: str) -> str:
     p = Path(path)
     if not p.is_file():
         return "no regions to save"
-    backup = p.with_name(f"{p.stem}.deleted{p.suffix}")
+    backup, n = p.with_name(f"{p.stem}.deleted{p.suffix}"), 1
+    while backup.exists():  # an earlier deletion is kept too
+        n += 1
+        backup = p.with_name(f"{p.stem}.deleted-{n}{p.suffix}")
     p.replace(backup)
     return f"no regions left: removed {p} (its last version is kept as {backup})"
 
@@ -153,6 +157,36 @@ def _add_inside(kind: str) -> None:
         S["reg_msg"] = f"error: {exc}"
 
 
+def _set_size() -> None:
+    """The real size of the chosen area (``size_cm``: one number, or a rectangle's two sides)."""
+    from mapose.errors import MaposeError
+
+    name, text = S["reg_parent"], S.get("reg_size", "").strip()
+    try:
+        values = [float(v) for v in text.replace(",", " ").split()] if text else None
+        region = next(r for r in S["reg_regions"] if r.name == name).with_size(values)
+        ppc = f"{region.pixels_per_cm():.4g} px/cm" if values else "no calibration"
+    except ValueError:
+        S["reg_msg"] = f"error: the size of {name} must be numbers in cm (e.g. 45, or 40 30), got {text!r}"
+        return
+    except MaposeError as exc:
+        S["reg_msg"] = f"error: {exc}"
+        return
+    S["reg_regions"] = [region if r.name == name else r for r in S["reg_regions"]]
+    S["reg_dirty"] = True
+    S["reg_msg"] = f"{name}: size {text or 'removed'} ({ppc}); save to keep it"
+
+
+def _save_template() -> None:
+    from mapose.errors import MaposeError
+    from mapose.io import write_regions
+
+    try:
+        S["reg_msg"] = f"saved the template {write_regions(S['reg_regions'], S['reg_template'], template=True)}"
+    except (MaposeError, OSError) as exc:
+        S["reg_msg"] = f"error: {exc}"
+
+
 def _on_click(key: str, frame_width: int) -> None:
     value = S.get(key)
     if value and "x" in value and value.get("width"):
@@ -197,14 +231,33 @@ if ds is not None:
             st.button("Find the arena", key="reg_find", on_click=_find_arena)
             inside = [r.name for r in regions if r.is_area]
             if inside:
-                st.selectbox("Inside", inside, key="reg_parent")
+                st.selectbox("Area", inside, key="reg_parent")
                 z1, z2 = st.columns(2)
                 z1.number_input("centre: share of its area", 0.05, 0.95, 0.5, 0.05, key="reg_centre_area")
                 z1.button("Add centre", key="reg_add_centre", on_click=_add_inside, args=("centre",))
                 z2.number_input("wall: band width (px)", 1.0, 10000.0, 40.0, 5.0, key="reg_wall_px")
                 z2.button("Add wall", key="reg_add_wall", on_click=_add_inside, args=("wall",))
-            st.caption("To find the arena anew in every video, write it in the regions file: "
-                       "{name: arena, detect: video} and {name: centre, inside: arena, area: 0.5} (see the README).")
+                chosen = next(r for r in regions if r.name == S["reg_parent"])
+                s1, s2 = st.columns(2)
+                s1.text_input("Its real size (cm)", key="reg_size", placeholder="e.g. 45, or 40 30",
+                              help="a dish's diameter, a square's side, or a rectangle's two sides: calibrates "
+                                   "distances and speeds to cm (empty: no size)")
+                s2.button("Set size", key="reg_set_size", on_click=_set_size)
+                if chosen.size_cm is not None:
+                    st.caption(f"{chosen.name}: {' x '.join(f'{v:g}' for v in chosen.size_cm)} cm, "
+                               f"{chosen.pixels_per_cm():.4g} px/cm")
+            made = [r.name for r in regions if r.recipe]
+            if made:
+                st.text_input("Template for every video", value=str(Path(pose).parent / "regions.yaml"),
+                              key="reg_template",
+                              help="regions.yaml in a folder serves every pose file in it (or one folder down) "
+                                   "that has no <stem>.regions.yaml of its own")
+                st.button("Save as a template", key="reg_save_template", on_click=_save_template,
+                          help="the arena is found anew in each video and the zones are made inside it; regions "
+                               "drawn by hand are kept as drawn")
+                st.caption(f"made in each video: {', '.join(made)}"
+                           + (" (the template file exists and will be replaced)"
+                              if Path(S["reg_template"]).is_file() else ""))
         if S["reg_save_to"] != path:
             st.caption(f"{Path(path).name} finds the arena in each video; what is shown was found in this one. "
                        f"Save writes it to {S['reg_save_to']} (the template is kept).")

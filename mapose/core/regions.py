@@ -20,7 +20,7 @@ Region('door', line, x 0.0-0.0, y 10.0-60.0)
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Optional, Sequence
 
 import numpy as np
@@ -66,11 +66,18 @@ class Region:
         Real size of an area, for calibration (:meth:`pixels_per_cm`): one number for a disc
         (its diameter) or a square (its side), two for a rectangle (its sides); ``None`` when
         not known.
+    recipe
+        How the region is made anew in each video, when it is (written by
+        :func:`mapose.io.write_regions` with ``template=True``): ``{"detect": "video" | "tracks",
+        "shape": ..., "margin": px}`` for an arena found in the session, ``{"inside": AREA,
+        "area": fraction}`` or ``{"inside": AREA, "border": px}`` for a zone made inside another
+        area; ``None`` for a fixed shape.  Not part of equality.
     """
 
     name: str
     geometry: Any
     size_cm: Optional[tuple[float, ...]] = None
+    recipe: Optional[dict] = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not _NAME.match(self.name):
@@ -173,7 +180,11 @@ class Region:
 
     def with_size(self, size_cm) -> "Region":
         """The same region with its real size in cm (see ``size_cm``)."""
-        return Region(self.name, self.geometry, size_cm)
+        return replace(self, size_cm=size_cm)
+
+    def with_recipe(self, recipe: Optional[dict]) -> "Region":
+        """The same region, noting how it is made in each video (see ``recipe``)."""
+        return replace(self, recipe=dict(recipe) if recipe else None)
 
     def pixels_per_cm(self) -> float:
         """Pixels per cm from ``size_cm`` and the sides of the smallest (rotated) rectangle around
@@ -199,7 +210,8 @@ class Region:
             raise ValidationError(f"region {name!r}: area must be a fraction between 0 and 1 of {self.name!r}, "
                                   f"got {area}")
         f = float(np.sqrt(area))
-        return Region(name, shapely.affinity.scale(self.geometry, f, f, origin=self.geometry.centroid))
+        return Region(name, shapely.affinity.scale(self.geometry, f, f, origin=self.geometry.centroid),
+                      recipe={"inside": self.name, "area": float(area)})
 
     def band(self, name: str, width: float) -> "Region":
         """The band of this area within ``width`` pixels of its edge (the wall zone of an open
@@ -213,7 +225,7 @@ class Region:
             x0, y0, x1, y1 = self.bounds
             raise ValidationError(f"region {name!r}: a border of {w:g} px leaves nothing inside {self.name!r} "
                                   f"({x1 - x0:.0f} x {y1 - y0:.0f} px)")
-        return Region(name, self.geometry.difference(inner))
+        return Region(name, self.geometry.difference(inner), recipe={"inside": self.name, "border": w})
 
     def _need_area(self, what: str) -> None:
         if not self.is_area:

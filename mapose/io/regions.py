@@ -88,7 +88,8 @@ def _detected(entry: dict, where: str, path: Path, detect: Optional[Detector]) -
         raise FormatError(f"{path}: region {entry['name']!r} is found in each video (detect: {source}); read the "
                           "file with the session's video or tracks (mapose regions, features and classify do)")
     try:
-        return detect(str(entry["name"]), source, shape, margin)
+        return detect(str(entry["name"]), source, shape, margin).with_recipe(
+            {"detect": source, "shape": shape, "margin": margin})
     except MaposeError as exc:
         raise FormatError(f"{path}: region {entry['name']!r}: {exc}") from None
 
@@ -266,22 +267,77 @@ def _coords(a: Any) -> list[list[float]]:
     return [[round(float(x), 4), round(float(y), 4)] for x, y in np.asarray(a)[:, :2]]
 
 
-def write_regions(regions: Iterable[Region], path: PathLike) -> Path:
-    """Write ``regions`` atomically as YAML or GeoJSON (by the extension of ``path``)."""
+def _size(r: Region) -> Any:
+    """``size_cm`` as written: one number, or a rectangle's two sides."""
+    return r.size_cm[0] if len(r.size_cm) == 1 else list(r.size_cm)
+
+
+def _recipe_entry(r: Region) -> dict[str, Any]:
+    """The template entry of a region made in each video (``detect:`` / ``inside:``)."""
+    recipe = dict(r.recipe)
+    if "detect" in recipe:
+        e = {"name": r.name, "detect": recipe["detect"], "shape": recipe.get("shape", "auto")}
+        if recipe.get("margin"):
+            e["margin"] = float(recipe["margin"])
+        if r.size_cm is not None:
+            e["size_cm"] = _size(r)
+        return e
+    kind = "area" if "area" in recipe else "border"
+    return {"name": r.name, "inside": str(recipe["inside"]), kind: float(recipe[kind])}
+
+
+def _parents_first(regions: tuple[Region, ...]) -> tuple[Region, ...]:
+    """``regions`` with each zone made ``inside:`` an area after that area (as a template is read)."""
+    names = {r.name for r in regions}
+    for r in regions:
+        parent = (r.recipe or {}).get("inside")
+        if parent is not None and parent not in names:
+            raise FormatError(f"region {r.name!r} is made inside {parent!r}, which is not among the regions; "
+                              "keep it, or save plain shapes")
+    out: list[Region] = []
+    left = list(regions)
+    while left:
+        before = len(out)
+        for r in list(left):  # in the given order, each as soon as the area it is inside is written
+            parent = (r.recipe or {}).get("inside")
+            if parent is None or (parent != r.name and parent in {o.name for o in out}):
+                out.append(r)
+                left.remove(r)
+        if len(out) == before:
+            raise FormatError(f"regions {', '.join(r.name for r in left)} are each made inside another of them; "
+                              "save plain shapes")
+    return tuple(out)
+
+
+def write_regions(regions: Iterable[Region], path: PathLike, template: bool = False) -> Path:
+    """Write ``regions`` atomically as YAML or GeoJSON (by the extension of ``path``).
+
+    ``template=True`` (YAML only) writes the regions that are made anew in each video (those with
+    a ``recipe``: an arena found with ``detect:``, zones made ``inside:`` it) as those entries
+    instead of their shapes in this video, so one file serves every session; other regions keep
+    their shapes.
+    """
     import shapely
 
     regions = check_regions(regions)
     p = Path(path)
     suffix = _suffix(p)
+    if template and suffix not in YAML_SUFFIXES:
+        raise FormatError(f"{p}: a template (arena found in each video, zones inside it) is written as YAML; "
+                          "GeoJSON holds fixed shapes only")
+    if template:
+        regions = _parents_first(regions)
     if suffix in YAML_SUFFIXES:
         import yaml
 
         entries = []
         for r in regions:
-            if r.is_area:
+            if template and r.recipe:
+                e = _recipe_entry(r)
+            elif r.is_area:
                 e: dict[str, Any] = {"name": r.name, "polygon": _coords(r.geometry.exterior.coords)[:-1]}
                 if r.size_cm is not None:
-                    e["size_cm"] = list(r.size_cm)
+                    e["size_cm"] = _size(r)
                 if r.geometry.interiors:
                     e["holes"] = [_coords(h.coords)[:-1] for h in r.geometry.interiors]
             else:
@@ -294,7 +350,7 @@ def write_regions(regions: Iterable[Region], path: PathLike) -> Path:
             "type": "Feature",
             "geometry": json.loads(shapely.to_geojson(r.geometry)),
             "properties": {"name": r.name, "roi_type": "PolygonOfInterest" if r.is_area else "LineOfInterest",
-                           **({"size_cm": list(r.size_cm)} if r.size_cm is not None else {})},
+                           **({"size_cm": _size(r)} if r.size_cm is not None else {})},
         } for r in regions]
         text = json.dumps({"type": "FeatureCollection", "features": features}, indent=2)
     atomic_write_text(p, text)

@@ -206,10 +206,15 @@ def arena_from_tracks(points, shape: str = "auto", name: str = "arena", margin: 
 def arena_finder(tracks=None, video: Union[str, Path, None] = None):
     """The ``detect`` function :func:`mapose.io.read_regions` takes for ``detect:`` entries of one
     session: ``"video"`` looks at the background of ``video`` (choosing with the tracks'
-    positions), ``"tracks"`` at the tracks.  ``margin`` grows (or, negative, shrinks) what is found."""
+    positions), ``"tracks"`` at the tracks.  ``margin`` grows (or, negative, shrinks) what is found.
+    The region returned notes how it was found (``recipe``), so it can be saved as a template."""
     cache: dict = {}
 
     def detect(name: str, source: str, shape: str, margin: float) -> Region:
+        recipe = {"detect": source, "shape": shape, "margin": float(margin)}
+        return find(name, source, shape, margin).with_recipe(recipe)
+
+    def find(name: str, source: str, shape: str, margin: float) -> Region:
         if source == "tracks":
             if tracks is None:
                 raise ValidationError("detect: tracks needs the session's tracks")

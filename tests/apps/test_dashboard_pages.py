@@ -89,6 +89,18 @@ def test_kinematics_page(session):
     assert_ok(at)
 
 
+def test_kinematics_page_calibrates_from_an_area_of_known_size(session):
+    from mapose import io
+    from mapose.core.regions import Region
+
+    io.write_regions([Region.rectangle("floor", 0, 0, 1000, 500).with_size([50, 25])], session.with_name("regions.yaml"))
+    at = page("pages/3_Kinematics.py").run()
+    assert_ok(at)
+    assert at.number_input(key="pxcm").value == pytest.approx(20.0)
+    assert any("20 px/cm from region 'floor'" in c.value for c in at.caption)
+    assert any("speeds in cm" in c.value for c in at.caption)
+
+
 def test_regions_page_measures_draws_saves_and_deletes(tmp_path, monkeypatch):
     from mapose.io import read_regions
 
@@ -162,6 +174,19 @@ def test_regions_page_saves_deleting_every_region_by_moving_the_file_aside(tmp_p
     assert [r.name for r in read_regions(tmp_path / "regions.deleted.yaml")] == ["a", "b"]  # nothing lost
     assert any("no regions left" in c.value for c in at.caption)
     assert at.button(key="reg_save").disabled  # nothing more to save
+    # drawn and deleted again: the earlier deleted version is kept beside the new one
+    at.session_state["reg_points"] = [[100.0, 100.0], [200.0, 200.0]]
+    at.run()
+    at.radio(key="reg_shape").set_value("rectangle")
+    at.text_input(key="reg_name").set_value("c")
+    at.button(key="reg_add").click().run()
+    at.button(key="reg_save").click().run()
+    at.selectbox(key="reg_delete").set_value("c")
+    at.button(key="reg_do_delete").click().run()
+    at.button(key="reg_save").click().run()
+    assert_ok(at)
+    assert [r.name for r in read_regions(tmp_path / "regions.deleted.yaml")] == ["a", "b"]
+    assert [r.name for r in read_regions(tmp_path / "regions.deleted-2.yaml")] == ["c"]
 
 
 def test_regions_page_shows_the_arena_a_template_finds_and_keeps_the_template(tmp_path, monkeypatch):
@@ -220,6 +245,33 @@ def test_regions_page_finds_the_arena_and_adds_zones_inside_it(tmp_path, monkeyp
 
     saved = {r.name: r for r in read_regions(tmp_path / "predictions.regions.yaml")}
     assert saved["centre"].geometry.area == pytest.approx(0.4 * saved["arena"].geometry.area, rel=1e-6)
+    # the dish's real size calibrates; a size that is not numbers is refused with its reason
+    at.selectbox(key="reg_parent").set_value("arena")
+    at.text_input(key="reg_size").set_value("four cm")
+    at.button(key="reg_set_size").click().run()
+    assert "must be numbers in cm" in at.error[0].value
+    at.text_input(key="reg_size").set_value("4")
+    at.button(key="reg_set_size").click().run()
+    assert_ok(at)
+    ppc = 2 * np.sqrt(saved["arena"].geometry.area / np.pi) / 4
+    assert any(f"{ppc:.4g} px/cm" in c.value for c in at.caption)
+    # saved as a template, the arena is found anew in each session and the zones follow it
+    import yaml
+
+    from mapose.io import read_tracks
+    from mapose.kinematics.arena import arena_finder
+
+    assert at.text_input(key="reg_template").value == str(tmp_path / "regions.yaml")
+    at.button(key="reg_save_template").click().run()
+    assert_ok(at)
+    entries = yaml.safe_load((tmp_path / "regions.yaml").read_text())["regions"]
+    assert entries == [{"name": "arena", "detect": "tracks", "shape": "circle", "size_cm": 4.0},
+                       {"name": "centre", "inside": "arena", "area": 0.4},
+                       {"name": "wall", "inside": "arena", "border": 50.0}]
+    ds = read_tracks(pose)
+    moved = read_regions(tmp_path / "regions.yaml", arena_finder(ds.assign(position=ds["position"] + 30.0)))
+    assert moved[1].geometry.centroid.x == pytest.approx(saved["centre"].geometry.centroid.x + 30, abs=0.5)
+    assert moved[0].pixels_per_cm() == pytest.approx(ppc, rel=0.01)
 
 
 def test_regions_page_without_regions_says_how_to_start(session):

@@ -148,3 +148,36 @@ def test_the_real_size_of_an_area_is_kept(tmp_path, suffix):
     again = read_regions(write_regions([arena, nest], tmp_path / f"b{suffix}"))
     assert again[0].size_cm == (40.0, 20.0) and again[0].pixels_per_cm() == pytest.approx(10)
     assert again[1].size_cm is None
+
+
+def test_a_template_is_written_back_as_a_template(tmp_path):
+    """Regions found in one session keep how they were made: written with template=True they
+    give the same file, so the arena is found anew in the next video; fixed shapes stay shapes."""
+    import yaml
+
+    path = tmp_path / "open_field.yaml"
+    path.write_text("regions:\n"
+                    "  - {name: arena, detect: video, shape: circle, margin: 5.0, size_cm: 45}\n"
+                    "  - {name: centre, inside: arena, area: 0.25}\n"
+                    "  - {name: wall, inside: arena, border: 10}\n"
+                    "  - {name: door, line: [[0, 0], [0, 50]]}\n")
+    one = read_regions(path, lambda name, *_: Region.circle(name, 200, 200, 100))
+    assert one[0].recipe == {"detect": "video", "shape": "circle", "margin": 5.0} and one[3].recipe is None
+    out = write_regions(one, tmp_path / "again.yaml", template=True)
+    assert yaml.safe_load(out.read_text()) == yaml.safe_load(path.read_text())
+    # the saved template finds the arena of another session, and its zones follow it
+    other = read_regions(out, lambda name, *_: Region.circle(name, 300, 250, 100))
+    assert other[1].geometry.centroid.coords[0] == pytest.approx((300, 250), abs=1e-6)
+    assert other[0].size_cm == (45.0,) and other[2].geometry.area == pytest.approx(one[2].geometry.area)
+    # zones made by hand from a drawn area are templates too; they come after the area they are inside
+    drawn = Region.rectangle("box", 0, 0, 100, 100)
+    entries = yaml.safe_load(write_regions([drawn.band("rim", 5), drawn], tmp_path / "t.yaml",
+                                           template=True).read_text())["regions"]
+    assert [e["name"] for e in entries] == ["box", "rim"] and entries[1] == {"name": "rim", "inside": "box",
+                                                                               "border": 5.0}
+    with pytest.raises(FormatError, match="made inside 'box', which is not among the regions"):
+        write_regions([drawn.band("rim", 5)], tmp_path / "u.yaml", template=True)
+    with pytest.raises(FormatError, match="GeoJSON holds fixed shapes only"):
+        write_regions(one, tmp_path / "t.geojson", template=True)
+    # equality ignores how a region was made
+    assert one[1] == Region(one[1].name, one[1].geometry)
