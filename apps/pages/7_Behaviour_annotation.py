@@ -174,8 +174,10 @@ pred_path = st.sidebar.text_input("Classifier predictions (optional)", value=_de
                                   key="ann_pred_path", help="a CSV of mapose classify predict")
 st.sidebar.checkbox("Save after every change", value=True, key="ann_autosave")
 with st.sidebar.expander("Keyboard shortcuts"):
-    st.markdown("\n".join(f"- `{k.replace('shift+', 'Shift+').replace('ArrowRight', '→').replace('ArrowLeft', '←')}` {v}"
-                          for k, v in SHORTCUTS.items()))
+    def _key_label(k: str) -> str:
+        return k.replace("shift+", "Shift+").replace("ArrowRight", "→").replace("ArrowLeft", "←")
+
+    st.markdown("\n".join(f"- `{_key_label(k)}` {v}" for k, v in SHORTCUTS.items()))
 if not path:
     st.info("Enter the annotation file to write (or open) in the sidebar.")
     st.stop()

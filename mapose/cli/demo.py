@@ -19,7 +19,8 @@ Re-running the demo resumes: a finished training or analysis is not redone.
 
 from __future__ import annotations
 
-HELP = ("run the whole pipeline (train, evaluate, analyse, track, label video, kinematics, frames to label next) on the bundled sample")
+HELP = ("run the whole pipeline (train, evaluate, analyse, track, label video, kinematics, frames to label "
+        "next) on the bundled sample")
 
 
 def add_arguments(parser) -> None:

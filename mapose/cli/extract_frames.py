@@ -162,7 +162,8 @@ def run(args) -> int:
         digits = max(5, len(str(int(frames.max()))))
         with VideoReader(video) as vr:
             for f in frames:
-                ok = cv2.imwrite(str(folder / f"img{int(f):0{digits}d}.png"), cv2.cvtColor(vr[int(f)], cv2.COLOR_RGB2BGR))
+                ok = cv2.imwrite(str(folder / f"img{int(f):0{digits}d}.png"),
+                                 cv2.cvtColor(vr[int(f)], cv2.COLOR_RGB2BGR))
                 if not ok:
                     raise MaposeError(f"{folder}: cannot write image files there")
         print(f"saved {len(frames)} images in {folder}")

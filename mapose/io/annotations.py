@@ -430,7 +430,8 @@ def _read_boris(p: Path, n_frames: Optional[int], fps: Optional[float]) -> pd.Da
         raise FormatError(f"{p}: non-numeric times in column {tcol!r}")
     rows = []
     open_: dict[tuple[str, str], float] = {}
-    for b, subj, t, st in df.sort_values("_time", kind="stable")[[bcol, "_subject", "_time", "_status"]].itertuples(index=False):
+    events = df.sort_values("_time", kind="stable")[[bcol, "_subject", "_time", "_status"]]
+    for b, subj, t, st in events.itertuples(index=False):
         key = (str(b).strip(), subj)
         if st == "POINT":
             f0 = int(round(t * fps))

@@ -203,7 +203,8 @@ def angular_speed(data: Union[xr.Dataset, xr.DataArray], from_kp: KeypointSpec, 
     return np.abs(angular_velocity(data, from_kp, to_kp)).rename("angular_speed")
 
 
-def joint_angle(data: Union[xr.Dataset, xr.DataArray], a: KeypointSpec, b: KeypointSpec, c: KeypointSpec) -> xr.DataArray:
+def joint_angle(data: Union[xr.Dataset, xr.DataArray], a: KeypointSpec, b: KeypointSpec,
+                c: KeypointSpec) -> xr.DataArray:
     """Angle at ``b`` between ``b -> a`` and ``b -> c`` (radians, ``[0, pi]``; pi = straight line)."""
     pa, pb, pc = (keypoint_position(data, s) for s in (a, b, c))
     u = np.moveaxis((pa - pb).values, 1, -1)

@@ -254,7 +254,8 @@ def _windowed(feats: dict[str, np.ndarray], names: Sequence[str], windows: Seque
 def animal_features(ds: xr.Dataset, windows: Sequence[int], cfg: FeatureConfig) -> dict[str, np.ndarray]:
     """Base + window animal features of ``ds`` as ``(T, I)`` arrays, by column name."""
     pos, t, kps, roles = _prepare(ds, cfg)
-    feats = {k: np.ascontiguousarray(v.T) for k, v in animal_feature_arrays(pos, t, kps, roles, cfg.joint_angles).items()}
+    arrays = animal_feature_arrays(pos, t, kps, roles, cfg.joint_angles)
+    feats = {k: np.ascontiguousarray(v.T) for k, v in arrays.items()}
     feats.update(_windowed(feats, ANIMAL_WINDOWED, windows, cfg.window_stats))
     return {k: v.T for k, v in feats.items()}
 

@@ -49,9 +49,9 @@ def evaluate_tracks(pred: xr.Dataset, truth: xr.Dataset, threshold: Optional[flo
     """CLEAR-MOT and identity metrics of predicted tracks against reference tracks.
 
     Animals are matched per frame by the distance between keypoint centroids (mean of the visible
-    keypoints the two files share by name); a prediction further than ``threshold`` pixels from a reference animal cannot
-    match it.  Frames are aligned on the ``frame`` coordinate (frames missing from one side count
-    as empty there).
+    keypoints the two files share by name); a prediction further than ``threshold`` pixels from a
+    reference animal cannot match it.  Frames are aligned on the ``frame`` coordinate (frames
+    missing from one side count as empty there).
 
     Parameters
     ----------
@@ -67,8 +67,9 @@ def evaluate_tracks(pred: xr.Dataset, truth: xr.Dataset, threshold: Optional[flo
     -------
     dict
         The metrics of :data:`METRICS` (``mota``, ``idf1``, ``num_switches``,
-        ``num_fragmentations``, ...), plus ``threshold_px``, ``n_frames``, ``keypoints_compared`` (body parts both name) and ``switch_frames``
-        (video frames where motmetrics counted an identity switch).
+        ``num_fragmentations``, ...), plus ``threshold_px``, ``n_frames``, ``keypoints_compared``
+        (body parts both name) and ``switch_frames`` (video frames where motmetrics counted an
+        identity switch).
     """
     import motmetrics as mm
 

@@ -309,11 +309,13 @@ def train(
     cfg = config or TrainConfig()
     if resumed:
         saved = load_yaml(out / "config.yaml", TrainConfig)
-        if config is not None and to_dict(saved) != to_dict(dc_replace(config, optim=dc_replace(config.optim, minutes=saved.optim.minutes))):
-            raise ConfigError(
-                f"{out} holds a run with another config; resume with the same config or choose a "
-                "new --out folder"
-            )
+        if config is not None:  # the time budget may change on resuming, nothing else
+            same_budget = dc_replace(config, optim=dc_replace(config.optim, minutes=saved.optim.minutes))
+            if to_dict(saved) != to_dict(same_budget):
+                raise ConfigError(
+                    f"{out} holds a run with another config; resume with the same config or choose a "
+                    "new --out folder"
+                )
         cfg = saved
     if minutes is not None:
         cfg = dc_replace(cfg, optim=dc_replace(cfg.optim, minutes=float(minutes)))

@@ -93,7 +93,8 @@ def test_kinematics_page_calibrates_from_an_area_of_known_size(session):
     from mapose import io
     from mapose.core.regions import Region
 
-    io.write_regions([Region.rectangle("floor", 0, 0, 1000, 500).with_size([50, 25])], session.with_name("regions.yaml"))
+    floor = Region.rectangle("floor", 0, 0, 1000, 500).with_size([50, 25])
+    io.write_regions([floor], session.with_name("regions.yaml"))
     at = page("pages/3_Kinematics.py").run()
     assert_ok(at)
     assert at.number_input(key="pxcm").value == pytest.approx(20.0)
