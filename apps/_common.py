@@ -56,23 +56,11 @@ def video_info(path: str) -> dict:
 
 
 def guess_video(pose_path: str, ds=None) -> Optional[str]:
-    """The video of a pose file: its recorded ``video_path``, else a video with the same stem nearby."""
-    from mapose.cli._common import VIDEO_SUFFIXES
+    """The video of a pose file: its recorded ``video_path``, else a video named like it nearby,
+    else the only video beside it (:func:`mapose.io.video.video_of_pose`)."""
+    from mapose.io.video import video_of_pose
 
-    if ds is not None and ds.attrs.get("video_path"):
-        p = Path(ds.attrs["video_path"])
-        if p.exists():
-            return str(p)
-        near = Path(pose_path).parent / p.name
-        if near.exists():
-            return str(near)
-    pp = Path(pose_path)
-    stem = pp.name.split(".")[0]
-    for cand in sorted(pp.parent.iterdir()) if pp.parent.exists() else []:
-        if cand.suffix.lower() in VIDEO_SUFFIXES and (cand.stem.startswith(stem) or stem.startswith(cand.stem)):
-            return str(cand)
-    vids = [c for c in pp.parent.iterdir() if c.suffix.lower() in VIDEO_SUFFIXES] if pp.parent.exists() else []
-    return str(vids[0]) if len(vids) == 1 else None
+    return video_of_pose(pose_path, ds, only_video_nearby=True)
 
 
 def regions_file(pose_path: str) -> Optional[str]:

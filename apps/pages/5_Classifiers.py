@@ -132,3 +132,9 @@ if ds is not None:
             if (results / f"{stem}_bouts.csv").exists():
                 with st.expander("Predicted bouts"):
                     st.dataframe(pd.read_csv(results / f"{stem}_bouts.csv"), width="stretch")
+            if (results / f"{stem}_regions.csv").exists():
+                st.caption("Where each behaviour happens: the share of its frames inside each area, the share of "
+                           "the time there that it takes, and (enrichment) how many times more it happens there "
+                           "than the animals' time there alone explains")
+                st.dataframe(pd.read_csv(results / f"{stem}_regions.csv").round(3), width="stretch",
+                             hide_index=True)

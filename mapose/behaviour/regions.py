@@ -114,3 +114,28 @@ def behaviour_by_region(labels: pd.DataFrame, tracks: Mapping[str, xr.Dataset],
                          "enrichment": frac / overall if overall else np.nan})
     out = pd.DataFrame(rows, columns=[column, *COLUMNS])
     return out.sort_values([column, "region"], kind="stable").reset_index(drop=True)
+
+
+def behaviours_by_region(predictions: pd.DataFrame, tracks: xr.Dataset, regions: Sequence[Region],
+                         behaviours: Sequence[str], keypoint: KeypointSpec = "centroid") -> pd.DataFrame:
+    """:func:`behaviour_by_region` for the 0/1 columns of a classifier's predictions (one session:
+    ``frame``, ``subject`` and a column per behaviour, as ``mapose classify predict`` writes).
+
+    One row per behaviour and area: ``behaviour`` and :data:`COLUMNS`, over the frames where the
+    behaviour is scored (1); the enrichment compares with every frame the animal is seen.
+    """
+    missing = [b for b in behaviours if b not in predictions.columns]
+    if missing:
+        raise ValidationError(f"the predictions lack the behaviour column(s) {missing}")
+    table = predictions.assign(session="session")
+    parts = []
+    for b in behaviours:
+        part = behaviour_by_region(table, {"session": tracks}, {"session": regions}, column=b, keypoint=keypoint)
+        part = part[part[b] == 1].drop(columns=b)
+        if part.empty:  # never scored (or never seen): zero frames, shares undefined
+            areas = [r.name for r in regions if r.is_area]
+            part = pd.DataFrame({"region": areas, "frames": 0, "frames_inside": 0, "fraction_inside": np.nan,
+                                 "share_of_region": np.nan, "enrichment": np.nan})
+        parts.append(part.assign(behaviour=b))
+    out = pd.concat(parts, ignore_index=True)
+    return out[["behaviour", *COLUMNS]]

@@ -6,8 +6,7 @@ from pathlib import Path
 
 from mapose.errors import MaposeError
 from mapose.io import read_pose_any  # noqa: F401  (used by several commands)
-
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".mpg", ".mpeg", ".m4v", ".wmv")
+from mapose.io.video import VIDEO_SUFFIXES
 
 
 def is_video(path: str | Path) -> bool:
@@ -110,10 +109,16 @@ def decode_choice(value: str) -> bool | None:
 
 def session_regions(path, ds, video=None):
     """The regions of ``path`` for one session: ``detect:`` entries are found in ``ds``'s tracks
-    and its video (``video``, else the one the pose file names)."""
-    from mapose.io.regions import read_regions
+    and its video (``video``, else the one the pose file names, else a video beside the pose file
+    named like it: :func:`mapose.io.video.video_of_pose`)."""
+    from mapose.io.regions import needs_detection, read_regions
+    from mapose.io.video import video_of_pose
     from mapose.kinematics.arena import arena_finder
 
+    if not video and ds.attrs.get("source_file"):
+        video = video_of_pose(ds.attrs["source_file"], ds)
+        if video and needs_detection(path) and not ds.attrs.get("video_path"):
+            print(f"{path}: the arena of {ds.attrs['source_file']} is looked for in {video} (the video beside it)")
     return read_regions(path, arena_finder(ds, video or ds.attrs.get("video_path") or None))
 
 

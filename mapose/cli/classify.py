@@ -17,7 +17,8 @@ Predict::
         [--rename OLD=NEW ...] [--px-per-cm V ...]
 
 writes ``results/<pose stem>.csv`` (``frame``, ``subject``, and per behaviour ``B_prob`` and
-``B``), ``<stem>_bouts.csv`` and ``<stem>_ethogram.png``.
+``B``), ``<stem>_bouts.csv`` and ``<stem>_ethogram.png``; with ``--regions``, also where each
+behaviour happens, ``<stem>_regions.csv`` (:func:`mapose.behaviour.regions.behaviours_by_region`).
 
 Annotation files: any format of :mod:`mapose.io.annotations` (the simplest: a CSV with a
 ``frame`` column and one 0/1 column per behaviour).
@@ -83,6 +84,9 @@ def add_arguments(parser) -> None:
     _common(p)
     p.add_argument("--model", required=True, help="model folder written by 'classify train'")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--keypoint", default="centroid",
+                   help="with --regions: the point tested for where each behaviour happens (<stem>_regions.csv; "
+                        "a keypoint name, or centroid); a pair's is its first animal's")
 
 
 def _calibrations(values, n):
@@ -166,8 +170,16 @@ def _train(args) -> int:
     import pandas as pd
     from tqdm import tqdm
 
-    from mapose.behaviour.classifier import parse_rename, save_classifier, train_classifier
-    from mapose.cli._common import check_regions_option, refuse_overwriting_inputs, regions_per_file
+    from mapose.behaviour.classifier import (
+        parse_rename,
+        save_classifier,
+        train_classifier,
+    )
+    from mapose.cli._common import (
+        check_regions_option,
+        refuse_overwriting_inputs,
+        regions_per_file,
+    )
     from mapose.errors import ConfigError
     from mapose.io.annotations import read_annotations, write_table
 
@@ -243,16 +255,23 @@ def _predict(args) -> int:
     from tqdm import tqdm
 
     from mapose.behaviour.classifier import bout_table, load_classifier, parse_rename
-    from mapose.cli._common import check_regions_option, refuse_overwriting_inputs, regions_per_file
+    from mapose.behaviour.regions import behaviours_by_region
+    from mapose.cli._common import (
+        check_regions_option,
+        refuse_overwriting_inputs,
+        regions_per_file,
+    )
+    from mapose.errors import ConfigError, MaposeError
     from mapose.io._files import check_folder_path
     from mapose.io.annotations import write_annotations, write_table
+    from mapose.kinematics.motion import keypoint_indices
     from mapose.viz.behaviour import plot_ethogram
 
     _check_numbers(args, COMMON_NUMBERS)
     out = Path(args.out)
     check_folder_path(out, "--out")
     for stem in (Path(p).stem for p in args.pose):
-        for name in (f"{stem}.csv", f"{stem}_bouts.csv", f"{stem}_ethogram.png"):
+        for name in (f"{stem}.csv", f"{stem}_bouts.csv", f"{stem}_ethogram.png", f"{stem}_regions.csv"):
             refuse_overwriting_inputs(out / name, args.pose, "output")
     model = load_classifier(args.model)
     if args.threads:
@@ -261,21 +280,31 @@ def _predict(args) -> int:
     cal = _calibrations(args.px_per_cm, len(args.pose))
     check_regions_option(args.regions, len(args.pose))
     if args.regions and not model.spec.regions:
-        print("note: this classifier was trained without regions; --regions is not used")
+        print("note: this classifier was trained without regions; --regions only says where each behaviour "
+              "happens")
     tracks, stems = _read_pose(args.pose, args.format, args.fps, model.spec.mode)
-    regions = regions_per_file(args.regions if model.spec.regions else None, tracks)
+    regions = regions_per_file(args.regions, tracks)
+    if args.regions:
+        for ds, path in zip(tracks, args.pose):
+            try:
+                keypoint_indices([str(k) for k in ds["keypoints"].values], args.keypoint)
+            except MaposeError as exc:
+                raise ConfigError(f"--keypoint: {path}: {exc}") from None
     cal = _with_region_sizes(cal, regions, args.pose)
     # score every file before writing anything: a bad file leaves no partial results behind
     preds = []
     with tqdm(total=len(tracks), desc="scoring", unit="file", disable=len(tracks) < 2) as bar:
         for ds, c, path, rg in zip(tracks, cal, args.pose, regions):
             preds.append(model.predict_tracks(ds, rename=rename, px_per_cm=c, fps=args.fps, what=str(path),
-                                              regions=rg))
+                                              regions=rg if model.spec.regions else None))
             bar.update()
     out.mkdir(parents=True, exist_ok=True)
-    for ds, stem, path, pred in zip(tracks, stems, args.pose, preds):
+    for ds, stem, path, pred, rg in zip(tracks, stems, args.pose, preds, regions):
         fps = args.fps or ds.attrs.get("fps")
         write_annotations(pred, out / f"{stem}.csv")
+        if args.regions:
+            write_table(behaviours_by_region(pred, ds, rg, model.behaviours, keypoint=args.keypoint),
+                        out / f"{stem}_regions.csv")
         bouts = bout_table(pred, model.behaviours, fps=fps)
         write_table(bouts, out / f"{stem}_bouts.csv")
         rows = {}

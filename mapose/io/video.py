@@ -58,6 +58,8 @@ FORWARD_DECODE_LIMIT = 32
 
 #: Extensions of the images a folder given as a video is read from.
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+#: file extensions taken for videos
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".mpg", ".mpeg", ".m4v", ".wmv")
 
 
 class FrameIndexError(MaposeError, IndexError):
@@ -729,12 +731,37 @@ class _Abort(Exception):
     """Internal: unwinds the atomic write without renaming the temporary file."""
 
 
+def video_of_pose(pose_path: PathLike, ds=None, only_video_nearby: bool = False) -> Optional[str]:
+    """The video a pose file was made from, when it can be told: the ``video_path`` its tracks
+    record (or a file of that name beside the pose file), else a video beside it whose name starts
+    with the pose file's stem or begins it (``m3v1.mp4`` for ``m3v1DLC_resnet50....h5``).
+    ``only_video_nearby``: else the only video in the pose file's folder (a guess, for defaults a
+    person sees).  ``None`` when none is found."""
+    pp = Path(pose_path)
+    if ds is not None and ds.attrs.get("video_path"):
+        p = Path(ds.attrs["video_path"])
+        if p.exists():
+            return str(p)
+        if (pp.parent / p.name).exists():
+            return str(pp.parent / p.name)
+    if not pp.parent.is_dir():
+        return None
+    videos = sorted(c for c in pp.parent.iterdir() if c.suffix.lower() in VIDEO_SUFFIXES)
+    stem = pp.name.split(".")[0]
+    for cand in videos:
+        if cand.stem.startswith(stem) or stem.startswith(cand.stem):
+            return str(cand)
+    return str(videos[0]) if only_video_nearby and len(videos) == 1 else None
+
+
 __all__ = [
     "FrameIndexError",
     "IMAGE_SUFFIXES",
     "VideoReader",
+    "VIDEO_SUFFIXES",
     "VideoWriter",
     "image_files",
     "probe_video",
     "video_checksum",
+    "video_of_pose",
 ]

@@ -360,6 +360,8 @@ def test_classifiers_page_train_and_predict(session):
     pred = model / "predictions" / "two_flies.csv"
     assert pred.exists()
     assert {"close_prob", "close"} <= set(pd.read_csv(pred).columns)
+    where = next(d.value for d in at.dataframe if "enrichment" in d.value.columns)
+    assert where[["behaviour", "region"]].values.tolist() == [["close", "left_half"]]
 
 
 @pytest.fixture

@@ -99,5 +99,19 @@ def test_classify_with_regions_drawn_per_video(tmp_path, capsys):
     truth = new[3]["visit"].to_numpy()
     tp = np.sum((pred["visit"] == 1) & (truth == 1))
     assert 2 * tp / (pred["visit"].sum() + truth.sum()) > 0.9
+    # where the behaviour happens: a visit is the centroid inside the port, so nearly all of it is there
+    from mapose.io import read_regions, read_tracks
+    from mapose.kinematics import region_occupancy
+
+    where = pd.read_csv(out / "z3_regions.csv")
+    assert where[["behaviour", "region"]].values.tolist() == [["visit", "port"]]
+    inside = region_occupancy(read_tracks(new[0]), read_regions(new[2])).values[:, 0, 0]
+    scored = pred["visit"].to_numpy() == 1
+    assert where.loc[0, "frames"] == np.sum(scored & np.isfinite(inside))
+    assert where.loc[0, "frames_inside"] == np.nansum(inside[scored])
+    assert where.loc[0, "fraction_inside"] > 0.9 and where.loc[0, "enrichment"] > 1.5
+    assert where.loc[0, "enrichment"] == pytest.approx(where.loc[0, "fraction_inside"] / np.nanmean(inside), rel=1e-5)
+    assert main(base + ["--regions", str(new[2]), "--keypoint", "tail"]) == 2
+    assert "--keypoint" in capsys.readouterr().err
     assert main(base + ["--regions", str(new[2]), str(new[2])]) == 2
     assert "one regions file for all 1 pose files or one per file" in capsys.readouterr().err

@@ -166,3 +166,31 @@ def test_classifiers_take_each_sessions_calibration_from_its_regions(capsys):
     assert "a.h5: 20 px/cm from region 'dish'" in capsys.readouterr().out
     with pytest.raises(ValidationError, match="give it for one area only"):
         _with_region_sizes([None], [(sized[0], sized[1].with_size(2))], ["a.h5"])
+
+
+def test_the_video_beside_a_pose_file_is_found_for_its_arena(tmp_path, capsys):
+    """A DeepLabCut-style pose file records no video; the video named like it beside it is used."""
+    import cv2
+
+    from mapose.core import make_tracks
+    from mapose.io import write_tracks
+    from mapose.io.video import VideoWriter
+
+    xs = 60 + 6 * np.arange(30.0)
+    with VideoWriter(tmp_path / "sessA.mp4", fps=10, size=(320, 240)) as writer:
+        for x in xs:
+            img = np.full((240, 320, 3), 20, np.uint8)
+            cv2.rectangle(img, (40, 30), (280, 210), (190, 190, 190), -1)
+            cv2.circle(img, (int(x), 120), 12, (10, 10, 10), -1)  # a dark animal crossing the floor
+            writer.write(img)
+    pos = np.stack([xs, np.full(30, 120.0)], axis=1)[:, :, None, None]  # (time, space, keypoint, animal)
+    pose = tmp_path / "sessADLC_resnet50_arenaNov1shuffle1_1000.h5"
+    write_tracks(make_tracks(pos, np.ones((30, 1, 1)), keypoints=["body"], fps=10.0), pose, format="dlc")
+    assert not read_tracks(pose).attrs.get("video_path")
+    template = tmp_path / "t.yaml"
+    template.write_text("regions:\n  - {name: floor, detect: video, shape: rectangle}\n")
+    measured = tmp_path / "measured.yaml"
+    assert main(["regions", str(pose), "--regions", str(template), "--out", str(tmp_path / "s.csv"),
+                 "--save-regions", str(measured)]) == 0
+    assert "sessA.mp4 (the video beside it)" in capsys.readouterr().out
+    assert read_regions(measured)[0].bounds == pytest.approx((40, 30, 280, 210), abs=2)
