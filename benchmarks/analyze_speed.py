@@ -70,7 +70,7 @@ def worker(args) -> None:
         model, args.worker, args.out, n_animals=args.n_animals, batch_size=args.batch_size,
         scale=args.scale, decode=DecodeOptions(max_animals=args.n_animals),
         tracker=Tracker(n_animals=args.n_animals), threads=args.threads, progress=False,
-        precision=args.precision,
+        precision=args.precision, backend=args.backend,
         chunk_size=args.chunk_size,
     )
     wall = time.perf_counter() - t0
@@ -84,6 +84,7 @@ def worker(args) -> None:
         "shares": tm.shares(), "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "torch_threads": args.threads or torch.get_num_threads(),
         "precision": res.provenance["options"]["precision"], "tta": model.tta,
+        "backend": res.provenance["options"]["backend"],
         "device": str(next(model.parameters()).device),
     }), flush=True)
 
@@ -113,7 +114,7 @@ def run_one(video: Path, out: Path, args) -> dict:
     cmd = [sys.executable, __file__, "--worker", str(video), "--out", str(out),
            "--model", str(args.model), "--labels", str(args.labels), "--batch-size", str(args.batch_size),
            "--n-animals", str(args.n_animals), "--chunk-size", str(args.chunk_size),
-           "--precision", args.precision, "--device", args.device]
+           "--precision", args.precision, "--device", args.device, "--backend", args.backend]
     if args.tta:
         cmd += ["--tta", args.tta]
     if args.threads is not None:
@@ -132,7 +133,8 @@ def report(r: dict) -> None:
     print(f"  {Path(r['video']).name}: {r['frames']} frames in {r['wall_s']:.1f} s = "
           f"{r['fps']:.2f} frames/s end to end; peak RSS {r['peak_rss_mb']:.0f} MB; "
           f"{r['instances']} instances tracked; torch threads {r['torch_threads']}; "
-          f"precision {r['precision']}; test-time augmentation {r['tta']}; device {r['device']}")
+          f"precision {r['precision']}; test-time augmentation {r['tta']}; device {r['device']}; "
+          f"backend {r['backend']}")
     print(f"    process CPU time {r['cpu_s']:.1f} s = {1000 * r['cpu_s'] / r['frames']:.1f} CPU-ms/frame "
           f"(load-independent cost: {r['frames'] / r['cpu_s']:.1f} frames per CPU-second)")
     print("    share of wall time: " + ", ".join(
@@ -156,6 +158,8 @@ def main() -> None:
     ap.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"))
     ap.add_argument("--chunk-size", type=int, default=500)
     ap.add_argument("--device", default="cpu", help="torch device for the model: cpu (default), cuda, auto")
+    ap.add_argument("--backend", default="auto", choices=("auto", "torch", "onnx"),
+                    help="what runs the network (mapose analyze --backend)")
     ap.add_argument("--tta", default=None, choices=("none", "rot2", "rot4"),
                     help="test-time augmentation (default: the model's config)")
     ap.add_argument("--repeat", type=int, default=10, help="concatenate the video this many times (0: skip)")

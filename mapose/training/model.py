@@ -156,6 +156,11 @@ class PoseModel(nn.Module):
         #: :class:`mapose.decode.sides.BodySides`: the side of the body axis each left/right part is
         #: labelled on in the training frames (split.json); the assembly separates such a pair by it
         self.body_sides = None
+        #: folder the model was loaded from (``None`` when built here)
+        self.source_dir: Optional[str] = None
+        #: what runs the network in :meth:`predict` instead of ``forward`` (an
+        #: :class:`mapose.inference.onnx_runtime.OnnxNetwork`); ``None``: PyTorch
+        self.runtime = None
         self.backbone = FPNBackbone(config.model.encoder, self.net_stride,
                                     config.model.decoder_channels, encoder_weights)
         self.heads = nn.ModuleDict({
@@ -173,6 +178,10 @@ class PoseModel(nn.Module):
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         feats = self.backbone(x)
         return {r: head(feats) for r, head in self.heads.items()}
+
+    def network(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Raw head outputs of normalised images: ``forward``, or the attached ``runtime``."""
+        return self(x) if self.runtime is None else self.runtime(x)
 
     @staticmethod
     def activate(raw: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -225,7 +234,7 @@ class PoseModel(nn.Module):
         out, count = {}, {}
         for k, mirrored in views:  # padded sides are multiples of the stride: turns and mirrors map cells onto cells
             xv = torch.flip(x, (-1,)) if mirrored else x
-            o = self.activate(self(torch.rot90(xv, k, (-2, -1)) if k else xv))
+            o = self.activate(self.network(torch.rot90(xv, k, (-2, -1)) if k else xv))
             for r, v in o.items():
                 v = unturn_outputs(r, v.float(), k)
                 if mirrored:
@@ -478,6 +487,7 @@ def load_model(model_dir: str | Path, device: str = "cpu", checkpoint: str = "be
         state = {k[len("model."):]: v for k, v in state.items() if k.startswith("model.")}
         model.load_state_dict(state)
         model.checksum = sha256_file(ckpt)
+        model.source_dir = str(d)
     from mapose.training.calibration import read_calibration
 
     model.calibration = read_calibration(d)

@@ -77,7 +77,7 @@ def test_cli_kill_and_resume(tmp_path, capsys):
     def args(out):
         return ["analyze", str(video), "--model", str(model), "--out", str(out), "--n-animals", "2",
                 "--batch-size", "4", "--chunk-size", "8", "--threads", "1", "--no-progress",
-                "--peak-threshold", "0.0105", "--min-keypoints", "1"]
+                "--peak-threshold", "0.0101", "--min-keypoints", "1"]
 
     ref = tmp_path / "ref.h5"
     assert main(args(ref)) == 0  # uninterrupted, in this process
