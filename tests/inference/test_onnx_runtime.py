@@ -138,3 +138,18 @@ def test_export_command_writes_a_network_other_programs_run(tmp_path, capsys):
     np.testing.assert_allclose(heatmap, ref.numpy(), atol=1e-4)
     assert main(["export", str(model_dir), "--out", str(tmp_path / "net.pt")]) == 2
     assert "ending in .onnx" in capsys.readouterr().err
+
+
+def test_a_model_folder_that_cannot_be_written_exports_to_a_temporary_folder(tmp_path, monkeypatch):
+    import tempfile
+
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    net = _model()
+    net.source_dir = str(blocker / "model")  # a folder inside a file: cannot be made
+    use_onnx(net, threads=1)
+    assert net.runtime.path.parent == tmp_path / "tmp" / "mapose-onnx"
+    images = torch.randint(0, 255, (1, 64, 64, 3), dtype=torch.uint8)
+    got = net.predict(images)["heatmap"]
+    np.testing.assert_allclose(got.numpy(), use_torch(net).predict(images)["heatmap"].numpy(), atol=1e-4)
