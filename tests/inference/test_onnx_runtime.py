@@ -153,3 +153,23 @@ def test_a_model_folder_that_cannot_be_written_exports_to_a_temporary_folder(tmp
     images = torch.randint(0, 255, (1, 64, 64, 3), dtype=torch.uint8)
     got = net.predict(images)["heatmap"]
     np.testing.assert_allclose(got.numpy(), use_torch(net).predict(images)["heatmap"].numpy(), atol=1e-4)
+
+
+def test_each_network_of_an_ensemble_runs_in_onnx_runtime(tmp_path):
+    from mapose.training.model import EnsembleModel
+
+    members = [_model(), _model()]
+    with torch.no_grad():
+        for p in members[1].parameters():
+            p.add_(0.01)  # two different networks
+    for i, m in enumerate(members):
+        m.source_dir = str(tmp_path / str(i))
+    ensemble = EnsembleModel(members, members[0].config)
+    assert resolve_backend(ensemble, "auto", "auto") == "onnx"
+    images = torch.randint(0, 255, (2, 64, 96, 3), dtype=torch.uint8)
+    ref = ensemble.predict(images)
+    use_onnx(ensemble, threads=1)
+    assert all(m.runtime is not None for m in members) and len(list(tmp_path.glob("*/onnx/*.onnx"))) == 2
+    got = ensemble.predict(images)
+    for r in ref:
+        np.testing.assert_allclose(got[r].numpy(), ref[r].numpy(), atol=1e-4)
