@@ -159,3 +159,16 @@ def regions_per_file(paths, tracks) -> list:
         return [()] * len(tracks)
     paths = list(paths) * len(tracks) if len(paths) == 1 else list(paths)
     return [session_regions(p, ds) for p, ds in zip(paths, tracks)]
+
+
+def check_keypoint_option(keypoint, tracks, paths) -> None:
+    """``--keypoint`` (the point tested against regions) names a body part of every pose file, or
+    ``centroid``: else one line naming the file and the body parts it has."""
+    from mapose.errors import ConfigError
+    from mapose.kinematics.motion import keypoint_indices
+
+    for ds, path in zip(tracks, paths):
+        try:
+            keypoint_indices([str(k) for k in ds["keypoints"].values], keypoint)
+        except MaposeError as exc:
+            raise ConfigError(f"--keypoint: {path}: {exc}") from None

@@ -257,14 +257,13 @@ def _predict(args) -> int:
     from mapose.behaviour.classifier import bout_table, load_classifier, parse_rename
     from mapose.behaviour.regions import behaviours_by_region
     from mapose.cli._common import (
+        check_keypoint_option,
         check_regions_option,
         refuse_overwriting_inputs,
         regions_per_file,
     )
-    from mapose.errors import ConfigError, MaposeError
     from mapose.io._files import check_folder_path
     from mapose.io.annotations import write_annotations, write_table
-    from mapose.kinematics.motion import keypoint_indices
     from mapose.viz.behaviour import plot_ethogram
 
     _check_numbers(args, COMMON_NUMBERS)
@@ -285,11 +284,7 @@ def _predict(args) -> int:
     tracks, stems = _read_pose(args.pose, args.format, args.fps, model.spec.mode)
     regions = regions_per_file(args.regions, tracks)
     if args.regions:
-        for ds, path in zip(tracks, args.pose):
-            try:
-                keypoint_indices([str(k) for k in ds["keypoints"].values], args.keypoint)
-            except MaposeError as exc:
-                raise ConfigError(f"--keypoint: {path}: {exc}") from None
+        check_keypoint_option(args.keypoint, tracks, args.pose)
     cal = _with_region_sizes(cal, regions, args.pose)
     # score every file before writing anything: a bad file leaves no partial results behind
     preds = []

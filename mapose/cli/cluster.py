@@ -128,11 +128,10 @@ def run(args) -> int:
         typical_bouts,
     )
     from mapose.behaviour.regions import behaviour_by_region
-    from mapose.cli._common import regions_per_file
+    from mapose.cli._common import check_keypoint_option, regions_per_file
     from mapose.config import load_yaml, save_yaml
-    from mapose.errors import ConfigError, MaposeError
+    from mapose.errors import ConfigError
     from mapose.io._files import atomic_path, atomic_write_text
-    from mapose.kinematics.motion import keypoint_indices
     from mapose.viz.behaviour import (
         plot_behaviour_by_region,
         plot_cluster_statistics,
@@ -147,11 +146,7 @@ def run(args) -> int:
     data, sessions = _read_inputs(args.inputs, args.format, args.fps)
     regions = regions_per_file(args.regions, data)  # read (and arenas found) before the long fit
     if args.regions:
-        for ds, path in zip(data, args.inputs):
-            try:
-                keypoint_indices([str(k) for k in ds["keypoints"].values], args.keypoint)
-            except MaposeError as exc:
-                raise ConfigError(f"--keypoint: {path}: {exc}") from None
+        check_keypoint_option(args.keypoint, data, args.inputs)
     fps_values = {ds.attrs.get("fps") for ds in data}
     fps = fps_values.pop() if len(fps_values) == 1 else None
 
