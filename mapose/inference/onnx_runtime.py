@@ -85,25 +85,22 @@ def resolve_backend(model: Any, backend: str = "auto", precision: str = "auto") 
     return "onnx"
 
 
-class _Heads:
-    """The network as a module returning its heads as a tuple (ONNX outputs), optionally activated."""
+def _heads_module(net, activated: bool):
+    """The network as a module returning its heads as a tuple (the ONNX outputs), optionally activated."""
+    import torch
 
-    @staticmethod
-    def wrap(net, activated: bool):
-        import torch
+    class Heads(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = net
 
-        class Wrapped(torch.nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.net = net
+        def forward(self, x):
+            out = self.net(x)
+            if activated:
+                out = self.net.activate(out)
+            return tuple(out[r] for r in self.net.heads)
 
-            def forward(self, x):
-                out = self.net(x)
-                if activated:
-                    out = self.net.activate(out)
-                return tuple(out[r] for r in self.net.heads)
-
-        return Wrapped().eval()
+    return Heads().eval()
 
 
 def export_onnx(net, path, activated: bool = False, shape: Optional[tuple[int, int, int, int]] = None) -> Path:
@@ -126,7 +123,7 @@ def export_onnx(net, path, activated: bool = False, shape: Optional[tuple[int, i
     try:
         with atomic_path(path) as tmp, warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice and tracer warnings
-            torch.onnx.export(_Heads.wrap(net, activated), (example,), str(tmp), input_names=["x"],
+            torch.onnx.export(_heads_module(net, activated), (example,), str(tmp), input_names=["x"],
                               output_names=names, dynamic_axes=dynamic, opset_version=OPSET, dynamo=False)
     except ImportError as exc:
         raise MaposeError(f"exporting to ONNX needs the package onnx ({exc}): pip install onnx") from None
