@@ -11,7 +11,7 @@ from mapose.core.skeleton import Skeleton
 from mapose.errors import ValidationError
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Detections:
     """Animal instances found in video frames, flat over all frames (a frame may hold 0..N).
 
@@ -107,6 +107,18 @@ class Detections:
     # ------------------------------------------------------------------ queries
     def __len__(self) -> int:
         return int(self.frame.shape[0])
+
+    def __repr__(self) -> str:
+        """One line (the arrays are summarised, not printed)."""
+        ids = ""
+        if self.track_id is not None:
+            known = self.track_id[self.track_id >= 0]
+            names = self.track_names or tuple(str(t) for t in np.unique(known))
+            ids = f", identities {list(names)}" if len(known) else ", no identities"
+        fps = f", {self.fps:g} fps" if self.fps else ""
+        src = f", from {self.source!r}" if self.source else ""
+        return (f"Detections({len(self)} instances over {self.n_frames} frames, "
+                f"{self.n_keypoints} keypoints{ids}{fps}{src})")
 
     @property
     def n_keypoints(self) -> int:

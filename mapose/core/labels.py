@@ -32,7 +32,7 @@ class ImageRef:
             raise ValidationError(f"ImageRef for video {self.video!r} needs a frame index >= 0")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Labels:
     """Labelled frames: instances placed on images, with optional identities.
 
@@ -82,6 +82,14 @@ class Labels:
 
     def __len__(self) -> int:
         return len(self.images)
+
+    def __repr__(self) -> str:
+        """One line (the images and instances are summarised, not listed)."""
+        n_user = int(self.is_user.sum())
+        ids = f", individuals {list(self.individuals)}" if self.individuals else ""
+        src = f", from {self.source!r}" if self.source else ""
+        return (f"Labels({len(self.images)} images, {len(self.instances)} instances ({n_user} placed by a "
+                f"person), {self.skeleton.n_keypoints} keypoints{ids}{src})")
 
     def resolve(self, path: str) -> Path:
         """Absolute path of an image/video path written in the label file."""

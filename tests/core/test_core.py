@@ -163,6 +163,21 @@ def test_labels_checks(fly):
         ImageRef(video="v.mp4")
 
 
+def test_detections_and_labels_print_as_one_line_summaries(fly):
+    """A notebook that shows a Detections or Labels gets what it holds, not every array."""
+    k = fly.n_keypoints
+    n = 2000
+    det = Detections(np.repeat(np.arange(n // 2), 2), np.zeros((n, k, 2)), np.ones((n, k)), np.ones(n), fly,
+                     track_id=np.tile([0, 1], n // 2), track_names=("f1", "f2"), fps=25.0, source="x.slp")
+    assert repr(det) == ("Detections(2000 instances over 1000 frames, 7 keypoints, identities ['f1', 'f2'], "
+                         "25 fps, from 'x.slp')")
+    assert repr(det.without_identities()).startswith("Detections(2000 instances over 1000 frames, 7 keypoints, 25")
+    lab = Labels(fly, tuple(ImageRef(video="v.mp4", frame=i) for i in range(n // 2)), det,
+                 individuals=("f1", "f2"), is_user=np.arange(n) % 4 > 0)
+    assert repr(lab) == ("Labels(1000 images, 2000 instances (1500 placed by a person), 7 keypoints, "
+                         "individuals ['f1', 'f2'])")
+
+
 def test_core_imports_without_torch():
     import subprocess
     import sys
