@@ -1,4 +1,5 @@
-"""Behaviour clusters: embedding, ethogram, transitions; play a cluster's most typical bouts."""
+"""Behaviour clusters: embedding, ethogram, transitions, what sets each cluster apart; play a cluster's most
+typical bouts."""
 
 import json
 import sys
@@ -133,6 +134,21 @@ if ds is not None:
         if stats is not None:
             with st.expander("Cluster statistics"):
                 st.dataframe(stats, width="stretch")
+        st.subheader("What each cluster is")
+        profiles = Path(folder) / "cluster_profiles.csv"
+        if profiles.exists():
+            st.caption("The features that set the clusters most apart: colour = above (red) or below (blue) all "
+                       "frames, in typical frame-to-frame differences; numbers = the cluster's median (for a "
+                       "yes/no feature such as contact, its share of frames), in the features' units.")
+            if (Path(folder) / "cluster_profiles.png").exists():
+                st.image(str(Path(folder) / "cluster_profiles.png"))
+            with st.expander("Every feature (medians)"):
+                table = pd.read_csv(profiles)
+                st.dataframe(table.pivot(index="feature", columns="cluster", values="value").round(3),
+                             width="stretch")
+        else:
+            st.caption("Results from an older mapose: run `mapose cluster` again to describe each cluster by its "
+                       "features.")
         st.subheader("Where each cluster happens")
         saved, own_regions = Path(folder) / "cluster_regions.csv", regions_file(pose)
         if saved.exists():

@@ -54,6 +54,7 @@ __all__ = [
     "BehaviourClusterer",
     "session_features",
     "cluster_statistics",
+    "cluster_profiles",
     "transition_matrix",
     "transition_graph",
     "typical_bouts",
@@ -763,6 +764,86 @@ def cluster_statistics(labels: pd.DataFrame, fps: Optional[float] = None) -> pd.
         out["mean_bout_s"] = out["mean_bout_frames"] / fps
         out["total_s"] = out["frames"] / fps
     return out
+
+
+#: Columns :func:`cluster_profiles` leaves out by default: rolling-window statistics, egocentric
+#: keypoint coordinates, positions in the frame and bookkeeping (a pair's ``a_`` / ``b_`` copies too).
+PROFILE_EXCLUDE = (r"_(mean|std|min|max)_\d+$", r"^(a_|b_)?ego_", r"^(a_|b_)?centroid_[xy]$",
+                   r"^(a_|b_)?heading_(cos|sin)$", r"^(a_|b_)?missing_fraction$", r"^partner_[xy]$")
+
+
+def cluster_profiles(labels: pd.DataFrame, features: pd.DataFrame, columns: Optional[Sequence[str]] = None,
+                     column: str = "cluster") -> pd.DataFrame:
+    """What each cluster is, in the features' own units: its typical value of each feature, and how
+    far that sits from all frames.
+
+    Parameters
+    ----------
+    labels
+        Table with ``session``, ``frame``, ``subject`` and ``column`` (``-1`` = noise).
+    features
+        The feature table the labels were made from (``session``, ``frame``, ``subject`` and feature
+        columns: ``BehaviourClusterer.features_`` or :func:`session_features`).
+    columns
+        Features to describe (default: every numeric per-frame feature except those matching
+        :data:`PROFILE_EXCLUDE`).
+    column
+        The label column.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (label, feature): ``frames`` of the label, ``value`` (the median over its frames;
+        for a feature with two values, such as ``contact``, the mean: the share of frames), ``overall``
+        (the same over all labelled frames) and ``score`` = (value - overall) / spread, the spread being
+        1.4826 x the median absolute deviation over all frames (the standard deviation where that is
+        0), so +-1 is a typical frame-to-frame difference.
+    """
+    import re
+
+    _check_label_table(labels.rename(columns={column: "cluster"}) if column != "cluster" else labels)
+    missing = [c for c in ID_COLUMNS if c not in features.columns]
+    if missing:
+        raise ValidationError(f"feature table lacks columns {missing}")
+    if columns is None:
+        columns = [c for c in _feature_columns(features)
+                   if not any(re.search(p, c) for p in PROFILE_EXCLUDE)]
+    else:
+        unknown = [c for c in columns if c not in features.columns]
+        if unknown:
+            raise ValidationError(f"feature(s) {unknown[:5]} are not in the feature table; it has "
+                                  f"{', '.join(_feature_columns(features)[:12])} ...")
+        columns = list(columns)
+    if not columns:
+        raise ValidationError("no feature columns to describe the clusters with")
+    key = list(ID_COLUMNS)
+    left = labels[key + [column]].assign(session=lambda d: d["session"].astype(str),
+                                          subject=lambda d: d["subject"].astype(str))
+    right = features[key + columns].assign(session=lambda d: d["session"].astype(str),
+                                           subject=lambda d: d["subject"].astype(str))
+    table = left.merge(right, on=key, how="inner", validate="one_to_one")
+    if table.empty:
+        raise ValidationError("no labelled frame is in the feature table (sessions, frames or subjects differ)")
+    rows = []
+    for feat in columns:
+        x = table[feat].to_numpy(dtype=np.float64)
+        ok = np.isfinite(x)
+        if not ok.any():
+            continue
+        binary = len(np.unique(x[ok])) <= 2
+        centre = np.mean if binary else np.median
+        overall = float(centre(x[ok]))
+        spread = 1.4826 * float(np.median(np.abs(x[ok] - np.median(x[ok]))))
+        if not spread > 0:
+            spread = float(np.std(x[ok]))
+        for lab, idx in table.groupby(column, sort=True).indices.items():
+            v = x[idx]
+            v = v[np.isfinite(v)]
+            value = float(centre(v)) if len(v) else float("nan")
+            rows.append({column: int(lab), "feature": feat, "frames": int(len(idx)), "value": value,
+                         "overall": overall,
+                         "score": (value - overall) / spread if spread > 0 else 0.0})
+    return pd.DataFrame(rows, columns=[column, "feature", "frames", "value", "overall", "score"])
 
 
 def _check_label_table(labels: pd.DataFrame) -> None:

@@ -10,9 +10,12 @@ Label new sessions with a saved model::
 
 Writes ``labels.csv`` (``session`` = input file stem, ``frame``, ``subject`` = animal or ``A|B``,
 ``cluster`` with -1 = noise), ``cluster_stats.csv``, ``transitions.csv``,
-``transition_graph.json``, ``typical_bouts.csv`` / ``.json``, ``summary.json``; with ``--regions``,
+``transition_graph.json``, ``typical_bouts.csv`` / ``.json``, ``cluster_profiles.csv`` (each cluster's
+typical value of each per-frame feature and how far it sits from all frames:
+:func:`mapose.behaviour.clustering.cluster_profiles`), ``summary.json``; with ``--regions``,
 where each cluster happens (``cluster_regions.csv``: :func:`mapose.behaviour.regions.behaviour_by_region`);
-plots (``ethogram.png``, ``transitions.png``, ``cluster_stats.png``, ``cluster_regions.png``,
+plots (``ethogram.png``, ``transitions.png``, ``cluster_stats.png``, ``cluster_profiles.png``,
+``cluster_regions.png``,
 ``embedding.png`` when fitting), the resolved ``config.yaml`` and, when fitting, the saved model in
 ``model/``.
 """
@@ -72,7 +75,7 @@ def _read_inputs(paths, fmt, fps):
 OUTPUT_NAMES = ("labels.csv", "cluster_stats.csv", "transitions.csv", "transition_graph.json",
                 "typical_bouts.csv", "typical_bouts.json", "ethogram.png", "transitions.png",
                 "cluster_stats.png", "embedding.png", "model", "config.yaml", "summary.json",
-                "cluster_regions.csv", "cluster_regions.png")
+                "cluster_regions.csv", "cluster_regions.png", "cluster_profiles.csv", "cluster_profiles.png")
 
 
 def _check_options(args) -> None:
@@ -120,8 +123,10 @@ def run(args) -> int:
     from mapose.behaviour.clustering import (
         BehaviourClusterer,
         ClusterConfig,
+        cluster_profiles,
         cluster_statistics,
         load_model,
+        session_features,
         save_model,
         transition_graph,
         transition_matrix,
@@ -134,6 +139,7 @@ def run(args) -> int:
     from mapose.io._files import atomic_path, atomic_write_text
     from mapose.viz.behaviour import (
         plot_behaviour_by_region,
+        plot_cluster_profiles,
         plot_cluster_statistics,
         plot_embedding,
         plot_ethogram,
@@ -158,6 +164,8 @@ def run(args) -> int:
         _check_pair_mode(data, args.inputs, model.mode)
         print(f"loaded model {args.model}: {model.n_clusters_} clusters, mode {model.mode}")
         labels, reduced = model.predict(data, sessions=sessions, return_reduced=True)
+        features = session_features(data, mode=model.mode, windows=model.windows,
+                                    feature_config=model.feature_config, sessions=sessions)
         fitted = False
     else:
         cfg = load_yaml(args.config, ClusterConfig) if args.config else ClusterConfig()
@@ -172,6 +180,7 @@ def run(args) -> int:
         print(f"fitting on {len(data)} session(s), mode {cfg.mode}, seed {cfg.seed} ...")
         model.fit(data, sessions=sessions, progress=True)
         labels, reduced = model.labels_, model.reduced_
+        features = model.features_
         fitted = True
     out.mkdir(parents=True, exist_ok=True)
 
@@ -191,6 +200,9 @@ def run(args) -> int:
     with atomic_path(out / "typical_bouts.csv") as tmp:
         typ.to_csv(tmp, index=False)
     atomic_write_text(out / "typical_bouts.json", typ.to_json(orient="records", indent=1))
+    profiles = cluster_profiles(labels, features)
+    with atomic_path(out / "cluster_profiles.csv") as tmp:
+        profiles.to_csv(tmp, index=False)
 
     # plots
     rows = {}
@@ -203,6 +215,8 @@ def run(args) -> int:
                         f"sequences)")
     plot_transition_graph(graph, out / "transitions.png")
     plot_cluster_statistics(stats, out / "cluster_stats.png", fps=fps)
+    if len(profiles):
+        plot_cluster_profiles(profiles, out / "cluster_profiles.png")
     by_region = None
     if args.regions:
         by_region = behaviour_by_region(labels, dict(zip(sessions, data)), dict(zip(sessions, regions)),

@@ -10,8 +10,10 @@ Steps (each one is an ordinary mapose command, printed before it runs so users c
    more accurate, 4x the model time);
 5. ``mapose label-video`` -> ``labelled.mp4``;
 6. ``mapose features`` -> per-animal and per-pair kinematics table + plots;
-7. ``mapose convert`` the tracks to SLEAP ``.slp`` and NWB;
-8. ``mapose extract-frames`` -> ``frames_to_label.slp``: the 10 frames where the model was least sure,
+7. ``mapose cluster --mode pair`` -> ``clusters/``: social behaviours discovered without labels (UMAP +
+   HDBSCAN), with an ethogram, statistics, transitions and the typical bouts to watch;
+8. ``mapose convert`` the tracks to SLEAP ``.slp`` and NWB;
+9. ``mapose extract-frames`` -> ``frames_to_label.slp``: the 10 frames where the model was least sure,
    with its predictions, to correct on the dashboard's Labelling page (or in SLEAP) and train on next.
 
 Re-running the demo resumes: a finished training or analysis is not redone.
@@ -19,8 +21,8 @@ Re-running the demo resumes: a finished training or analysis is not redone.
 
 from __future__ import annotations
 
-HELP = ("run the whole pipeline (train, evaluate, analyse, track, label video, kinematics, frames to label "
-        "next) on the bundled sample")
+HELP = ("run the whole pipeline (train, evaluate, analyse, track, label video, kinematics, behaviour "
+        "clusters, frames to label next) on the bundled sample")
 
 
 def add_arguments(parser) -> None:
@@ -64,6 +66,7 @@ def run(args) -> int:
         ["label-video", video, tracks, "--out", str(out / "labelled.mp4"), "--trail", "10"],
         ["features", tracks, "--out", str(out / "features.parquet"), "--mode", "all",
          "--plots", str(out / "plots")],
+        ["cluster", tracks, "--out", str(out / "clusters"), "--mode", "pair"],
         ["convert", tracks, str(out / "tracks.slp")],
         ["convert", tracks, str(out / "tracks.nwb")],
         ["extract-frames", video, "--out", str(out / "frames_to_label.slp"), "--tracks", tracks,

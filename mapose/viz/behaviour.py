@@ -1,4 +1,4 @@
-"""Behaviour plots: ethograms, 2-D embeddings, transition graphs, cluster statistics.
+"""Behaviour plots: ethograms, 2-D embeddings, transition graphs, cluster statistics and profiles.
 
 Every function draws on its own :class:`matplotlib.figure.Figure` with the Agg canvas (no
 ``pyplot`` state, safe in servers and threads), saves it atomically to ``path`` (format from the
@@ -19,7 +19,7 @@ from mapose.viz._figures import new_figure, save_figure
 PathLike = Union[str, Path]
 
 __all__ = ["plot_ethogram", "plot_embedding", "plot_transition_graph", "plot_cluster_statistics",
-           "plot_behaviour_by_region", "cluster_colours"]
+           "plot_behaviour_by_region", "plot_cluster_profiles", "cluster_colours"]
 
 
 def cluster_colours(labels: Sequence[int]) -> dict[int, tuple]:
@@ -253,4 +253,38 @@ def plot_behaviour_by_region(table: pd.DataFrame, path: PathLike = "cluster_regi
     ax.set_ylabel(column)
     fig.colorbar(im, ax=ax, label="fraction of its frames inside")
     ax.set_title(title or f"where each {column} happens (×: vs the animals' time there)", fontsize=9)
+    return save_figure(fig, path)
+
+
+def plot_cluster_profiles(profiles: pd.DataFrame, path: PathLike = "cluster_profiles.png", column: str = "cluster",
+                          top: int = 14, title: str = "") -> Path:
+    """Heat map of :func:`mapose.behaviour.clustering.cluster_profiles`: for the ``top`` features that set
+    the clusters most apart, each cluster's score (colour: above or below all frames, in typical
+    frame-to-frame differences), written with its value in the feature's units."""
+    need = {column, "feature", "value", "score"}
+    if not need <= set(profiles.columns):
+        raise ValidationError(f"profile table lacks columns {sorted(need - set(profiles.columns))}")
+    if profiles.empty:
+        raise ValidationError("the profile table is empty")
+    score = profiles.pivot(index=column, columns="feature", values="score")
+    value = profiles.pivot(index=column, columns="feature", values="value")
+    order = score.abs().max(axis=0).sort_values(ascending=False, kind="stable").index[:max(1, int(top))]
+    score, value = score[order], value[order]
+    fig = new_figure(max(5.0, 0.75 * score.shape[1] + 2.5), max(3.0, 0.45 * score.shape[0] + 2.2))
+    ax = fig.add_subplot(1, 1, 1)
+    im = ax.imshow(score.to_numpy(dtype=float), vmin=-3, vmax=3, cmap="RdBu_r", aspect="auto")
+    for i in range(score.shape[0]):
+        for j in range(score.shape[1]):
+            v, z = value.iat[i, j], score.iat[i, j]
+            if np.isfinite(v):
+                ax.text(j, i, f"{v:.3g}", ha="center", va="center", fontsize=6.5,
+                        color="white" if np.isfinite(z) and abs(z) > 2 else "black")
+    ax.set_xticks(range(score.shape[1]))
+    ax.set_xticklabels([str(c) for c in score.columns], rotation=40, ha="right", fontsize=8)
+    ax.set_yticks(range(score.shape[0]))
+    ax.set_yticklabels([("noise" if column == "cluster" and v == -1 else str(v)) for v in score.index])
+    ax.set_ylabel(column)
+    fig.colorbar(im, ax=ax, label="vs all frames (robust SDs)")
+    ax.set_title(title or f"what sets each {column} apart (numbers: its median, in the features' units)",
+                 fontsize=9)
     return save_figure(fig, path)

@@ -295,7 +295,10 @@ def test_behaviour_clusters_page(session):
     assert_ok(at)
     assert "clusters · mode **pair**" in at.markdown[0].value
     assert at.selectbox(key="cl_subject").options == ["F|M", "M|F"]
-    assert len(at.get("image")) >= 2  # transition graph + frames of a typical bout
+    assert len(at.get("image")) >= 3  # transition graph, cluster profiles, frames of a typical bout
+    assert any("set the clusters most apart" in c.value for c in at.caption)
+    medians = next(d.value for d in at.dataframe if "contact" in d.value.index)  # what each cluster is
+    assert sorted(medians.columns) == sorted(pd.read_csv(folder / "labels.csv")["cluster"].unique())
     assert any("Draw regions on the Regions page" in c.value for c in at.caption)
     at.selectbox(key="cl_pick").set_value(at.selectbox(key="cl_pick").options[-1]).run()
     assert_ok(at)

@@ -14,6 +14,7 @@ import pytest
 from mapose.behaviour.clustering import (
     BehaviourClusterer,
     ClusterConfig,
+    cluster_profiles,
     cluster_statistics,
     labels_for_tracks,
     load_model,
@@ -198,6 +199,39 @@ def test_statistics_and_transitions_known_values():
     # transitions never cross sessions or subjects
     two = pd.concat([_table({"m": [0, 0, 1, 1]}, "a"), _table({"m": [2, 2]}, "b")])
     assert transition_matrix(two, normalize=False).values.sum() == 1
+
+
+def test_cluster_profiles_known_values(tmp_path):
+    """Medians per cluster (shares for two-valued features), scored against all frames."""
+    lab = _table({"m": [0, 0, 0, 0, 1, 1, 1, 1]})
+    feats = lab[["session", "frame", "subject"]].copy()
+    feats["speed"] = [1.0, 2.0, 3.0, 100.0, 10.0, 11.0, 12.0, 13.0]
+    feats["contact"] = [0, 0, 0, 1, 1, 1, 1, 0]
+    feats["speed_mean_5"] = 0.0  # rolling statistics are left out by default
+    feats["ego_nose_x"] = 0.0
+    prof = cluster_profiles(lab, feats)
+    assert set(prof["feature"]) == {"speed", "contact"}
+    speed = prof[prof.feature == "speed"].set_index("cluster")
+    assert speed.loc[0, "value"] == 2.5 and speed.loc[1, "value"] == 11.5 and speed.loc[0, "frames"] == 4
+    assert speed.loc[0, "overall"] == 10.5
+    mad = 1.4826 * np.median(np.abs(feats["speed"] - 10.5))
+    assert speed.loc[0, "score"] == pytest.approx((2.5 - 10.5) / mad)
+    assert speed.loc[1, "score"] > 0 > speed.loc[0, "score"]
+    contact = prof[prof.feature == "contact"].set_index("cluster")
+    assert contact.loc[0, "value"] == 0.25 and contact.loc[1, "value"] == 0.75 and contact.loc[0, "overall"] == 0.5
+    # chosen columns, and rows matched on session/frame/subject whatever their order
+    shuffled = feats.sample(frac=1.0, random_state=0)
+    again = cluster_profiles(lab, shuffled, columns=["speed"])
+    assert list(again["feature"]) == ["speed", "speed"]
+    np.testing.assert_array_equal(again["score"], speed["score"])
+    with pytest.raises(ValidationError, match="not in the feature table"):
+        cluster_profiles(lab, feats, columns=["speed", "rearing"])
+    with pytest.raises(ValidationError, match="no labelled frame"):
+        cluster_profiles(lab, feats.assign(session="other"))
+    from mapose.viz.behaviour import plot_cluster_profiles
+
+    png = plot_cluster_profiles(prof, tmp_path / "profiles.png")
+    assert png.read_bytes()[:4] == b"\x89PNG"
 
 
 def test_typical_bouts_closest_to_centre():

@@ -51,7 +51,7 @@ def test_cluster_cli_fit_then_label_with_model(tmp_path):
     for name in ("labels.csv", "cluster_stats.csv", "transitions.csv", "transition_graph.json",
                  "typical_bouts.csv", "typical_bouts.json", "summary.json", "ethogram.png",
                  "transitions.png", "cluster_stats.png", "embedding.png", "config.yaml",
-                 "model/model.json", "model/arrays.npz"):
+                 "cluster_profiles.csv", "cluster_profiles.png", "model/model.json", "model/arrays.npz"):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
     labels = pd.read_csv(out / "labels.csv")
     assert list(labels.columns) == ["session", "frame", "subject", "cluster"]
@@ -75,6 +75,10 @@ def test_cluster_cli_fit_then_label_with_model(tmp_path):
     again = pd.read_csv(out3 / "labels.csv")
     first = labels[labels["session"] == "sess0"].reset_index(drop=True)
     np.testing.assert_array_equal(again["cluster"].to_numpy(), first["cluster"].to_numpy())
+    # ... and the same profile of those frames from the features it computes anew
+    prof = pd.read_csv(out / "cluster_profiles.csv")
+    assert {"speed", "angular_velocity"} <= set(prof["feature"]) and "centroid_x" not in set(prof["feature"])
+    assert (pd.read_csv(out3 / "cluster_profiles.csv")["feature"].unique() == prof["feature"].unique()).all()
     # re-fitting in place from the result folder's own resolved config gives the same clusters
     assert main(["cluster", *files[:2], "--out", str(out), "--config", str(out / "config.yaml")]) == 0
     refit = pd.read_csv(out / "labels.csv")
