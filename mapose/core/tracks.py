@@ -163,17 +163,26 @@ def validate_tracks(ds: xr.Dataset) -> xr.Dataset:
     if list(sk.keypoints) != [str(k) for k in ds["keypoints"].values]:
         raise ValidationError(
             "Tracks attribute 'skeleton' names other keypoints than the 'keypoints' coordinate: "
-            f"{list(sk.keypoints)} vs {[str(k) for k in ds['keypoints'].values]}"
+            f"{list(sk.keypoints)} vs {[str(k) for k in ds['keypoints'].values]} (keypoints the skeleton "
+            "lacks; a selection of its keypoints is fine)"
         )
     return ds
 
 
 def get_skeleton(ds: xr.Dataset) -> Skeleton:
-    """The :class:`Skeleton` stored in a ``Tracks`` dataset (keypoints only if none stored)."""
+    """The :class:`Skeleton` stored in a ``Tracks`` dataset (keypoints only if none stored).
+
+    After an xarray selection of keypoints (``ds.sel(keypoints=["head", "thorax"])``, or a reordering)
+    the stored skeleton still names the original ones; it is then restricted to the dataset's
+    keypoints, in their order, with the edges and left/right pairs among them."""
     text = ds.attrs.get("skeleton")
+    names = [str(k) for k in ds["keypoints"].values]
     if text:
-        return Skeleton.from_json(text)
-    return Skeleton(tuple(str(k) for k in ds["keypoints"].values))
+        sk = Skeleton.from_json(text)
+        if list(sk.keypoints) != names and set(names) <= set(sk.keypoints) and len(set(names)) == len(names):
+            return sk.subset(names)
+        return sk
+    return Skeleton(tuple(names))
 
 
 def with_skeleton(ds: xr.Dataset, skeleton: Skeleton) -> xr.Dataset:

@@ -147,6 +147,10 @@ def read_tracks(path: PathLike, format: Optional[str] = None, **kw) -> xr.Datase
 
 def write_tracks(ds: xr.Dataset, path: PathLike, format: Optional[str] = None, **kw) -> None:
     """Write ``Tracks`` atomically; format from ``format`` or the extension."""
+    if isinstance(ds, xr.Dataset) and ds.attrs.get("skeleton") and "keypoints" in ds.dims:
+        from mapose.core import get_skeleton, with_skeleton
+
+        ds = with_skeleton(ds, get_skeleton(ds))  # after ds.sel(keypoints=...): the skeleton of those
     return _call("tracks", "write", path, format, ds, Path(path), **kw)
 
 

@@ -30,8 +30,9 @@ def is_hdf5(path: PathLike) -> bool:
 def stored_skeleton(value: Any, keypoints: Sequence[str], path: PathLike):
     """The :class:`~mapose.core.Skeleton` mapose saved in a file's metadata (a dict or its JSON).
 
-    Returns ``None`` when nothing is stored or when the stored skeleton names other keypoints (or
-    orders them differently) than the file's data; raises :class:`~mapose.errors.FormatError`
+    Returns ``None`` when nothing is stored or when the file's data holds keypoints the stored skeleton
+    lacks; a skeleton naming more keypoints, or in another order (Tracks saved after an xarray selection
+    of keypoints), is restricted to the file's keypoints in their order.  Raises :class:`~mapose.errors.FormatError`
     naming the file when the stored value is not a valid skeleton.
     """
     from mapose.core.skeleton import Skeleton
@@ -43,7 +44,12 @@ def stored_skeleton(value: Any, keypoints: Sequence[str], path: PathLike):
         sk = Skeleton.from_json(value) if isinstance(value, str) else Skeleton.from_dict(value)
     except (MaposeError, KeyError, TypeError, ValueError) as exc:
         raise FormatError(f"{path}: the stored skeleton metadata is not a valid skeleton ({exc})") from None
-    return sk if list(sk.keypoints) == [str(k) for k in keypoints] else None
+    names = [str(k) for k in keypoints]
+    if list(sk.keypoints) == names:
+        return sk
+    if set(names) <= set(sk.keypoints) and len(set(names)) == len(names):
+        return sk.subset(names)
+    return None
 
 
 def check_fps(fps: Any, path: PathLike) -> Optional[float]:

@@ -142,6 +142,25 @@ def test_tracks_detections_roundtrip(t, n, seed, p_missing):
     ][: det.track_id.max() + 1 if len(det) else 0]
 
 
+def test_selecting_keypoints_with_xarray_keeps_valid_tracks(fly, tmp_path):
+    """``ds.sel(keypoints=[...])`` leaves the full skeleton in the attributes; it is read as the skeleton
+    of the keypoints kept (edges among them), and files written from it say so."""
+    from mapose import io
+
+    ds = make_tracks(np.random.default_rng(0).normal(size=(5, 2, fly.n_keypoints, 2)), skeleton=fly, fps=30.0)
+    sub = ds.sel(keypoints=["abdomen", "thorax", "wingL"])
+    validate_tracks(sub)
+    sk = get_skeleton(sub)
+    assert sk.keypoints == ("abdomen", "thorax", "wingL")
+    assert sorted(map(sorted, sk.edge_names)) == [["abdomen", "thorax"], ["thorax", "wingL"]]
+    io.write_tracks(sub, tmp_path / "sub.nc")
+    back = io.read_tracks(tmp_path / "sub.nc")
+    assert get_skeleton(back) == sk
+    renamed = ds.assign_coords(keypoints=["nose", *[str(k) for k in ds["keypoints"].values[1:]]])
+    with pytest.raises(ValidationError, match="keypoints the skeleton lacks"):
+        validate_tracks(renamed)
+
+
 def test_missing_fraction(fly):
     pos = np.zeros((4, 2, fly.n_keypoints, 1))
     pos[0, :, 0, 0] = np.nan
