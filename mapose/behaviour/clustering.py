@@ -825,6 +825,7 @@ def cluster_profiles(labels: pd.DataFrame, features: pd.DataFrame, columns: Opti
     if table.empty:
         raise ValidationError("no labelled frame is in the feature table (sessions, frames or subjects differ)")
     rows = []
+    groups = table.groupby(column, sort=True).indices
     for feat in columns:
         x = table[feat].to_numpy(dtype=np.float64)
         ok = np.isfinite(x)
@@ -836,7 +837,7 @@ def cluster_profiles(labels: pd.DataFrame, features: pd.DataFrame, columns: Opti
         spread = 1.4826 * float(np.median(np.abs(x[ok] - np.median(x[ok]))))
         if not spread > 0:
             spread = float(np.std(x[ok]))
-        for lab, idx in table.groupby(column, sort=True).indices.items():
+        for lab, idx in groups.items():
             v = x[idx]
             v = v[np.isfinite(v)]
             value = float(centre(v)) if len(v) else float("nan")

@@ -6,7 +6,7 @@ import json
 import re
 import warnings
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Sequence
+from typing import Iterable, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -174,6 +174,17 @@ class Skeleton:
         edges = tuple((where[a], where[b]) for a, b in self.edges if a in where and b in where)
         sym = tuple((where[a], where[b]) for a, b in self.symmetry if a in where and b in where)
         return Skeleton(tuple(names), edges, sym, self.name)
+
+    def restricted_to(self, names: Sequence[str]) -> Optional["Skeleton"]:
+        """This skeleton for data holding keypoints ``names``: itself when they are its keypoints in
+        order, :meth:`subset` when they are some of them or another order (data after an xarray
+        selection of keypoints), ``None`` when the data holds a keypoint it lacks (or one twice)."""
+        names = [str(k) for k in names]
+        if list(self.keypoints) == names:
+            return self
+        if set(names) <= set(self.keypoints) and len(set(names)) == len(names):
+            return self.subset(names)
+        return None
 
     def to_dict(self) -> dict:
         return {

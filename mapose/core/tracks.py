@@ -179,9 +179,7 @@ def get_skeleton(ds: xr.Dataset) -> Skeleton:
     names = [str(k) for k in ds["keypoints"].values]
     if text:
         sk = Skeleton.from_json(text)
-        if list(sk.keypoints) != names and set(names) <= set(sk.keypoints) and len(set(names)) == len(names):
-            return sk.subset(names)
-        return sk
+        return sk.restricted_to(names) or sk
     return Skeleton(tuple(names))
 
 

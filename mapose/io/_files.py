@@ -44,12 +44,7 @@ def stored_skeleton(value: Any, keypoints: Sequence[str], path: PathLike):
         sk = Skeleton.from_json(value) if isinstance(value, str) else Skeleton.from_dict(value)
     except (MaposeError, KeyError, TypeError, ValueError) as exc:
         raise FormatError(f"{path}: the stored skeleton metadata is not a valid skeleton ({exc})") from None
-    names = [str(k) for k in keypoints]
-    if list(sk.keypoints) == names:
-        return sk
-    if set(names) <= set(sk.keypoints) and len(set(names)) == len(names):
-        return sk.subset(names)
-    return None
+    return sk.restricted_to(keypoints)
 
 
 def check_fps(fps: Any, path: PathLike) -> Optional[float]:
