@@ -516,6 +516,7 @@ def analyze_video(
                         partial_dir=partial, chunk_size=chunk_size, progress=progress,
                         on_chunk=on_chunk, timings=tm, video_checksum=vsum, threads=threads,
                         precision=precision, backend=backend)
+    used_backend, used_precision = resolve_runtime(model, backend, precision)
     chunk = -(-int(chunk_size) // int(batch_size)) * int(batch_size)
     t0 = time.perf_counter()
     animals = filter_instances(det, min_keypoints=min_keypoints)
@@ -539,8 +540,7 @@ def analyze_video(
         "options": {"n_animals": n_animals, "batch_size": batch_size, "crop": crop,
                     "scale": model_input_scale(model, scale), "min_keypoints": min_keypoints,
                     "decode": asdict(dec), "tracker": repr(tracker),
-                    "precision": resolve_runtime(model, backend, precision)[1],
-                    "backend": resolve_runtime(model, backend, precision)[0],
+                    "precision": used_precision, "backend": used_backend,
                     "tta": getattr(model, "tta", "none")},
     }
     ds.attrs["provenance"] = json.dumps(provenance, sort_keys=True, default=str)
