@@ -142,6 +142,16 @@ if ds is not None:
                        "yes/no feature such as contact, its share of frames), in the features' units.")
             if (Path(folder) / "cluster_profiles.png").exists():
                 st.image(str(Path(folder) / "cluster_profiles.png"))
+            mirrors = Path(folder) / "cluster_mirrors.csv"
+            if mirrors.exists():
+                seen = []
+                for r in pd.read_csv(mirrors).itertuples():
+                    if r.cluster >= 0 and r.mirror >= 0 and (r.symmetric or r.cluster < r.mirror):
+                        seen.append(f"{r.cluster} (both)" if r.symmetric else f"{r.cluster} ↔ {r.mirror}")
+                        seen[-1] += f" ({100 * r.share:.0f} % of frames)"
+                if seen:
+                    st.caption("Pair clusters seen from the partner's side (one event, two rows A|B and B|A): "
+                               + " · ".join(seen))
             with st.expander("Every feature (medians)"):
                 table = pd.read_csv(profiles)
                 st.dataframe(table.pivot(index="feature", columns="cluster", values="value").round(3),

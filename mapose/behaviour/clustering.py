@@ -55,6 +55,7 @@ __all__ = [
     "session_features",
     "cluster_statistics",
     "cluster_profiles",
+    "mirror_clusters",
     "transition_matrix",
     "transition_graph",
     "typical_bouts",
@@ -845,6 +846,62 @@ def cluster_profiles(labels: pd.DataFrame, features: pd.DataFrame, columns: Opti
                          "overall": overall,
                          "score": (value - overall) / spread if spread > 0 else 0.0})
     return pd.DataFrame(rows, columns=[column, "feature", "frames", "value", "overall", "score"])
+
+
+def mirror_clusters(labels: pd.DataFrame, column: str = "cluster") -> pd.DataFrame:
+    """Which cluster each pair cluster is seen as from the partner's side.
+
+    In pair mode each frame of two animals gives two rows, ``A|B`` (A's behaviour towards B) and
+    ``B|A``. One event, say A following B, is then usually two clusters: "following" on ``A|B`` and
+    "being followed" on ``B|A``. This table pairs them up: for every frame of a cluster, the label of
+    the same frame seen from the other animal.
+
+    Parameters
+    ----------
+    labels
+        Pair-mode label table (``session``, ``frame``, ``subject`` = ``A|B``, ``column``).
+    column
+        The label column.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per label (``-1`` = noise included): ``frames`` (its frames that have a mirror row),
+        ``mirror`` (the label most often found on the mirror row), ``share`` (the fraction of those
+        frames with that label), ``symmetric`` (``mirror`` is the label itself: a behaviour both
+        animals show at once, such as resting apart).
+
+    Raises
+    ------
+    ValidationError
+        The table is not a pair-mode table (no ``A|B`` subjects) or no row has its mirror row.
+    """
+    _check_label_table(labels.rename(columns={column: "cluster"}) if column != "cluster" else labels)
+    subject = labels["subject"].astype(str)
+    parts = subject.str.partition("|")
+    if not (parts[1] == "|").all():
+        odd = sorted(subject[parts[1] != "|"].unique())[:3]
+        raise ValidationError(f"mirror clusters need a pair-mode label table (subjects 'A|B'); "
+                              f"found subject(s) {odd}")
+    rows = pd.DataFrame({"session": labels["session"].astype(str).to_numpy(),
+                         "frame": labels["frame"].to_numpy(),
+                         "subject": subject.to_numpy(), "label": labels[column].to_numpy()})
+    mirror = rows.assign(subject=(parts[2] + "|" + parts[0]).to_numpy()).rename(columns={"label": "other"})
+    both = rows.merge(mirror, on=["session", "frame", "subject"], how="inner", validate="one_to_one")
+    if both.empty:
+        raise ValidationError("no row of the label table has its mirror row (B|A at the same frame as A|B)")
+    counts = pd.crosstab(both["label"], both["other"])
+    out = []
+    for lab, row in counts.iterrows():
+        total = int(row.sum())
+        best = row.sort_values(ascending=False, kind="stable")
+        # on a tie prefer the label itself, then the lowest label (crosstab columns are sorted)
+        top = best.index[0]
+        if lab in row.index and row[lab] == best.iloc[0]:
+            top = lab
+        out.append({column: int(lab), "frames": total, "mirror": int(top),
+                    "share": float(row[top]) / total, "symmetric": bool(top == lab)})
+    return pd.DataFrame(out, columns=[column, "frames", "mirror", "share", "symmetric"])
 
 
 def _check_label_table(labels: pd.DataFrame) -> None:

@@ -12,7 +12,9 @@ Writes ``labels.csv`` (``session`` = input file stem, ``frame``, ``subject`` = a
 ``cluster`` with -1 = noise), ``cluster_stats.csv``, ``transitions.csv``,
 ``transition_graph.json``, ``typical_bouts.csv`` / ``.json``, ``cluster_profiles.csv`` (each cluster's
 typical value of each per-frame feature and how far it sits from all frames:
-:func:`mapose.behaviour.clustering.cluster_profiles`), ``summary.json``; with ``--regions``,
+:func:`mapose.behaviour.clustering.cluster_profiles`), in pair mode ``cluster_mirrors.csv`` (the cluster
+each one is seen as from the partner's side: :func:`mapose.behaviour.clustering.mirror_clusters`),
+``summary.json``; with ``--regions``,
 where each cluster happens (``cluster_regions.csv``: :func:`mapose.behaviour.regions.behaviour_by_region`);
 plots (``ethogram.png``, ``transitions.png``, ``cluster_stats.png``, ``cluster_profiles.png``,
 ``cluster_regions.png``,
@@ -75,7 +77,8 @@ def _read_inputs(paths, fmt, fps):
 OUTPUT_NAMES = ("labels.csv", "cluster_stats.csv", "transitions.csv", "transition_graph.json",
                 "typical_bouts.csv", "typical_bouts.json", "ethogram.png", "transitions.png",
                 "cluster_stats.png", "embedding.png", "model", "config.yaml", "summary.json",
-                "cluster_regions.csv", "cluster_regions.png", "cluster_profiles.csv", "cluster_profiles.png")
+                "cluster_regions.csv", "cluster_regions.png", "cluster_profiles.csv", "cluster_profiles.png",
+                "cluster_mirrors.csv")
 
 
 def _check_options(args) -> None:
@@ -126,6 +129,7 @@ def run(args) -> int:
         cluster_profiles,
         cluster_statistics,
         load_model,
+        mirror_clusters,
         session_features,
         save_model,
         transition_graph,
@@ -135,7 +139,7 @@ def run(args) -> int:
     from mapose.behaviour.regions import behaviour_by_region
     from mapose.cli._common import check_keypoint_option, regions_per_file
     from mapose.config import load_yaml, save_yaml
-    from mapose.errors import ConfigError
+    from mapose.errors import ConfigError, ValidationError
     from mapose.io._files import atomic_path, atomic_write_text
     from mapose.viz.behaviour import (
         plot_behaviour_by_region,
@@ -203,6 +207,15 @@ def run(args) -> int:
     profiles = cluster_profiles(labels, features)
     with atomic_path(out / "cluster_profiles.csv") as tmp:
         profiles.to_csv(tmp, index=False)
+    mirrors = None
+    if model.mode == "pair":
+        try:
+            mirrors = mirror_clusters(labels)
+        except ValidationError as exc:  # not worth losing the fitted model over
+            print(f"note: no cluster_mirrors.csv: {exc}")
+        else:
+            with atomic_path(out / "cluster_mirrors.csv") as tmp:
+                mirrors.to_csv(tmp, index=False)
 
     # plots
     rows = {}
@@ -216,7 +229,8 @@ def run(args) -> int:
     plot_transition_graph(graph, out / "transitions.png")
     plot_cluster_statistics(stats, out / "cluster_stats.png", fps=fps)
     if len(profiles):
-        plot_cluster_profiles(profiles, out / "cluster_profiles.png")
+        plot_cluster_profiles(profiles, out / "cluster_profiles.png",
+                              mirrors=None if mirrors is None else dict(zip(mirrors["cluster"], mirrors["mirror"])))
     by_region = None
     if args.regions:
         by_region = behaviour_by_region(labels, dict(zip(sessions, data)), dict(zip(sessions, regions)),
@@ -245,6 +259,9 @@ def run(args) -> int:
         "model": str(out / "model") if fitted else str(args.model),
         "seconds": round(time.perf_counter() - t0, 2),
     }
+    if mirrors is not None:
+        summary["mirrors"] = {str(r.cluster): {"mirror": int(r.mirror), "share": round(float(r.share), 3)}
+                              for r in mirrors.itertuples()}
     if by_region is not None:
         summary["regions"] = sorted(by_region["region"].unique().tolist())
         summary["keypoint"] = args.keypoint

@@ -257,10 +257,14 @@ def plot_behaviour_by_region(table: pd.DataFrame, path: PathLike = "cluster_regi
 
 
 def plot_cluster_profiles(profiles: pd.DataFrame, path: PathLike = "cluster_profiles.png", column: str = "cluster",
-                          top: int = 14, title: str = "") -> Path:
+                          top: int = 14, title: str = "", mirrors: Optional[Mapping[int, int]] = None) -> Path:
     """Heat map of :func:`mapose.behaviour.clustering.cluster_profiles`: for the ``top`` features that set
     the clusters most apart, each cluster's score (colour: above or below all frames, in typical
-    frame-to-frame differences), written with its value in the feature's units."""
+    frame-to-frame differences), written with its value in the feature's units.
+
+    ``mirrors`` (pair mode: label -> its mirror label, from
+    :func:`mapose.behaviour.clustering.mirror_clusters`) labels each row with the cluster it is seen as
+    from the partner's side, ``"1 ↔ 0"``, or ``"2 (both)"`` when it is its own mirror."""
     need = {column, "feature", "value", "score"}
     if not need <= set(profiles.columns):
         raise ValidationError(f"profile table lacks columns {sorted(need - set(profiles.columns))}")
@@ -282,7 +286,14 @@ def plot_cluster_profiles(profiles: pd.DataFrame, path: PathLike = "cluster_prof
     ax.set_xticks(range(score.shape[1]))
     ax.set_xticklabels([str(c) for c in score.columns], rotation=40, ha="right", fontsize=8)
     ax.set_yticks(range(score.shape[0]))
-    ax.set_yticklabels([("noise" if column == "cluster" and v == -1 else str(v)) for v in score.index])
+    def tick(v) -> str:
+        name = "noise" if column == "cluster" and v == -1 else str(v)
+        if mirrors is None or v not in mirrors:
+            return name
+        m = mirrors[v]
+        return f"{name} (both)" if m == v else f"{name} ↔ {'noise' if m == -1 else m}"
+
+    ax.set_yticklabels([tick(v) for v in score.index])
     ax.set_ylabel(column)
     fig.colorbar(im, ax=ax, label="vs all frames (robust SDs)")
     ax.set_title(title or f"what sets each {column} apart (numbers: its median, in the features' units)",

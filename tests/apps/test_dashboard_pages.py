@@ -299,6 +299,9 @@ def test_behaviour_clusters_page(session):
     assert any("set the clusters most apart" in c.value for c in at.caption)
     medians = next(d.value for d in at.dataframe if "contact" in d.value.index)  # what each cluster is
     assert sorted(medians.columns) == sorted(pd.read_csv(folder / "labels.csv")["cluster"].unique())
+    mirrors = pd.read_csv(folder / "cluster_mirrors.csv")  # pair clusters named with their partner view
+    assert set(mirrors["cluster"]) == set(medians.columns) and mirrors["share"].between(0, 1).all()
+    assert any("seen from the partner's side" in c.value for c in at.caption)
     assert any("Draw regions on the Regions page" in c.value for c in at.caption)
     at.selectbox(key="cl_pick").set_value(at.selectbox(key="cl_pick").options[-1]).run()
     assert_ok(at)

@@ -15,6 +15,7 @@ from mapose.behaviour.clustering import (
     BehaviourClusterer,
     ClusterConfig,
     cluster_profiles,
+    mirror_clusters,
     cluster_statistics,
     labels_for_tracks,
     load_model,
@@ -231,6 +232,33 @@ def test_cluster_profiles_known_values(tmp_path):
     from mapose.viz.behaviour import plot_cluster_profiles
 
     png = plot_cluster_profiles(prof, tmp_path / "profiles.png")
+    assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_mirror_clusters_pair_each_cluster_with_its_partner_view(tmp_path):
+    """A|B in cluster 0 while B|A is in cluster 1 (following / being followed); cluster 2 on both sides."""
+    a_b = [0, 0, 0, 0, 2, 2, 2, 0, -1]
+    b_a = [1, 1, 1, 2, 2, 2, 2, 1, 1]
+    frames = list(range(len(a_b)))
+    lab = pd.DataFrame({"session": "s", "frame": frames * 2, "subject": ["A|B"] * len(a_b) + ["B|A"] * len(b_a),
+                        "cluster": a_b + b_a}).sample(frac=1.0, random_state=1)  # any row order
+    m = mirror_clusters(lab).set_index("cluster")
+    assert list(m.index) == [-1, 0, 1, 2]
+    assert m.loc[0, "mirror"] == 1 and m.loc[0, "frames"] == 5 and m.loc[0, "share"] == pytest.approx(4 / 5)
+    assert m.loc[1, "mirror"] == 0 and m.loc[1, "share"] == pytest.approx(4 / 5)  # the fifth is noise
+    assert m.loc[2, "mirror"] == 2 and m.loc[2, "symmetric"] and m.loc[2, "share"] == pytest.approx(6 / 7)
+    assert not m.loc[0, "symmetric"] and m.loc[-1, "mirror"] == 1
+    # a frame without its mirror row counts for nothing; a label column of another name
+    part = lab[~((lab.subject == "B|A") & (lab.frame == 0))].rename(columns={"cluster": "label"})
+    assert mirror_clusters(part, column="label").set_index("label").loc[0, "frames"] == 4
+    with pytest.raises(ValidationError, match="pair-mode label table"):
+        mirror_clusters(_table({"m": [0, 1]}))
+    with pytest.raises(ValidationError, match="mirror row"):
+        mirror_clusters(lab[lab.subject == "A|B"])
+    from mapose.viz.behaviour import plot_cluster_profiles
+
+    prof = pd.DataFrame({"cluster": [0, 1, 2], "feature": "speed", "value": [1.0, 2.0, 3.0], "score": [0.0, 1, 2]})
+    png = plot_cluster_profiles(prof, tmp_path / "p.png", mirrors=dict(zip(m.index, m["mirror"])))
     assert png.read_bytes()[:4] == b"\x89PNG"
 
 
