@@ -662,7 +662,7 @@ class BehaviourClusterer:
         return table, self._reduce(self._matrix(table))
 
     def predict(self, data: Sequence[Input], sessions: Optional[Sequence[str]] = None,
-                method: str = "classifier", return_reduced: bool = False):
+                method: str = "classifier", return_reduced: bool = False, return_features: bool = False):
         """Label new sessions.
 
         Parameters
@@ -678,18 +678,22 @@ class BehaviourClusterer:
         return_reduced
             Also return the reduced feature matrix (rows aligned with the table), e.g. for
             :func:`typical_bouts`.
+        return_features
+            Also return the feature table the labels were made from (for :func:`cluster_profiles`).
 
         Returns
         -------
         pandas.DataFrame
             Columns ``session``, ``frame``, ``subject``, ``cluster`` (``-1`` = noise); with
-            ``return_reduced`` a tuple ``(table, reduced)``.
+            ``return_reduced`` and/or ``return_features`` a tuple ``(labels, reduced, features)``
+            holding what was asked for, in that order.
         """
         choice(method, ("classifier", "transform"), "method")
         table, z = self.transform(data, sessions)
         labels = self._classify(z) if method == "classifier" else self._direct_assign(z)
         out = self._label_table(table, labels)
-        return (out, z) if return_reduced else out
+        extras = ([z] if return_reduced else []) + ([table] if return_features else [])
+        return (out, *extras) if extras else out
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "classifier_"):

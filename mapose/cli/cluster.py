@@ -130,7 +130,6 @@ def run(args) -> int:
         cluster_statistics,
         load_model,
         mirror_clusters,
-        session_features,
         save_model,
         transition_graph,
         transition_matrix,
@@ -167,9 +166,8 @@ def run(args) -> int:
         model = load_model(args.model)
         _check_pair_mode(data, args.inputs, model.mode)
         print(f"loaded model {args.model}: {model.n_clusters_} clusters, mode {model.mode}")
-        labels, reduced = model.predict(data, sessions=sessions, return_reduced=True)
-        features = session_features(data, mode=model.mode, windows=model.windows,
-                                    feature_config=model.feature_config, sessions=sessions)
+        labels, reduced, features = model.predict(data, sessions=sessions, return_reduced=True,
+                                                  return_features=True)
         fitted = False
     else:
         cfg = load_yaml(args.config, ClusterConfig) if args.config else ClusterConfig()

@@ -118,6 +118,12 @@ def test_predict_new_session_and_save_load_identical(animal_fit, tmp_path):
     loaded = load_model(tmp_path / "m")
     again = loaded.predict([new], sessions=["new"])
     pd.testing.assert_frame_equal(again, pred)
+    # the reduced matrix and the feature table the labels were made from, rows aligned
+    labs, z, feats = loaded.predict([new], sessions=["new"], return_reduced=True, return_features=True)
+    pd.testing.assert_frame_equal(labs, pred)
+    assert len(z) == len(feats) == len(labs) and "speed" in feats.columns
+    pd.testing.assert_frame_equal(feats[["session", "frame", "subject"]], labs[["session", "frame", "subject"]])
+    assert loaded.predict([new], sessions=["new"], return_features=True)[1].equals(feats)
     with pytest.raises(ValidationError, match="UMAP"):
         loaded.predict([new], method="transform")
     # a skeleton without the trained keypoints is refused, naming them
