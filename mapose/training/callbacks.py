@@ -178,3 +178,44 @@ class LabelShift(pl.Callback):
         self.done = bool(state_dict.get("done", False))
         self.shift_px = [float(v) for v in state_dict.get("shift_px", [0.0, 0.0])]
         self._apply()
+
+
+def _clock(seconds: float) -> str:
+    s = int(round(max(seconds, 0.0)))
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+
+
+def budget_status(schedule: BudgetSchedule, step: int) -> str:
+    """How far the run is through its budget: ``"2:05 of 3:00, step 749"`` (wall clock, summed over
+    resumed sessions) or, without a time budget, ``"step 749 of 3000"``."""
+    if schedule.budget_s:
+        return f"{_clock(schedule.elapsed())} of {_clock(schedule.budget_s)}, step {step}"
+    return f"step {step}" + (f" of {schedule.max_steps}" if schedule.max_steps else "")
+
+
+def progress_bar(schedule: BudgetSchedule) -> pl.Callback:
+    """Lightning's progress bar (rich when installed, else tqdm), showing how far the run is
+    through its time / step budget instead of Lightning's epoch count: training runs until the
+    budget ends, so Lightning would print ``Epoch 14/-2``."""
+    from pytorch_lightning.callbacks import RichProgressBar, TQDMProgressBar
+
+    try:
+        import rich  # noqa: F401
+
+        base = RichProgressBar
+    except ImportError:  # pragma: no cover - rich comes with pytorch-lightning's progress extras
+        base = TQDMProgressBar
+
+    class BudgetProgressBar(base):
+        def get_metrics(self, trainer, pl_module):
+            items = dict(super().get_metrics(trainer, pl_module))
+            items.pop("v_num", None)
+            if isinstance(items.get("lr"), float):  # the bar writes 3 decimals: 0.000
+                items["lr"] = f"{items['lr']:.2e}"
+            items["budget"] = budget_status(schedule, trainer.global_step)
+            return items
+
+        def _get_train_description(self, current_epoch: int) -> str:  # rich only
+            return f"{'Epoch ' + str(current_epoch):{len(getattr(self, 'validation_description', ''))}}"
+
+    return BudgetProgressBar()

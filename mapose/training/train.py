@@ -296,7 +296,7 @@ def train(
     from mapose.data.dataset import (TrainDataset, animal_size, auto_num_workers, make_datamodule,
                                      resolve_crop_size, trains_on_gpu, validation_crop_size)
     from mapose.io._files import atomic_write_text, ensure_folder
-    from mapose.training.callbacks import BudgetSchedule, DatasetEpoch
+    from mapose.training.callbacks import BudgetSchedule, DatasetEpoch, progress_bar
     from mapose.training.heads import resolve_heatmap_loss
     from mapose.training.model import build_untrained_model, resolve_single_animal, skeleton_json
     from mapose.training.module import PoseLightningModule
@@ -411,6 +411,8 @@ def train(
     sched = BudgetSchedule(cfg.optim.lr, cfg.optim.minutes, cfg.optim.max_steps,
                            cfg.optim.warmup_steps, cfg.optim.final_lr_fraction)
     callbacks = [ckpt_cb, sched, DatasetEpoch(dm.train_ds)]
+    if progress:
+        callbacks.append(progress_bar(sched))
     if cfg.optim.ema_decay > 0:
         from mapose.training.callbacks import ema_weights
 

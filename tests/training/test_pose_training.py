@@ -69,7 +69,8 @@ def test_channels_last_training_computes_the_same_step(synthetic_labels):
     assert (grads[True] - grads[False]).norm() < 1e-5 * grads[False].norm()
     # trainer.channels_last auto: on the CPU only
     auto = from_dict(TrainConfig, {}).trainer
-    assert auto.channels_last == "auto" and auto.channels_last_for(on_gpu=False) and not auto.channels_last_for(on_gpu=True)
+    assert auto.channels_last == "auto" and auto.channels_last_for(on_gpu=False)
+    assert not auto.channels_last_for(on_gpu=True)
     assert from_dict(TrainConfig, {"trainer": {"channels_last": True}}).trainer.channels_last_for(on_gpu=True)
     assert not trains_on_gpu("auto", gpu_available=False) and trains_on_gpu("auto", gpu_available=True)
     assert trains_on_gpu("gpu", gpu_available=False) and not trains_on_gpu("cpu", gpu_available=True)
@@ -87,6 +88,21 @@ def test_lr_schedule_warmup_then_cosine():
     cb2 = BudgetSchedule(1e-3, minutes=1.0)
     cb2.load_state_dict(state)
     assert cb2.progress(0) == pytest.approx(0.5, abs=0.01)  # budget counts across resumes
+
+
+def test_progress_bar_shows_the_budget_not_an_epoch_count():
+    from mapose.training.callbacks import budget_status, progress_bar
+
+    timed = BudgetSchedule(1e-3, minutes=20.0, max_steps=100000)
+    timed.elapsed_before = 125.0
+    assert budget_status(timed, 749).startswith("2:05 of 20:00, step 749")
+    assert budget_status(BudgetSchedule(1e-3, max_steps=3000), 12) == "step 12 of 3000"
+    long = BudgetSchedule(1e-3, minutes=90.0)
+    long.elapsed_before = 3725.0
+    assert budget_status(long, 1).startswith("1:02:05 of 1:30:00")
+    bar = progress_bar(timed)
+    # training runs until its budget ends (max_epochs -1): Lightning itself would write "Epoch 14/-2"
+    assert bar._get_train_description(14).strip() == "Epoch 14"
 
 
 @pytest.mark.slow
