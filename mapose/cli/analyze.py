@@ -8,6 +8,9 @@ Output naming
   ``<video stem><--ext>`` (default ``.h5``), or a pattern containing ``{stem}``, e.g.
   ``--out results/{stem}.slp``.
 
+``--frames START:STOP`` analyses part of each video (as ``sleap-track --frames``); the output holds
+those frames at their frame numbers in the video.
+
 An interrupted run keeps its finished chunks in ``<output>.partial/``; running the same command
 again resumes there and writes the same output an uninterrupted run would.
 """
@@ -40,6 +43,9 @@ def add_arguments(parser) -> None:
                              "beyond the model's own training scale)")
     parser.add_argument("--crop", default=None, metavar="X,Y,W,H",
                         help="analyse only this rectangle of the frames (video pixels)")
+    parser.add_argument("--frames", default=None, metavar="START:STOP",
+                        help="analyse only these frames (Python slice: STOP not included; 1000:2000, 1000: "
+                             "or :500); the output holds them at their frame numbers in the video")
     parser.add_argument("--peak-threshold", type=float, default=0.1,
                         help="minimum heatmap value of a keypoint (default 0.1)")
     add_decode_argument(parser)
@@ -97,6 +103,7 @@ def run(args) -> int:
     from mapose import io
     from mapose.decode.frame import model_min_keypoint_score
     from mapose.inference import DecodeOptions, analyze_video, parse_n_animals, resolve_n_animals
+    from mapose.inference.pipeline import frame_range, parse_frame_range
     from mapose.inference.frames import parse_crop
     from mapose.inference.onnx_runtime import resolve_backend
     from mapose.tracking import Tracker
@@ -114,8 +121,11 @@ def run(args) -> int:
     args.n_animals = parse_n_animals(args.n_animals, "--n-animals")
     if args.min_keypoint_score is not None:
         model_min_keypoint_score(None, args.min_keypoint_score)  # a bad value fails before any work
+    frames = parse_frame_range(args.frames) if args.frames is not None else None
     for v in args.videos:  # every video is checked before the first is analysed
-        check_video(v)
+        info = check_video(v)
+        if frames is not None:
+            frame_range(frames, int(info["n_frames"]), str(v))
     crop = parse_crop(args.crop)
     model = load_model(args.model, device=args.device, checkpoint=args.checkpoint, tta=args.tta)
     dec = DecodeOptions(peak_threshold=args.peak_threshold,
@@ -158,7 +168,7 @@ def run(args) -> int:
             scale=args.scale, decode=dec, min_keypoints=args.min_keypoints,
             chunk_size=args.chunk_size, tracker=tracker, threads=args.threads,
             precision=args.precision, backend=args.backend,
-            progress=not args.no_progress, model_dir=args.model,
+            progress=not args.no_progress, model_dir=args.model, frames=frames,
         )
         tm = res.timings
         resumed = f", resumed at frame {res.resumed_from_frame}" if res.resumed_from_frame else ""

@@ -40,13 +40,16 @@ class ChunkStore:
         What the results depend on (JSON-able); its :func:`fingerprint` guards resuming.
     chunk_size
         Frames per chunk.
+    first_frame
+        Video frame the analysis starts at (chunk ``c`` begins at ``first_frame + c * chunk_size``).
     """
 
-    def __init__(self, folder: str | Path, spec: dict[str, Any], chunk_size: int):
+    def __init__(self, folder: str | Path, spec: dict[str, Any], chunk_size: int, first_frame: int = 0):
         self.folder = Path(folder)
         self.spec = spec
         self.key = fingerprint(spec)
         self.chunk_size = int(chunk_size)
+        self.first_frame = int(first_frame)
         self.discarded_stale = False
 
     # ---------------------------------------------------------------- state on disk
@@ -97,7 +100,7 @@ class ChunkStore:
 
     def load(self, skeleton: Skeleton, fps: Optional[float], source: str,
              min_keypoints: int = 1) -> Detections:
-        """All saved chunks as one :class:`Detections` (``n_frames`` = frames analysed).
+        """All saved chunks as one :class:`Detections` (``n_frames`` = the frame after the last analysed).
 
         Instances with fewer than ``min_keypoints`` keypoints are dropped chunk by chunk, so that
         memory holds only what the caller keeps (the decoder's singletons can outnumber animals).
@@ -114,9 +117,10 @@ class ChunkStore:
                         frame=z["frame"][keep], keypoints=kp[keep],
                         keypoint_scores=z["keypoint_scores"][keep],
                         instance_scores=z["instance_scores"][keep], skeleton=skeleton,
-                        n_frames=c * self.chunk_size + int(z["n_read"]), fps=fps, source=source,
+                        n_frames=self.first_frame + c * self.chunk_size + int(z["n_read"]), fps=fps,
+                        source=source,
                     ))
-                    n_frames = c * self.chunk_size + int(z["n_read"])
+                    n_frames = self.first_frame + c * self.chunk_size + int(z["n_read"])
                     last = bool(z["last"])
             except (OSError, KeyError, ValueError) as exc:
                 raise FormatError(
@@ -127,7 +131,7 @@ class ChunkStore:
             if last:
                 break
         if not parts:
-            return Detections.empty(skeleton, 0, fps)
+            return Detections.empty(skeleton, self.first_frame, fps)
         det = Detections.concatenate(parts)
         return Detections(frame=det.frame, keypoints=det.keypoints, keypoint_scores=det.keypoint_scores,
                           instance_scores=det.instance_scores, skeleton=skeleton, n_frames=n_frames,

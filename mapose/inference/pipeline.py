@@ -187,6 +187,7 @@ def predict_video(
     decode_in_thread: bool = True,
     min_keypoints: int = 1,
     backend: str = "auto",
+    frames: Optional[tuple[int, Optional[int]]] = None,
 ) -> Detections:
     """Run a pose model over a video and decode every frame (streaming, resumable).
 
@@ -232,11 +233,15 @@ def predict_video(
         What runs the network: ``"torch"``, ``"onnx"`` (ONNX Runtime, about twice as fast on a CPU)
         or ``"auto"`` (ONNX Runtime for a trained network on the CPU in fp32 when installed); see
         :mod:`mapose.inference.onnx_runtime`.
+    frames
+        ``(start, stop)``: analyse only frames ``start <= frame < stop`` (``stop`` ``None``: to the
+        end); see :func:`frame_range`.
 
     Returns
     -------
     Detections
-        All instances in video pixels, singletons included; ``n_frames`` = frames decoded.
+        All instances in video pixels, singletons included, at their frame numbers in the video;
+        ``n_frames`` = the frame after the last one decoded.
     """
     import torch
 
@@ -263,7 +268,7 @@ def predict_video(
     if isinstance(model, torch.nn.Module):
         p0 = next(model.parameters(), None)
         dev_type = p0.device.type if p0 is not None else "cpu"
-    total_frames = info.n_frames if info.n_frames > 0 else 2**62
+    first, total_frames = frame_range(frames, info.n_frames, info.path.name)
     store: Optional[ChunkStore] = None
     first_chunk = 0
     if partial_dir is not None:
@@ -277,12 +282,14 @@ def predict_video(
             "precision": prec, "tta": getattr(model, "tta", "none"), "backend": backend,
             "mapose": __version__,
         }
-        store = ChunkStore(partial_dir, spec, chunk)
+        if frames is not None:  # recorded only when asked for: partial results of whole videos stay valid
+            spec["frames"] = [first, None if total_frames >= 2**62 else total_frames]
+        store = ChunkStore(partial_dir, spec, chunk, first_frame=first)
         first_chunk, finished = store.open()
         if finished:
             return store.load(skeleton, info.fps, str(info.path), min_keypoints)
-    start = first_chunk * chunk
-    tm.resumed_from_frame = start
+    start = first + first_chunk * chunk
+    tm.resumed_from_frame = start if first_chunk else 0
     kept: list[Detections] = []
     buf_idx: list[np.ndarray] = []
     buf_res: list = []
@@ -290,8 +297,8 @@ def predict_video(
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=info.n_frames or None, initial=start, unit="frame",
-                   desc=info.path.name, dynamic_ncols=True)
+        bar = tqdm(total=(total_frames - first if total_frames < 2**62 else None), initial=start - first,
+                   unit="frame", desc=info.path.name, dynamic_ncols=True)
 
     # the labels' systematic offsets measured after training (mapose.training.calibration)
     calibration = getattr(model, "calibration", None)
@@ -382,13 +389,54 @@ def predict_video(
             use_torch(model)
         if bar is not None:
             bar.close()
-    next_frame = state["next"]
+    next_frame = max(state["next"], first)
     if store is not None:
         return store.load(skeleton, info.fps, str(info.path), min_keypoints)
     det = Detections.concatenate(kept)
     return Detections(frame=det.frame, keypoints=det.keypoints, keypoint_scores=det.keypoint_scores,
                       instance_scores=det.instance_scores, skeleton=skeleton, n_frames=next_frame,
                       fps=info.fps, source=str(info.path))
+
+
+def frame_range(frames: Optional[tuple[int, Optional[int]]], n_frames: int, name: str = "the video"
+                ) -> tuple[int, int]:
+    """``(start, stop)`` of the frames to analyse: ``frames`` checked against a video of ``n_frames``
+    frames (``0`` = unknown; ``stop`` is then ``2**62``, read to the end), clipped to its end.
+
+    Raises
+    ------
+    ValidationError
+        A negative start, a stop not after the start, or a start past the video's end.
+    """
+    end = n_frames if n_frames > 0 else 2**62
+    if frames is None:
+        return 0, end
+    start, stop = frames
+    start = int(start)
+    if start < 0:
+        raise ValidationError(f"the first frame to analyse must be >= 0, got {start}")
+    if stop is not None and int(stop) <= start:
+        raise ValidationError(f"frames {start}:{stop} hold no frame: the stop must be after the start")
+    if start >= end:
+        raise ValidationError(f"{name} has {n_frames} frames (0-{n_frames - 1}); frames {start}:"
+                              f"{'' if stop is None else stop} are past its end")
+    return start, end if stop is None else min(int(stop), end)
+
+
+def parse_frame_range(text: str) -> tuple[int, Optional[int]]:
+    """``"START:STOP"`` (Python slice: STOP not included; either may be left out) or ``"N"`` (one frame)
+    as ``(start, stop)``; :class:`ValidationError` naming the expected form otherwise."""
+    parts = str(text).strip().split(":")
+    try:
+        if len(parts) == 1:
+            n = int(parts[0])
+            return n, n + 1
+        if len(parts) == 2:
+            return (int(parts[0]) if parts[0].strip() else 0,
+                    int(parts[1]) if parts[1].strip() else None)
+    except ValueError:
+        pass
+    raise ValidationError(f"frames must be START:STOP (e.g. 1000:2000, 1000: or :500), got {text!r}")
 
 
 @dataclass
@@ -465,6 +513,7 @@ def analyze_video(
     on_chunk: Optional[Callable[[int], None]] = None,
     model_dir: Optional[str | Path] = None,
     backend: str = "auto",
+    frames: Optional[tuple[int, Optional[int]]] = None,
 ) -> AnalysisResult:
     """Analyse one video and write tracked poses to ``out`` (format from its extension).
 
@@ -493,6 +542,9 @@ def analyze_video(
         Recorded in the provenance.
     backend
         What runs the network (``auto``, ``torch``, ``onnx``; see :func:`predict_video`).
+    frames
+        ``(start, stop)``: analyse only frames ``start <= frame < stop`` (``stop`` ``None``: to the
+        end). The output holds those frames, at their frame numbers in the video.
 
     Returns
     -------
@@ -515,7 +567,8 @@ def analyze_video(
     det = predict_video(model, video, batch_size=batch_size, crop=crop, scale=scale, decode=dec,
                         partial_dir=partial, chunk_size=chunk_size, progress=progress,
                         on_chunk=on_chunk, timings=tm, video_checksum=vsum, threads=threads,
-                        precision=precision, backend=backend)
+                        precision=precision, backend=backend, frames=frames)
+    first = frame_range(frames, 0)[0]
     used_backend, used_precision = resolve_runtime(model, backend, precision)
     chunk = -(-int(chunk_size) // int(batch_size)) * int(batch_size)
     t0 = time.perf_counter()
@@ -527,6 +580,8 @@ def analyze_video(
 
         tracker = Tracker(n_animals=n_animals)
     ds = tracker.fit_track(animals, video=str(video))
+    if first:
+        ds = ds.isel(time=slice(first, None))  # frames before the range were not analysed
     t1 = time.perf_counter()
     tm.track += t1 - t0
     provenance = {
@@ -543,6 +598,8 @@ def analyze_video(
                     "precision": used_precision, "backend": used_backend,
                     "tta": getattr(model, "tta", "none")},
     }
+    if frames is not None:
+        provenance["options"]["frames"] = [first, int(animals.n_frames)]
     ds.attrs["provenance"] = json.dumps(provenance, sort_keys=True, default=str)
     ds.attrs["source_software"] = "mapose"
     ds.attrs["source_file"] = str(video)
@@ -556,9 +613,9 @@ def analyze_video(
     tm.write += time.perf_counter() - t1
     ChunkStore(partial, {}, chunk).remove()
     tm.total += time.perf_counter() - t_start
-    return AnalysisResult(out, animals.n_frames, len(animals), tm, tm.resumed_from_frame, provenance)
+    return AnalysisResult(out, animals.n_frames - first, len(animals), tm, tm.resumed_from_frame, provenance)
 
 
-__all__ = ["AnalysisResult", "DecodeOptions", "Timings", "analyze_video", "file_checksum",
-           "model_input_scale", "parse_n_animals", "predict_video", "resolve_n_animals",
+__all__ = ["AnalysisResult", "DecodeOptions", "Timings", "analyze_video", "file_checksum", "frame_range",
+           "model_input_scale", "parse_frame_range", "parse_n_animals", "predict_video", "resolve_n_animals",
            "resolve_precision"]

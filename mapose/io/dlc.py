@@ -95,6 +95,24 @@ def encode_attrs(attrs: dict) -> str:
     return json.dumps({str(k): _to_jsonable(v) for k, v in attrs.items()})
 
 
+#: Attributes every ``Tracks`` has (:func:`mapose.core.tracks.make_tracks` sets them from the file).
+BASE_ATTRS = frozenset({"fps", "time_unit", "source_software", "source_file", "ds_type", "skeleton", "video_path"})
+
+
+def extra_attrs(attrs: dict) -> str:
+    """JSON text (:func:`encode_attrs`) of the attributes beyond :data:`BASE_ATTRS`, such as an
+    analysis's ``provenance``, for formats that keep them as metadata."""
+    return encode_attrs({k: v for k, v in attrs.items() if k not in BASE_ATTRS})
+
+
+def restore_extra_attrs(ds, text: Any, what: str):
+    """Put back what :func:`extra_attrs` stored (``None``: nothing); attributes already set win."""
+    if text is not None:
+        for k, v in decode_attrs(text, what).items():
+            ds.attrs.setdefault(k, v)
+    return ds
+
+
 def decode_attrs(text: Any, what: str) -> dict:
     """Inverse of :func:`encode_attrs`; ``what`` names the file in the error message."""
     if isinstance(text, bytes):

@@ -36,6 +36,7 @@ import xarray as xr
 from mapose.core.skeleton import Skeleton
 from mapose.core.tracks import get_skeleton, make_tracks, validate_tracks
 from mapose.errors import FormatError, MaposeError
+from mapose.io.dlc import extra_attrs, restore_extra_attrs
 from mapose.io._files import (PathLike, atomic_path, check_fps, decode_frames, encode_frames, require_file,
                               stored_skeleton)
 
@@ -224,7 +225,7 @@ def _read_open(nwb, p: Path, fps_arg: Optional[float] = None) -> xr.Dataset:
     elif getattr(first, "original_videos", None) is not None:
         videos = list(first.original_videos[:])
     videos = [v.decode() if isinstance(v, bytes) else str(v) for v in videos]
-    return make_tracks(
+    return restore_extra_attrs(make_tracks(
         pos,
         conf,
         skeleton=skeleton,
@@ -234,7 +235,7 @@ def _read_open(nwb, p: Path, fps_arg: Optional[float] = None) -> xr.Dataset:
         source_software=str(meta.get("source_software") or first.source_software or "unknown"),
         source_file=str(p),
         video_path=str(videos[0]) if videos else "",
-    )
+    ), meta.get("attrs"), str(p))
 
 
 def _skeleton(keypoints: list[str], pe, meta: dict, path: Path) -> Skeleton:
@@ -381,6 +382,7 @@ def write_tracks(
         "source_software": software,
         "individuals": keys,
         "series": dict(zip(series_names, sk.keypoints)),
+        "attrs": extra_attrs(ds.attrs),  # an analysis's provenance, a DeepLabCut scorer ...
     }
     nwb.add_scratch(json.dumps(meta), name=_SCRATCH,
                     description="mapose metadata for lossless round trips (frames, fps, skeleton)")

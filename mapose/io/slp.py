@@ -36,6 +36,7 @@ from mapose.core.labels import ImageRef, Labels
 from mapose.core.skeleton import Skeleton
 from mapose.core.tracks import get_skeleton, make_tracks, validate_tracks
 from mapose.errors import FormatError, MaposeError, ValidationError
+from mapose.io.dlc import extra_attrs, restore_extra_attrs
 from mapose.io._files import (PathLike, atomic_path, check_fps, decode_frames, encode_frames, require_file,
                               stored_skeleton)
 
@@ -682,7 +683,7 @@ def read_tracks(path: PathLike, video: Union[int, str, None] = None,
         video_path=video_path,
     )
     ds[INSTANCE_SCORE_VAR] = (("time", "individuals"), iscore)
-    return ds
+    return restore_extra_attrs(ds, prov.get("attrs"), str(p))
 
 
 
@@ -747,6 +748,7 @@ def write_tracks(ds: xr.Dataset, path: PathLike, video_path: Optional[str] = Non
             "source_software": str(ds.attrs.get("source_software", "")),
             "skeleton": get_skeleton(ds).to_dict(),
             "video_path": vpath,
+            "attrs": extra_attrs(ds.attrs),  # an analysis's provenance, a DeepLabCut scorer ...
         }
     }
     out = sio.Labels(labeled_frames=lfs, videos=[video], skeletons=[sk], tracks=tracks,

@@ -105,3 +105,12 @@ def test_cli_kill_and_resume(tmp_path, capsys):
 
     swaps = read_feature_table(tmp_path / "killed.h5.swaps.csv")
     assert tuple(swaps.columns) == SWAP_COLUMNS
+    # part of the video: those frames at their numbers; a range past the end fails before any work
+    part = tmp_path / "part.h5"
+    assert main(args(part) + ["--frames", "20:"]) == 0
+    assert "12 frames" in capsys.readouterr().out
+    assert read_tracks(part)["frame"].values.tolist() == list(range(20, 32))
+    assert main(args(tmp_path / "late.h5") + ["--frames", "40:50"]) == 2
+    assert "32 frames (0-31); frames 40:50 are past its end" in capsys.readouterr().err
+    assert main(args(tmp_path / "odd.h5") + ["--frames", "ten"]) == 2
+    assert "START:STOP" in capsys.readouterr().err

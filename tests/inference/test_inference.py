@@ -116,6 +116,50 @@ def test_kill_and_resume_equals_uninterrupted(video, tmp_path):
         assert len(set(np.argmin(d, axis=1).tolist())) == 1
 
 
+def test_a_frame_range_gives_those_frames_of_the_whole_analysis(video, tmp_path):
+    from mapose.inference.pipeline import frame_range, parse_frame_range
+
+    path, _ = video
+    whole = read_tracks(_run(path, tmp_path / "whole.h5").output)
+    out = tmp_path / "part.slp"
+    seen = []
+
+    def stop_after_one(c):
+        seen.append(c)
+        raise Interrupt
+
+    with pytest.raises(Interrupt):  # interrupted inside the range, then resumed there
+        _run(path, out, on_chunk=stop_after_one, frames=(17, 50))
+    model = DotModel()
+    res = analyze_video(model, path, out, n_animals=2, batch_size=4, chunk_size=10,
+                        decode=DecodeOptions(merge_radius=12), progress=False, frames=(17, 50))
+    assert res.n_frames == 33 and res.resumed_from_frame == 29 and model.calls == 6  # frames 29-49
+    part = read_tracks(out)
+    assert part["frame"].values.tolist() == list(range(17, 50))
+    np.testing.assert_allclose(part["time"].values, whole["time"].values[17:50])
+    ref = whole.isel(time=slice(17, 50))
+    a = part["position"].transpose("time", "individuals", "keypoints", "space").values
+    b = ref["position"].transpose("time", "individuals", "keypoints", "space").values
+    if np.nanmean(np.abs(a - b)) > np.nanmean(np.abs(a - b[:, ::-1])):
+        b = b[:, ::-1]  # identities are named in the order tracking met them
+    np.testing.assert_allclose(a, b, atol=1e-6)
+    assert json.loads(part.attrs["provenance"])["options"]["frames"] == [17, 50]
+    # to the end; past the end clipped
+    assert read_tracks(_run(path, tmp_path / "tail.h5", frames=(40, None)).output).sizes["time"] == 20
+    assert _run(path, tmp_path / "clip.h5", frames=(55, 999)).n_frames == 5
+    assert parse_frame_range("1000:2000") == (1000, 2000) and parse_frame_range(":500") == (0, 500)
+    assert parse_frame_range("7:") == (7, None) and parse_frame_range("7") == (7, 8)
+    for bad, match in (("a:b", "START:STOP"), ("1:2:3", "START:STOP")):
+        with pytest.raises(ValidationError, match=match):
+            parse_frame_range(bad)
+    with pytest.raises(ValidationError, match="past its end"):
+        frame_range((60, None), 60, "dots.avi")
+    with pytest.raises(ValidationError, match="after the start"):
+        frame_range((10, 10), 60)
+    with pytest.raises(ValidationError, match=">= 0"):
+        frame_range((-1, 5), 60)
+
+
 def test_stale_partial_results_are_discarded(video, tmp_path):
     path, _ = video
     out = tmp_path / "o.h5"

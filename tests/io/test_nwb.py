@@ -43,6 +43,11 @@ def test_roundtrip_two_flies(tmp_path, flies):
     assert detect_format(out) == "nwb"
     back = nwb.read_tracks(out)
     _same(flies, back)
+    # an analysis's provenance (and any attribute ndx-pose has no field for) rides in the scratch entry
+    flies = flies.assign_attrs(provenance='{"model_checksum": "abc"}', dlc_scorer="DLC_resnet50")
+    nwb.write_tracks(flies, out)
+    back = nwb.read_tracks(out)
+    assert back.attrs["provenance"] == flies.attrs["provenance"] and back.attrs["dlc_scorer"] == "DLC_resnet50"
 
 
 def test_layout_one_pose_estimation_per_individual(tmp_path, flies):

@@ -288,6 +288,12 @@ def test_slp_tracks_slp_roundtrip_is_lossless(tmp_path):
     for field in ("frame", "keypoints", "keypoint_scores", "instance_scores", "track_id"):
         np.testing.assert_array_equal(getattr(a.instances, field)[oa], getattr(b.instances, field)[ob])
     assert b.individuals == a.individuals
+    # an analysis's provenance (and any attribute SLEAP has no field for) rides in the file's provenance
+    ds.attrs.update(provenance=json.dumps({"model_checksum": "abc", "options": {"frames": [17, 50]}}), n_ids=2)
+    slp.write_tracks(ds, out)
+    back = slp.read_tracks(out)
+    assert back.attrs["provenance"] == ds.attrs["provenance"] and back.attrs["n_ids"] == 2
+    assert back.attrs["source_file"] == str(out)  # what describes the file read is not overwritten
 
 
 def test_tracks_slp_tracks_with_gaps_and_offset_frames(tmp_path):
