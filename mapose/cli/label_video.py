@@ -15,8 +15,10 @@ def add_arguments(parser) -> None:
                         help="draw each animal's path over the last N frames (default 0: none)")
     parser.add_argument("--trail-keypoint", default=None,
                         help="keypoint the trail follows (default: centroid of the visible keypoints)")
-    parser.add_argument("--start", type=int, default=0, help="first frame (default 0)")
-    parser.add_argument("--stop", type=int, default=None, help="frame after the last (default: end)")
+    parser.add_argument("--start", type=int, default=None,
+                        help="first frame (default: the pose file's first, 0 for a whole video)")
+    parser.add_argument("--stop", type=int, default=None,
+                        help="frame after the last (default: after the pose file's last, the end for a whole video)")
     parser.add_argument("--no-names", action="store_true", help="do not write the animals' names")
     parser.add_argument("--radius", type=int, default=3, help="keypoint radius in pixels (default 3)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -42,9 +44,16 @@ def run(args) -> int:
     if not check_pose_fits_video(pos, ds["frame"].values, info, args.posefile, args.video):
         print(f"note: {args.posefile} holds no keypoint position in any frame (all missing/NaN); "
               "the video is drawn without poses")
+    start, stop = args.start, args.stop
+    frames = ds["frame"].values
+    if len(frames) and (start is None or stop is None):  # a pose file of part of the video: that part
+        start = int(frames.min()) if start is None else start
+        stop = int(frames.max()) + 1 if stop is None else stop
+        if (start, stop) != (0, int(info["n_frames"])):
+            print(f"frames {start}-{stop - 1}, the pose file's (--start / --stop for others)")
     n = render_labelled_video(
         args.video, ds, args.out, threshold=args.threshold, trail=args.trail,
-        trail_keypoint=args.trail_keypoint, start=args.start, stop=args.stop,
+        trail_keypoint=args.trail_keypoint, start=start or 0, stop=stop,
         show_names=not args.no_names, radius=args.radius, progress=not args.no_progress,
     )
     print(f"wrote {args.out}: {n} frames, {ds.sizes['individuals']} individuals")

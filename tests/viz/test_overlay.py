@@ -105,3 +105,12 @@ def test_cli_label_video(tmp_path, capsys):
     assert main(["label-video", str(vid), str(tmp_path / "p.h5"), "--out", str(out), "--trail", "2",
                  "--no-progress"]) == 0
     assert out.exists() and "6 frames" in capsys.readouterr().out
+    # a pose file of part of the video (mapose analyze --frames 2:5): that part is drawn
+    write_tracks(ds.isel(time=slice(2, 5)), tmp_path / "part.h5")
+    assert main(["label-video", str(vid), str(tmp_path / "part.h5"), "--out", str(tmp_path / "part.mp4"),
+                 "--no-progress"]) == 0
+    said = capsys.readouterr().out
+    assert "frames 2-4, the pose file's" in said and "3 frames" in said
+    assert main(["label-video", str(vid), str(tmp_path / "part.h5"), "--out", str(tmp_path / "all.mp4"),
+                 "--start", "0", "--stop", "6", "--no-progress"]) == 0
+    assert "6 frames" in capsys.readouterr().out
