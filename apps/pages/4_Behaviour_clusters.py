@@ -144,11 +144,10 @@ if ds is not None:
                 st.image(str(Path(folder) / "cluster_profiles.png"))
             mirrors = Path(folder) / "cluster_mirrors.csv"
             if mirrors.exists():
-                seen = []
-                for r in pd.read_csv(mirrors).itertuples():
-                    if r.cluster >= 0 and r.mirror >= 0 and (r.symmetric or r.cluster < r.mirror):
-                        seen.append(f"{r.cluster} (both)" if r.symmetric else f"{r.cluster} ↔ {r.mirror}")
-                        seen[-1] += f" ({100 * r.share:.0f} % of frames)"
+                seen = [(f"{r.cluster} (both)" if r.symmetric else f"{r.cluster} ↔ {r.mirror}")
+                        + f" ({100 * r.share:.0f} % of frames)"
+                        for r in pd.read_csv(mirrors).itertuples()
+                        if r.cluster >= 0 and r.mirror >= 0 and (r.symmetric or r.cluster < r.mirror)]
                 if seen:
                     st.caption("Pair clusters seen from the partner's side (one event, two rows A|B and B|A): "
                                + " · ".join(seen))

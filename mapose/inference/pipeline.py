@@ -568,7 +568,7 @@ def analyze_video(
                         partial_dir=partial, chunk_size=chunk_size, progress=progress,
                         on_chunk=on_chunk, timings=tm, video_checksum=vsum, threads=threads,
                         precision=precision, backend=backend, frames=frames)
-    first = frame_range(frames, 0)[0]
+    first = int(frames[0]) if frames is not None else 0
     used_backend, used_precision = resolve_runtime(model, backend, precision)
     chunk = -(-int(chunk_size) // int(batch_size)) * int(batch_size)
     t0 = time.perf_counter()
