@@ -216,6 +216,7 @@ def progress_bar(schedule: BudgetSchedule) -> pl.Callback:
             return items
 
         def _get_train_description(self, current_epoch: int) -> str:  # rich only
-            return f"{'Epoch ' + str(current_epoch):{len(getattr(self, 'validation_description', ''))}}"
+            # padded to the validation bar's description, as Lightning does, so the bar does not jump
+            return f"Epoch {current_epoch}".ljust(len(getattr(self, "validation_description", "")))
 
     return BudgetProgressBar()

@@ -286,6 +286,7 @@ def plot_cluster_profiles(profiles: pd.DataFrame, path: PathLike = "cluster_prof
     ax.set_xticks(range(score.shape[1]))
     ax.set_xticklabels([str(c) for c in score.columns], rotation=40, ha="right", fontsize=8)
     ax.set_yticks(range(score.shape[0]))
+
     def tick(v) -> str:
         name = "noise" if column == "cluster" and v == -1 else str(v)
         if mirrors is None or v not in mirrors:
