@@ -27,9 +27,11 @@ def retrack(pose_path: str, mtime: float, n_animals: int, video_path):
     from mapose.io import read_tracks
     from mapose.tracking import Tracker
 
-    det = tracks_to_detections(read_tracks(pose_path))
+    tracks = read_tracks(pose_path)
+    det = tracks_to_detections(tracks)
     tracker = Tracker(n_animals=n_animals)
-    out = tracker.fit_track(det, video=video_path)
+    out = tracker.fit_track(det, video=video_path,  # a file of part of a video keeps its frames
+                            start=int(tracks["frame"].values[0]) if tracks.sizes["time"] else 0)
     return out, tracker.swap_events_
 
 

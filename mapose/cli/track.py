@@ -42,6 +42,7 @@ def _read_detections(path):
         from mapose.io.slp import read_detections
 
         det = read_detections(path).without_identities()
+        start = 0
         try:  # the video path is known from the tracks view of the file, when it has tracks
             video = str(io.read_tracks(path, format=fmt).attrs.get("video_path") or "")
         except FormatError:
@@ -49,8 +50,9 @@ def _read_detections(path):
     else:
         ds = io.read_tracks(path, format=fmt)
         det = tracks_to_detections(ds)
+        start = int(ds["frame"].values[0]) if ds.sizes["time"] else 0  # a part of a video starts there
         video = str(ds.attrs.get("video_path") or "")
-    return det, video if video and Path(video).is_file() else ""
+    return det, (video if video and Path(video).is_file() else ""), start
 
 
 def run(args) -> int:
@@ -74,7 +76,7 @@ def run(args) -> int:
     _table_kind(swaps)  # an unknown table extension fails before anything is written
     if args.min_score is not None and not math.isfinite(args.min_score):
         raise MaposeError(f"--min-score must be a number, got {args.min_score}")
-    det, found_video = _read_detections(src)
+    det, found_video, start = _read_detections(src)
     video = None if args.no_appearance else (args.video or found_video or None)
     if not np.isfinite(det.keypoints).any():
         raise MaposeError(f"{src} holds no keypoint position in any frame (all missing/NaN): nothing to track")
@@ -86,9 +88,10 @@ def run(args) -> int:
         max_stitch_gap=args.max_stitch_gap, body_size=args.body_size, min_score=args.min_score,
         **(dict(new_identity_cost=0.0, min_track_score=0.0, min_track_keypoints=0.0) if args.keep_all else {}),
     )
-    print(f"tracking {len(det)} detections over {det.n_frames} frames"
+    print(f"tracking {len(det)} detections over {det.n_frames - start} frames"
+          + (f" ({start}-{det.n_frames - 1})" if start else "")
           + (f" with appearance from {video}" if video else ""))
-    ds = tracker.fit_track(det, video=video)
+    ds = tracker.fit_track(det, video=video, start=start)
     ds.attrs["source_file"] = str(src)
     io.write_tracks(ds, dst)
     save_feature_table(tracker.swap_events_, swaps)

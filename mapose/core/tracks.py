@@ -231,11 +231,13 @@ def detections_to_tracks(
     individuals: Optional[Sequence[str]] = None,
     source_software: str = "mapose",
     source_file: str = "",
+    first_frame: int = 0,
 ) -> xr.Dataset:
     """Place :class:`Detections` that carry ``track_id`` into a dense ``Tracks`` dataset.
 
-    Every frame ``0..n_frames-1`` gets a time step.  Two instances with the same track in the
-    same frame is an error (the tracker guarantees it never happens).
+    Every frame ``0..n_frames-1`` gets a time step; its frame number in the video is ``first_frame``
+    plus that (detections of a part of a video that starts at ``first_frame``).  Two instances with the
+    same track in the same frame is an error (the tracker guarantees it never happens).
     """
     if det.track_id is None:
         raise ValidationError(
@@ -265,6 +267,7 @@ def detections_to_tracks(
         fps=det.fps,
         source_software=source_software,
         source_file=source_file,
+        frames=int(first_frame) + np.arange(t, dtype=np.int64),
     )
 
 

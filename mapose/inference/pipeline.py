@@ -533,7 +533,8 @@ def analyze_video(
     min_keypoints
         Instances with fewer keypoints are not tracked (nor loaded from the partial results).
     tracker
-        Object with ``fit_track(detections, video=...) -> Tracks``.
+        Object with ``fit_track(detections, video=..., start=...) -> Tracks`` (``start`` given only with
+        ``frames`` that start after frame 0).
     threads
         Torch intra-op threads (``None``: torch's default).
     precision
@@ -579,9 +580,7 @@ def analyze_video(
         from mapose.tracking import Tracker
 
         tracker = Tracker(n_animals=n_animals)
-    ds = tracker.fit_track(animals, video=str(video))
-    if first:
-        ds = ds.isel(time=slice(first, None))  # frames before the range were not analysed
+    ds = tracker.fit_track(animals, video=str(video), **({"start": first} if first else {}))
     t1 = time.perf_counter()
     tm.track += t1 - t0
     provenance = {

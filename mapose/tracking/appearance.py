@@ -133,6 +133,7 @@ def video_descriptors(
     must_frames: Optional[np.ndarray] = None,
     bins: int = DEFAULT_BINS,
     use: Optional[np.ndarray] = None,
+    frame_offset: int = 0,
 ) -> np.ndarray:
     """Appearance descriptor of each detection, from frames sampled evenly over the video.
 
@@ -154,6 +155,8 @@ def video_descriptors(
         Histogram bins per channel.
     use
         ``(N,)`` detections to describe (e.g. :func:`isolated` ones); the others get NaN.
+    frame_offset
+        Video frame number of ``frame`` 0 (detections of a part of a video, counted from its start).
 
     Returns
     -------
@@ -172,8 +175,8 @@ def video_descriptors(
     off_lo = np.searchsorted(frame, pick, side="left")
     off_hi = np.searchsorted(frame, pick, side="right")
     where = dict(zip(pick.tolist(), zip(off_lo.tolist(), off_hi.tolist())))
-    for f, img in _iter_frames(video, pick):
-        lo, hi = where[f]
+    for f, img in _iter_frames(video, pick + int(frame_offset)):
+        lo, hi = where[f - int(frame_offset)]
         h = hull_histograms(img, keypoints[lo:hi], pad, bins)
         if desc is None:
             desc = np.full((len(frame), h.shape[1]), np.nan)

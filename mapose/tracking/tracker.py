@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
@@ -85,6 +86,19 @@ def _tracklet_medians(tracklet: np.ndarray, values: np.ndarray, m: int) -> np.nd
     lo = np.searchsorted(tr, np.arange(m), side="left")
     hi = np.searchsorted(tr, np.arange(m), side="right")
     return 0.5 * (v[lo + (hi - lo - 1) // 2] + v[lo + (hi - lo) // 2])
+
+
+def _from_frame(det: Detections, start: int) -> Detections:
+    """``det`` with frames counted from ``start`` (the first frame of the part of a video it covers)."""
+    start = int(start)
+    if start == 0:
+        return det
+    if start < 0:
+        raise ValidationError(f"start must be a frame number >= 0, got {start}")
+    if len(det) and int(det.frame.min()) < start:
+        raise ValidationError(f"a detection is in frame {int(det.frame.min())}, before the first frame {start} "
+                              "of the part tracked")
+    return replace(det, frame=det.frame - start, n_frames=max(int(det.n_frames) - start, 0))
 
 
 class Tracker:
@@ -265,7 +279,7 @@ class Tracker:
             )
 
     # ------------------------------------------------------------------ fit
-    def fit(self, detections: Detections, video: Optional[str | Path] = None) -> "Tracker":
+    def fit(self, detections: Detections, video: Optional[str | Path] = None, start: int = 0) -> "Tracker":
         """Learn the animal size and the typical per-frame displacement from the detections.
 
         Parameters
@@ -274,6 +288,8 @@ class Tracker:
             Detections of one video (identities, if any, are ignored).
         video
             Accepted for API symmetry; appearance is measured in :meth:`track`.
+        start
+            First frame of the part of the video the detections cover (see :meth:`track`).
 
         Returns
         -------
@@ -281,6 +297,7 @@ class Tracker:
         """
         self._check_params()
         self._check_detections(detections)
+        detections = _from_frame(detections, start)
         cen = centroids(detections.keypoints)
         spacing = _estimate_spacing(detections.frame, cen)
         steps = _nearest_steps(detections.frame, cen)
@@ -333,12 +350,12 @@ class Tracker:
         moves = np.where(ok, d, 0.0).sum(axis=1)[cnt > 0] / cnt[cnt > 0]
         return moves
 
-    def fit_track(self, detections: Detections, video: Optional[str | Path] = None) -> xr.Dataset:
+    def fit_track(self, detections: Detections, video: Optional[str | Path] = None, start: int = 0) -> xr.Dataset:
         """:meth:`fit` then :meth:`track` on the same detections."""
-        return self.fit(detections, video).track(detections, video)
+        return self.fit(detections, video, start).track(detections, video, start)
 
     # ------------------------------------------------------------------ track
-    def track(self, detections: Detections, video: Optional[str | Path] = None) -> xr.Dataset:
+    def track(self, detections: Detections, video: Optional[str | Path] = None, start: int = 0) -> xr.Dataset:
         """Assign identities to detections and return ``Tracks``.
 
         Parameters
@@ -347,6 +364,10 @@ class Tracker:
             Detections (identities ignored).  Keypoints in pixels.
         video
             Optional path of the video, for appearance descriptors.
+        start
+            First frame of the part of the video the detections cover (a part analysed with
+            ``mapose analyze --frames``): the ``Tracks`` hold frames ``start..n_frames-1``, and
+            frames before it cost nothing.  No detection may come before it.
 
         Returns
         -------
@@ -360,7 +381,8 @@ class Tracker:
             raise ValidationError("this Tracker is not fitted yet; call fit() or fit_track() first")
         self._check_params()
         self._check_detections(detections)
-        det = detections.without_identities()
+        start = int(start)
+        det = _from_frame(detections.without_identities(), start)  # frames counted from ``start`` below
         n = len(det)
         kp, scores, frame = det.keypoints, det.instance_scores, det.frame
         varying = self.n_animals is None and (
@@ -395,7 +417,8 @@ class Tracker:
             alone = isolated(frame, kp, self.body_size_)  # hulls of touching animals mix them
             if alone.any():  # (animals that touch in every frame leave nothing to describe)
                 app = video_descriptors(video, frame, kp, pad=0.1 * self.body_size_,
-                                        max_frames=self.appearance_frames, must_frames=ends, use=alone)
+                                        max_frames=self.appearance_frames, must_frames=ends, use=alone,
+                                        frame_offset=start)
         summary = summarise_tracklets(frame, kp, scores, link.tracklet, link.n_tracklets, app)
         self.appearance_weight_ = (
             appearance_weight(link.tracklet, frame, kp, app, self.body_size_) if app is not None else 0.0
@@ -426,7 +449,7 @@ class Tracker:
             track_id=ident[keep], track_names=tuple(names), fps=det.fps, source=det.source,
         )
         ds = detections_to_tracks(kept, individuals=names, source_software="mapose",
-                                  source_file=det.source)
+                                  source_file=det.source, first_frame=start)
         idc = np.full((det.n_frames, len(names)), np.nan)
         idc[frame[keep], ident[keep]] = conf_det[keep]
         ds["identity_confidence"] = (("time", "individuals"), idc)
@@ -438,7 +461,7 @@ class Tracker:
         self.tracklet_ = link.tracklet
         self.identity_ = stitch.identity
         self.n_tracklets_ = link.n_tracklets
-        self.swap_events_ = events
+        self.swap_events_ = events.assign(frame=events["frame"] + start) if start else events
         self.identity_descriptors_ = self._identity_descriptors(summary, stitch.identity, len(names))
         return ds
 

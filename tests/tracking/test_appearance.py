@@ -98,3 +98,24 @@ def test_animals_that_touch_in_every_frame_are_tracked_without_appearance(tmp_pa
     assert tr.appearance_weight_ == 0.0
     ids = identity_map(det, ds)
     assert len(ids[0]) == 1 and len(ids[1]) == 1 and ids[0] != ids[1]
+
+
+def test_a_part_of_a_video_reads_appearance_from_its_own_frames(tmp_path):
+    """Detections of frames 40.. of a video tracked with ``start=40`` (``mapose analyze --frames 40:``):
+    appearance is read from the right frames and the tracks hold frames 40.. only."""
+    from dataclasses import replace
+
+    poses, keep = _bounce()
+    lead = 40
+    video = tmp_path / "later.mp4"
+    _write_video(video, np.concatenate([np.full((lead,) + poses.shape[1:], -100.0), poses]),
+                 np.concatenate([np.zeros((lead, 2), bool), keep]))
+    det = to_detections(poses, keep=keep)
+    later = replace(det, frame=det.frame + lead, n_frames=det.n_frames + lead)
+    tr = Tracker(n_animals=2)
+    ds = tr.fit_track(later, video=video, start=lead)
+    assert ds["frame"].values.tolist() == list(range(lead, lead + poses.shape[0]))
+    np.testing.assert_allclose(ds["time"].values, ds["frame"].values / 30.0)
+    ids = identity_map(det, ds.assign_coords(time=np.arange(ds.sizes["time"])))
+    assert len(ids[0]) == 1 and len(ids[1]) == 1 and ids[0] != ids[1]  # appearance saw the right frames
+    assert tr.appearance_weight_ > 0.5

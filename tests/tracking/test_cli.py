@@ -103,3 +103,19 @@ def test_track_bundled_sleap_clip_with_video(tmp_path):
                  str(tmp_path / "m.json")]) == 0
     m = json.loads((tmp_path / "m.json").read_text())
     assert m["idf1"] >= 0.99 and m["num_switches"] == 0
+
+
+def test_track_a_part_of_a_video_keeps_its_frame_numbers(tmp_path, capsys):
+    """A pose file of frames 300-379 of a video (as `mapose analyze --frames 300:380` writes) is
+    re-tracked over those frames only, at their frame numbers."""
+    from dataclasses import replace
+
+    det = to_detections(crossing(n_frames=80, cross_frame=40))
+    det = replace(det, frame=det.frame + 300, n_frames=380)
+    part = detections_to_tracks(det, individuals=["a", "b"]).isel(time=slice(300, None))
+    io.write_tracks(part, tmp_path / "part.nc")
+    assert main(["track", str(tmp_path / "part.nc"), "--out", str(tmp_path / "tracked.nc"), "--n-animals", "2"]) == 0
+    assert "over 80 frames (300-379)" in capsys.readouterr().out
+    out = io.read_tracks(tmp_path / "tracked.nc")
+    assert out["frame"].values.tolist() == list(range(300, 380))
+    assert np.isfinite(out["position"].values).all()

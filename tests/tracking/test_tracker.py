@@ -213,3 +213,21 @@ def test_ambiguous_continuation_is_cut_for_the_stitcher():
     assert out.n_tracklets == 3
     np.testing.assert_array_equal(out.tracklet, [0, 0, 2, 1, 2, 1, 2, 1])
     assert Tracker(n_animals=2, split_threshold=0)._split_ambiguous(link, frame) is link
+
+
+def test_a_part_of_a_video_is_tracked_as_if_it_started_the_video():
+    """``start``: detections of frames 5000.. give the same tracks and learned motion as the same
+    detections counted from 0, at their own frame numbers, and a detection before it is refused."""
+    from dataclasses import replace
+
+    det = to_detections(grid_walk(4, 150, seed=3))
+    whole = Tracker(n_animals=4)
+    ref = whole.fit_track(det)
+    late = replace(det, frame=det.frame + 5000, n_frames=det.n_frames + 5000)
+    part = Tracker(n_animals=4)
+    ds = part.fit_track(late, start=5000)
+    assert ds.sizes["time"] == 150 and int(ds["frame"].values[0]) == 5000
+    np.testing.assert_array_equal(ds["position"].values, ref["position"].values)
+    assert part.max_step_ == whole.max_step_ and part.body_size_ == whole.body_size_
+    with pytest.raises(ValidationError, match="frame 5000, before the first frame 5001"):
+        Tracker(n_animals=4).fit_track(late, start=5001)
