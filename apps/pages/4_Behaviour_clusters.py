@@ -34,6 +34,13 @@ def load_results(folder: str, mtime: float):
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
+def load_dyads(folder: str, mtime: float):
+    """``dyad_events.csv`` (pair mode: one row per pair of animals and frame), or None."""
+    f = Path(folder) / "dyad_events.csv"
+    return pd.read_csv(f, keep_default_na=False) if f.exists() else None
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
 def load_embedding(model_dir: str, mtime: float):
     from mapose.behaviour.clustering import load_model
 
@@ -125,12 +132,29 @@ if ds is not None:
                 with st.expander("Transition matrix"):
                     st.dataframe(trans.round(3), width="stretch")
         st.subheader("Ethogram")
-        subjects = list(labels["subject"].unique())
-        subj = st.selectbox("Subject", subjects, key="cl_subject")
-        sel = labels[labels["subject"] == subj]
+        dyads = load_dyads(folder, _mtime(str(Path(folder) / "dyad_events.csv")))
+        view = "ordered"
+        if dyads is not None:
+            view = st.radio("Rows", ["ordered", "pairs"], horizontal=True, key="cl_view",
+                            format_func=lambda v: {"ordered": "each animal's side (A|B)",
+                                                   "pairs": "each pair: events (a cluster and its mirror)"}[v])
+        table, column = (dyads, "event") if view == "pairs" else (labels, "cluster")
+        subjects = list(table["subject"].unique())
+        subj = st.selectbox("Subject", subjects, key="cl_subject" if view == "ordered" else "cl_pair")
+        sel = table[table["subject"] == subj]
         step = max(1, len(sel) // MAX_POINTS)
-        st.scatter_chart(sel.iloc[::step].assign(cluster=lambda d: d["cluster"].astype(str)),
-                         x="frame", y="cluster", color="cluster", size=12)
+        st.scatter_chart(sel.iloc[::step].assign(**{column: lambda d: d[column].astype(str)}),
+                         x="frame", y=column, color=column, size=12)
+        if view == "pairs":
+            events = summary.get("dyad_events", {})
+            shown = sel[sel["event"] >= 0]
+            st.caption("Events: " + " · ".join(f"{e} = clusters {' ↔ '.join(map(str, v['clusters']))}"
+                                               for e, v in events.items())
+                       + f". Both animals' rows in one event on {100 * float(np.mean(sel['event'] >= 0)):.1f} % of "
+                       "these frames (-1: no single event). The actor plays the part of the event's first cluster.")
+            if len(shown):
+                st.dataframe(shown.groupby(["event", "actor"]).size().unstack(fill_value=0)
+                             .rename_axis(index="event", columns="actor: frames"), width="stretch")
         if stats is not None:
             with st.expander("Cluster statistics"):
                 st.dataframe(stats, width="stretch")

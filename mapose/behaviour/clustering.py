@@ -56,6 +56,8 @@ __all__ = [
     "cluster_statistics",
     "cluster_profiles",
     "mirror_clusters",
+    "mirror_events",
+    "dyad_events",
     "transition_matrix",
     "transition_graph",
     "typical_bouts",
@@ -906,6 +908,110 @@ def mirror_clusters(labels: pd.DataFrame, column: str = "cluster") -> pd.DataFra
         out.append({column: int(lab), "frames": total, "mirror": int(top),
                     "share": float(row[top]) / total, "symmetric": bool(top == lab)})
     return pd.DataFrame(out, columns=[column, "frames", "mirror", "share", "symmetric"])
+
+
+def _natural_key(name: str) -> list:
+    import re
+
+    return [(0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", str(name)) if t]
+
+
+def mirror_events(mirrors: pd.DataFrame, min_share: float = 0.5, column: str = "cluster") -> pd.DataFrame:
+    """Group pair clusters into events: a cluster and its mirror (see :func:`mirror_clusters`) are
+    one event seen from its two sides.
+
+    Clusters are linked to their mirror where the mirror is found on at least ``min_share`` of their
+    frames; each connected group is an event, numbered by its lowest cluster. A symmetric cluster (its
+    own mirror) is an event of one cluster. Noise (``-1``) is in no event.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per event: ``event``, ``clusters`` (sorted tuple), ``name`` (``"0 ↔ 1"``, or ``"2"``
+        for an event of one cluster).
+    """
+    if not 0.0 <= float(min_share) <= 1.0:
+        raise ValidationError(f"min_share must be in [0, 1], got {min_share}")
+    import networkx as nx
+
+    graph = nx.Graph()
+    for r in mirrors.itertuples(index=False):
+        c, m = int(getattr(r, column)), int(r.mirror)
+        if c < 0:
+            continue
+        graph.add_node(c)
+        if m >= 0 and float(r.share) >= min_share:
+            graph.add_edge(c, m)
+    groups = sorted(tuple(sorted(g)) for g in nx.connected_components(graph))
+    return pd.DataFrame({"event": [g[0] for g in groups], "clusters": groups,
+                         "name": [" ↔ ".join(str(c) for c in g) for g in groups]},
+                        columns=["event", "clusters", "name"])
+
+
+def dyad_events(labels: pd.DataFrame, mirrors: Optional[pd.DataFrame] = None, min_share: float = 0.5,
+                column: str = "cluster") -> pd.DataFrame:
+    """One label per pair of animals and frame: what the pair does, with who plays which part.
+
+    Pair mode labels each frame twice, ``A|B`` and ``B|A``. Here both rows become one row of the
+    unordered pair ``A&B``: its ``event`` (:func:`mirror_events`: a cluster and its mirror are one
+    event) and its ``actor``, the animal whose own row is in the event's lowest-numbered cluster, so the
+    one that cluster's profile describes (in "0 ↔ 1", where 0 is "behind the other, fast", the
+    follower).
+
+    Parameters
+    ----------
+    labels
+        Pair-mode label table (``session``, ``frame``, ``subject`` = ``A|B``, ``column``).
+    mirrors
+        :func:`mirror_clusters` of ``labels`` (computed when ``None``).
+    min_share, column
+        See :func:`mirror_events` and :func:`mirror_clusters`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``session``, ``frame``, ``subject`` (``A&B``, the two names in natural order:
+        ``individual_2`` before ``individual_10``), ``event`` (``-1``: no single event, as one row is
+        noise, the two rows are in different events or the mirror row is missing), ``actor`` (``""``
+        where both rows are in one cluster or there is no event), ``cluster_a`` (the ``A|B`` row's
+        label) and ``cluster_b`` (``B|A``'s; ``-1`` where missing). ``attrs["events"]`` is the
+        :func:`mirror_events` table.
+    """
+    if mirrors is None:
+        mirrors = mirror_clusters(labels, column=column)
+    events = mirror_events(mirrors, min_share=min_share, column=column)
+    event_of = {int(c): int(e) for e, cl in zip(events["event"], events["clusters"]) for c in cl}
+    subject = labels["subject"].astype(str)
+    parts = subject.str.partition("|")
+    if not (parts[1] == "|").all():
+        raise ValidationError("dyad events need a pair-mode label table (subjects 'A|B')")
+    # the animals in natural order (individual_2 before individual_10), whatever the order of the rows
+    names = sorted(pd.unique(pd.concat([parts[0], parts[2]], ignore_index=True)), key=_natural_key)
+    order = {name: i for i, name in enumerate(names)}
+    first = np.array([order[a] < order[b] for a, b in zip(parts[0], parts[2])], dtype=bool)
+    rows = pd.DataFrame({"session": labels["session"].astype(str).to_numpy(), "frame": labels["frame"].to_numpy(),
+                         "a": np.where(first, parts[0], parts[2]), "b": np.where(first, parts[2], parts[0]),
+                         "first": first, "label": labels[column].to_numpy().astype(np.int64)})
+    key = ["session", "frame", "a", "b"]
+    out = rows[rows["first"]].drop(columns="first").rename(columns={"label": "cluster_a"}).merge(
+        rows[~rows["first"]].drop(columns="first").rename(columns={"label": "cluster_b"}),
+        on=key, how="outer", validate="one_to_one")
+    out["cluster_a"] = out["cluster_a"].fillna(-1).astype(np.int64)
+    out["cluster_b"] = out["cluster_b"].fillna(-1).astype(np.int64)
+    ca, cb = out["cluster_a"].to_numpy(), out["cluster_b"].to_numpy()
+    ea = np.array([event_of.get(int(c), -1) for c in ca], dtype=np.int64)
+    eb = np.array([event_of.get(int(c), -1) for c in cb], dtype=np.int64)
+    event = np.where((ea == eb) & (ea >= 0), ea, -1)
+    actor = np.where((event < 0) | (ca == cb), "", np.where(ca < cb, out["a"], out["b"]))
+    table = pd.DataFrame({"session": out["session"], "frame": out["frame"].astype(np.int64),
+                          "subject": out["a"] + "&" + out["b"], "event": event, "actor": actor,
+                          "cluster_a": ca, "cluster_b": cb})
+    rank = {name: i for i, name in enumerate(pd.unique(rows["session"]))}
+    table = table.iloc[np.lexsort((table["frame"].to_numpy(), out["b"].map(order).to_numpy(),
+                                   out["a"].map(order).to_numpy(),
+                                   table["session"].map(rank).to_numpy()))].reset_index(drop=True)
+    table.attrs["events"] = events
+    return table
 
 
 def _check_label_table(labels: pd.DataFrame) -> None:

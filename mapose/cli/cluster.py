@@ -13,8 +13,10 @@ Writes ``labels.csv`` (``session`` = input file stem, ``frame``, ``subject`` = a
 ``transition_graph.json``, ``typical_bouts.csv`` / ``.json``, ``cluster_profiles.csv`` (each cluster's
 typical value of each per-frame feature and how far it sits from all frames:
 :func:`mapose.behaviour.clustering.cluster_profiles`), in pair mode ``cluster_mirrors.csv`` (the cluster
-each one is seen as from the partner's side: :func:`mapose.behaviour.clustering.mirror_clusters`),
-``summary.json``; with ``--regions``,
+each one is seen as from the partner's side: :func:`mapose.behaviour.clustering.mirror_clusters`) and
+``dyad_events.csv`` (one row per pair of animals and frame: a cluster and its mirror as one event, and
+which animal plays the part its lowest cluster describes: :func:`mapose.behaviour.clustering.dyad_events`;
+with ``dyad_stats.csv`` and ``dyad_ethogram.png``), ``summary.json``; with ``--regions``,
 where each cluster happens (``cluster_regions.csv``: :func:`mapose.behaviour.regions.behaviour_by_region`);
 plots (``ethogram.png``, ``transitions.png``, ``cluster_stats.png``, ``cluster_profiles.png``,
 ``cluster_regions.png``,
@@ -78,7 +80,7 @@ OUTPUT_NAMES = ("labels.csv", "cluster_stats.csv", "transitions.csv", "transitio
                 "typical_bouts.csv", "typical_bouts.json", "ethogram.png", "transitions.png",
                 "cluster_stats.png", "embedding.png", "model", "config.yaml", "summary.json",
                 "cluster_regions.csv", "cluster_regions.png", "cluster_profiles.csv", "cluster_profiles.png",
-                "cluster_mirrors.csv")
+                "cluster_mirrors.csv", "dyad_events.csv", "dyad_stats.csv", "dyad_ethogram.png")
 
 
 def _check_options(args) -> None:
@@ -128,6 +130,7 @@ def run(args) -> int:
         ClusterConfig,
         cluster_profiles,
         cluster_statistics,
+        dyad_events,
         load_model,
         mirror_clusters,
         save_model,
@@ -214,6 +217,15 @@ def run(args) -> int:
         else:
             with atomic_path(out / "cluster_mirrors.csv") as tmp:
                 mirrors.to_csv(tmp, index=False)
+    dyads = None
+    if mirrors is not None:
+        dyads = dyad_events(labels, mirrors)
+        with atomic_path(out / "dyad_events.csv") as tmp:
+            dyads.to_csv(tmp, index=False)
+        dyad_stats = cluster_statistics(dyads.rename(columns={"event": "cluster"}), fps=fps).rename(
+            columns={"cluster": "event"})
+        with atomic_path(out / "dyad_stats.csv") as tmp:
+            dyad_stats.to_csv(tmp, index=False)
 
     # plots
     rows = {}
@@ -224,6 +236,17 @@ def run(args) -> int:
     plot_ethogram(rows, fps=fps, path=out / "ethogram.png",
                   title=f"clusters ({len(rows)} of {labels.groupby(['session', 'subject']).ngroups} "
                         f"sequences)")
+    if dyads is not None:
+        events = dyads.attrs["events"]
+        rows = {}
+        for (session, subject), grp in dyads.groupby(["session", "subject"], sort=False):
+            if len(rows) >= MAX_ETHOGRAM_ROWS:
+                break
+            rows[f"{session} {subject}"] = grp["event"].to_numpy()
+        plot_ethogram(rows, names={**{int(e): f"event {n}" for e, n in zip(events["event"], events["name"])},
+                                   -1: "no single event"},
+                      fps=fps, path=out / "dyad_ethogram.png",
+                      title="pairs of animals: events (a cluster and its mirror)")
     plot_transition_graph(graph, out / "transitions.png")
     plot_cluster_statistics(stats, out / "cluster_stats.png", fps=fps)
     if len(profiles):
@@ -260,6 +283,12 @@ def run(args) -> int:
     if mirrors is not None:
         summary["mirrors"] = {str(r.cluster): {"mirror": int(r.mirror), "share": round(float(r.share), 3)}
                               for r in mirrors.itertuples()}
+    if dyads is not None:
+        events = dyads.attrs["events"]
+        counts = dyads["event"].value_counts()
+        summary["dyad_events"] = {str(e): {"clusters": [int(c) for c in cl], "fraction": round(
+            float(counts.get(e, 0)) / max(len(dyads), 1), 4)} for e, cl in zip(events["event"], events["clusters"])}
+        summary["dyad_fraction_in_one_event"] = round(float(np.mean(dyads["event"] >= 0)), 4) if len(dyads) else None
     if by_region is not None:
         summary["regions"] = sorted(by_region["region"].unique().tolist())
         summary["keypoint"] = args.keypoint
@@ -269,4 +298,8 @@ def run(args) -> int:
               "or use clusterer: gmm")
     print(f"{summary['n_clusters']} clusters; {100 * assigned:.1f} % of {len(labels)} rows assigned; "
           f"classifier vs transform agreement {model.agreement_:.3f}; wrote {out}")
+    if dyads is not None:
+        names = dyads.attrs["events"]["name"].tolist()
+        print(f"pairs of animals: {len(names)} event(s) ({', '.join(names)}); both animals' rows in one event "
+              f"on {100 * summary['dyad_fraction_in_one_event']:.1f} % of pair-frames (dyad_events.csv)")
     return 0

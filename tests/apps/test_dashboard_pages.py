@@ -303,6 +303,25 @@ def test_behaviour_clusters_page(session):
     assert set(mirrors["cluster"]) == set(medians.columns) and mirrors["share"].between(0, 1).all()
     assert any("seen from the partner's side" in c.value for c in at.caption)
     assert any("Draw regions on the Regions page" in c.value for c in at.caption)
+    # one row per pair of flies: a cluster and its mirror as one event, with who plays which part
+    import json
+
+    labels = pd.read_csv(folder / "labels.csv")
+    dyads = pd.read_csv(folder / "dyad_events.csv", keep_default_na=False)
+    assert dyads["subject"].unique().tolist() == ["F&M"] and len(dyads) == len(labels) // 2
+    assert set(dyads.loc[dyads.event >= 0, "actor"]) <= {"F", "M", ""}
+    events = json.loads((folder / "summary.json").read_text())["dyad_events"]
+    assert {str(e) for e in dyads["event"] if e >= 0} <= set(events)
+    assert sorted(c for v in events.values() for c in v["clusters"]) == sorted(mirrors["cluster"][mirrors.cluster >= 0])
+    assert sum(v["fraction"] for v in events.values()) == pytest.approx(float(np.mean(dyads["event"] >= 0)), abs=1e-3)
+    assert (folder / "dyad_ethogram.png").read_bytes()[:4] == b"\x89PNG"
+    at.radio(key="cl_view").set_value("pairs").run()
+    assert_ok(at)
+    assert at.selectbox(key="cl_pair").options == ["F&M"]
+    assert any(c.value.startswith("Events: ") for c in at.caption)
+    if (dyads["event"] >= 0).any():
+        by_actor = next(d.value for d in at.dataframe if d.value.columns.name == "actor: frames")
+        assert int(by_actor.values.sum()) == int((dyads["event"] >= 0).sum())
     at.selectbox(key="cl_pick").set_value(at.selectbox(key="cl_pick").options[-1]).run()
     assert_ok(at)
     # with regions drawn for this session, the page places the clusters in them

@@ -15,7 +15,9 @@ from mapose.behaviour.clustering import (
     BehaviourClusterer,
     ClusterConfig,
     cluster_profiles,
+    dyad_events,
     mirror_clusters,
+    mirror_events,
     cluster_statistics,
     labels_for_tracks,
     load_model,
@@ -339,3 +341,33 @@ def test_behaviour_plots(tmp_path):
     plot_transition_graph(g, tmp_path / "g.png")
     assert (tmp_path / "g.png").stat().st_size > 1000
     assert not list(tmp_path.glob(".*tmp*"))  # atomic writes leave no temporary files
+
+
+def test_dyad_events_give_one_row_per_pair_with_its_actor():
+    """0 ↔ 1 is one event (A|B in 0 means A is the actor, in 1 that B is); 2 is its own mirror; rows in
+    different events, noise and a missing mirror row give no event."""
+    a_b = [0, 0, 0, 0, 2, 2, 2, 0, -1, 1]
+    b_a = [1, 1, 1, 2, 2, 2, 2, 1, 1, 0]
+    n = len(a_b)
+    lab = pd.DataFrame({"session": "s", "frame": list(range(n)) * 2, "subject": ["B|A"] * n + ["A|B"] * n,
+                        "cluster": b_a + a_b})
+    lab = pd.concat([lab, pd.DataFrame({"session": "s", "frame": [n], "subject": ["A|B"], "cluster": [0]})])
+    ev = dyad_events(lab.sample(frac=1.0, random_state=2))  # frame 10 has no B|A row: no event there
+    assert ev.attrs["events"]["name"].tolist() == ["0 ↔ 1", "2"]
+    assert ev["subject"].unique().tolist() == ["A&B"] and ev["frame"].tolist() == list(range(n + 1))
+    assert ev["event"].tolist() == [0, 0, 0, -1, 2, 2, 2, 0, -1, 0, -1]
+    assert ev["actor"].tolist() == ["A", "A", "A", "", "", "", "", "A", "", "B", ""]
+    assert ev["cluster_a"].tolist() == a_b + [0] and ev["cluster_b"].tolist() == b_a + [-1]
+    # names in natural order, sessions in the order they come
+    two = pd.DataFrame({"session": ["t", "t", "s", "s"], "frame": 0, "cluster": [0, 1, 0, 1],
+                        "subject": ["ind_10|ind_2", "ind_2|ind_10", "ind_10|ind_2", "ind_2|ind_10"]})
+    got = dyad_events(two, mirrors=mirror_clusters(lab))
+    assert got["session"].tolist() == ["t", "s"] and got["subject"].tolist() == ["ind_2&ind_10"] * 2
+    assert got["actor"].tolist() == ["ind_10", "ind_10"]
+    # a weaker link is cut at min_share: 0 sees 1 on 5 of its 6 frames
+    assert mirror_clusters(lab).set_index("cluster").loc[0, "share"] == pytest.approx(5 / 6)
+    assert mirror_events(mirror_clusters(lab), min_share=0.9)["name"].tolist() == ["0", "1", "2"]
+    with pytest.raises(ValidationError, match="min_share"):
+        mirror_events(mirror_clusters(lab), min_share=2)
+    with pytest.raises(ValidationError, match="pair-mode"):
+        dyad_events(_table({"m": [0, 1]}))
