@@ -1,5 +1,5 @@
-"""Behaviour clusters: embedding, ethogram, transitions, what sets each cluster apart; play a cluster's most
-typical bouts."""
+"""Behaviour clusters: embedding, ethogram linked to the video (click a frame to see it with every animal's pose
+and label), transitions, what sets each cluster apart; play a cluster's most typical bouts."""
 
 import json
 import sys
@@ -88,6 +88,73 @@ def bout_strip(video_path: str, pose_path: str, mtime: float, start: int, stop: 
     return out
 
 
+def _pick(key: str, selection) -> None:
+    """Remember a click on the ethogram once: later reruns keep the chart's selection, and the slider
+    must stay free to move."""
+    points = (selection or {}).get("selection", {}).get("pick") or []
+    if points and points != st.session_state.get(key + "_seen"):
+        st.session_state[key + "_seen"] = points
+        st.session_state["cl_frame"] = int(points[0]["frame"])
+
+
+def frame_view(ds, pose: str, video: str, labels: pd.DataFrame, dyads, sel: pd.DataFrame, column: str) -> None:
+    """The ethogram of one subject with the current frame marked, and that frame of the video with every
+    animal's pose and label: click the ethogram to go to a frame, or move the slider."""
+    import altair as alt
+
+    frames = ds["frame"].values
+    first, last = int(frames[0]), int(frames[-1])
+    shared = int(frames[min(int(st.session_state.get("frame", 0)), len(frames) - 1)])  # the Session page's
+    st.session_state.setdefault("cl_frame", shared)
+    key = f"cl_etho_{column}"
+    _pick(key, st.session_state.get(key))
+    now = int(np.clip(st.session_state["cl_frame"], first, last))
+    st.session_state["cl_frame"] = now
+    step = max(1, len(sel) // MAX_POINTS)
+    data = sel.iloc[::step][["frame", column]].assign(**{column: lambda d: d[column].astype(str)})
+    pick = alt.selection_point(name="pick", fields=["frame"], on="click")
+    x = alt.X("frame:Q", scale=alt.Scale(domain=[first, last + step]))
+    dots = alt.Chart(data).mark_circle(size=40).encode(x=x, y=f"{column}:N", color=f"{column}:N")
+    rule = alt.Chart(pd.DataFrame({"frame": [now]})).mark_rule(color="black", strokeWidth=2).encode(x="frame:Q")
+    # an invisible column over every (drawn) frame takes the clicks: anywhere above a frame selects it
+    hits = alt.Chart(data.assign(end=data["frame"] + step)).mark_rect(opacity=0.001).encode(
+        x=x, x2="end:Q", tooltip=["frame", column]).add_params(pick)
+    rows = max(1, data[column].nunique())
+    st.altair_chart((dots + rule + hits).properties(height=140 + 20 * rows), on_select="rerun", key=key,
+                    width="stretch")
+    st.slider("Frame", first, last, key="cl_frame", help="or click the ethogram above a frame")
+    t = int(np.clip(np.searchsorted(frames, now), 0, len(frames) - 1))
+    st.session_state["frame"] = t  # the Session page opens at the same frame
+    mine = labels[(labels["session"].astype(str) == Path(pose).stem) & (labels["frame"] == now)]
+    names = [str(i) for i in ds["individuals"].values]
+    said = {str(r.subject): int(r.cluster) for r in mine.itertuples()}
+    if dyads is not None:
+        here = dyads[(dyads["session"].astype(str) == Path(pose).stem) & (dyads["frame"] == now)]
+        pairs = [f"{r.subject}: event {r.event}" + (f", actor {r.actor}" if r.actor else "")
+                 for r in here.itertuples()]
+    else:
+        pairs = []
+    left, right = st.columns(2)
+    with right:
+        if not said:
+            st.caption(f"frame {now}: no label of this session ({Path(pose).stem!r}) in these results")
+        else:
+            st.caption(f"frame {now}: " + " · ".join(f"{k} cluster {v}" for k, v in said.items())
+                       + (" · " + " · ".join(pairs) if pairs else ""))
+    with left:
+        if video:
+            from mapose.core import get_skeleton
+            from mapose.viz.overlay import draw_poses
+
+            pos = ds["position"].isel(time=t).transpose("individuals", "keypoints", "space").values
+            conf = ds["confidence"].isel(time=t).transpose("individuals", "keypoints").values
+            shown = [f"{n} · {said[n]}" if n in said else n for n in names]  # animal mode: each animal's cluster
+            st.image(draw_poses(read_frame(video, now), pos, conf, get_skeleton(ds), names=shown),
+                     caption=f"frame {now}", width="stretch")
+        else:
+            st.caption("give the video in the sidebar to see the frame")
+
+
 if ds is not None:
     folder = st.text_input("Results folder of `mapose cluster`", value=default_folder(pose), key="cl_folder")
     if not (Path(folder) / "labels.csv").exists():
@@ -142,9 +209,7 @@ if ds is not None:
         subjects = list(table["subject"].unique())
         subj = st.selectbox("Subject", subjects, key="cl_subject" if view == "ordered" else "cl_pair")
         sel = table[table["subject"] == subj]
-        step = max(1, len(sel) // MAX_POINTS)
-        st.scatter_chart(sel.iloc[::step].assign(**{column: lambda d: d[column].astype(str)}),
-                         x="frame", y=column, color=column, size=12)
+        frame_view(ds, pose, video, labels, dyads, sel, column)
         if view == "pairs":
             events = summary.get("dyad_events", {})
             shown = sel[sel["event"] >= 0]

@@ -34,6 +34,8 @@ PAGES = {
 }
 
 pytestmark = pytest.mark.slow
+#: the folder the running dashboard's session lives in
+WORK: dict = {}
 #: the Labelling page's picture (a streamlit-image-coordinates component)
 PICTURE = "iframe[title*='image_coordinates']"
 
@@ -70,6 +72,7 @@ def server(tmp_path_factory):
     else:
         proc.kill()
         pytest.fail("dashboard did not start within 120 s")
+    WORK["dir"] = work
     yield url
     proc.terminate()
     proc.wait(timeout=30)
@@ -368,3 +371,37 @@ def test_regions_page_two_clicks_make_a_rectangle_that_is_measured_and_saved(ser
     assert f > 1  # the frame is shown smaller than it is
     want = ((100.5 * f - 0.5), (150.5 * f - 0.5), (400.5 * f - 0.5), (500.5 * f - 0.5))
     np.testing.assert_allclose(region.bounds, want, atol=1.0)
+
+
+def test_clicking_the_ethogram_shows_that_frame(server):
+    """Behaviour clusters: a click on the ethogram moves the frame slider there and shows that frame of the
+    video with the poses and every row's label."""
+    from playwright.sync_api import sync_playwright
+
+    from mapose.cli import main
+
+    work = WORK["dir"]
+    assert main(["cluster", str(work / "two_flies.slp"), "--out", str(work / "two_flies_clusters"),
+                 "--mode", "pair", "--seed", "0"]) == 0
+    with sync_playwright() as p:
+        browser = _launch(p)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{server}/Behaviour_clusters", wait_until="networkidle", timeout=120_000)
+        page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=180_000)
+        page.get_by_text("Ethogram").first.wait_for(timeout=60_000)
+        page.evaluate("""() => [...document.querySelectorAll('h3')].find(e => e.textContent.includes('Ethogram'))
+                                .scrollIntoView({block: 'start'})""")
+        page.wait_for_timeout(2000)
+        thumb = page.locator("[data-testid='stSliderThumbValue']").first
+        assert thumb.inner_text() == "0"
+        chart = page.locator("[data-testid='stVegaLiteChart']").nth(1)  # after the embedding
+        box = chart.bounding_box()
+        page.mouse.click(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.3)
+        page.wait_for_function("() => document.querySelector(\"[data-testid='stSliderThumbValue']\").innerText !== '0'",
+                               timeout=60_000)
+        page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=60_000)
+        frame = int(thumb.inner_text())
+        assert 30 < frame < 127  # right of the middle of the 128-frame clip, not the first frame
+        page.get_by_text(f"frame {frame}: F|M cluster").first.wait_for(timeout=60_000)
+        assert page.locator("[data-testid='stException']").count() == 0
+        browser.close()

@@ -322,6 +322,14 @@ def test_behaviour_clusters_page(session):
     if (dyads["event"] >= 0).any():
         by_actor = next(d.value for d in at.dataframe if d.value.columns.name == "actor: frames")
         assert int(by_actor.values.sum()) == int((dyads["event"] >= 0).sum())
+    # the ethogram is linked to the video: a frame shows every pose and what each row says there
+    at.slider(key="cl_frame").set_value(60).run()
+    assert_ok(at)
+    row = labels[labels.frame == 60].set_index("subject")["cluster"]
+    event = dyads.set_index("frame").loc[60]
+    said = next(c.value for c in at.caption if c.value.startswith("frame 60: "))
+    assert f"F|M cluster {row['F|M']} · M|F cluster {row['M|F']} · F&M: event {event.event}" in said
+    assert "frame 60" in [im.proto.imgs[0].caption for im in at.get("image")]
     at.selectbox(key="cl_pick").set_value(at.selectbox(key="cl_pick").options[-1]).run()
     assert_ok(at)
     # with regions drawn for this session, the page places the clusters in them
