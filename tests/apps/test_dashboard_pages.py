@@ -330,6 +330,7 @@ def test_behaviour_clusters_page(session):
     said = next(c.value for c in at.caption if c.value.startswith("frame 60: "))
     assert f"F|M cluster {row['F|M']} · M|F cluster {row['M|F']} · F&M: event {event.event}" in said
     assert "frame 60" in [im.proto.imgs[0].caption for im in at.get("image")]
+    assert at.session_state["frame"] == 60  # the Session page's frame (a time index; this clip starts at 0)
     at.selectbox(key="cl_pick").set_value(at.selectbox(key="cl_pick").options[-1]).run()
     assert_ok(at)
     # with regions drawn for this session, the page places the clusters in them
