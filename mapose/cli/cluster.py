@@ -284,10 +284,10 @@ def run(args) -> int:
         summary["mirrors"] = {str(r.cluster): {"mirror": int(r.mirror), "share": round(float(r.share), 3)}
                               for r in mirrors.itertuples()}
     if dyads is not None:
-        events = dyads.attrs["events"]
-        counts = dyads["event"].value_counts()
-        summary["dyad_events"] = {str(e): {"clusters": [int(c) for c in cl], "fraction": round(
-            float(counts.get(e, 0)) / max(len(dyads), 1), 4)} for e, cl in zip(events["event"], events["clusters"])}
+        share = dyads["event"].value_counts(normalize=True)
+        summary["dyad_events"] = {
+            str(e): {"clusters": [int(c) for c in cl], "fraction": round(float(share.get(e, 0.0)), 4)}
+            for e, cl in zip(dyads.attrs["events"]["event"], dyads.attrs["events"]["clusters"])}
         summary["dyad_fraction_in_one_event"] = round(float(np.mean(dyads["event"] >= 0)), 4) if len(dyads) else None
     if by_region is not None:
         summary["regions"] = sorted(by_region["region"].unique().tolist())
