@@ -209,6 +209,8 @@ if ds is not None:
         subjects = list(table["subject"].unique())
         subj = st.selectbox("Subject", subjects, key="cl_subject" if view == "ordered" else "cl_pair")
         sel = table[table["subject"] == subj]
+        here = sel[sel["session"].astype(str) == Path(pose).stem]
+        sel = here if len(here) else sel  # results of several sessions: this video's rows, as the frame shown
         frame_view(ds, pose, video, labels, dyads, sel, column)
         if view == "pairs":
             events = summary.get("dyad_events", {})
