@@ -1018,6 +1018,12 @@ def _check_label_table(labels: pd.DataFrame) -> None:
     missing = [c for c in ("session", "frame", "subject", "cluster") if c not in labels.columns]
     if missing:
         raise ValidationError(f"label table lacks columns {missing}; has {list(labels.columns)}")
+    repeated = labels.duplicated(subset=["session", "frame", "subject"])
+    if repeated.any():
+        row = labels[repeated].iloc[0]
+        raise ValidationError(f"label table has {int(repeated.sum())} repeated row(s): session {row['session']!r}, "
+                              f"frame {int(row['frame'])}, subject {row['subject']!r} appears more than once "
+                              "(one label per session, frame and subject)")
 
 
 def _bouts_table(labels: pd.DataFrame, ignore: Sequence[int] = ()) -> pd.DataFrame:

@@ -371,3 +371,8 @@ def test_dyad_events_give_one_row_per_pair_with_its_actor():
         mirror_events(mirror_clusters(lab), min_share=2)
     with pytest.raises(ValidationError, match="pair-mode"):
         dyad_events(_table({"m": [0, 1]}))
+    # a repeated (session, frame, subject) row is named, not left to pandas' merge validation
+    twice = pd.concat([lab, lab.iloc[[3]]])
+    for fn in (dyad_events, mirror_clusters):
+        with pytest.raises(ValidationError, match="repeated row.*frame 3, subject 'B\\|A'"):
+            fn(twice)
