@@ -113,7 +113,7 @@ def frame_view(ds, pose: str, video: str, labels: pd.DataFrame, dyads, sel: pd.D
     step = max(1, len(sel) // MAX_POINTS)
     data = sel.iloc[::step][["frame", column]].assign(**{column: lambda d: d[column].astype(str)})
     pick = alt.selection_point(name="pick", fields=["frame"], on="click")
-    x = alt.X("frame:Q", scale=alt.Scale(domain=[first, last + step]))
+    x = alt.X("frame:Q", scale=alt.Scale(domain=[first, last + step]), title="frame")
     dots = alt.Chart(data).mark_circle(size=40).encode(x=x, y=f"{column}:N", color=f"{column}:N")
     rule = alt.Chart(pd.DataFrame({"frame": [now]})).mark_rule(color="black", strokeWidth=2).encode(x="frame:Q")
     # an invisible column over every (drawn) frame takes the clicks: anywhere above a frame selects it
