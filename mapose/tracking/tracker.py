@@ -141,7 +141,8 @@ class Tracker:
     cover_reward
         Reward per detection for keeping a tracklet in an identity (versus dropping it as spurious).
     appearance
-        Use appearance descriptors when a video is given (in stitching, so with ``n_animals``).
+        Use appearance descriptors when a video is given, in stitching: with ``n_animals``, and
+        without it when tracklets are joined across gaps (``new_identity_cost`` or a floor set).
     appearance_frames
         Largest number of video frames read for appearance.
     confidence_scale
@@ -410,7 +411,7 @@ class Tracker:
             link = self._split_ambiguous(link, frame)
         link = self._canonical(link, frame, kp)
         app = None
-        if video is not None and self.appearance and n and self.n_animals is not None:
+        if video is not None and self.appearance and n and (self.n_animals is not None or varying):
             from mapose.tracking.appearance import isolated, video_descriptors
 
             ends = self._tracklet_end_frames(link, frame)

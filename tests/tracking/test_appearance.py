@@ -72,6 +72,26 @@ def test_appearance_resolves_what_motion_gets_wrong(tmp_path):
     assert tr.appearance_weight_ > 0.5  # bright vs dim: appearance is trusted
 
 
+def test_appearance_joins_gaps_when_the_number_of_animals_varies(tmp_path):
+    """Without ``n_animals`` tracklets are joined across gaps too: the same bounce, where motion joins
+    each animal to the other's continuation and appearance tells them apart."""
+    poses, keep = _bounce()
+    det = to_detections(poses, keep=keep)
+    video = tmp_path / "bounce.mp4"
+    _write_video(video, poses, keep)
+    blind = Tracker(n_animals=None).fit_track(det)
+    assert blind.sizes["individuals"] == 2 and identity_map(det, blind)[0] == {0, 1}
+    tr = Tracker(n_animals=None)
+    seeing = tr.fit_track(det, video=video)
+    ids = identity_map(det, seeing)
+    assert seeing.sizes["individuals"] == 2
+    assert len(ids[0]) == 1 and len(ids[1]) == 1 and ids[0] != ids[1]
+    assert tr.appearance_weight_ > 0.5
+    # every tracklet a track of its own: nothing is joined, so nothing is read from the video
+    alone = Tracker(n_animals=None, new_identity_cost=0, min_track_score=0, min_track_keypoints=0)
+    assert alone.fit_track(det, video=video).sizes["individuals"] == 4 and alone.appearance_weight_ == 0.0
+
+
 def test_look_alike_animals_get_no_appearance_weight(tmp_path):
     poses, keep = _bounce()
     det = to_detections(poses, keep=keep)
