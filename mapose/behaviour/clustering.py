@@ -140,6 +140,10 @@ class ClusterConfig:
         Boosting iterations of the label classifier.
     seed
         Random seed (subsampling, UMAP, GMM, classifier): same seed + same data = same labels.
+    event_min_share
+        Pair mode: a cluster and its mirror (the cluster seen from the partner's side) make one
+        event of ``dyad_events.csv`` where the mirror is found on at least this share of the
+        cluster's frames (see :func:`mirror_events`; higher: fewer clusters chained into one event).
     """
 
     mode: Literal["animal", "pair"] = "animal"
@@ -161,6 +165,7 @@ class ClusterConfig:
     max_fit_frames: int = 20_000
     classifier_iterations: int = 100
     seed: int = 0
+    event_min_share: float = 0.5
 
     def __post_init__(self) -> None:
         choice(self.mode, ("animal", "pair"), "mode")
@@ -183,6 +188,8 @@ class ClusterConfig:
                 raise ConfigError(f"{name} must be >= {lo}, got {getattr(self, name)}")
         if int(self.seed) < 0:
             raise ConfigError(f"seed must be >= 0, got {self.seed}")
+        if not 0.0 <= float(self.event_min_share) <= 1.0:
+            raise ConfigError(f"event_min_share must be in [0, 1], got {self.event_min_share}")
 
 
 # ------------------------------------------------------------------------------------- features
@@ -325,6 +332,7 @@ class BehaviourClusterer:
         max_fit_frames: int = 20_000,
         classifier_iterations: int = 100,
         seed: int = 0,
+        event_min_share: float = 0.5,
     ):
         self.mode = mode
         self.windows = windows
@@ -345,6 +353,7 @@ class BehaviourClusterer:
         self.max_fit_frames = max_fit_frames
         self.classifier_iterations = classifier_iterations
         self.seed = seed
+        self.event_min_share = event_min_share
 
     # -- config -----------------------------------------------------------------------------
     def get_params(self, deep: bool = True) -> dict:

@@ -219,7 +219,7 @@ def run(args) -> int:
                 mirrors.to_csv(tmp, index=False)
     dyads = None
     if mirrors is not None:
-        dyads = dyad_events(labels, mirrors)
+        dyads = dyad_events(labels, mirrors, min_share=model.event_min_share)
         with atomic_path(out / "dyad_events.csv") as tmp:
             dyads.to_csv(tmp, index=False)
         dyad_stats = cluster_statistics(dyads.rename(columns={"event": "cluster"}), fps=fps).rename(

@@ -292,6 +292,9 @@ def test_config_and_model_file_errors(tmp_path, animal_fit):
         ClusterConfig(pca_components=2.5)
     with pytest.raises(ConfigError, match="allowed"):
         BehaviourClusterer().set_params(n_neighbours=3)
+    with pytest.raises(ConfigError, match="event_min_share"):
+        ClusterConfig(event_min_share=1.5)
+    assert BehaviourClusterer(event_min_share=0.8).config.event_min_share == 0.8
     with pytest.raises(ValidationError, match="not fitted"):
         BehaviourClusterer().predict([pd.DataFrame({"frame": [0], "subject": ["m"], "x": [1.0]})])
     model, _, _ = animal_fit
