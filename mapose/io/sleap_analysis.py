@@ -130,34 +130,41 @@ def read_tracks(path: PathLike, fps: Optional[float] = None) -> xr.Dataset:
     fps_arg = check_fps(fps, p)
     if not h5py.is_hdf5(p):
         raise FormatError(f"{p}: not a SLEAP analysis file (not an HDF5 file)")
-    with h5py.File(p, "r") as f:
-        missing = [k for k in ("tracks", "node_names", "track_names") if k not in f]
-        if missing:
-            raise FormatError(
-                f"{p}: not a SLEAP analysis file (missing datasets {', '.join(missing)}; "
-                f"has {', '.join(f.keys())})"
-            )
-        nodes = _names(f["node_names"])
-        tracks_names = _names(f["track_names"])
-        raw_shape = f["tracks"].shape
-        if len(raw_shape) != 4 or 2 not in raw_shape:
-            raise FormatError(f"{p}: dataset 'tracks' has shape {raw_shape}; expected 4 axes with x, y")
-        # The frame count is the axis that is neither tracks, nodes nor xy.
-        sizes = {"track": len(tracks_names), "node": len(nodes), "xy": 2}
-        frame_axis = _frame_size(raw_shape, sizes, f["tracks"].attrs.get("dims"), p)
-        sizes["frame"] = frame_axis
-        pos = _canonical(f, "tracks", sizes, p).astype(np.float64)  # (T, I, K, 2)
-        scores = _canonical(f, "point_scores", sizes, p)
-        inst = _canonical(f, "instance_scores", sizes, p)
-        occ = _canonical(f, "track_occupancy", sizes, p)
-        edges = []
-        if "edge_inds" in f and f["edge_inds"].size:
-            edges = [tuple(int(v) for v in e) for e in np.asarray(f["edge_inds"][()]).reshape(-1, 2)]
-        video_path = ""
-        if "video_path" in f:
-            v = f["video_path"][()]
-            video_path = v.decode("utf-8") if isinstance(v, bytes) else str(v)
-        extra = _read_extra(f)
+    try:
+        f = h5py.File(p, "r")
+        with f:
+            missing = [k for k in ("tracks", "node_names", "track_names") if k not in f]
+            if missing:
+                raise FormatError(
+                    f"{p}: not a SLEAP analysis file (missing datasets {', '.join(missing)}; "
+                    f"has {', '.join(f.keys())})"
+                )
+            nodes = _names(f["node_names"])
+            tracks_names = _names(f["track_names"])
+            raw_shape = f["tracks"].shape
+            if len(raw_shape) != 4 or 2 not in raw_shape:
+                raise FormatError(f"{p}: dataset 'tracks' has shape {raw_shape}; expected 4 axes with x, y")
+            # The frame count is the axis that is neither tracks, nodes nor xy.
+            sizes = {"track": len(tracks_names), "node": len(nodes), "xy": 2}
+            frame_axis = _frame_size(raw_shape, sizes, f["tracks"].attrs.get("dims"), p)
+            sizes["frame"] = frame_axis
+            pos = _canonical(f, "tracks", sizes, p).astype(np.float64)  # (T, I, K, 2)
+            scores = _canonical(f, "point_scores", sizes, p)
+            inst = _canonical(f, "instance_scores", sizes, p)
+            occ = _canonical(f, "track_occupancy", sizes, p)
+            edges = []
+            if "edge_inds" in f and f["edge_inds"].size:
+                edges = [tuple(int(v) for v in e) for e in np.asarray(f["edge_inds"][()]).reshape(-1, 2)]
+            video_path = ""
+            if "video_path" in f:
+                v = f["video_path"][()]
+                video_path = v.decode("utf-8") if isinstance(v, bytes) else str(v)
+            extra = _read_extra(f)
+    except MaposeError:
+        raise
+    except (OSError, ValueError) as exc:  # a truncated or damaged file
+        raise FormatError(f"{p}: HDF5 file cannot be read, it may be truncated or damaged "
+                          f"({' '.join(str(exc).split())})") from None
     t = pos.shape[0]
     conf = np.full(pos.shape[:3], np.nan) if scores is None else scores.astype(np.float64)
     absent = np.zeros(pos.shape[:2], bool) if occ is None else np.asarray(occ) == 0

@@ -212,3 +212,16 @@ def test_slp_user_instances_checked_against_points(tmp_path):
     _damage(out, "instances", "point_id_end", -1, 2)
     with pytest.raises(FormatError, match=r"of 'instances' points to rows \d+\.\.\d+ of 'points'"):
         read_labels(out)
+
+
+# ------------------------------------------------------------------ truncated SLEAP analysis .h5
+@pytest.mark.parametrize("keep", [1000, 0.5])
+def test_truncated_sleap_analysis_file_is_named_not_a_traceback(tmp_path, keep):
+    good = tmp_path / "pred.analysis.h5"
+    write_tracks(small_tracks(), good)
+    raw = good.read_bytes()
+    bad = tmp_path / "cut.analysis.h5"
+    bad.write_bytes(raw[: keep if isinstance(keep, int) else int(len(raw) * keep)])
+    with pytest.raises(FormatError, match="may be truncated or damaged") as info:
+        read_tracks(bad)
+    assert str(bad) in str(info.value) and "\n" not in str(info.value)
