@@ -952,6 +952,8 @@ def training_table(
         (``attrs["annotated_only"]``: interval files with ``(annotated)`` rows,
         :data:`mapose.io.annotations.ANNOTATED`) always drop the others; frames annotated for
         every subject (``attrs["annotated_for_all"]``) count for animals without a bout too.
+        Rows where the animal (or one of the pair) is not seen at all are left out
+        (:func:`mapose.kinematics.unseen_rows`): their features say nothing.
 
     Returns
     -------
@@ -959,6 +961,8 @@ def training_table(
         ``X`` has ``session``, ``frame``, ``subject`` and the feature columns; ``y`` the 0/1
         behaviour columns, aligned row by row.
     """
+    from mapose.kinematics import unseen_rows
+
     if len(features) != len(annotations):
         raise ValidationError(f"{len(features)} feature tables but {len(annotations)} annotation tables")
     if not features:
@@ -990,6 +994,7 @@ def training_table(
         else:
             how = "left" if unannotated == "absent" else "inner"
             merged = feat.merge(lab, on=["frame", "subject"], how=how, validate="one_to_one")
+        merged = merged[~unseen_rows(merged)].reset_index(drop=True)
         yb = merged[list(behaviours)].fillna(0).astype(np.int64)
         xb = merged.drop(columns=list(behaviours))
         xb.insert(0, "session", sess)
@@ -1047,9 +1052,14 @@ class PoseClassifier:
         -------
         pandas.DataFrame
             ``frame``, ``subject``, then per behaviour ``B_prob`` (probability) and ``B`` (0/1
-            after thresholding and minimum-bout smoothing), one row per frame and subject.
+            after thresholding and minimum-bout smoothing), one row per frame and subject.  Where
+            the animal (in pair mode, either animal) is not seen at all, ``B_prob`` is NaN and ``B``
+            is 0: nothing is claimed about it (:func:`mapose.kinematics.unseen_rows`).
         """
+        from mapose.kinematics import unseen_rows
+
         feats = self.features(ds, rename=rename, px_per_cm=px_per_cm, fps=fps, what=what, regions=regions)
+        unseen = unseen_rows(feats)
         data_fps = fps or ds.attrs.get("fps")
         clf = self.classifier
         proba = clf.predict_proba(feats)
@@ -1061,8 +1071,8 @@ class PoseClassifier:
             clf.min_bout = old
         out = feats[["frame", "subject"]].copy()
         for b in clf.behaviours_:
-            out[f"{b}_prob"] = proba[b].to_numpy()
-            out[b] = pred[b].to_numpy()
+            out[f"{b}_prob"] = np.where(unseen, np.nan, proba[b].to_numpy())
+            out[b] = np.where(unseen, 0, pred[b].to_numpy())
         return out.sort_values(["subject", "frame"], kind="stable").reset_index(drop=True)
 
 

@@ -19,6 +19,10 @@ single animals *and* for pairs of animals:
    left out of the UMAP fit is measured in ``fit`` (``agreement_``);
 7. per-frame labels smoothed with a **minimum bout length** (:func:`mapose.behaviour.bouts.min_bout_filter`).
 
+Frames where an animal (in pair mode, either animal) has no keypoint at all, even after the
+feature configuration's gap filling, are not clustered: they take no part in the fit and are
+labelled ``-1``, like noise (:func:`mapose.kinematics.unseen_rows`).
+
 Outputs are tables with columns ``session``, ``frame``, ``subject``, ``cluster``; helpers here
 compute cluster statistics, transition matrices / graphs and each cluster's most typical bouts.
 Models are saved with :func:`save_model` in a safe format (JSON manifest + ``.npz`` arrays + the
@@ -512,15 +516,22 @@ class BehaviourClusterer:
         self.feature_names_ = self._select_features(_feature_columns(table))
         if not self.feature_names_:
             raise ValidationError("the feature table has no numeric feature columns")
-        n = len(table)
+        from mapose.kinematics import unseen_rows
+
+        unseen = unseen_rows(table)  # frames where the animal (or one of the pair) is not seen at all
+        seen_rows = np.flatnonzero(~unseen)
+        n = len(seen_rows)
         if n < 20:
-            raise ValidationError(f"only {n} frames to cluster; expected at least 20")
+            raise ValidationError(f"only {n} frames to cluster" + (
+                f" ({int(unseen.sum())} more where an animal is not seen at all)" if unseen.any() else "")
+                + "; expected at least 20")
         x = self._matrix(table)
-        z = self._fit_preprocessing(x)
+        self._fit_preprocessing(x[seen_rows])  # what an unseen animal does is unknown: learn from the rest
+        z = self._reduce(x)
 
         rng = np.random.default_rng(cfg.seed)
         n_fit = min(cfg.max_fit_frames, n if n < 200 else int(np.ceil(0.9 * n)))
-        order = rng.permutation(n)
+        order = seen_rows[rng.permutation(n)]
         fit_rows = np.sort(order[:n_fit])
         held_rows = np.sort(order[n_fit:n_fit + 2000])
 
@@ -571,7 +582,7 @@ class BehaviourClusterer:
         self.n_fit_frames_ = int(n_fit)
         self.noise_fraction_ = float(np.mean(emb_labels < 0))
         self.features_ = table
-        self.labels_ = self._label_table(table, self._classify(z))
+        self.labels_ = self._label_table(table, self._classify(z), unseen)
         self.reduced_ = z
         return self
 
@@ -633,9 +644,12 @@ class BehaviourClusterer:
         knn = KNeighborsClassifier(n_neighbors=min(15, len(ref))).fit(ref, lab)
         return knn.predict(emb).astype(np.int64)
 
-    def _label_table(self, table: pd.DataFrame, labels: np.ndarray) -> pd.DataFrame:
+    def _label_table(self, table: pd.DataFrame, labels: np.ndarray, unseen: Optional[np.ndarray] = None
+                     ) -> pd.DataFrame:
+        """Labels smoothed per sequence; ``-1`` where the animal is not seen (``unseen``, after smoothing)."""
         out = table[list(ID_COLUMNS)].copy()
         out["cluster"] = labels.astype(np.int64)
+        hide = np.zeros(len(out), bool) if unseen is None else np.asarray(unseen, bool)
         if self.min_bout_frames > 1 and len(out):
             # smooth each (session, subject) sequence in frame order; frames never cross sessions
             out = out.sort_values(["session", "subject", "frame"], kind="stable")
@@ -647,7 +661,10 @@ class BehaviourClusterer:
                 vals[seg] = min_bout_filter(vals[seg], int(self.min_bout_frames))
             out["cluster"] = vals
             out = out.sort_index()
-        return out.reset_index(drop=True)
+        out = out.reset_index(drop=True)
+        if hide.any():  # rows are in the table's order again
+            out.loc[hide, "cluster"] = -1
+        return out
 
     def _check_skeleton(self, data: Sequence[Input]) -> None:
         if not getattr(self, "keypoints_", None):
@@ -695,14 +712,16 @@ class BehaviourClusterer:
         Returns
         -------
         pandas.DataFrame
-            Columns ``session``, ``frame``, ``subject``, ``cluster`` (``-1`` = noise); with
+            Columns ``session``, ``frame``, ``subject``, ``cluster`` (``-1`` = noise or not seen); with
             ``return_reduced`` and/or ``return_features`` a tuple ``(labels, reduced, features)``
             holding what was asked for, in that order.
         """
         choice(method, ("classifier", "transform"), "method")
         table, z = self.transform(data, sessions)
         labels = self._classify(z) if method == "classifier" else self._direct_assign(z)
-        out = self._label_table(table, labels)
+        from mapose.kinematics import unseen_rows
+
+        out = self._label_table(table, labels, unseen_rows(table))
         extras = ([z] if return_reduced else []) + ([table] if return_features else [])
         return (out, *extras) if extras else out
 

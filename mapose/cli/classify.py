@@ -308,8 +308,12 @@ def _predict(args) -> int:
                 rows[f"{subj}: {b}" if pred["subject"].nunique() > 1 else b] = part[b].to_numpy()
         plot_ethogram(dict(list(rows.items())[:24]), fps=fps, path=out / f"{stem}_ethogram.png",
                       title=stem, binary=True)
-        share = ", ".join(f"{b} {pred[b].mean() * 100:.1f}%" for b in model.behaviours)
-        print(f"{path}: {len(bouts)} bouts; frames with behaviour: {share}")
+        seen = pred[[f"{b}_prob" for b in model.behaviours]].notna().all(axis=1).to_numpy()
+        share = ", ".join(f"{b} {pred.loc[seen, b].mean() * 100:.1f}%" for b in model.behaviours) if seen.any() \
+            else "none seen"
+        hidden = f" ({int((~seen).sum())} frame rows where an animal is not seen: no behaviour claimed)" \
+            if not seen.all() else ""
+        print(f"{path}: {len(bouts)} bouts; frames with behaviour: {share}{hidden}")
     return 0
 
 

@@ -9,7 +9,7 @@ Label new sessions with a saved model::
     mapose cluster c.h5 --model results/model --out results_c/
 
 Writes ``labels.csv`` (``session`` = input file stem, ``frame``, ``subject`` = animal or ``A|B``,
-``cluster`` with -1 = noise), ``cluster_stats.csv``, ``transitions.csv``,
+``cluster`` with -1 = noise or the animal not seen), ``cluster_stats.csv``, ``transitions.csv``,
 ``transition_graph.json``, ``typical_bouts.csv`` / ``.json``, ``cluster_profiles.csv`` (each cluster's
 typical value of each per-frame feature and how far it sits from all frames:
 :func:`mapose.behaviour.clustering.cluster_profiles`), in pair mode ``cluster_mirrors.csv`` (the cluster

@@ -70,7 +70,7 @@ from mapose.kinematics.social import (
     pairwise_distance,
     relative_heading,
 )
-from mapose.kinematics.table import animal_features, feature_table, feature_tables
+from mapose.kinematics.table import animal_features, feature_table, feature_tables, unseen_rows
 from mapose.kinematics.windows import rolling_stats
 
 __all__ = [
@@ -114,6 +114,7 @@ __all__ = [
     "savgol_smooth",
     "space_unit",
     "speed",
+    "unseen_rows",
     "velocity",
     "zeros_to_nan",
 ]

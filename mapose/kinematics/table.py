@@ -343,6 +343,24 @@ def feature_table(
     return feature_tables(ds, modes=(mode,), windows=windows, config=config, regions=regions)[mode]
 
 
+def unseen_rows(table: pd.DataFrame) -> np.ndarray:
+    """Rows of a feature table whose animal (``mode="animal"``) or either animal of the pair
+    (``mode="pair"``) has no keypoint at all in that frame: nothing of it was seen, so its features
+    say nothing about what it does.  Decided by ``missing_fraction`` (``a_``/``b_missing_fraction``);
+    a table without those columns has no unseen rows.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(len(table),)`` bool.
+    """
+    out = np.zeros(len(table), dtype=bool)
+    for col in ("missing_fraction", "a_missing_fraction", "b_missing_fraction"):
+        if col in table.columns:
+            out |= table[col].to_numpy(dtype=np.float64, na_value=np.nan) >= 1.0
+    return out
+
+
 def feature_tables(
     ds: xr.Dataset,
     *,

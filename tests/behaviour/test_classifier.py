@@ -174,6 +174,25 @@ def test_pose_classifier_detects_still_bouts(trained):
     assert (bouts["length"] >= 10).all() and set(bouts["behaviour"]) == {"freeze"}
 
 
+def test_frames_where_the_animal_is_not_seen_get_no_behaviour(trained):
+    """An animal out of sight for 200 frames: no probability and no behaviour claimed there, and
+    such frames are not used for training (their features say nothing)."""
+    from mapose.behaviour.classifier import training_table
+
+    model, _ = trained
+    ds, ann = _mouse_session(seed=13)
+    gone = np.zeros(600, bool)
+    gone[200:400] = True
+    ds["position"][{"time": np.flatnonzero(gone)}] = np.nan
+    pred = model.predict_tracks(ds, px_per_cm=10.0)
+    assert pred["frame"].tolist() == list(range(600))
+    assert pred["freeze_prob"].isna().to_numpy().tolist() == gone.tolist()
+    assert (pred.loc[gone, "freeze"] == 0).all()
+    assert frame_metrics(ann["freeze"].to_numpy()[~gone], pred["freeze"].to_numpy()[~gone])["f1"] > 0.85
+    X, y = training_table([model.features(ds, px_per_cm=10.0)], [ann])
+    assert len(X) == len(y) == 400 and not X["frame"].between(200, 399).any()
+
+
 def test_other_scale_names_and_frame_rate(trained):
     """Same behaviour filmed at another scale and fps, with other body-part names."""
     model, _ = trained

@@ -379,3 +379,22 @@ def test_dyad_events_give_one_row_per_pair_with_its_actor():
     for fn in (dyad_events, mirror_clusters):
         with pytest.raises(ValidationError, match="repeated row.*frame 3, subject 'B\\|A'"):
             fn(twice)
+
+
+def test_frames_where_the_animal_is_not_seen_are_not_clustered(animal_fit):
+    """An animal out of sight for 200 frames: those frames are labelled -1 by the fit and by predict,
+    and they take no part in the fit (before, median-imputed features put them in a cluster)."""
+    model, _, _ = animal_fit
+    ds, truth = one_mouse(900, seed=8)
+    gone = (ds["frame"].values >= 300) & (ds["frame"].values < 500)
+    ds["position"][{"time": np.flatnonzero(gone)}] = np.nan
+    pred = model.predict([ds], sessions=["gap"]).sort_values("frame")
+    assert (pred["cluster"].to_numpy()[gone] == -1).all() and (pred["cluster"].to_numpy()[~gone] >= 0).all()
+    assert _ami(truth[~gone], pred["cluster"].to_numpy()[~gone]) > 0.6
+    fitted = BehaviourClusterer(mode="animal", seed=0, **FAST).fit([ds], sessions=["gap"])
+    lab = fitted.labels_.sort_values("frame")["cluster"].to_numpy()
+    assert (lab[gone] == -1).all() and (lab[~gone] >= 0).all() and fitted.n_clusters_ >= 2
+    assert not np.isin(fitted.fit_rows_, np.flatnonzero(gone)).any()
+    ds["position"][{"time": slice(10, None)}] = np.nan
+    with pytest.raises(ValidationError, match=r"only 10 frames to cluster \(890 more where an animal is not seen"):
+        BehaviourClusterer(mode="animal", seed=0, **FAST).fit([ds], sessions=["never"])
