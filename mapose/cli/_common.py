@@ -39,6 +39,28 @@ def refuse_overwriting_inputs(out: str | Path | None, inputs, what: str = "outpu
                               "choose another path")
 
 
+def check_outputs(outputs, inputs=()) -> None:
+    """Check every output of a command before anything is read or written, so a bad one leaves no
+    half-written results: ``outputs`` is a list of ``(what, path)`` (``what``: the option, such as
+    ``"--swaps"``; ``path`` ``None`` = not written).  Raises :class:`MaposeError` when a path is a
+    folder, cannot get a folder, is one of the ``inputs``, or is given twice."""
+    from mapose.io._files import check_folder_path
+
+    seen: dict = {}
+    for opt, path in outputs:
+        if path is None:
+            continue
+        p = Path(path)
+        if p.is_dir():
+            raise MaposeError(f"{opt} {p}: is a folder; expected a file path")
+        check_folder_path(p.parent, f"cannot write {p}: the folder")
+        refuse_overwriting_inputs(p, inputs, opt)
+        key = p.expanduser().resolve()
+        if key in seen:
+            raise MaposeError(f"{opt} and {seen[key]} are the same file {p}; give two different paths")
+        seen[key] = opt
+
+
 def check_video(path: str | Path) -> dict:
     """Probe a video before any work (:func:`mapose.io.video.probe_video`): a missing or undecodable
     file raises; a truncated one (fewer decodable frames than its container claims) is reported in

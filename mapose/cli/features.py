@@ -53,7 +53,7 @@ def run(args) -> int:
     from pathlib import Path
 
     from mapose import io
-    from mapose.cli._common import refuse_overwriting_inputs
+    from mapose.cli._common import check_outputs
     from mapose.config import from_dict, load_yaml, save_yaml
     from mapose.errors import MaposeError
     from mapose.io._files import check_folder_path, check_fps
@@ -80,8 +80,7 @@ def run(args) -> int:
     if args.plots:
         check_folder_path(args.plots, "--plots")
         written += [Path(args.plots) / n for n in plot_names]
-    for path in written:
-        refuse_overwriting_inputs(path, [args.input, args.config, args.regions], "output")
+    check_outputs([("output", p) for p in written], [args.input, args.config, args.regions])
     kw = {"fps": args.fps} if args.fps is not None else {}
     ds = io.read_tracks(args.input, format=args.format, **kw)
     check_feature_input(ds, args.input, mode="pair" if mode == "pair" else None)

@@ -91,7 +91,7 @@ def run(args) -> int:
     from pathlib import Path
 
     from mapose import io
-    from mapose.cli._common import calibration_with_regions, refuse_overwriting_inputs, session_regions
+    from mapose.cli._common import calibration_with_regions, check_outputs, require_video, session_regions
     from mapose.config import from_dict, load_yaml
     from mapose.errors import MaposeError
     from mapose.io._files import check_folder_path, check_fps
@@ -109,12 +109,13 @@ def run(args) -> int:
                           f"{', '.join(YAML_SUFFIXES + GEOJSON_SUFFIXES)} file")
     if not args.min_visit >= 0:
         raise MaposeError(f"--min-visit must be >= 0, got {args.min_visit}")
-    written = [Path(args.out)] + [Path(p) for p in (args.per_frame, args.save_regions) if p]
+    written = [("--out", args.out), ("--per-frame", args.per_frame), ("--save-regions", args.save_regions)]
     if args.plots:
         check_folder_path(args.plots, "--plots")
-        written += [Path(args.plots) / n for n in ("regions.png", "time_in_regions.png")]
-    for path in written:
-        refuse_overwriting_inputs(path, [args.input, args.regions, args.config, args.video], "output")
+        written += [("--plots", Path(args.plots) / n) for n in ("regions.png", "time_in_regions.png")]
+    check_outputs(written, [args.input, args.regions, args.config, args.video])
+    if args.video is not None:
+        require_video(args.video, "--video")  # a video named but missing fails before anything is written
     cfg = load_yaml(args.config, FeaturesRunConfig) if args.config else from_dict(FeaturesRunConfig, {})
     kw = {"fps": args.fps} if args.fps is not None else {}
     ds = io.read_tracks(args.input, format=args.format, **kw)

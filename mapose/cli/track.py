@@ -62,7 +62,7 @@ def run(args) -> int:
     from mapose import io
     import numpy as np
 
-    from mapose.cli._common import check_pose_fits_video, check_video, refuse_overwriting_inputs
+    from mapose.cli._common import check_outputs, check_pose_fits_video, check_video
     from mapose.errors import MaposeError
     from mapose.io.tables import _kind as _table_kind, save_feature_table
     from mapose.tracking import Tracker
@@ -72,7 +72,7 @@ def run(args) -> int:
         raise MaposeError(f"{dst}: output would overwrite the input; choose another file")
     io.format_for_output(dst, "tracks")  # fail before the work on an unknown extension
     swaps = Path(args.swaps) if args.swaps else dst.with_name(dst.name + ".swaps.csv")
-    refuse_overwriting_inputs(swaps, [src, dst, args.video], "--swaps")
+    check_outputs([("--out", dst), ("--swaps", swaps)], [src, args.video])
     _table_kind(swaps)  # an unknown table extension fails before anything is written
     if args.min_score is not None and not math.isfinite(args.min_score):
         raise MaposeError(f"--min-score must be a number, got {args.min_score}")

@@ -184,3 +184,28 @@ def test_training_options_that_cannot_work_are_refused_before_the_model_folder_e
 def test_check_labels_needs_a_positive_z(tmp_path, capsys):
     for z in ("0", "-1", "nan"):
         one_error(capsys, "check-labels", FLY_LABELS, "--z", z, words=("--z must be a positive",))
+
+
+def test_a_bad_second_output_is_found_before_the_first_is_written(tmp_path, capsys):
+    """Commands that write several files check them all first: a folder in the way, or one path
+    given for two outputs, leaves nothing half-written."""
+    pose = small_pose(tmp_path / "pose.csv")
+    regions = tmp_path / "regions.yaml"
+    regions.write_text("regions:\n  - {name: centre, rectangle: [100, 100, 280, 280]}\n")
+    (tmp_path / "feat_pair.csv").mkdir()
+    one_error(capsys, "features", pose, "--out", tmp_path / "feat.csv", words=("feat_pair.csv", "is a folder"))
+    (tmp_path / "swaps.csv").mkdir()
+    one_error(capsys, "track", pose, "--out", tmp_path / "t.h5", "--swaps", tmp_path / "swaps.csv",
+              "--n-animals", 2, words=("--swaps", "is a folder"))
+    one_error(capsys, "track", pose, "--out", tmp_path / "t.h5", "--swaps", tmp_path / "t.h5",
+              "--n-animals", 2, words=("--swaps and --out are the same file",))
+    (tmp_path / "per_frame.csv").mkdir()
+    one_error(capsys, "regions", pose, "--regions", regions, "--out", tmp_path / "r.csv",
+              "--per-frame", tmp_path / "per_frame.csv", words=("--per-frame", "is a folder"))
+    one_error(capsys, "regions", pose, "--regions", regions, "--out", tmp_path / "r.csv",
+              "--per-frame", tmp_path / "r.csv", words=("the same file",))
+    one_error(capsys, "regions", pose, "--regions", regions, "--out", tmp_path / "r.csv",
+              "--video", tmp_path / "missing.mp4", "--plots", tmp_path / "plots", words=("missing.mp4", "not found"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["feat_pair.csv", "per_frame.csv", "pose.csv",
+                                                           "regions.yaml", "swaps.csv"]
+    assert main(["regions", str(pose), "--regions", str(regions), "--out", str(tmp_path / "r.csv")]) == 0
