@@ -909,8 +909,13 @@ def _rename_window(col: str, sub: Mapping[str, str]) -> str:
 def _match_subjects(labels: pd.DataFrame, subjects: Sequence[str], what: str) -> pd.DataFrame:
     """Map the annotation subject ``""`` to the only subject of the features."""
     labels = labels.copy()
-    if (labels["subject"] == "").any():
+    blank = (labels["subject"] == "").to_numpy()
+    if blank.any():
         if len(subjects) != 1:
+            if not blank.all():  # a subject column with empty cells (a row cut short?)
+                raise ValidationError(
+                    f"{what}: some annotation rows name no animal (an empty animal cell; a row cut short?) "
+                    f"but the features have {len(subjects)} subjects ({', '.join(subjects[:6])}); fill it in")
             raise ValidationError(
                 f"{what}: the annotations do not say which animal (no subject column) but the "
                 f"features have {len(subjects)} subjects ({', '.join(subjects[:6])}); add an "

@@ -39,6 +39,16 @@ def refuse_overwriting_inputs(out: str | Path | None, inputs, what: str = "outpu
                               "choose another path")
 
 
+def check_odd_windows(args, options) -> None:
+    """Raise :class:`MaposeError` when a smoothing window option (``(option, attribute)``) holds an
+    even number: a centred window of an even number of frames shifts the result by half a frame."""
+    for option, attr in options:
+        v = getattr(args, attr, None)
+        if v is not None and v > 0 and int(v) == v and int(v) % 2 == 0:
+            raise MaposeError(f"{option} {v}: give an odd number of frames (a centred window); an even one "
+                              f"would shift positions by half a frame (try {int(v) + 1})")
+
+
 def check_outputs(outputs, inputs=()) -> None:
     """Check every output of a command before anything is read or written, so a bad one leaves no
     half-written results: ``outputs`` is a list of ``(what, path)`` (``what``: the option, such as
@@ -90,8 +100,10 @@ def check_pose_fits_video(positions, frames, info: dict, pose_path, video_path) 
     last_frame = int(np.asarray(frames)[posed].max())
     n = int(info.get("claimed_n_frames") or info["n_frames"])  # a truncated video's pose may go on
     if last_frame >= max(n, int(info["n_frames"])):
-        raise MaposeError(f"{pose_path} has animals up to frame {last_frame} but {video_path} has {n} "
-                          "frames: is it the video of this pose file?")
+        has = f"{n} frames" if n == int(info["n_frames"]) else \
+            f"{n} frames by its container (only {int(info['n_frames'])} decode)"
+        raise MaposeError(f"{pose_path} has animals up to frame {last_frame} but {video_path} has {has}: "
+                          "is it the video of this pose file?")
     xy = positions.reshape(-1, 2)
     xy = xy[np.isfinite(xy).all(1)]
     w, h = float(info["width"]), float(info["height"])

@@ -101,7 +101,7 @@ def output_paths(videos, out: str, ext: str = ".h5"):
 
 def run(args) -> int:
     from mapose import io
-    from mapose.decode.frame import model_min_keypoint_score
+    from mapose.decode.frame import check_peak_threshold, model_min_keypoint_score
     from mapose.inference import DecodeOptions, analyze_video, parse_n_animals, resolve_n_animals
     from mapose.inference.pipeline import frame_range, parse_frame_range
     from mapose.inference.frames import parse_crop
@@ -118,6 +118,9 @@ def run(args) -> int:
     for name, value in (("--threads", args.threads), ("--chunk-size", args.chunk_size)):
         if value is not None and value < 1:
             raise MaposeError(f"{name} must be at least 1, got {value}")
+    if args.min_keypoints < 1:
+        raise MaposeError(f"--min-keypoints must be at least 1, got {args.min_keypoints}")
+    check_peak_threshold(args.peak_threshold, "--peak-threshold")
     args.n_animals = parse_n_animals(args.n_animals, "--n-animals")
     if args.min_keypoint_score is not None:
         model_min_keypoint_score(None, args.min_keypoint_score)  # a bad value fails before any work

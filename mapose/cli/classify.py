@@ -188,6 +188,9 @@ def _train(args) -> int:
             f"{len(args.pose)} pose files but {len(args.annotations)} annotation files; they are paired by order"
         )
     _check_numbers(args, COMMON_NUMBERS + TRAIN_NUMBERS)
+    from mapose.cli._common import check_odd_windows
+
+    check_odd_windows(args, (("--median-window", "median_window"), ("--savgol-window", "savgol_window")))
     refuse_overwriting_inputs(args.out, [*args.pose, *args.annotations], "--out")
     rename = parse_rename(args.rename)
     cal = _calibrations(args.px_per_cm, len(args.pose))

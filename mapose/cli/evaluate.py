@@ -40,10 +40,14 @@ def run(args) -> int:
     from mapose.training.evaluate import evaluate_model
 
     from mapose.cli._common import refuse_overwriting_inputs
-    from mapose.decode.frame import model_min_keypoint_score
+    from mapose.decode.frame import check_peak_threshold, model_min_keypoint_score
+    from mapose.errors import MaposeError
 
     if args.min_keypoint_score is not None:
         model_min_keypoint_score(None, args.min_keypoint_score)  # a bad value fails before any work
+    check_peak_threshold(args.peak_threshold, "--peak-threshold")
+    if not 0.0 <= args.pcutoff <= 1.0:
+        raise MaposeError(f"--pcutoff must be from 0 to 1 (a keypoint score), got {args.pcutoff:g}")
 
     out = Path(args.json)
     refuse_overwriting_inputs(out, [args.labels], "--json")

@@ -33,6 +33,18 @@ def run(args) -> int:
     if not np.isfinite(pred["position"].values).any():
         print(f"note: {args.pred} holds no keypoint position in any frame (all missing/NaN); "
               "every reference animal counts as missed")
+    posed = {}
+    for name, ds in (("prediction", pred), ("reference", truth)):
+        p = ds["position"].transpose("time", ...).values
+        seen = np.isfinite(p).reshape(len(p), -1).any(axis=1)
+        posed[name] = ds["frame"].values[seen]
+    if len(posed["prediction"]) and len(posed["reference"]):
+        (a0, a1), (b0, b1) = ((int(f.min()), int(f.max())) for f in (posed["prediction"], posed["reference"]))
+        shared = max(0, min(a1, b1) - max(a0, b0) + 1)
+        if shared < 0.5 * (a1 - a0 + 1):
+            print(f"note: the reference's animals are in frames {b0}-{b1} and the prediction's in {a0}-{a1}; "
+                  "predictions where the reference has no animal count as false positives "
+                  "(is it the reference of this video?)")
     m = evaluate_tracks(pred, truth, threshold=args.threshold,
                         threshold_fraction=args.threshold_fraction)
     # JSON has no infinities or NaN: a metric that is undefined here (MOTP without matches) is null

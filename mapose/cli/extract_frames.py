@@ -116,6 +116,9 @@ def run(args) -> int:
                                   "--out" if o == out else "the frame table")
     if args.min_gap < 0:
         raise MaposeError(f"--min-gap must be 0 or more frames, got {args.min_gap}")
+    for opt, v in (("--start", args.start), ("--stop", args.stop), ("--seed", args.seed)):
+        if v is not None and v < 0:
+            raise MaposeError(f"{opt} must be 0 or more, got {v}")
     info = check_video(video)
     method = args.method if args.method != "auto" else ("uncertain" if args.tracks else "kmeans")
     ds = None

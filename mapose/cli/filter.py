@@ -75,13 +75,14 @@ def run(args) -> int:
     import numpy as np
 
     from mapose import io
-    from mapose.cli._common import refuse_overwriting_inputs
+    from mapose.cli._common import check_odd_windows, refuse_overwriting_inputs
     from mapose.config import from_dict, load_yaml, replace, save_yaml
     from mapose.errors import ConfigError
     from mapose.io._files import check_fps
     from mapose.kinematics import CleaningConfig, check_feature_input, clean, cleaning_log
 
     check_fps(args.fps, "--fps")
+    check_odd_windows(args, (("--median", "median"), ("--savgol", "savgol")))
     cfg = (load_yaml(args.config, CleaningConfig, section="cleaning") if args.config
            else from_dict(CleaningConfig, {}))
     overrides = {key: getattr(args, opt) for opt, key in _OPTIONS.items() if getattr(args, opt) is not None}
@@ -118,6 +119,15 @@ def run(args) -> int:
     n_missing = int(np.isnan(pos).any(axis=cleaned["position"].get_axis_num("space")).sum())
     print(f"{n_points - n_missing} of {n_points} points have a position "
           f"({int(missing_before.sum())} were missing before)")
+    if n_points and n_missing == n_points:
+        why = ""
+        if cfg.confidence_threshold is not None and "confidence" in ds:
+            conf = ds["confidence"].values
+            top = float(np.nanmax(conf)) if np.isfinite(conf).any() else float("nan")
+            if not top >= cfg.confidence_threshold:
+                why = (f": the confidence threshold {cfg.confidence_threshold:g} is above every score "
+                       f"(the highest is {top:.3g})")
+        raise ConfigError(f"these settings leave no point with a position{why}; nothing written")
 
     io.write_tracks(cleaned, out, format=fmt)
     save_yaml(cfg, config_out)

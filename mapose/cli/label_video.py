@@ -28,12 +28,20 @@ def run(args) -> int:
     from mapose import io
     from mapose.viz.video import render_labelled_video
 
+    import math
+    from pathlib import Path
+
     from mapose.cli._common import refuse_overwriting_inputs
     from mapose.errors import MaposeError
+    from mapose.io.video import VIDEO_SUFFIXES
 
     refuse_overwriting_inputs(args.out, [args.video, args.posefile], "--out")
     if args.radius < 1:
         raise MaposeError(f"--radius must be at least 1 pixel, got {args.radius}")
+    if not math.isfinite(args.threshold):
+        raise MaposeError(f"--threshold must be a number (a confidence), got {args.threshold}")
+    if Path(args.out).suffix.lower() not in VIDEO_SUFFIXES:
+        raise MaposeError(f"--out {args.out}: not a video file name; use .mp4 (or {', '.join(sorted(VIDEO_SUFFIXES))})")
     if args.trail < 0:
         raise MaposeError(f"--trail must be 0 (none) or a number of frames, got {args.trail}")
     from mapose.cli._common import check_pose_fits_video, check_video

@@ -49,6 +49,10 @@ def _read_detections(path):
             video = ""
     else:
         ds = io.read_tracks(path, format=fmt)
+        frames = ds["frame"].values
+        if len(frames) and int(frames.min()) < 0:
+            raise FormatError(f"{path}: frame numbers must be 0 or more (video frames); "
+                              f"the first is {int(frames.min())}")
         det = tracks_to_detections(ds)
         start = int(ds["frame"].values[0]) if ds.sizes["time"] else 0  # a part of a video starts there
         video = str(ds.attrs.get("video_path") or "")
@@ -97,6 +101,13 @@ def run(args) -> int:
     save_feature_table(tracker.swap_events_, swaps)
     print(f"wrote {dst}: {ds.sizes['individuals']} identities from {tracker.n_tracklets_} tracklets; "
           f"{len(tracker.swap_events_)} likely swap(s) listed in {swaps}")
+    most = int(np.bincount(det.frame).max()) if len(det) else 0
+    if args.n_animals is not None and args.n_animals > most:
+        p = ds["position"].transpose("individuals", ...).values
+        used = sum(bool(np.isfinite(q).any()) for q in p)
+        print(f"note: --n-animals {args.n_animals} but this file holds at most {most} animals in one frame; "
+              f"{used} identities hold detections, and one animal's track may be split between identities "
+              f"(--n-animals {most} if that is the number)")
     if args.n_animals is None and not args.keep_all:
         left = len(det) - int(np.isfinite(ds["position"].values).any(axis=(1, 2)).sum())
         if left:
@@ -104,7 +115,6 @@ def run(args) -> int:
                   f"instance score below {tracker.min_track_score_:.3g} or fewer than "
                   f"{tracker.min_track_keypoints_:.3g} body parts; --keep-all keeps them)")
     if args.n_animals is None and ds.sizes["individuals"] > 1:
-        most = int(np.bincount(det.frame).max()) if len(det) else 0
         print(f"without --n-animals the number of animals may vary; when it is known (this file holds up to "
               f"{most} in one frame), --n-animals N joins the tracklets into N identities for the whole video")
     return 0

@@ -186,6 +186,15 @@ def model_min_keypoint_score(model, requested: float | None = None) -> float:
     return value
 
 
+def check_peak_threshold(value: float, what: str = "peak_threshold") -> float:
+    """``value`` when it is a usable confidence-map threshold (at least 0, below 1: the maps are
+    probabilities); raises :class:`ValidationError` naming ``what`` otherwise."""
+    v = float(value)
+    if not 0.0 <= v < 1.0:
+        raise ValidationError(f"{what} must be at least 0 and below 1 (confidence maps are probabilities), got {v:g}")
+    return v
+
+
 #: A single animal's body parts may lie at most this many times farther apart than the farthest
 #: two of any animal in the training labels (:func:`animal_extent_limit`).
 EXTENT_SLACK = 1.5

@@ -88,6 +88,8 @@ def evaluate_tracks(pred: xr.Dataset, truth: xr.Dataset, threshold: Optional[flo
                 "cannot derive a matching threshold from single-keypoint reference tracks; "
                 "pass threshold in pixels"
             )
+        if not float(threshold_fraction) > 0:
+            raise ValidationError(f"threshold_fraction must be > 0 (of the body size), got {threshold_fraction}")
         threshold = threshold_fraction * float(np.median(sizes))
     if not threshold > 0:
         raise ValidationError(f"threshold must be > 0 pixels, got {threshold}")

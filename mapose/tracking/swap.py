@@ -19,7 +19,8 @@ def _individual_index(ds: xr.Dataset, name: str | int) -> int:
         return names.index(str(name))
     if str(name).isdigit() and int(name) < len(names):
         return int(name)
-    raise ValidationError(f"individual {name!r} not in the tracks; known: {', '.join(names)}")
+    raise ValidationError(f"individual {name!r} not in the tracks; known: {', '.join(names)}"
+                          + (f" (or their positions 0..{len(names) - 1})" if str(name).isdigit() else ""))
 
 
 def swap_identities(ds: xr.Dataset, frame: int, a: str | int, b: str | int) -> xr.Dataset:

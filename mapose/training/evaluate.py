@@ -46,6 +46,8 @@ def select_frames(labels: Labels, frames: str, split_json: Optional[Path]) -> np
             hi = int(b) if b.strip() else np.inf
         except ValueError:
             raise ConfigError(f"--frames {frames!r}: expected val, train, all or A:B") from None
+        if (np.isfinite(lo) and lo < 0) or (np.isfinite(hi) and hi <= 0) or hi <= lo:
+            raise ConfigError(f"--frames {frames!r}: video frames A:B need 0 <= A < B (A or B may be left out)")
         sel = [i for i, k in enumerate(keys) if lo <= k[1] < hi]
     else:
         raise ConfigError(f"--frames {frames!r}: expected val, train, all or A:B (video frames)")

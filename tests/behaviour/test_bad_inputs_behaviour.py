@@ -129,7 +129,8 @@ def test_classify_train_numeric_options_and_out(tmp_path, capsys):
                       (["--min-bout-s", "0"], "--min-bout-s must be > 0"),
                       (["--max-iter", "0"], "--max-iter must be >= 1"),
                       (["--threads", "0"], "--threads must be >= 1"),
-                      (["--fps", "0"], "--fps must be > 0")):
+                      (["--fps", "0"], "--fps must be > 0"),
+                      (["--savgol-window", "4"], "--savgol-window 4: give an odd number of frames")):
         assert main([*base, "--out", str(out), *opts]) == 2
         assert msg in _err(capsys), opts
     assert not out.exists()
@@ -183,3 +184,18 @@ def test_classify_predict_writes_nothing_when_a_file_fails(tmp_path, model, caps
     assert main(["classify", "predict", "--pose", str(good), "--model", str(model),
                  "--out", str(out)]) == 0
     assert sorted(p.name for p in out.iterdir()) == ["good.csv", "good_bouts.csv", "good_ethogram.png"]
+
+
+def test_classify_train_names_an_annotation_row_without_its_animal(tmp_path, capsys):
+    """Interval annotations of two animals whose last row lost its animal cell (a file cut short)."""
+    rng = np.random.default_rng(0)
+    pose = tmp_path / "two.csv"
+    write_tracks(make_tracks(rng.uniform(50, 300, (200, 2, 3, 2)), keypoints=["nose", "body", "tail"],
+                             individuals=["a", "b"], fps=30.0), pose)
+    ann = tmp_path / "ann.csv"
+    ann.write_text("behaviour,start,stop,animal\nwalk,0,50,a\nwalk,100,150,\n")
+    assert main(["classify", "train", "--pose", str(pose), "--annotations", str(ann),
+                 "--out", str(tmp_path / "model")]) == 2
+    err = _err(capsys)
+    assert "some annotation rows name no animal" in err and "a row cut short?" in err
+    assert not (tmp_path / "model").exists()

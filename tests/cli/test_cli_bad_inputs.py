@@ -140,7 +140,9 @@ def test_analyze_checks_options_and_every_video_before_writing(tmp_path, capsys)
                        (("--chunk-size", "0"), ("--chunk-size",)),
                        (("--n-animals", "0"), ("--n-animals", "at least 1")),
                        (("--n-animals", "two"), ("--n-animals", "a whole number, auto or any")),
-                       (("--min-keypoint-score", "1.5"), ("min_keypoint_score", "below 1, got 1.5"))):
+                       (("--min-keypoint-score", "1.5"), ("min_keypoint_score", "below 1, got 1.5")),
+                       (("--peak-threshold", "5"), ("--peak-threshold", "below 1", "got 5")),
+                       (("--min-keypoints", "-1"), ("--min-keypoints must be at least 1",))):
         one_error(capsys, "analyze", FLY_VIDEO, "--model", tmp_path / "no_model", "--out", out, *opt,
                   words=words)
     junk = tmp_path / "junk.mp4"
@@ -209,3 +211,48 @@ def test_a_bad_second_output_is_found_before_the_first_is_written(tmp_path, caps
     assert sorted(p.name for p in tmp_path.iterdir()) == ["feat_pair.csv", "per_frame.csv", "pose.csv",
                                                            "regions.yaml", "swaps.csv"]
     assert main(["regions", str(pose), "--regions", str(regions), "--out", str(tmp_path / "r.csv")]) == 0
+
+
+def test_out_of_range_options_are_named_before_any_work(tmp_path, capsys):
+    """Thresholds, frame ranges and seeds outside what they can mean fail in one line, before a model
+    or video is opened, instead of giving empty or silently clamped results."""
+    pose = small_pose(tmp_path / "pose.csv")
+    no_model = tmp_path / "no_model"
+    for args, words in (
+        (("evaluate", "--model", no_model, "--labels", FLY_LABELS, "--json", tmp_path / "e.json",
+          "--peak-threshold", 2), ("--peak-threshold", "below 1")),
+        (("evaluate", "--model", no_model, "--labels", FLY_LABELS, "--json", tmp_path / "e.json",
+          "--pcutoff", 5), ("--pcutoff must be from 0 to 1",)),
+        (("label-video", FLY_VIDEO, pose, "--out", tmp_path / "v.mp4", "--threshold", "nan"),
+         ("--threshold must be a number",)),
+        (("label-video", FLY_VIDEO, pose, "--out", tmp_path / "v.txt"), ("v.txt", "not a video file name")),
+        (("extract-frames", FLY_VIDEO, "--out", tmp_path / "x.slp", "--skeleton", "head,thorax,tail",
+          "--start", -5), ("--start must be 0 or more",)),
+        (("extract-frames", FLY_VIDEO, "--out", tmp_path / "x.slp", "--skeleton", "head,thorax,tail",
+          "--seed", -1), ("--seed must be 0 or more",)),
+        (("evaluate-tracks", "--pred", pose, "--truth", pose, "--json", tmp_path / "t.json",
+          "--threshold-fraction", -1), ("threshold_fraction must be > 0", "-1")),
+        (("swap", pose, "--from", 3, "--animals", 0, 5, "--out", tmp_path / "s.csv"),
+         ("'5' not in the tracks", "positions 0..1")),
+    ):
+        one_error(capsys, *args, words=words)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pose.csv"]
+    # evaluate's frame ranges: video frames from 0, open ends allowed
+    from mapose.io import read_labels
+    from mapose.training.evaluate import select_frames
+
+    labels = read_labels(FLY_LABELS)
+    assert len(select_frames(labels, "700:", None)) + len(select_frames(labels, ":700", None)) == 55
+    for bad in ("-5:10", "9:3"):
+        with pytest.raises(Exception, match="need 0 <= A < B"):
+            select_frames(labels, bad, None)
+
+
+def test_track_names_negative_frames_and_more_identities_than_animals(tmp_path, capsys):
+    pose = small_pose(tmp_path / "pose.h5", frames=30)
+    code, out, _ = run(capsys, "track", pose, "--out", tmp_path / "t.h5", "--n-animals", 4)
+    assert code == 0 and "--n-animals 4 but this file holds at most 2 animals in one frame" in out
+    ds = io.read_tracks(pose)
+    io.write_tracks(ds.assign_coords(frame=("time", ds["frame"].values - 10)), tmp_path / "neg.h5")
+    one_error(capsys, "track", tmp_path / "neg.h5", "--out", tmp_path / "n.h5",
+              words=("neg.h5", "frame numbers must be 0 or more", "-10"))

@@ -70,6 +70,9 @@ def test_a_features_config_cleans_the_same_as_the_options(tmp_path, capsys):
     (("--savgol", 3, "--polyorder", 3), ["Savitzky-Golay", "polyorder=3"]),
     (("--max-speed", -1), ["max_speed", "-1"]),
     (("--max-gap", 3, "--fps", 0), ["fps", "0"]),
+    (("--median", 4), ["--median 4", "odd number of frames", "try 5"]),
+    (("--savgol", 6), ["--savgol 6", "odd number of frames"]),
+    (("--min-confidence", 2), ["leave no point", "threshold 2 is above every score", "nothing written"]),
 ])
 def test_bad_options_are_named_in_one_line(tmp_path, capsys, args, words):
     out = tmp_path / "out.h5"
