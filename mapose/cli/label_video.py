@@ -25,11 +25,11 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from mapose import io
-    from mapose.viz.video import render_labelled_video
-
     import math
     from pathlib import Path
+
+    from mapose import io
+    from mapose.viz.video import render_labelled_video
 
     from mapose.cli._common import refuse_overwriting_inputs
     from mapose.errors import MaposeError

@@ -131,8 +131,7 @@ def read_tracks(path: PathLike, fps: Optional[float] = None) -> xr.Dataset:
     if not h5py.is_hdf5(p):
         raise FormatError(f"{p}: not a SLEAP analysis file (not an HDF5 file)")
     try:
-        f = h5py.File(p, "r")
-        with f:
+        with h5py.File(p, "r") as f:
             missing = [k for k in ("tracks", "node_names", "track_names") if k not in f]
             if missing:
                 raise FormatError(
