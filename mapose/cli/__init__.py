@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import pkgutil
+import re
 import sys
 from typing import Optional, Sequence
 
@@ -70,6 +71,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_PLAIN_NEGATIVE = re.compile(r"^-\d+$|^-\d*\.\d+$")
+_DASH_VALUE = re.compile(r"^-\d")
+
+
+def _join_dash_values(argv: list) -> list:
+    """``--frames -5:10`` -> ``--frames=-5:10``.
+
+    argparse reads a value that starts with a dash as an option unless it is a plain negative
+    number, so ``--frames -5:10`` would stop on "expected one argument" instead of reaching the
+    command's own check of the range.  Plain negative numbers are left alone (argparse reads them).
+    """
+    out: list = []
+    for tok in argv:
+        if (out and out[-1].startswith("--") and "=" not in out[-1]
+                and _DASH_VALUE.match(tok) and not _PLAIN_NEGATIVE.match(tok)):
+            out[-1] = f"{out[-1]}={tok}"
+        else:
+            out.append(tok)
+    return out
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     import os
 
@@ -81,7 +103,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     # shares the cores (measured on a loaded 2-core machine); sleeping threads cost little when idle.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_join_dash_values(sys.argv[1:] if argv is None else list(argv)))
     if not getattr(args, "command", None):
         parser.print_help()
         return 1

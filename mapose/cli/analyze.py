@@ -93,6 +93,11 @@ def output_paths(videos, out: str, ext: str = ".h5"):
             )
         paths = [Path(out) / (Path(v).stem + ext) for v in videos]
     else:
+        if not Path(out).suffix:
+            raise MaposeError(
+                f"--out {out!r} is neither a file name with an extension (e.g. {out}{ext}) nor an "
+                f"existing folder; end it with '/' to make a folder (--ext {ext} names the files in folders)"
+            )
         paths = [Path(out)]
     if len(set(paths)) != len(paths):
         raise MaposeError(f"several videos would write the same output: {[str(p) for p in paths]}")

@@ -145,6 +145,8 @@ def test_analyze_checks_options_and_every_video_before_writing(tmp_path, capsys)
                        (("--min-keypoints", "-1"), ("--min-keypoints must be at least 1",))):
         one_error(capsys, "analyze", FLY_VIDEO, "--model", tmp_path / "no_model", "--out", out, *opt,
                   words=words)
+    one_error(capsys, "analyze", FLY_VIDEO, "--model", tmp_path / "no_model", "--out", tmp_path / "res",
+              "--ext", ".slp", words=("--out", "res", "neither a file name with an extension", "res.slp", "'/'"))
     junk = tmp_path / "junk.mp4"
     junk.write_bytes(np.random.default_rng(0).integers(0, 256, 20000, dtype=np.uint8).tobytes())
     one_error(capsys, "analyze", FLY_VIDEO, junk, "--model", tmp_path / "no_model", "--out", tmp_path / "many",
@@ -246,6 +248,11 @@ def test_out_of_range_options_are_named_before_any_work(tmp_path, capsys):
     for bad in ("-5:10", "9:3"):
         with pytest.raises(Exception, match="need 0 <= A < B"):
             select_frames(labels, bad, None)
+    # a range that starts with a dash reaches the command's check with or without "="
+    for sep in ("=", " "):
+        opt = [f"--frames{sep}-5:10"] if sep == "=" else ["--frames", "-5:10"]
+        one_error(capsys, "analyze", FLY_VIDEO, "--model", tmp_path / "none", "--out", tmp_path / "a.h5", *opt,
+                  words=("first frame to analyse must be >= 0", "-5"))
 
 
 def test_track_names_negative_frames_and_more_identities_than_animals(tmp_path, capsys):
