@@ -166,7 +166,7 @@ def load_yaml(path: str | Path, cls: type[T], section: str | None = None) -> T:
     naming it."""
     import yaml
 
-    from mapose.io._files import require_file
+    from mapose.io._files import parse_error_line, require_file
 
     p = require_file(path, "config file")
     try:
@@ -174,7 +174,7 @@ def load_yaml(path: str | Path, cls: type[T], section: str | None = None) -> T:
     except UnicodeDecodeError:
         raise ConfigError(f"{p}: not a text (YAML) file") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{p}: not valid YAML ({exc})") from None
+        raise ConfigError(f"{p}: not valid YAML, {parse_error_line(exc)}") from None
     if not isinstance(data, Mapping):
         raise ConfigError(f"{p}: expected a mapping of config keys at the top level")
     if section is not None and section in data:

@@ -27,6 +27,39 @@ def is_hdf5(path: PathLike) -> bool:
         return False
 
 
+def parse_error_line(exc: BaseException) -> str:
+    """One line about a YAML or JSON parse error: ``line L, column C: problem``.
+
+    PyYAML's own message spans several lines (the context, a copy of the line and a caret); error
+    messages in mapose are one line, naming the file and where in it the problem is."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None)
+    if mark is not None and problem:
+        context = getattr(exc, "context", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}"
+        return f"{where}: {problem}" + (f" ({context})" if context else "")
+    return " ".join(str(exc).split())
+
+
+def check_hdf5_opens(path: PathLike) -> None:
+    """Raise :class:`~mapose.errors.FormatError` when ``path`` has the HDF5 signature but HDF5 cannot
+    open it (a file cut short by a copy or a full disk, or damaged), so that the message says so rather
+    than "not a <format> file".  Files without the signature pass: each reader names its own format."""
+    if not is_hdf5(path):
+        return
+    import h5py
+
+    from mapose.errors import FormatError
+
+    try:
+        with h5py.File(path, "r"):
+            pass
+    except (OSError, ValueError) as exc:
+        detail = " ".join(str(exc).split())
+        raise FormatError(f"{path}: HDF5 file cannot be opened, it may be truncated or damaged "
+                          f"({detail[:200]})") from None
+
+
 def stored_skeleton(value: Any, keypoints: Sequence[str], path: PathLike):
     """The :class:`~mapose.core.Skeleton` mapose saved in a file's metadata (a dict or its JSON).
 
@@ -88,6 +121,44 @@ def require_file(path: PathLike, what: str = "file") -> Path:
         raise MissingFileError(f"{p}: {what} not found")
     if p.is_dir():
         raise MissingFileError(f"{p}: is a folder; expected a {what}")
+    return p
+
+
+#: The folders mapose commands write, with the files that mark each (all must be present), so that a
+#: folder given to the wrong command is named for what it is.
+MODEL_FOLDERS = {
+    "pose model": (("config.yaml", "skeleton.json"), "'mapose train --out'"),
+    "behaviour clusters model": (("model.json", "arrays.npz"), "the model/ subfolder of 'mapose cluster --out'"),
+    "behaviour clusters output": (("labels.csv", "summary.json"), "'mapose cluster --out'"),
+    "behaviour classifier": (("manifest.json", "estimators.skops"), "'mapose classify train --out'"),
+}
+
+
+def folder_kind(folder: PathLike) -> Optional[str]:
+    """Which of :data:`MODEL_FOLDERS` ``folder`` is (None: none of them, or not a folder)."""
+    p = Path(folder)
+    for kind, (marks, _) in MODEL_FOLDERS.items():
+        if all((p / m).is_file() for m in marks):
+            return kind
+    return None
+
+
+def require_model_folder(folder: PathLike, kind: str) -> Path:
+    """Return ``folder`` as a :class:`Path` when it exists as a folder and is not another kind of
+    mapose folder; raise :class:`MissingFileError` (absent, or a file) or :class:`FormatError` (a
+    folder of another command, named) otherwise.  Missing files inside are left to the caller."""
+    from mapose.errors import FormatError
+
+    p = Path(folder)
+    by = MODEL_FOLDERS[kind][1]
+    if not p.exists():
+        raise MissingFileError(f"{p}: not found; expected a {kind} folder (from {by})")
+    if not p.is_dir():
+        raise MissingFileError(f"{p}: is a file; expected a {kind} folder (from {by})")
+    found = folder_kind(p)
+    if found is not None and found != kind:
+        raise FormatError(f"{p}: is a {found} folder (from {MODEL_FOLDERS[found][1]}); "
+                          f"expected a {kind} folder (from {by})")
     return p
 
 

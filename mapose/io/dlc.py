@@ -51,7 +51,16 @@ from mapose.core.labels import ImageRef, Labels
 from mapose.core.skeleton import Skeleton
 from mapose.core.tracks import make_tracks, validate_tracks
 from mapose.errors import ConfigError, FormatError, MaposeError
-from mapose.io._files import HDF5_MAGIC, PathLike, atomic_path, atomic_write_text, check_fps, require_file
+from mapose.io._files import (
+    HDF5_MAGIC,
+    PathLike,
+    atomic_path,
+    atomic_write_text,
+    check_fps,
+    check_hdf5_opens,
+    parse_error_line,
+    require_file,
+)
 
 NAME = "dlc"
 EXTENSIONS = (".h5", ".csv")
@@ -200,7 +209,7 @@ def read_project_config(path: PathLike) -> dict:
     try:
         raw = yaml.safe_load(p.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{p}: not a readable YAML file ({exc})") from None
+        raise ConfigError(f"{p}: not a readable YAML file, {parse_error_line(exc)}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{p}: expected a YAML mapping (DeepLabCut config.yaml)")
 
@@ -543,17 +552,7 @@ def content_kind(path: PathLike) -> str:
 
 def _load_table(path: PathLike) -> _Table:
     p = require_file(path, "DeepLabCut file")
-    with open(p, "rb") as f:
-        is_hdf5 = f.read(8) == HDF5_MAGIC
-    if is_hdf5:
-        import h5py
-
-        try:
-            with h5py.File(p, "r"):
-                pass
-        except (OSError, ValueError) as exc:
-            raise FormatError(f"{p}: HDF5 file cannot be opened, it may be truncated or damaged "
-                              f"({_one_line(exc)})") from None
+    check_hdf5_opens(p)
     if not sniff(p):
         raise FormatError(
             f"{p}: not a DeepLabCut file; expected a pandas HDF5 store with the key {H5_KEY!r} or "

@@ -32,7 +32,7 @@ import xarray as xr
 from mapose.core.skeleton import Skeleton
 from mapose.core.tracks import make_tracks
 from mapose.errors import FormatError, MaposeError
-from mapose.io._files import HDF5_MAGIC, PathLike, check_fps, require_file
+from mapose.io._files import HDF5_MAGIC, PathLike, check_fps, check_hdf5_opens, require_file
 
 NAME = "jabs"
 EXTENSIONS = ("_pose_est_v2.h5", "_pose_est_v3.h5", "_pose_est_v4.h5", "_pose_est_v5.h5",
@@ -120,6 +120,7 @@ def read_tracks(path: PathLike, fps: Optional[float] = None, identity: str = "au
     fps = check_fps(fps, p)
     if identity not in ("auto", "embed", "track"):
         raise MaposeError(f"identity {identity!r} unknown; expected auto, embed or track")
+    check_hdf5_opens(p)
     if not sniff(p):
         raise FormatError(f"{p}: not a JABS pose file; expected an HDF5 file with "
                           f"poseest/points and poseest/confidence")

@@ -23,7 +23,15 @@ import xarray as xr
 from mapose.core.skeleton import Skeleton
 from mapose.core.tracks import make_tracks, validate_tracks
 from mapose.errors import FormatError
-from mapose.io._files import HDF5_MAGIC, PathLike, atomic_path, check_fps, require_file, stored_skeleton
+from mapose.io._files import (
+    HDF5_MAGIC,
+    PathLike,
+    atomic_path,
+    check_fps,
+    check_hdf5_opens,
+    require_file,
+    stored_skeleton,
+)
 from mapose.io.dlc import _one_line, decode_attrs, encode_attrs
 
 NAME = "netcdf"
@@ -81,6 +89,7 @@ def read_tracks(path: PathLike, fps: Optional[float] = None) -> xr.Dataset:
     """
     p = require_file(path, "netCDF file")
     fps = check_fps(fps, p)
+    check_hdf5_opens(p)
     try:
         with xr.open_dataset(p) as raw:
             ds = raw.load()

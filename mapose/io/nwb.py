@@ -37,8 +37,8 @@ from mapose.core.skeleton import Skeleton
 from mapose.core.tracks import get_skeleton, make_tracks, validate_tracks
 from mapose.errors import FormatError, MaposeError
 from mapose.io.dlc import extra_attrs, restore_extra_attrs
-from mapose.io._files import (PathLike, atomic_path, check_fps, decode_frames, encode_frames, require_file,
-                              stored_skeleton)
+from mapose.io._files import (PathLike, atomic_path, check_fps, check_hdf5_opens, decode_frames, encode_frames,
+                              require_file, stored_skeleton)
 
 NAME = "nwb"
 EXTENSIONS = (".nwb",)
@@ -133,6 +133,7 @@ def read_tracks(path: PathLike, fps: Optional[float] = None) -> xr.Dataset:
     """
     p = require_file(path, "NWB file")
     fps = check_fps(fps, p)
+    check_hdf5_opens(p)
     if not sniff(p):
         raise FormatError(f"{p}: not an NWB file (HDF5 with neurodata_type 'NWBFile' expected)")
     try:

@@ -45,7 +45,7 @@ import numpy as np
 
 from mapose.core.regions import Region, check_regions
 from mapose.errors import FormatError, MaposeError
-from mapose.io._files import atomic_write_text, require_file
+from mapose.io._files import atomic_write_text, parse_error_line, require_file
 
 PathLike = Union[str, Path]
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -224,7 +224,7 @@ def read_regions(path: PathLike, detect: Optional[Detector] = None) -> tuple[Reg
         try:
             raw = yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            raise FormatError(f"{p}: not valid YAML ({exc})") from None
+            raise FormatError(f"{p}: not valid YAML, {parse_error_line(exc)}") from None
         entries = raw.get("regions") if isinstance(raw, dict) else None
         if not isinstance(entries, list):
             raise FormatError(f"{p}: expected a top-level 'regions:' list")

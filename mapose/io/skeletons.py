@@ -21,7 +21,7 @@ from typing import Union
 
 from mapose.core.skeleton import Skeleton
 from mapose.errors import ConfigError, MissingFileError, SkeletonError
-from mapose.io._files import require_file
+from mapose.io._files import parse_error_line, require_file
 
 
 def _from_mapping(raw: dict, path: Path) -> Skeleton:
@@ -65,7 +65,7 @@ def read_skeleton(source: Union[str, Path]) -> Skeleton:
         try:
             raw = json.loads(p.read_text()) if p.suffix.lower() == ".json" else yaml.safe_load(p.read_text())
         except (ValueError, yaml.YAMLError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{p}: not a readable {p.suffix[1:].upper()} file ({exc})") from None
+            raise ConfigError(f"{p}: not a readable {p.suffix[1:].upper()} file, {parse_error_line(exc)}") from None
         if not isinstance(raw, dict):
             raise SkeletonError(f"{p}: expected a mapping with 'keypoints' (or a DeepLabCut config.yaml)")
         if "keypoints" in raw:

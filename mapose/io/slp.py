@@ -37,8 +37,8 @@ from mapose.core.skeleton import Skeleton
 from mapose.core.tracks import get_skeleton, make_tracks, validate_tracks
 from mapose.errors import FormatError, MaposeError, ValidationError
 from mapose.io.dlc import extra_attrs, restore_extra_attrs
-from mapose.io._files import (PathLike, atomic_path, check_fps, decode_frames, encode_frames, require_file,
-                              stored_skeleton)
+from mapose.io._files import (PathLike, atomic_path, check_fps, check_hdf5_opens, decode_frames, encode_frames,
+                              require_file, stored_skeleton)
 
 NAME = "slp"
 EXTENSIONS = (".slp",)
@@ -167,6 +167,7 @@ def _load(path: PathLike):
     import sleap_io as sio
 
     p = require_file(path, "SLEAP .slp file")
+    check_hdf5_opens(p)
     why = _why_not_slp(p)
     if why is not None:
         raise FormatError(f"{p}: not a SLEAP .slp file ({why})")

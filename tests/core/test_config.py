@@ -42,5 +42,6 @@ def test_yaml_roundtrip(tmp_path):
     assert load_yaml(tmp_path / "c.yaml", Outer) == cfg
     assert to_dict(cfg)["inner"] == {"sigma": 2.0, "kind": "box"}
     (tmp_path / "bad.yaml").write_text("inner: {sigma: [1,\n")
-    with pytest.raises(ConfigError, match="not valid YAML"):
+    with pytest.raises(ConfigError, match="not valid YAML, line 2, column 1: expected ") as info:
         load_yaml(tmp_path / "bad.yaml", Outer)
+    assert "\n" not in str(info.value)  # PyYAML's own message spans lines; ours is one

@@ -214,13 +214,19 @@ def test_slp_user_instances_checked_against_points(tmp_path):
         read_labels(out)
 
 
-# ------------------------------------------------------------------ truncated SLEAP analysis .h5
+# ------------------------------------------------------------------ truncated HDF5 files
 @pytest.mark.parametrize("keep", [1000, 0.5])
-def test_truncated_sleap_analysis_file_is_named_not_a_traceback(tmp_path, keep):
-    good = tmp_path / "pred.analysis.h5"
-    write_tracks(small_tracks(), good)
+@pytest.mark.parametrize("suffix", [".analysis.h5", ".slp", ".nwb", ".nc", ".h5", "_pose_est_v2.h5"])
+def test_truncated_hdf5_files_are_named_not_a_traceback(tmp_path, keep, suffix):
+    """A file cut short (a copy interrupted, a full disk) is called truncated in every HDF5 format,
+    not "not a <format> file"."""
+    good = tmp_path / f"pred{suffix}"
+    if suffix.startswith("_pose_est"):
+        write_v2(good)
+    else:
+        write_tracks(small_tracks(), good)
     raw = good.read_bytes()
-    bad = tmp_path / "cut.analysis.h5"
+    bad = tmp_path / f"cut{suffix}"
     bad.write_bytes(raw[: keep if isinstance(keep, int) else int(len(raw) * keep)])
     with pytest.raises(FormatError, match="may be truncated or damaged") as info:
         read_tracks(bad)

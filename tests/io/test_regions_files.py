@@ -61,7 +61,7 @@ def test_the_bundled_regions_file_reads():
 
 
 @pytest.mark.parametrize("name, text, message", [
-    ("a.yaml", "regions: [", "not valid YAML"),
+    ("a.yaml", "regions: [", "not valid YAML, line 1, column 11"),
     ("a.yaml", "zones: []\n", "top-level 'regions:' list"),
     ("a.yaml", "regions:\n  - {name: a, square: [1, 2, 3]}\n", "unknown key(s) square"),
     ("a.yaml", "regions:\n  - {name: a, circle: [1, 2, 3], line: [[0, 0], [1, 1]]}\n", "exactly one shape"),
