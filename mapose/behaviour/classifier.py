@@ -1289,11 +1289,9 @@ def load_classifier(folder: Union[str, Path]) -> PoseClassifier:
     """
     import skops.io as sio
 
-    from mapose.io._files import require_file
+    from mapose.io._files import require_file, require_model_folder
 
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise FormatError(f"{folder}: not a classifier folder (expected {MANIFEST_FILE} and {MODEL_FILE})")
+    folder = require_model_folder(folder, "behaviour classifier")
     mpath = require_file(folder / MANIFEST_FILE, "classifier manifest")
     epath = require_file(folder / MODEL_FILE, "classifier estimators")
     try:

@@ -1357,9 +1357,12 @@ def load_model(folder: Union[str, Path]) -> BehaviourClusterer:
     import skops.io as sio
 
     from mapose.config import from_dict
-    from mapose.io._files import require_file
+    from mapose.io._files import folder_kind, require_file, require_model_folder
 
     folder = Path(folder)
+    if folder_kind(folder) == "behaviour clusters output" and (folder / "model" / "model.json").is_file():
+        folder = folder / "model"  # the output folder of 'mapose cluster' holds its model
+    folder = require_model_folder(folder, "behaviour clusters model")
     mpath = require_file(folder / "model.json", "behaviour model manifest")
     try:
         manifest = json.loads(mpath.read_text())

@@ -459,8 +459,9 @@ def load_model(model_dir: str | Path, device: str = "cpu", checkpoint: str = "be
     ``inference.tta``.  An ensemble (``model.ensemble`` > 1) loads each network from
     ``MODEL_DIR/members/<i>`` into an :class:`EnsembleModel`."""
     from mapose.config import load_yaml
+    from mapose.io._files import require_model_folder
 
-    d = Path(model_dir)
+    d = require_model_folder(model_dir, "pose model")
     if not (d / "config.yaml").exists():
         raise MissingFileError(f"{d / 'config.yaml'}: not found; is {d} a model folder written by 'mapose train'?")
     cfg = load_yaml(d / "config.yaml", TrainConfig)

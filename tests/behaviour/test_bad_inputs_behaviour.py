@@ -3,6 +3,8 @@ option, exit code 2, no output left behind, and never an input overwritten."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -13,6 +15,8 @@ from mapose.errors import ConfigError, ValidationError
 from mapose.io import available_formats, write_tracks
 
 from tests.behaviour.test_classifier import KPS, _mouse_session
+
+DATA = Path(__file__).resolve().parents[2] / "data"
 
 pytestmark = pytest.mark.skipif("dlc" not in available_formats(), reason="DLC format module absent")
 
@@ -199,3 +203,39 @@ def test_classify_train_names_an_annotation_row_without_its_animal(tmp_path, cap
     err = _err(capsys)
     assert "some annotation rows name no animal" in err and "a row cut short?" in err
     assert not (tmp_path / "model").exists()
+
+
+# --------------------------------------------------------------------------------- --model folders
+def test_a_folder_from_another_command_is_named_for_what_it_is(tmp_path, model, capsys):
+    """``--model`` given the folder of another command says which command wrote it; the output
+    folder of ``mapose cluster`` is accepted where its model is wanted."""
+    pose, _ = _pose(tmp_path)
+    clusters = tmp_path / "clusters"
+    assert main(["cluster", str(pose), "--out", str(clusters), "--seed", "0"]) == 0
+    capsys.readouterr()
+    video = DATA / "flies_centered_pair" / "centered_pair_low_quality.mp4"
+    text = tmp_path / "notes.txt"
+    text.write_text("not a model\n")
+    for args, words in (
+        (["analyze", str(video), "--model", str(model), "--out", str(tmp_path / "a.h5")],
+         ("is a behaviour classifier folder (from 'mapose classify train --out')", "expected a pose model")),
+        (["evaluate", "--model", str(clusters), "--labels", str(pose), "--json", str(tmp_path / "e.json")],
+         ("is a behaviour clusters output folder (from 'mapose cluster --out')", "expected a pose model")),
+        (["cluster", str(pose), "--model", str(model), "--out", str(tmp_path / "c2")],
+         ("is a behaviour classifier folder", "expected a behaviour clusters model")),
+        (["cluster", str(pose), "--model", str(text), "--out", str(tmp_path / "c2")],
+         ("notes.txt: is a file; expected a behaviour clusters model folder",)),
+        (["classify", "predict", "--pose", str(pose), "--model", str(clusters / "model"),
+          "--out", str(tmp_path / "p")],
+         ("is a behaviour clusters model folder", "expected a behaviour classifier")),
+        (["classify", "predict", "--pose", str(pose), "--model", str(tmp_path / "none"),
+          "--out", str(tmp_path / "p")],
+         ("none: not found; expected a behaviour classifier folder",)),
+    ):
+        assert main(args) == 2, args
+        err = _err(capsys)
+        assert all(w in err for w in words), (words, err)
+    assert not any((tmp_path / n).exists() for n in ("a.h5", "e.json", "c2", "p"))
+    # the output folder of 'mapose cluster' stands for the model inside it
+    assert main(["cluster", str(pose), "--model", str(clusters), "--out", str(tmp_path / "c3")]) == 0
+    assert f"loaded model {clusters}" in capsys.readouterr().out

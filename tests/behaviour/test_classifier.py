@@ -23,7 +23,7 @@ from mapose.behaviour.validation import (
     grouped_folds,
 )
 from mapose.core import make_tracks
-from mapose.errors import ConfigError, FormatError, SkeletonError, ValidationError
+from mapose.errors import ConfigError, FormatError, MissingFileError, SkeletonError, ValidationError
 
 FAST = dict(max_iter=30, n_threads=1, n_splits=3)
 
@@ -233,7 +233,7 @@ def test_load_refuses_unexpected_types(trained, tmp_path):
     sio.dump({"freeze": functools.partial(print, "x")}, folder / "estimators.skops")
     with pytest.raises(FormatError, match="refusing to load"):
         load_classifier(folder)
-    with pytest.raises(FormatError, match="not a classifier folder"):
+    with pytest.raises(MissingFileError, match="nothing: not found; expected a behaviour classifier folder"):
         load_classifier(tmp_path / "nothing")
 
 
