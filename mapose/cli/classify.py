@@ -84,9 +84,9 @@ def add_arguments(parser) -> None:
     _common(p)
     p.add_argument("--model", required=True, help="model folder written by 'classify train'")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
-    p.add_argument("--keypoint", default="centroid",
+    p.add_argument("--keypoint", default=None,
                    help="with --regions: the point tested for where each behaviour happens (<stem>_regions.csv; "
-                        "a keypoint name, or centroid); a pair's is its first animal's")
+                        "a keypoint name, or centroid, the default); a pair's is its first animal's")
 
 
 def _calibrations(values, n):
@@ -265,6 +265,7 @@ def _predict(args) -> int:
         refuse_overwriting_inputs,
         regions_per_file,
     )
+    from mapose.errors import ConfigError
     from mapose.io._files import check_folder_path
     from mapose.io.annotations import write_annotations, write_table
     from mapose.viz.behaviour import plot_ethogram
@@ -275,6 +276,9 @@ def _predict(args) -> int:
     for stem in (Path(p).stem for p in args.pose):
         for name in (f"{stem}.csv", f"{stem}_bouts.csv", f"{stem}_ethogram.png", f"{stem}_regions.csv"):
             refuse_overwriting_inputs(out / name, args.pose, "output")
+    if args.keypoint is not None and not args.regions:
+        raise ConfigError("--keypoint says which point places each behaviour in a region; it needs --regions")
+    keypoint = args.keypoint or "centroid"
     model = load_classifier(args.model)
     if args.threads:
         model.classifier.n_threads = args.threads
@@ -287,7 +291,7 @@ def _predict(args) -> int:
     tracks, stems = _read_pose(args.pose, args.format, args.fps, model.spec.mode)
     regions = regions_per_file(args.regions, tracks)
     if args.regions:
-        check_keypoint_option(args.keypoint, tracks, args.pose)
+        check_keypoint_option(keypoint, tracks, args.pose)
     cal = _with_region_sizes(cal, regions, args.pose)
     # score every file before writing anything: a bad file leaves no partial results behind
     preds = []
@@ -301,7 +305,7 @@ def _predict(args) -> int:
         fps = args.fps or ds.attrs.get("fps")
         write_annotations(pred, out / f"{stem}.csv")
         if args.regions:
-            write_table(behaviours_by_region(pred, ds, rg, model.behaviours, keypoint=args.keypoint),
+            write_table(behaviours_by_region(pred, ds, rg, model.behaviours, keypoint=keypoint),
                         out / f"{stem}_regions.csv")
         bouts = bout_table(pred, model.behaviours, fps=fps)
         write_table(bouts, out / f"{stem}_bouts.csv")

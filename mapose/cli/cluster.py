@@ -48,9 +48,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--regions", nargs="+", default=None, metavar="R",
                         help="regions files (.yaml or .geojson; one for all inputs or one per input, as for "
                              "mapose regions): also write where each cluster happens (cluster_regions.csv / .png)")
-    parser.add_argument("--keypoint", default="centroid",
-                        help="with --regions: the point tested against them (a keypoint name, or centroid: "
-                             "the mean of the keypoints seen); a pair's is its first animal's")
+    parser.add_argument("--keypoint", default=None,
+                        help="with --regions: the point tested against them (a keypoint name, or centroid, the "
+                             "default: the mean of the keypoints seen); a pair's is its first animal's")
 
 
 def _read_inputs(paths, fmt, fps):
@@ -93,6 +93,9 @@ def _check_options(args) -> None:
 
     check_fps(args.fps, "--fps")
     check_regions_option(args.regions, len(args.inputs))
+    if args.keypoint is not None and not args.regions:
+        raise ConfigError("--keypoint says which point places each cluster in a region; it needs --regions")
+    args.keypoint = args.keypoint or "centroid"
     if args.typical < 1:
         raise ConfigError(f"--typical must be >= 1 (typical bouts listed per cluster); got {args.typical}")
     if args.seed is not None and args.seed < 0:

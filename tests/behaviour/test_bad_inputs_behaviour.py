@@ -100,7 +100,9 @@ def test_cluster_numeric_options(tmp_path, capsys):
     for opts, msg in ((["--typical", "-1"], "--typical must be >= 1"),
                       (["--typical", "0"], "--typical must be >= 1"),
                       (["--seed", "-3"], "--seed must be >= 0"),
-                      (["--fps", "-3"], "--fps: fps must be a positive number")):
+                      (["--fps", "-3"], "--fps: fps must be a positive number"),
+                      (["--keypoint", "nose"], "--keypoint says which point places each cluster in a region; "
+                                               "it needs --regions")):
         assert main(["cluster", str(pose), "--out", str(out), *opts]) == 2
         assert msg in _err(capsys)
     assert main(["cluster", str(pose), "--out", str(pose)]) == 2
@@ -183,6 +185,9 @@ def test_classify_predict_writes_nothing_when_a_file_fails(tmp_path, model, caps
     assert main(["classify", "predict", "--pose", str(good), "--model", str(model),
                  "--out", str(out), "--px-per-cm", "0"]) == 2
     assert "--px-per-cm must be > 0" in _err(capsys)
+    assert main(["classify", "predict", "--pose", str(good), "--model", str(model),
+                 "--out", str(out), "--keypoint", "nose"]) == 2
+    assert "--keypoint says which point places each behaviour in a region; it needs --regions" in _err(capsys)
     assert not out.exists()
     # and the good file alone still works
     assert main(["classify", "predict", "--pose", str(good), "--model", str(model),
