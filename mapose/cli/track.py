@@ -30,8 +30,6 @@ def add_arguments(parser) -> None:
 
 
 def _read_detections(path):
-    from pathlib import Path
-
     from mapose import io
     from mapose.core import tracks_to_detections
 
@@ -56,7 +54,7 @@ def _read_detections(path):
         det = tracks_to_detections(ds)
         start = int(ds["frame"].values[0]) if ds.sizes["time"] else 0  # a part of a video starts there
         video = str(ds.attrs.get("video_path") or "")
-    return det, (video if video and Path(video).is_file() else ""), start
+    return det, video, start
 
 
 def run(args) -> int:
@@ -80,8 +78,12 @@ def run(args) -> int:
     _table_kind(swaps)  # an unknown table extension fails before anything is written
     if args.min_score is not None and not math.isfinite(args.min_score):
         raise MaposeError(f"--min-score must be a number, got {args.min_score}")
-    det, found_video, start = _read_detections(src)
+    det, named_video, start = _read_detections(src)
+    found_video = named_video if named_video and Path(named_video).is_file() else ""
     video = None if args.no_appearance else (args.video or found_video or None)
+    if named_video and not found_video and video is None and not args.no_appearance:
+        print(f"note: {src} names the video {named_video}, which is not found (nor beside the file); tracking "
+              "without appearance cues (give --video PATH to use them, or --no-appearance to silence this)")
     if not np.isfinite(det.keypoints).any():
         raise MaposeError(f"{src} holds no keypoint position in any frame (all missing/NaN): nothing to track")
     if video is not None:

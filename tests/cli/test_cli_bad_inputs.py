@@ -263,3 +263,10 @@ def test_track_names_negative_frames_and_more_identities_than_animals(tmp_path, 
     io.write_tracks(ds.assign_coords(frame=("time", ds["frame"].values - 10)), tmp_path / "neg.h5")
     one_error(capsys, "track", tmp_path / "neg.h5", "--out", tmp_path / "n.h5",
               words=("neg.h5", "frame numbers must be 0 or more", "-10"))
+    # a pose file whose video is gone: tracked without appearance, and said so
+    ds.attrs["video_path"] = str(tmp_path / "moved" / "clip.mp4")
+    io.write_tracks(ds, tmp_path / "gone.nc")
+    code, out, _ = run(capsys, "track", tmp_path / "gone.nc", "--out", tmp_path / "g.h5")
+    assert code == 0 and "clip.mp4, which is not found" in out and "give --video PATH" in out
+    code, out, _ = run(capsys, "track", tmp_path / "gone.nc", "--out", tmp_path / "g2.h5", "--no-appearance")
+    assert code == 0 and "not found" not in out
