@@ -85,13 +85,22 @@ def check_video(path: str | Path) -> dict:
     return info
 
 
-def check_pose_fits_video(positions, frames, info: dict, pose_path, video_path) -> bool:
+def check_pose_fits_video(positions, frames, info: dict, pose_path, video_path, named_video: str = "") -> bool:
     """Raise :class:`MaposeError` when a pose file cannot come from this video: its posed frames run
     past the video's end, or its keypoints lie far outside the video's picture (another video,
     another resolution).  ``positions``: x, y pairs (last axis 2, NaN = missing) whose first axis
     follows ``frames`` (video frame numbers: one per time step or per detection).  Returns False
-    when no frame holds a position (nothing to check), else True."""
+    when no frame holds a position (nothing to check), else True.  ``named_video``, the video the
+    pose file says it comes from: a note is printed when its file name differs from ``video_path``'s
+    (a renamed or converted video is fine, a pose file of another clip of the same size is not)."""
+    from pathlib import PurePath
+
     import numpy as np
+
+    named = str(named_video or "").replace("\\", "/")
+    if named and PurePath(named).name.lower() != PurePath(str(video_path)).name.lower():
+        print(f"note: {pose_path} was made from {PurePath(named).name}, not {PurePath(str(video_path)).name}; "
+              "is it the pose file of this video?")
 
     positions = np.asarray(positions, dtype=np.float64)
     posed = np.isfinite(positions).reshape(len(positions), -1).any(axis=1)

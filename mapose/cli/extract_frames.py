@@ -126,7 +126,8 @@ def run(args) -> int:
         ds = io.read_tracks(io.require_file(args.tracks, "pose file"))
         skeleton = get_skeleton(ds)
         pos = ds["position"].transpose("time", "individuals", "keypoints", "space").values
-        if not check_pose_fits_video(pos, ds["frame"].values, info, args.tracks, args.video):
+        if not check_pose_fits_video(pos, ds["frame"].values, info, args.tracks, args.video,
+                                         ds.attrs.get("video_path", "")):
             raise MaposeError(f"{args.tracks} holds no keypoint position in any frame (all missing/NaN): "
                               "nothing to judge frames by; use --skeleton with --method kmeans instead")
         if args.skeleton:

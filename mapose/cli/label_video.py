@@ -49,7 +49,8 @@ def run(args) -> int:
     info = check_video(args.video)
     ds = io.read_tracks(args.posefile)
     pos = ds["position"].transpose("time", "individuals", "keypoints", "space").values
-    if not check_pose_fits_video(pos, ds["frame"].values, info, args.posefile, args.video):
+    if not check_pose_fits_video(pos, ds["frame"].values, info, args.posefile, args.video,
+                                     ds.attrs.get("video_path", "")):
         print(f"note: {args.posefile} holds no keypoint position in any frame (all missing/NaN); "
               "the video is drawn without poses")
     start, stop = args.start, args.stop

@@ -88,7 +88,7 @@ def run(args) -> int:
         raise MaposeError(f"{src} holds no keypoint position in any frame (all missing/NaN): nothing to track")
     if video is not None:
         info = check_video(video)
-        check_pose_fits_video(det.keypoints, det.frame, info, src, video)
+        check_pose_fits_video(det.keypoints, det.frame, info, src, video, named_video)
     tracker = Tracker(
         n_animals=args.n_animals, max_gap=args.max_gap, gate=args.gate,
         max_stitch_gap=args.max_stitch_gap, body_size=args.body_size, min_score=args.min_score,

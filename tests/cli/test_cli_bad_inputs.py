@@ -123,6 +123,13 @@ def test_a_pose_file_of_another_video_is_refused(tmp_path, capsys):
     one_error(capsys, "track", long, "--out", tmp_path / "t.slp", "--video", FLY_VIDEO,
               words=("up to frame 1199", "1100 frames"))
     assert not (tmp_path / "lv.mp4").exists() and not (tmp_path / "t.slp").exists()
+    # a pose file that fits the picture and the length but names another clip: a note
+    ds = io.read_tracks(small_pose(tmp_path / "fits.csv", frames=30))
+    ds.attrs["video_path"] = "D:\\rigs\\other_clip.mp4"
+    io.write_tracks(ds, tmp_path / "other.nc")
+    code, out, _ = run(capsys, "extract-frames", FLY_VIDEO, "--tracks", tmp_path / "other.nc", "--n", 2,
+                       "--out", tmp_path / "x.slp", "--images", tmp_path / "img")
+    assert code == 0 and "was made from other_clip.mp4, not centered_pair_low_quality.mp4" in out
 
 
 def test_a_truncated_video_is_reported_and_its_decodable_frames_are_used(tmp_path, capsys, truncated_video):
