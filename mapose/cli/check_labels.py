@@ -118,8 +118,14 @@ def run(args) -> int:
     report = []
     for path in args.labels:
         labels = read_labels(path)
+        n_all = len(labels.instances.frame)
+        if labels.is_user is not None and not labels.is_user.any():
+            print(f"{path}: no human-labelled animal, only {n_all} predicted ones; nothing to check "
+                  "(check-labels looks for mistakes in human labels)")
+            report.append({"labels": str(path), "issues": [], "labelled_animals": 0, "predicted_animals": n_all})
+            continue
         issues = check_labels(labels, z=args.z, image_sizes=image_sizes(labels))
-        n_user = int(labels.is_user.sum()) if labels.is_user is not None else len(labels.instances.frame)
+        n_user = int(labels.is_user.sum()) if labels.is_user is not None else n_all
         print(f"{path}: {n_user} labelled animals; likely mistakes: {summary(issues)}")
         for s in issues:
             print(f"  {s.kind:18s} {Path(s.video).name} frame {s.frame} animal {s.animal}: {s.message}")

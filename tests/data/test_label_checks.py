@@ -159,3 +159,17 @@ def test_cli_writes_report_and_pictures(tmp_path, capsys):
     assert rec["issues"] and {"kind", "frame", "animal", "keypoints", "message"} <= set(rec["issues"][0])
     assert len(rec["images"]) == len({i["frame"] for i in rec["issues"]})
     assert all(Path(p).stat().st_size > 1000 for p in rec["images"])
+
+
+def test_cli_says_a_predictions_only_file_has_nothing_to_check(tmp_path, flies, capsys):
+    from mapose.cli import main
+    from mapose.io import write_labels
+
+    pred = tmp_path / "pred.slp"
+    write_labels(dataclasses.replace(flies, is_user=np.zeros(len(flies.instances.frame), bool)), pred)
+    assert not read_labels(pred).is_user.any()
+    out = tmp_path / "issues.json"
+    assert main(["check-labels", str(pred), "--json", str(out)]) == 0
+    assert f"no human-labelled animal, only {len(flies.instances.frame)} predicted ones; nothing to check" \
+        in capsys.readouterr().out
+    assert json.loads(out.read_text())[0]["issues"] == []
