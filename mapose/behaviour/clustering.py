@@ -1325,7 +1325,7 @@ def save_model(model: BehaviourClusterer, folder: Union[str, Path]) -> Path:
         "keypoints": model.keypoints_,
         "classifier": clf_info,
         "n_clusters": model.n_clusters_,
-        "agreement_classifier_vs_transform": model.agreement_,
+        "agreement_classifier_vs_transform": _finite_or_none(model.agreement_),
         "noise_fraction_fit": model.noise_fraction_,
         "n_fit_frames": model.n_fit_frames_,
         "versions": _versions(),
@@ -1342,6 +1342,11 @@ def _json_default(v: Any) -> Any:
     if isinstance(v, np.ndarray):
         return v.tolist()
     raise TypeError(f"not JSON serialisable: {type(v).__name__}")
+
+
+def _finite_or_none(v: float) -> Optional[float]:
+    """``v``, or None (JSON null) for NaN, which strict JSON readers refuse."""
+    return float(v) if np.isfinite(v) else None
 
 
 def load_model(folder: Union[str, Path]) -> BehaviourClusterer:
@@ -1394,7 +1399,8 @@ def load_model(folder: Union[str, Path]) -> BehaviourClusterer:
         model.classifier_ = sio.loads(data, trusted=list(untrusted))
     model.feature_names_ = list(manifest["feature_names"])
     model.keypoints_ = manifest.get("keypoints")
-    model.agreement_ = float(manifest.get("agreement_classifier_vs_transform", float("nan")))
+    agreement = manifest.get("agreement_classifier_vs_transform")
+    model.agreement_ = float("nan") if agreement is None else float(agreement)
     model.noise_fraction_ = float(manifest.get("noise_fraction_fit", float("nan")))
     model.n_fit_frames_ = int(manifest.get("n_fit_frames", 0))
     model.umap_ = None

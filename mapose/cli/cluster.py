@@ -278,7 +278,7 @@ def run(args) -> int:
         "n_clusters": model.n_clusters_,
         "fraction_assigned": assigned,
         "noise_fraction_in_embedding": model.noise_fraction_,
-        "agreement_classifier_vs_transform": model.agreement_,
+        "agreement_classifier_vs_transform": model.agreement_ if np.isfinite(model.agreement_) else None,
         "fitted": fitted,
         "model": str(out / "model") if fitted else str(args.model),
         "seconds": round(time.perf_counter() - t0, 2),
@@ -299,8 +299,10 @@ def run(args) -> int:
     if model.n_clusters_ == 0:
         print("no cluster found (every frame is noise): lower min_cluster_fraction in --config, "
               "or use clusterer: gmm")
+    agreement = f"{model.agreement_:.3f}" if np.isfinite(model.agreement_) else \
+        "not measured (every frame was in the UMAP fit)"
     print(f"{summary['n_clusters']} clusters; {100 * assigned:.1f} % of {len(labels)} rows assigned; "
-          f"classifier vs transform agreement {model.agreement_:.3f}; wrote {out}")
+          f"classifier vs transform agreement {agreement}; wrote {out}")
     if dyads is not None:
         names = dyads.attrs["events"]["name"].tolist()
         print(f"pairs of animals: {len(names)} event(s) ({', '.join(names)}); both animals' rows in one event "

@@ -244,3 +244,22 @@ def test_a_folder_from_another_command_is_named_for_what_it_is(tmp_path, model, 
     # the output folder of 'mapose cluster' stands for the model inside it
     assert main(["cluster", str(pose), "--model", str(clusters), "--out", str(tmp_path / "c3")]) == 0
     assert f"loaded model {clusters}" in capsys.readouterr().out
+
+
+def test_clustering_a_few_frames_says_the_agreement_is_not_measured(tmp_path, capsys):
+    """With every frame in the UMAP fit no frame is left to measure the label classifier against the
+    direct assignment: said in words, and written as JSON null (strict readers refuse NaN)."""
+    import json
+
+    pose, _ = _pose(tmp_path, n=60)  # under 200 rows all go into the fit
+    out = tmp_path / "out"
+    assert main(["cluster", str(pose), "--out", str(out), "--seed", "0"]) == 0
+    assert "agreement not measured (every frame was in the UMAP fit)" in capsys.readouterr().out
+
+    def no_nan(token):
+        raise AssertionError(f"{token} in JSON")
+
+    for path in (out / "summary.json", out / "model" / "model.json"):
+        assert json.loads(path.read_text(), parse_constant=no_nan)["agreement_classifier_vs_transform"] is None
+    assert main(["cluster", str(pose), "--model", str(out), "--out", str(tmp_path / "again")]) == 0
+    assert "agreement not measured" in capsys.readouterr().out
