@@ -1305,7 +1305,7 @@ def save_model(model: BehaviourClusterer, folder: Union[str, Path]) -> Path:
     import skops.io as sio
 
     from mapose.config import to_dict
-    from mapose.io._files import atomic_path, atomic_write_bytes, atomic_write_text
+    from mapose.io._files import atomic_path, atomic_write_bytes, atomic_write_text, json_ready
 
     model._check_fitted()
     folder = Path(folder)
@@ -1325,12 +1325,13 @@ def save_model(model: BehaviourClusterer, folder: Union[str, Path]) -> Path:
         "keypoints": model.keypoints_,
         "classifier": clf_info,
         "n_clusters": model.n_clusters_,
-        "agreement_classifier_vs_transform": _finite_or_none(model.agreement_),
+        "agreement_classifier_vs_transform": model.agreement_,
         "noise_fraction_fit": model.noise_fraction_,
         "n_fit_frames": model.n_fit_frames_,
         "versions": _versions(),
     }
-    atomic_write_text(folder / "model.json", json.dumps(manifest, indent=2, default=_json_default))
+    atomic_write_text(folder / "model.json", json.dumps(json_ready(manifest), indent=2, default=_json_default,
+                                                        allow_nan=False))
     return folder
 
 
@@ -1342,11 +1343,6 @@ def _json_default(v: Any) -> Any:
     if isinstance(v, np.ndarray):
         return v.tolist()
     raise TypeError(f"not JSON serialisable: {type(v).__name__}")
-
-
-def _finite_or_none(v: float) -> Optional[float]:
-    """``v``, or None (JSON null) for NaN, which strict JSON readers refuse."""
-    return float(v) if np.isfinite(v) else None
 
 
 def load_model(folder: Union[str, Path]) -> BehaviourClusterer:

@@ -101,12 +101,11 @@ def draw(labels, issues, out_dir, stem: str) -> list[str]:
 
 
 def run(args) -> int:
-    import json
     from pathlib import Path
 
     from mapose.data.label_checks import check_labels, summary
     from mapose.io import read_labels
-    from mapose.io._files import atomic_write_text
+    from mapose.io._files import write_json
 
     from mapose.cli._common import refuse_overwriting_inputs
     from mapose.errors import MaposeError
@@ -135,5 +134,5 @@ def run(args) -> int:
             print(f"  pictures: {args.images}")
         report.append(rec)
     if args.json:
-        atomic_write_text(Path(args.json), json.dumps(report, indent=1))
+        write_json(Path(args.json), report)
     return 0

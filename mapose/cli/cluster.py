@@ -121,7 +121,6 @@ def _check_pair_mode(data, paths, mode: str) -> None:
 
 def run(args) -> int:
     import dataclasses
-    import json
     import time
     from pathlib import Path
 
@@ -145,7 +144,7 @@ def run(args) -> int:
     from mapose.cli._common import check_keypoint_option, regions_per_file
     from mapose.config import load_yaml, save_yaml
     from mapose.errors import ConfigError, ValidationError
-    from mapose.io._files import atomic_path, atomic_write_text
+    from mapose.io._files import atomic_path, atomic_write_text, write_json
     from mapose.viz.behaviour import (
         plot_behaviour_by_region,
         plot_cluster_profiles,
@@ -201,8 +200,7 @@ def run(args) -> int:
     with atomic_path(out / "transitions.csv") as tmp:
         tm.to_csv(tmp)
     graph = transition_graph(tm, stats=stats)
-    atomic_write_text(out / "transition_graph.json",
-                      json.dumps(nx.node_link_data(graph, edges="edges"), indent=1))
+    write_json(out / "transition_graph.json", nx.node_link_data(graph, edges="edges"))
     typ = typical_bouts(labels, reduced, model.centers_, model.clusters_, n=args.typical,
                         min_frames=model.min_bout_frames, fps=fps)
     with atomic_path(out / "typical_bouts.csv") as tmp:
@@ -278,7 +276,7 @@ def run(args) -> int:
         "n_clusters": model.n_clusters_,
         "fraction_assigned": assigned,
         "noise_fraction_in_embedding": model.noise_fraction_,
-        "agreement_classifier_vs_transform": model.agreement_ if np.isfinite(model.agreement_) else None,
+        "agreement_classifier_vs_transform": model.agreement_,
         "fitted": fitted,
         "model": str(out / "model") if fitted else str(args.model),
         "seconds": round(time.perf_counter() - t0, 2),
@@ -295,7 +293,7 @@ def run(args) -> int:
     if by_region is not None:
         summary["regions"] = sorted(by_region["region"].unique().tolist())
         summary["keypoint"] = args.keypoint
-    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
+    write_json(out / "summary.json", summary, indent=2)
     if model.n_clusters_ == 0:
         print("no cluster found (every frame is noise): lower min_cluster_fraction in --config, "
               "or use clusterer: gmm")

@@ -36,7 +36,7 @@ def run(args) -> int:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see mapose.cli.train
     from pathlib import Path
 
-    from mapose.io._files import atomic_write_text
+    from mapose.io._files import json_ready, write_json
     from mapose.training.evaluate import evaluate_model
 
     from mapose.cli._common import refuse_overwriting_inputs
@@ -57,10 +57,10 @@ def run(args) -> int:
                          tta=args.tta, pcutoff=args.pcutoff,
                          single_animal=decode_choice(args.decode),
                          min_keypoint_score=args.min_keypoint_score)
-    atomic_write_text(out, json.dumps(res, indent=1))
+    write_json(out, res)
     keys = ["rmse_px", "median_px", "pck3", "pck5", "map_oks", "map_oks_strict", "detected",
             "rmse_px_pcutoff", "detected_pcutoff", "pcutoff", "n_frames", "tta", "single_animal",
             "min_keypoint_score"]
-    print(json.dumps({k: res[k] for k in keys}, indent=1))
+    print(json.dumps(json_ready({k: res[k] for k in keys}), indent=1))
     print(f"metrics: {out}; worst frames: {out.parent / (out.stem + '_worst')}")
     return 0

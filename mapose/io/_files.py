@@ -232,6 +232,30 @@ def atomic_write_text(path: PathLike, text: str) -> None:
         tmp.write_text(text)
 
 
+def json_ready(value: Any) -> Any:
+    """``value`` with NaN and infinities as None (JSON null) and numpy scalars and arrays as Python
+    numbers and lists, through dicts, lists and tuples: strict JSON readers (JavaScript, jq, R's
+    jsonlite) refuse the ``NaN`` that :func:`json.dumps` writes by default."""
+    if isinstance(value, dict):
+        return {k: json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return json_ready(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+def write_json(path: PathLike, value: Any, indent: int = 1) -> None:
+    """Write ``value`` as strict JSON (see :func:`json_ready`) to ``path`` atomically."""
+    import json
+
+    atomic_write_text(path, json.dumps(json_ready(value), indent=indent, allow_nan=False) + "\n")
+
+
 def atomic_write_bytes(path: PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically."""
     with atomic_path(path) as tmp:

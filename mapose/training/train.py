@@ -484,7 +484,7 @@ def _train_ensemble(labels_paths, out: Path, cfg: TrainConfig, progress: bool, r
     import shutil
 
     from mapose.config import save_yaml
-    from mapose.io._files import atomic_path, atomic_write_text, ensure_folder
+    from mapose.io._files import atomic_path, ensure_folder, write_json
     from mapose.training.plots import save_training_curve
 
     n = cfg.model.ensemble
@@ -504,7 +504,7 @@ def _train_ensemble(labels_paths, out: Path, cfg: TrainConfig, progress: bool, r
         if res.get("global_rank", 0):  # other processes of a multi-device run: the first one finishes
             results.append(res)
             continue
-        atomic_write_text(done, json.dumps(res, indent=1))
+        write_json(done, res)
         results.append(res)
     if any(r.get("global_rank", 0) for r in results):
         return {"model_dir": str(out), "global_rank": int(results[-1]["global_rank"])}

@@ -38,3 +38,24 @@ def test_stored_skeleton_policy(tmp_path):
     assert stored_skeleton(sk.to_json(), ["a", "b", "d"], tmp_path / "f.nc") is None  # one it lacks
     with pytest.raises(FormatError, match="f.nc: the stored skeleton metadata is not a valid skeleton"):
         stored_skeleton('{"keypoints": ["a", "a"]}', ["a", "a"], tmp_path / "f.nc")
+
+
+def test_json_outputs_are_strict_json(tmp_path):
+    """NaN and infinities become null and numpy values plain numbers: what ``mapose evaluate`` and
+    ``mapose cluster`` write opens in JavaScript, jq or R, which refuse ``NaN``."""
+    import json
+
+    import numpy as np
+
+    from mapose.io._files import write_json
+
+    value = {"rmse_px": float("nan"), "pck": np.float32(0.5), "n": np.int64(3), "inf": -np.inf,
+             "per_keypoint": {"head": [1.0, np.nan]}, "grid": np.array([[1.5, np.nan]]), "name": "x"}
+    write_json(tmp_path / "m.json", value)
+
+    def refuse(token):
+        raise AssertionError(f"{token} in strict JSON")
+
+    back = json.loads((tmp_path / "m.json").read_text(), parse_constant=refuse)
+    assert back == {"rmse_px": None, "pck": 0.5, "n": 3, "inf": None, "per_keypoint": {"head": [1.0, None]},
+                    "grid": [[1.5, None]], "name": "x"}
