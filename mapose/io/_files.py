@@ -128,7 +128,7 @@ def require_file(path: PathLike, what: str = "file") -> Path:
 #: folder given to the wrong command is named for what it is.
 MODEL_FOLDERS = {
     "pose model": (("config.yaml", "skeleton.json"), "'mapose train --out'"),
-    "behaviour clusters model": (("model.json", "arrays.npz"), "the model/ subfolder of 'mapose cluster --out'"),
+    "behaviour clusters model": (("model.json", "arrays.npz"), "'mapose cluster --out', its model/ subfolder"),
     "behaviour clusters output": (("labels.csv", "summary.json"), "'mapose cluster --out'"),
     "behaviour classifier": (("manifest.json", "estimators.skops"), "'mapose classify train --out'"),
 }

@@ -96,4 +96,4 @@ def test_cluster_cli_errors(tmp_path, capsys):
     assert "n_neighbours" in capsys.readouterr().err
     assert main(["cluster", str(path), "--out", str(tmp_path / "o"), "--model",
                  str(tmp_path / "nowhere")]) == 2
-    assert "model.json" in capsys.readouterr().err
+    assert "nowhere: not found; expected a behaviour clusters model folder" in capsys.readouterr().err
