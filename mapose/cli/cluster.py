@@ -41,7 +41,8 @@ def add_arguments(parser) -> None:
                              "(social features); overrides the config")
     parser.add_argument("--seed", type=int, default=None, help="random seed (overrides the config)")
     parser.add_argument("--model", default=None,
-                        help="folder of a saved model: label the inputs with it instead of fitting")
+                        help="a saved model: label the inputs with it instead of fitting (the --out folder of an "
+                             "earlier 'mapose cluster', or its model/ subfolder)")
     parser.add_argument("--format", default=None, help="force the input format (default: sniffed)")
     parser.add_argument("--fps", type=float, default=None, help="frame rate when files lack one")
     parser.add_argument("--typical", type=int, default=5, help="typical bouts listed per cluster")
