@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-HELP = "print what a pose/label/video file holds (animals, keypoints, frames, fps, missing fraction)"
+HELP = ("print what a pose/label/video file holds (animals, keypoints, frames, fps, missing fraction), "
+        "or what a model folder is")
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("file", help="pose file, label file or video")
+    parser.add_argument("file", help="pose file, label file, video (or folder of images), or a folder written by "
+                                     "mapose train / cluster / classify train")
     parser.add_argument("--format", default=None, help="force the input format (default: sniffed)")
 
 
@@ -63,13 +65,138 @@ def describe_labels(labels) -> list[str]:
     ]
 
 
+def _read_json(path):
+    import json
+
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _skeleton_lines(sk) -> list[str]:
+    return [f"keypoints:  {sk.n_keypoints} ({', '.join(sk.keypoints)})",
+            f"edges:      {sk.n_edges}; {symmetry_text(sk)}"]
+
+
+def _global_step(ckpt) -> int:
+    """Training steps done, as the checkpoint records them (memory-mapped: nothing large is read)."""
+    import torch
+
+    return int(torch.load(ckpt, map_location="cpu", weights_only=False, mmap=True).get("global_step", 0))
+
+
+def describe_pose_model(d) -> list[str]:
+    """A pose model folder from its files (no network is loaded)."""
+    import yaml
+
+    from mapose.core.skeleton import Skeleton
+
+    lines = _skeleton_lines(Skeleton.from_json((d / "skeleton.json").read_text()))
+    cfg = yaml.safe_load((d / "config.yaml").read_text()) or {}
+    model = cfg.get("model", {})
+    ens = int(model.get("ensemble") or 1)
+    lines.append(f"network:    {model.get('encoder', '?')} (weights {model.get('weights', '?')}), output stride "
+                 f"{model.get('stride', '?')}" + (f", ensemble of {ens}" if ens > 1 else ""))
+    split = _read_json(d / "split.json")
+    if split:
+        method = split.get("split", {}).get("method", "?")
+        lines.append(f"labelled frames: {len(split.get('train', []))} for training, {len(split.get('val', []))} "
+                     f"held out (split: {method}"
+                     + (f" {split['split']['threshold']}" if method == "frame_threshold" else "") + ")")
+        if split.get("max_animals_per_frame"):
+            lines.append(f"animals per frame: up to {split['max_animals_per_frame']} in the labels")
+    logs = [d / "logs" / "csv" / "metrics.csv"] if ens == 1 else \
+        [d / "members" / str(i) / "logs" / "csv" / "metrics.csv" for i in range(ens)]
+    steps = []
+    for log in logs:
+        last = log.parent.parent.parent / "checkpoints" / "last.ckpt"
+        text = f"{_global_step(last)} steps" if last.is_file() else "not trained yet"
+        if log.is_file():
+            import pandas as pd
+
+            m = pd.read_csv(log)
+            val = m.dropna(subset=["val/loss"]) if "val/loss" in m and "step" in m else m.iloc[:0]
+            if len(val):
+                text += (f"; lowest validation loss {val['val/loss'].min():.3f} (logged at step "
+                         f"{int(val.loc[val['val/loss'].idxmin(), 'step'])})")
+        steps.append(text)
+    ckpts = sorted(p.stem for p in (d / "checkpoints").glob("*.ckpt")) if (d / "checkpoints").is_dir() else []
+    lines.append("training:   " + "; ".join(steps) + "; checkpoints: "
+                 + (", ".join(ckpts) if ckpts else "none (not trained yet, or an ensemble: see members/)"))
+    cal = _read_json(d / "calibration.json")
+    if cal:
+        off = cal.get("label_offset_px") or [float("nan")] * 2
+        lines.append(f"calibration: {cal.get('mode', '?')}, {'applied' if cal.get('applied') else 'not applied'}"
+                     f"; label offset ({off[0]:+.2f}, {off[1]:+.2f}) px")
+    onnx = sorted((d / "onnx").glob("*.onnx")) if (d / "onnx").is_dir() else []
+    if onnx:
+        lines.append(f"onnx:       {len(onnx)} exported network(s) in {d / 'onnx'}")
+    return lines
+
+
+def describe_clusters(d, output: bool) -> list[str]:
+    """A 'mapose cluster' output folder (``output``) or the model folder inside one."""
+    lines = []
+    if output:
+        s = _read_json(d / "summary.json")
+        agreement = s.get("agreement_classifier_vs_transform")
+        lines += [f"mode:       {s.get('mode', '?')}; {s.get('n_clusters', '?')} clusters; seed {s.get('seed', '?')}",
+                  f"rows:       {s.get('rows', '?')} from {s.get('sessions', '?')} session(s); "
+                  f"{100 * float(s.get('fraction_assigned') or 0):.1f} % assigned",
+                  "agreement:  classifier vs transform "
+                  + (f"{agreement:.3f}" if isinstance(agreement, (int, float)) else "not measured"),
+                  f"model:      {s.get('model', '?')} ({'fitted here' if s.get('fitted') else 'loaded'})"]
+        if (d / "dyad_events.csv").exists():
+            lines.append(f"pair events: {len(s.get('dyad_events') or {})} (dyad_events.csv)")
+        return lines
+    m = _read_json(d / "model.json")
+    params = m.get("params", {})
+    lines += [f"mode:       {params.get('mode', '?')}; {m.get('n_clusters', '?')} clusters "
+              f"({params.get('clusterer', '?')}); seed {params.get('seed', '?')}",
+              f"features:   {len(m.get('feature_names', []))}; windows {params.get('windows', '?')} frames",
+              f"keypoints:  {', '.join(m.get('keypoints') or []) or '?'}",
+              f"fitted on:  {m.get('n_fit_frames', '?')} rows"]
+    return lines
+
+
+def describe_classifier(d) -> list[str]:
+    """A 'mapose classify train' folder from its manifest."""
+    m = _read_json(d / "manifest.json")
+    feats = m.get("features", {})
+    lines = [f"behaviours: {', '.join(m.get('behaviours', []))}",
+             f"mode:       {feats.get('mode', '?')}; keypoints {', '.join(feats.get('keypoints') or [])}; "
+             f"windows {feats.get('windows', '?')} frames"
+             + (f"; regions {', '.join(feats['regions'])}" if feats.get("regions") else "")]
+    info = m.get("info", {})
+    if info:
+        lines.append(f"trained on: {info.get('n_rows', '?')} rows of {len(info.get('sessions', []))} session(s)")
+    val = m.get("validation") or {}
+    for b in m.get("behaviours", []):
+        v = val.get(b) or {}
+        if v:
+            f1 = v.get("f1")
+            lines.append(f"  {b}: cross-validated F1 {f1:.3f}" if isinstance(f1, (int, float)) else f"  {b}: F1 ?")
+    return lines
+
+
 def run(args) -> int:
     from pathlib import Path
 
     from mapose.cli._common import is_video, read_pose_any
     from mapose.io import detect_format, require_file
+    from mapose.io._files import MODEL_FOLDERS, folder_kind
 
     path = Path(args.file) if Path(args.file).is_dir() else require_file(args.file, "file")
+    kind = folder_kind(path) if path.is_dir() else None
+    if kind is not None:
+        print(f"{path}: {kind} folder (from {MODEL_FOLDERS[kind][1]})")
+        lines = (describe_pose_model(path) if kind == "pose model"
+                 else describe_classifier(path) if kind == "behaviour classifier"
+                 else describe_clusters(path, output=kind == "behaviour clusters output"))
+        for line in lines:
+            print(line)
+        return 0
     if is_video(path):
         from mapose.io.video import probe_video
 

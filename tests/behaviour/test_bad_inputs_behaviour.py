@@ -241,6 +241,13 @@ def test_a_folder_from_another_command_is_named_for_what_it_is(tmp_path, model, 
         err = _err(capsys)
         assert all(w in err for w in words), (words, err)
     assert not any((tmp_path / n).exists() for n in ("a.h5", "e.json", "c2", "p"))
+    # 'mapose info' names each folder and what it holds
+    for folder, words in ((model, ("behaviour classifier folder", "behaviours: freeze", "freeze: cross-validated F1")),
+                          (clusters, ("behaviour clusters output folder", "mode:       animal", "% assigned")),
+                          (clusters / "model", ("behaviour clusters model folder", "fitted on:"))):
+        assert main(["info", str(folder)]) == 0
+        out = capsys.readouterr().out
+        assert all(w in out for w in words), (words, out)
     # the output folder of 'mapose cluster' stands for the model inside it
     assert main(["cluster", str(pose), "--model", str(clusters), "--out", str(tmp_path / "c3")]) == 0
     assert f"loaded model {clusters}" in capsys.readouterr().out

@@ -105,6 +105,16 @@ def test_progress_bar_shows_the_budget_not_an_epoch_count():
     assert bar._get_train_description(14).strip() == "Epoch 14"
 
 
+def _info_lines(main, folder) -> list[str]:
+    import contextlib
+    import io
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert main(["info", str(folder)]) == 0
+    return buf.getvalue().splitlines()
+
+
 @pytest.mark.slow
 def test_cli_train_resume_evaluate(synthetic_labels, tmp_path, monkeypatch):
     import yaml
@@ -134,6 +144,12 @@ def test_cli_train_resume_evaluate(synthetic_labels, tmp_path, monkeypatch):
     assert any(not torch.equal(raw[k], averaged[k]) for k in raw if raw[k].is_floating_point())
     # same command again: resumes from last.ckpt (max_steps already reached -> stops at once)
     assert main(args) == 0
+    # 'mapose info' describes the folder from its files (it holds PNGs, so it is not a folder of images)
+    capsys_out = _info_lines(main, out)
+    assert "pose model folder (from 'mapose train --out')" in capsys_out[0]
+    assert any(ln.startswith("labelled frames: ") and "2 held out (split: frame_threshold 4)" in ln
+               for ln in capsys_out)
+    assert any(ln.startswith("training:   3 steps") and "checkpoints: best, last" in ln for ln in capsys_out), capsys_out
     from mapose.training import load_model
 
     model = load_model(out)
