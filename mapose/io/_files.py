@@ -1,4 +1,5 @@
-"""File helpers shared by the format modules: existence checks and atomic writes."""
+"""File helpers shared by the format modules and commands: existence checks, atomic writes, strict JSON,
+which mapose folder a path is (pose model, clusters, classifier), damaged HDF5 and YAML errors in one line."""
 
 from __future__ import annotations
 
