@@ -109,6 +109,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 1
     try:
         return int(args._run(args) or 0)
+    except BrokenPipeError:  # output piped into a reader that stopped early (mapose info F | head)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 0
     except MaposeError as exc:
         print(f"mapose {args._name}: error: {exc}", file=sys.stderr)
         return 2

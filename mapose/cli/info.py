@@ -111,7 +111,7 @@ def describe_pose_model(d) -> list[str]:
     steps = []
     for log in logs:
         last = log.parent.parent.parent / "checkpoints" / "last.ckpt"
-        text = f"{_global_step(last)} steps" if last.is_file() else "not trained yet"
+        text = f"{_global_step(last)} steps at the last checkpoint" if last.is_file() else "not trained yet"
         if log.is_file():
             import pandas as pd
 
@@ -198,9 +198,15 @@ def run(args) -> int:
             print(line)
         return 0
     if is_video(path):
+        from mapose.errors import FormatError
         from mapose.io.video import probe_video
 
-        meta = probe_video(path)
+        try:
+            meta = probe_video(path)
+        except FormatError as exc:
+            if not path.is_dir():
+                raise
+            raise FormatError(f"{exc}, or a folder written by mapose train, cluster or classify train") from None
         print(f"{path}: {'folder of images (frames)' if path.is_dir() else 'video'}")
         for k, v in meta.items():
             print(f"{k + ':':<12}{v}")

@@ -149,7 +149,7 @@ def test_cli_train_resume_evaluate(synthetic_labels, tmp_path, monkeypatch):
     assert "pose model folder (from 'mapose train --out')" in capsys_out[0]
     assert any(ln.startswith("labelled frames: ") and "2 held out (split: frame_threshold 4)" in ln
                for ln in capsys_out)
-    assert any(ln.startswith("training:   3 steps") and "checkpoints: best, last" in ln
+    assert any(ln.startswith("training:   3 steps at the last checkpoint") and "checkpoints: best, last" in ln
                for ln in capsys_out), capsys_out
     from mapose.training import load_model
 
