@@ -41,7 +41,7 @@ def test_help_lists_every_command():
         assert mod.HELP and "unavailable" not in mod.HELP, f"{name}: {mod.HELP}"
 
 
-def test_info_tracks_labels_video():
+def test_info_tracks_labels_video(tmp_path):
     res = mapose("info", SLP_TRACKS)
     assert res.returncode == 0, res.stderr
     assert "animals:    2" in res.stdout and "frames:     128" in res.stdout
@@ -55,6 +55,14 @@ def test_info_tracks_labels_video():
     res = mapose("info", VIDEO)
     assert res.returncode == 0, res.stderr
     assert "video" in res.stdout
+    # a folder of something else names what a folder can be
+    (Path(tmp_path) / "notes").mkdir()
+    assert_one_clear_error(mapose("info", Path(tmp_path) / "notes"), "a folder with no images",
+                           "or a folder written by mapose train, cluster or classify train")
+    # output piped into a reader that stops before it (mapose info F | head -1) ends quietly
+    res = subprocess.run(f'set -o pipefail; "{sys.executable}" -m mapose info "{SLP_TRACKS}" | true', shell=True,
+                         executable="/bin/bash", capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0 and res.stderr == "", res.stderr
 
 
 @pytest.mark.parametrize("suffix", [".h5", ".csv", ".nwb", ".nc", ".slp", ".analysis.h5"])
