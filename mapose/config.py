@@ -105,6 +105,19 @@ def _convert(tp: Any, value: Any, where: str) -> Any:
     return value
 
 
+def as_config(cls: type[T], value: Any, what: str = "config") -> T:
+    """``value`` as a ``cls`` config: an instance as it is, a mapping through :func:`from_dict`
+    (unknown keys refused), None as the defaults; anything else raises :class:`ConfigError`."""
+    if value is None:
+        return cls()
+    if isinstance(value, cls):
+        return value
+    if isinstance(value, Mapping):
+        return from_dict(cls, value)
+    raise ConfigError(f"{what} must be a {cls.__name__} or a dict of its keys; got {str(value)[:60]!r} "
+                      f"({type(value).__name__})")
+
+
 def from_dict(cls: type[T], data: Mapping[str, Any] | None, where: str = "") -> T:
     """Build dataclass ``cls`` from ``data``; unknown keys raise :class:`ConfigError`."""
     data = dict(data or {})

@@ -1358,6 +1358,13 @@ def bout_table(predictions: pd.DataFrame, behaviours: Sequence[str], fps: Option
         ``subject``, ``behaviour``, ``start``, ``stop`` (exclusive), ``length`` (frames), mean
         probability ``mean_prob`` [, ``start_s``, ``duration_s``].
     """
+    from mapose.io._files import check_fps
+
+    fps = check_fps(fps or None, "bout_table")  # 0 means unknown, as in files
+    missing = [b for b in behaviours if b not in predictions.columns]
+    if missing:
+        raise ValidationError(f"bout_table: no column for behaviour(s) {', '.join(map(repr, missing))}; "
+                              f"the predictions have {', '.join(map(str, predictions.columns))}")
     rows = []
     for subj, part in predictions.groupby("subject", sort=False):
         part = part.sort_values("frame")

@@ -52,6 +52,7 @@ import xarray as xr
 from mapose.behaviour.bouts import find_bouts, min_bout_filter
 from mapose.config import choice
 from mapose.errors import ConfigError, FormatError, SkeletonError, ValidationError
+from mapose.io._files import check_fps
 
 __all__ = [
     "ClusterConfig",
@@ -294,6 +295,36 @@ def _skeleton_keypoints(data: Sequence[Input]) -> Optional[list[str]]:
     return None
 
 
+def _units(item: xr.Dataset) -> tuple[str, Optional[float]]:
+    """(space unit, frame rate or None) of a Tracks session."""
+    fps = item.attrs.get("fps")
+    return str(item.attrs.get("space_unit", "px")), (float(fps) if fps else None)
+
+
+def _check_sessions_agree(data: Sequence[Input]) -> tuple[Optional[str], Optional[float]]:
+    """The Tracks sessions of one fit must share keypoints, space unit and frame rate: features are
+    measured in that unit and windows count frames.  Returns (unit, fps), None where unknown."""
+    tracks = [(i, d) for i, d in enumerate(data) if isinstance(d, xr.Dataset)]
+    if not tracks:
+        return None, None
+    i0, first = tracks[0]
+    kps, (unit, fps) = [str(k) for k in first["keypoints"].values], _units(first)
+    for i, item in tracks[1:]:
+        pair = f"sessions {_session_name(first, i0)!r} and {_session_name(item, i)!r}"
+        other = [str(k) for k in item["keypoints"].values]
+        if sorted(other) != sorted(kps):
+            raise SkeletonError(f"{pair} have different body parts ({', '.join(kps)} vs {', '.join(other)}); "
+                                "cluster sessions of one skeleton (rename the body parts of one to match)")
+        u, f = _units(item)
+        if u != unit:
+            raise ConfigError(f"{pair} are in {unit} and {u}; calibrate all or none (mapose.kinematics.calibrate)")
+        if f and fps and abs(f / fps - 1) > 0.01:
+            raise ConfigError(f"{pair} run at {fps:g} and {f:g} fps; feature windows count frames, so cluster "
+                              "them separately or resample")
+        fps = fps or f
+    return unit, fps
+
+
 # ------------------------------------------------------------------------------------ estimator
 class BehaviourClusterer:
     """Discover behaviours without labels: features -> UMAP -> clusters -> classifier -> labels.
@@ -302,6 +333,8 @@ class BehaviourClusterer:
 
     - ``feature_names_``: feature columns used, in order;
     - ``keypoints_``: keypoints of the training skeleton (new Tracks must have them all);
+    - ``space_unit_``, ``fps_``: unit and frame rate of the training Tracks (new Tracks must match;
+      None where the sessions were feature tables or gave no frame rate);
     - ``clip_low_``, ``clip_high_``, ``median_``, ``mean_``, ``scale_``: cleaning and scaling;
     - ``pca_components_``, ``pca_mean_``: PCA projection (empty when no PCA);
     - ``umap_``: the fitted UMAP (not saved; ``None`` after :func:`load_model`);
@@ -509,7 +542,9 @@ class BehaviourClusterer:
         self
         """
         cfg = self.config
-        self.keypoints_ = _skeleton_keypoints(data if isinstance(data, (list, tuple)) else [data])
+        items = data if isinstance(data, (list, tuple)) else [data]
+        self.keypoints_ = _skeleton_keypoints(items)
+        self.space_unit_, self.fps_ = _check_sessions_agree(items)
         table = session_features(data, mode=cfg.mode, windows=cfg.windows,
                                  feature_config=cfg.feature_config, sessions=sessions,
                                  progress=progress)
@@ -667,10 +702,17 @@ class BehaviourClusterer:
         return out
 
     def _check_skeleton(self, data: Sequence[Input]) -> None:
-        if not getattr(self, "keypoints_", None):
-            return
         for i, item in enumerate(data):
-            if isinstance(item, xr.Dataset):
+            if not isinstance(item, xr.Dataset):
+                continue
+            unit, fps = _units(item)
+            if getattr(self, "space_unit_", None) and unit != self.space_unit_:
+                raise ConfigError(f"session {_session_name(item, i)!r} is in {unit} but the model was fitted in "
+                                  f"{self.space_unit_}: its distances and speeds would be misread")
+            if getattr(self, "fps_", None) and fps and abs(fps / self.fps_ - 1) > 0.01:
+                raise ConfigError(f"session {_session_name(item, i)!r} runs at {fps:g} fps but the model was fitted at "
+                                  f"{self.fps_:g} fps: its windows (frames) would cover other durations")
+            if getattr(self, "keypoints_", None):
                 have = {str(k) for k in item["keypoints"].values}
                 missing = [k for k in self.keypoints_ if k not in have]
                 if missing:
@@ -779,6 +821,7 @@ def cluster_statistics(labels: pd.DataFrame, fps: Optional[float] = None) -> pd.
         (of that subject's frames), ``bouts``, ``mean_bout_frames``, ``bouts_per_1000_frames``.
     """
     _check_label_table(labels)
+    fps = check_fps(fps or None, "cluster_statistics")  # 0 means unknown, as in files
     rows = []
     bouts = _bouts_table(labels)
     for subject, grp in list(labels.groupby("subject", sort=True)) + [("all", labels)]:
@@ -1229,6 +1272,7 @@ def typical_bouts(
         out.append(cc)
     cols = ["cluster", "rank", "session", "subject", "start", "stop", "length", "distance"]
     res = pd.concat(out, ignore_index=True)[cols] if out else pd.DataFrame(columns=cols)
+    fps = check_fps(fps or None, "typical_bouts")
     if fps:
         res["start_s"] = res["start"] / fps
         res["stop_s"] = res["stop"] / fps
@@ -1323,6 +1367,8 @@ def save_model(model: BehaviourClusterer, folder: Union[str, Path]) -> Path:
         "params": to_dict(model.config),
         "feature_names": list(model.feature_names_),
         "keypoints": model.keypoints_,
+        "space_unit": getattr(model, "space_unit_", None),
+        "fps": getattr(model, "fps_", None),
         "classifier": clf_info,
         "n_clusters": model.n_clusters_,
         "agreement_classifier_vs_transform": model.agreement_,
@@ -1395,6 +1441,8 @@ def load_model(folder: Union[str, Path]) -> BehaviourClusterer:
         model.classifier_ = sio.loads(data, trusted=list(untrusted))
     model.feature_names_ = list(manifest["feature_names"])
     model.keypoints_ = manifest.get("keypoints")
+    model.space_unit_ = manifest.get("space_unit")  # None in models saved before they were recorded
+    model.fps_ = manifest.get("fps")
     agreement = manifest.get("agreement_classifier_vs_transform")
     model.agreement_ = float("nan") if agreement is None else float(agreement)
     model.noise_fraction_ = float(manifest.get("noise_fraction_fit", float("nan")))

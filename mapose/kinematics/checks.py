@@ -43,6 +43,9 @@ def check_feature_input(ds: xr.Dataset, what: str = "pose data", mode: Optional[
     ...
     mapose.errors.ValidationError: x.csv: no body part has a finite position in any frame
     """
+    from mapose.core.tracks import validate_tracks
+
+    validate_tracks(ds)
     if ds.sizes.get("time", 0) == 0:
         raise ValidationError(f"{what} holds no frames")
     if ds.sizes.get("keypoints", 0) == 0 or ds.sizes.get("individuals", 0) == 0:

@@ -13,14 +13,23 @@ from mapose.kinematics.cleaning import (
     savgol_smooth,
     zeros_to_nan,
 )
+from mapose.config import as_config
 from mapose.kinematics.config import CalibrationConfig, CleaningConfig
 
 
-def clean(ds: xr.Dataset, cfg: CleaningConfig) -> xr.Dataset:
-    """Run the cleaning steps enabled in ``cfg`` in their fixed order (see :class:`CleaningConfig`).
+def clean(ds: xr.Dataset, cfg: CleaningConfig | dict | None = None) -> xr.Dataset:
+    """Run the cleaning steps enabled in ``cfg`` in their fixed order (see :class:`CleaningConfig`;
+    a dict of its keys is read as one, None means its defaults).
 
     Each step records itself in ``attrs["cleaning_log"]``.
     """
+    from mapose.core.tracks import validate_tracks
+    from mapose.errors import ValidationError
+
+    cfg = as_config(CleaningConfig, cfg, "the cleaning config")
+    validate_tracks(ds)
+    if ds.sizes["time"] == 0:
+        raise ValidationError("the tracks hold no frames: nothing to clean")
     if cfg.zeros_are_missing:
         ds = zeros_to_nan(ds)
     if cfg.confidence_threshold is not None:

@@ -66,7 +66,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from mapose.config import choice
+from mapose.config import as_config, choice
 from mapose.core.regions import Region
 from mapose.core.tracks import validate_tracks
 from mapose.errors import ValidationError
@@ -77,6 +77,7 @@ from mapose.kinematics._arrays import (
     time_gradient,
     wrap_angle,
 )
+from mapose.kinematics.checks import check_feature_input
 from mapose.kinematics.config import FeatureConfig, Roles, resolve_roles
 from mapose.kinematics.motion import egocentric_array, keypoint_indices, spec_array
 from mapose.kinematics.social import (
@@ -340,6 +341,7 @@ def feature_table(
     (['individual_0|individual_1', 'individual_1|individual_0'], 100)
     """
     choice(mode, ("animal", "pair"), "feature table mode")
+    check_feature_input(ds, "the tracks", mode=mode)
     return feature_tables(ds, modes=(mode,), windows=windows, config=config, regions=regions)[mode]
 
 
@@ -376,7 +378,8 @@ def feature_tables(
     for m in modes:
         choice(m, ("animal", "pair"), "feature table mode")
     windows = check_windows(windows)
-    cfg = config or FeatureConfig()
+    cfg = as_config(FeatureConfig, config, "the feature config")
+    check_feature_input(ds, "the tracks")
     pos, t, kps, roles = _prepare(ds, cfg)
     n_i = pos.shape[3]
     names = [str(v) for v in ds["individuals"].values]

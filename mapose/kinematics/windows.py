@@ -13,6 +13,8 @@ STATS = ("mean", "std", "min", "max")
 
 def check_windows(windows: Iterable[int]) -> tuple[int, ...]:
     """Validate window sizes (positive integers, frames) and return them as a tuple."""
+    if isinstance(windows, (int, float, str, np.number)):
+        raise ConfigError(f"windows is a list of window sizes in frames, e.g. (5, 15, 45); got {windows!r}")
     out = []
     for w in windows:
         if isinstance(w, bool) or int(w) != w or w < 1:

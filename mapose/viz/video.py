@@ -59,6 +59,8 @@ def render_labelled_video(
     from mapose.io.video import VideoReader, VideoWriter
 
     validate_tracks(tracks)
+    if Path(out).resolve() == Path(video).resolve():
+        raise ValidationError(f"{out}: the labelled video would overwrite its source video; choose another file")
     sk = get_skeleton(tracks)
     if trail < 0:
         raise ValidationError(f"trail must be >= 0 frames, got {trail}")

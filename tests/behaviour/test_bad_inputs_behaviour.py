@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from mapose.behaviour.clustering import ClusterConfig, session_features, typical_bouts
@@ -270,3 +271,41 @@ def test_clustering_a_few_frames_says_the_agreement_is_not_measured(tmp_path, ca
         assert json.loads(path.read_text(), parse_constant=no_nan)["agreement_classifier_vs_transform"] is None
     assert main(["cluster", str(pose), "--model", str(out), "--out", str(tmp_path / "again")]) == 0
     assert "agreement not measured" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------------- Python API
+def test_clustering_refuses_sessions_in_other_units_rates_or_skeletons():
+    """Features are measured in the sessions' unit and windows count frames: a model fitted in
+    pixels at 30 fps does not label centimetres or 60 fps, and one fit does not mix them."""
+    from mapose.behaviour.clustering import BehaviourClusterer, cluster_statistics
+    from mapose.behaviour.classifier import bout_table
+    from mapose.errors import SkeletonError
+    from mapose.kinematics import calibrate
+
+    ds, _ = _mouse_session(n=300)
+    other, _ = _mouse_session(n=300, seed=1)
+    cm = calibrate(other, px_per_cm=10.0)
+    fast = other.assign_attrs(fps=60.0)
+    renamed = make_tracks(other["position"].values, other["confidence"].values,
+                          keypoints=["snout", "earL", "earR", "tailbase"], individuals=["mouse"], fps=30.0)
+    for pair, error, words in (([ds, cm], ConfigError, "are in px and cm"),
+                               ([ds, fast], ConfigError, "run at 30 and 60 fps"),
+                               ([ds, renamed], SkeletonError, "have different body parts")):
+        with pytest.raises(error, match=words):
+            BehaviourClusterer(n_clusters=3, clusterer="gmm", seed=0).fit(pair, sessions=["a", "b"])
+    model = BehaviourClusterer(n_clusters=3, clusterer="gmm", seed=0).fit([ds], sessions=["a"])
+    assert (model.space_unit_, model.fps_) == ("px", 30.0)
+    for new, words in ((cm, "is in cm but the model was fitted in px"),
+                       (fast, "runs at 60 fps but the model was fitted at 30 fps")):
+        with pytest.raises(ConfigError, match=words):
+            model.predict([new], sessions=["b"])
+    labels = model.predict([other], sessions=["b"])
+    assert (labels["cluster"] >= 0).all()
+    # frame rates given to the summaries
+    with pytest.raises(ConfigError, match="cluster_statistics: fps must be a positive number"):
+        cluster_statistics(labels, fps=-25)
+    assert cluster_statistics(labels, fps="30")["total_s"].notna().all()  # a number as text is read
+    with pytest.raises(ConfigError, match="typical_bouts: fps must be a positive number"):
+        typical_bouts(labels, model.reduced_, model.centers_, model.clusters_, fps=float("nan"))
+    with pytest.raises(ValidationError, match="no column for behaviour\\(s\\) 'groom'"):
+        bout_table(pd.DataFrame({"frame": [0, 1], "subject": "m", "walk": [0, 1]}), ["groom"])

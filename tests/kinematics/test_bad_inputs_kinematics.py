@@ -114,3 +114,36 @@ def test_features_pair_mode_one_animal_and_bad_options(tmp_path, capsys):
     assert "is the input file" in capsys.readouterr().err
     assert pose.read_bytes() == before
     assert _files(tmp_path) == ["mouse.csv"]
+
+
+# --------------------------------------------------------------------------------- Python API
+def test_the_python_api_names_bad_tracks_configs_and_windows():
+    """What the command checks, the library functions check too (found by a sweep of the API)."""
+    import pandas as pd
+
+    from mapose.errors import ConfigError
+    from mapose.kinematics import CleaningConfig, clean, feature_table, feature_tables
+
+    ds = circle_tracks(n=60)
+    for bad, words in ((ds.isel(time=slice(0, 0)), "holds no frames"),
+                       (ds.assign(position=ds["position"] * np.nan), "no body part has a finite position"),
+                       (pd.DataFrame({"x": [1.0]}), "Tracks must be an xarray.Dataset")):
+        for fn in (lambda d: feature_table(d), lambda d: feature_tables(d)):
+            with pytest.raises(ValidationError, match=words):
+                fn(bad)
+    with pytest.raises(ValidationError, match="no frames: nothing to clean"):
+        clean(ds.isel(time=slice(0, 0)), CleaningConfig(max_gap=5))
+    # a config as a dict of its keys is read as that config; None means the defaults
+    as_dict = clean(ds, {"max_gap": 10, "median_window": 5})
+    np.testing.assert_array_equal(as_dict["position"].values,
+                                  clean(ds, CleaningConfig(max_gap=10, median_window=5))["position"].values)
+    assert clean(ds, None).sizes == ds.sizes
+    with pytest.raises(ConfigError, match="unknown config key"):
+        clean(ds, {"max_gaps": 10})
+    with pytest.raises(ConfigError, match=r"must be a CleaningConfig or a dict of its keys; got '5' \(int\)"):
+        clean(ds, 5)
+    # windows are a list of frame counts
+    with pytest.raises(ConfigError, match=r"windows is a list of window sizes in frames, e\.g\. \(5, 15, 45\); got 5"):
+        feature_table(ds, windows=5)
+    with pytest.raises(ConfigError, match="window sizes are positive integers"):
+        feature_table(ds, windows=(2.5,))

@@ -106,7 +106,10 @@ def test_pair_rows_and_own_feature_options():
     assert "a_speed_mean_5" in df.columns
     none = K.feature_table(ds, mode="pair", windows=(), config=K.FeatureConfig(pair_own_features="none"))
     assert not [c for c in none.columns if c.startswith(("a_", "b_"))]
-    single = K.feature_table(_random_tracks(n_i=1), mode="pair")
+    # one animal: asking for its pair table is an error; asking for both tables gives an empty pair table
+    with pytest.raises(ValidationError, match="pair features need at least 2 animals; the file has 1"):
+        K.feature_table(_random_tracks(n_i=1), mode="pair")
+    single = K.feature_tables(_random_tracks(n_i=1))["pair"]
     assert len(single) == 0 and "centroid_dist" in single.columns
     with pytest.raises(ConfigError, match="allowed"):
         K.feature_table(ds, mode="triplet")

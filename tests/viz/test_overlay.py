@@ -89,6 +89,12 @@ def test_render_labelled_video(tmp_path):
     with pytest.raises(ValidationError, match="frame range"):
         render_labelled_video(vid, ds, tmp_path / "bad.mp4", start=5, stop=50, progress=False)
     assert not (tmp_path / "bad.mp4").exists()
+    # the source video is never the output (the same file under another spelling included)
+    before = vid.read_bytes()
+    for same in (vid, tmp_path / "." / "v.avi"):
+        with pytest.raises(ValidationError, match="would overwrite its source video"):
+            render_labelled_video(vid, ds, same, stop=5, progress=False)
+    assert vid.read_bytes() == before
 
 
 def test_cli_label_video(tmp_path, capsys):
