@@ -53,6 +53,8 @@ class Skeleton:
     name: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
+        if isinstance(self.keypoints, (str, bytes)):
+            raise SkeletonError(f"keypoints must be a list of names; got the single string {self.keypoints!r}")
         kps = tuple(str(k) for k in self.keypoints)
         object.__setattr__(self, "keypoints", kps)
         if len(kps) == 0:
@@ -63,7 +65,11 @@ class Skeleton:
             raise SkeletonError(f"duplicated keypoint names in skeleton: {', '.join(dup)}")
         n = len(kps)
         for attr in ("edges", "symmetry"):
-            pairs = tuple((int(a), int(b)) for a, b in getattr(self, attr))
+            try:
+                pairs = tuple((int(a), int(b)) for a, b in getattr(self, attr))
+            except (TypeError, ValueError):
+                raise SkeletonError(f"{attr} must be pairs of keypoint indices, e.g. ((0, 1),); got "
+                                    f"{getattr(self, attr)!r} (for pairs of names use Skeleton.from_names)") from None
             for a, b in pairs:
                 if not (0 <= a < n and 0 <= b < n):
                     raise SkeletonError(
@@ -84,6 +90,8 @@ class Skeleton:
         name: str = "",
     ) -> "Skeleton":
         """Build a skeleton from keypoint names, with edges and symmetry pairs given by name."""
+        if isinstance(keypoints, (str, bytes)):
+            raise SkeletonError(f"keypoints must be a list of names; got the single string {keypoints!r}")
         kps = tuple(str(k) for k in keypoints)
         tmp = cls(kps, name=name)
         return cls(
@@ -96,11 +104,15 @@ class Skeleton:
     @classmethod
     def from_dict(cls, d: Mapping) -> "Skeleton":
         """Inverse of :meth:`to_dict`."""
+        if not isinstance(d, Mapping):
+            raise SkeletonError(f"a skeleton is a mapping with 'keypoints'; got {type(d).__name__}")
         unknown = set(d) - {"keypoints", "edges", "symmetry", "name"}
         if unknown:
             raise SkeletonError(
                 f"unknown skeleton fields {sorted(unknown)}; allowed: keypoints, edges, symmetry, name"
             )
+        if "keypoints" not in d:
+            raise SkeletonError(f"a skeleton needs 'keypoints'; got only {', '.join(sorted(d)) or 'nothing'}")
         return cls.from_names(
             d["keypoints"],
             [tuple(e) for e in d.get("edges", ())],
@@ -110,7 +122,12 @@ class Skeleton:
 
     @classmethod
     def from_json(cls, text: str) -> "Skeleton":
-        return cls.from_dict(json.loads(text))
+        """Inverse of :meth:`to_json`."""
+        try:
+            d = json.loads(text)
+        except (TypeError, ValueError) as exc:
+            raise SkeletonError(f"not a skeleton in JSON ({exc})") from None
+        return cls.from_dict(d)
 
     # ------------------------------------------------------------------ queries
     @property

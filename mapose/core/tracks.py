@@ -79,6 +79,9 @@ def make_tracks(
             f"position has shape {pos.shape}; expected (time, 2, keypoint, individual)"
         )
     t, _, k, n = pos.shape
+    for name, value in (("keypoints", keypoints), ("individuals", individuals)):
+        if isinstance(value, (str, bytes)):
+            raise ValidationError(f"{name} must be a list of names; got the single string {value!r}")
     if skeleton is None:
         if keypoints is None:
             raise ValidationError("make_tracks needs keypoints or a skeleton")
@@ -99,10 +102,20 @@ def make_tracks(
         conf = np.full((t, k, n), np.nan)
     else:
         conf = np.asarray(confidence, dtype=np.float64)
+        if conf.shape != (t, k, n):
+            raise ValidationError(f"confidence has shape {conf.shape}; expected (time, keypoint, individual) = "
+                                  f"{(t, k, n)}, as position {pos.shape}")
     frame_idx = np.arange(t, dtype=np.int64) if frames is None else np.asarray(frames, dtype=np.int64)
     if frame_idx.shape != (t,):
         raise ValidationError(f"frames has shape {frame_idx.shape}; expected ({t},)")
-    fps_val = None if fps is None or not np.isfinite(fps) or fps <= 0 else float(fps)
+    try:
+        fps_num = None if fps is None else float(fps)
+    except (TypeError, ValueError):
+        raise ValidationError(f"fps must be a number of frames per second; got {fps!r}") from None
+    if fps_num is not None and (fps_num < 0 or np.isinf(fps_num)):
+        raise ValidationError(f"fps must be a positive number of frames per second; got {fps!r}")
+    # 0 and NaN stand for an unknown rate (as some files store it)
+    fps_val = None if fps_num is None or not np.isfinite(fps_num) or fps_num == 0 else fps_num
     time = frame_idx / fps_val if fps_val else frame_idx.copy()
     ds = xr.Dataset(
         {

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Union
+from typing import Sequence, Union
 
 from mapose.core.skeleton import Skeleton
 from mapose.errors import ConfigError, MissingFileError, SkeletonError
@@ -35,28 +35,36 @@ def _from_mapping(raw: dict, path: Path) -> Skeleton:
         raise SkeletonError(f"{path}: {exc}") from None
 
 
-def read_skeleton(source: Union[str, Path]) -> Skeleton:
+def _from_names(names: list, text: str) -> Skeleton:
+    if not names or not all(names) or len(set(names)) != len(names):
+        raise SkeletonError(f"body part list {text!r} has empty or repeated names")
+    return Skeleton.from_names(names, (), Skeleton.guess_symmetry(names))
+
+
+def read_skeleton(source: Union[str, Path, Sequence[str], Skeleton]) -> Skeleton:
     """The skeleton named by ``source`` (see the module docs for what it may be).
 
     Raises
     ------
     MissingFileError
-        When ``source`` is neither an existing file or folder nor a list of names.
+        When ``source`` is neither an existing file or folder nor a list of names (a list or
+        tuple of names, or one string ``"a,b,c"``).
     SkeletonError, ConfigError
         When the file does not define a usable skeleton (the message names the file).
     """
     from mapose.io import dlc
 
+    if isinstance(source, Skeleton):
+        return source
     text = str(source)
+    if isinstance(source, (list, tuple)):  # body part names given as a list
+        return _from_names([str(n).strip() for n in source], text)
     p = Path(text)
     if p.is_dir():
         return Skeleton.from_json(require_file(p / "skeleton.json", "model skeleton").read_text())
     if not p.exists():
         if "," in text and not any(c in text for c in "/\\"):
-            names = [n.strip() for n in text.split(",")]
-            if not all(names) or len(set(names)) != len(names):
-                raise SkeletonError(f"body part list {text!r} has empty or repeated names")
-            return Skeleton.from_names(names, (), Skeleton.guess_symmetry(names))
+            return _from_names([n.strip() for n in text.split(",")], text)
         raise MissingFileError(f"{p}: skeleton source not found (a model folder, skeleton .json/.yaml, "
                                "DeepLabCut config.yaml, label or pose file, or body parts as 'a,b,c')")
     if p.suffix.lower() in (".yaml", ".yml", ".json"):

@@ -114,6 +114,35 @@ def test_validate_tracks_rejects_bad_layouts(fly):
         make_tracks(np.zeros((3, 2, fly.n_keypoints, 2)), skeleton=fly, individuals=["a"])
 
 
+def test_common_slips_in_building_tracks_and_skeletons_are_named(fly):
+    """A single string where a list of names is wanted, a confidence array of the wrong shape, a
+    negative frame rate, edges by name: each is named, not turned into something else."""
+    pos = np.zeros((10, 2, 3, 2))
+    with pytest.raises(SkeletonError, match="a list of names; got the single string 'head'"):
+        Skeleton("head")  # before: keypoints h, e, a, d
+    for kw in ({"keypoints": "abc"}, {"keypoints": ["a", "b", "c"], "individuals": "ab"}):
+        with pytest.raises(ValidationError, match="a list of names; got the single string"):
+            make_tracks(pos, **kw)
+    with pytest.raises(ValidationError, match=r"confidence has shape \(10, 2, 3\); expected .* = \(10, 3, 2\)"):
+        make_tracks(pos, np.zeros((10, 2, 3)), keypoints=["a", "b", "c"])
+    for bad in (-30, "fast", float("inf")):
+        with pytest.raises(ValidationError, match="fps must be a"):
+            make_tracks(pos, keypoints=["a", "b", "c"], fps=bad)
+    assert make_tracks(pos, keypoints=["a", "b", "c"], fps="30").attrs["fps"] == 30.0
+    assert make_tracks(pos, keypoints=["a", "b", "c"], fps=0).attrs["fps"] is None  # unknown, as files store it
+    with pytest.raises(SkeletonError, match="pairs of keypoint indices.*Skeleton.from_names"):
+        Skeleton(("a", "b"), edges=(("a", "b"),))
+    assert Skeleton.from_names(("a", "b"), edges=(("a", "b"),)).edges == ((0, 1),)
+    with pytest.raises(SkeletonError, match="needs 'keypoints'"):
+        Skeleton.from_dict({"edges": []})
+    with pytest.raises(SkeletonError, match="not a skeleton in JSON"):
+        Skeleton.from_json("x")
+    from mapose.io import read_skeleton
+
+    assert read_skeleton(["head", "thorax"]).keypoints == ("head", "thorax")  # before: "['head'" and "'thorax']"
+    assert read_skeleton(fly) is fly
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     t=st.integers(1, 8),
