@@ -157,14 +157,15 @@ def speed(data: Union[xr.Dataset, xr.DataArray]) -> xr.DataArray:
 def path_length(data: Union[xr.Dataset, xr.DataArray], keypoint: Optional[KeypointSpec] = None) -> xr.DataArray:
     """Distance travelled (space unit): sum of the step lengths between consecutive time steps.
 
-    Steps touching a missing point are skipped (not bridged).  Returns dims
-    ``(keypoints, individuals)``, or ``(individuals,)`` when ``keypoint`` is given.
+    Steps touching a missing point are skipped (not bridged); with no step between two known
+    points the distance is unknown (NaN), not 0.  Returns dims ``(keypoints, individuals)``, or
+    ``(individuals,)`` when ``keypoint`` is given.
     """
     pos = _position(data)
     if keypoint is not None:
         pos = keypoint_position(pos, keypoint)
     step = np.sqrt((pos.diff("time") ** 2).sum("space", skipna=False))
-    return step.sum("time", skipna=True).rename("path_length")
+    return step.sum("time", skipna=True, min_count=1).rename("path_length")
 
 
 # --------------------------------------------------------------------------- orientation

@@ -270,6 +270,9 @@ def region_summary(
             row = dict.fromkeys(SUMMARY_COLUMNS, np.nan)
             row.update(individual=name, region=r.name, kind="area" if r.is_area else "line",
                        frames_seen=int(seen[:, i].sum()))
+            if row["frames_seen"] == 0:  # never seen: where it was is unknown, not "never inside"
+                rows.append(row)
+                continue
             if r.is_area:
                 state = visit_state(inside[:, i], min_frames)
                 counted = state & seen[:, i]

@@ -124,8 +124,13 @@ def test_unknown_keypoints_lines_only_and_unseen_animals():
     pos = np.full((20, 2, 1, 2), np.nan)
     pos[:, :, 0, 0] = 5.0
     row = region_summary(make_tracks(pos, keypoints=["body"]), [box]).set_index("individual")
-    assert row.loc["individual_1", "frames_seen"] == 0 and row.loc["individual_1", "visits"] == 0
-    assert np.isnan(row.loc["individual_1", "fraction_inside"])
+    # an animal never seen: how long it was inside is unknown (NaN), not 0 visits and 0 s
+    assert row.loc["individual_1", "frames_seen"] == 0
+    assert row.loc[["individual_1"], ["time_inside", "fraction_inside", "visits", "distance_inside"]].isna().all(axis=None)
+    from mapose.kinematics import path_length
+
+    np.testing.assert_array_equal(np.isnan(path_length(make_tracks(pos, keypoints=["body"]), "body").values),
+                                  [False, True])
     assert row.loc["individual_0", "time_inside"] == 20 and row.attrs["time_unit"] == "frames"
     # a named keypoint or the mean of several
     nose = reference_points(ds, "nose")
