@@ -906,6 +906,39 @@ def _rename_window(col: str, sub: Mapping[str, str]) -> str:
     return col
 
 
+def _check_annotation_table(ann: pd.DataFrame, behaviours: Sequence[str], what: str) -> pd.DataFrame:
+    """A tidy annotation table: ``frame`` (and ``subject``, ``""`` when absent) with one 0/1 column
+    per behaviour and one row per (frame, subject); raise :class:`ValidationError` naming what is not."""
+    if not isinstance(ann, pd.DataFrame):
+        raise ValidationError(f"{what}: the annotations are a {type(ann).__name__}; expected a table (pandas "
+                              "DataFrame, e.g. from mapose.io.annotations.read_annotations)")
+    if "frame" not in ann.columns:
+        raise ValidationError(f"{what}: the annotation table has no 'frame' column (it has "
+                              f"{', '.join(map(str, ann.columns))}); tidy tables have frame, subject and one 0/1 "
+                              "column per behaviour")
+    attrs = dict(ann.attrs)
+    if "subject" not in ann.columns:
+        ann = ann.assign(subject="")  # one animal: the only subject of the features
+    ann = ann.assign(subject=ann["subject"].fillna("").astype(str))
+    ann.attrs.update(attrs)
+    dup = ann.duplicated(["frame", "subject"])
+    if dup.any():
+        row = ann[dup].iloc[0]
+        raise ValidationError(f"{what}: the annotations repeat frame {row['frame']}"
+                              + (f" of {row['subject']!r}" if row["subject"] else "")
+                              + f" ({int(dup.sum())} repeated row(s)); give each frame once")
+    for b in behaviours:
+        if b in ann.columns:
+            vals = ann[b]
+            bad = ~vals.isin([0, 1])
+            if bad.any():
+                shown = ", ".join(repr(v.item() if isinstance(v, np.generic) else v) for v in pd.unique(vals[bad])[:3])
+                raise ValidationError(f"{what}: behaviour {b!r} has values other than 0 and 1 ({shown}, first at "
+                                      f"frame {ann.loc[bad, 'frame'].iloc[0]}); write 1 where it happens and 0 "
+                                      "where it does not (an empty cell is not read as 0)")
+    return ann
+
+
 def _match_subjects(labels: pd.DataFrame, subjects: Sequence[str], what: str) -> pd.DataFrame:
     """Map the annotation subject ``""`` to the only subject of the features."""
     labels = labels.copy()
@@ -975,11 +1008,15 @@ def training_table(
     if unannotated not in ("absent", "drop"):
         raise ConfigError(f"unannotated must be 'absent' or 'drop', got {unannotated!r}")
     sessions = list(sessions) if sessions is not None else [f"session{i}" for i in range(len(features))]
+    if isinstance(behaviours, str):
+        behaviours = [behaviours]
+    annotations = [_check_annotation_table(a, [], f"session {s!r}") for s, a in zip(sessions, annotations)]
     if behaviours is None:
         behaviours = list(dict.fromkeys(
             c for a in annotations for c in a.columns if c not in ("frame", "subject")))
     Xs, Ys = [], []
     for sess, feat, ann in zip(sessions, features, annotations):
+        ann = _check_annotation_table(ann, behaviours, f"session {sess!r}")
         subjects = list(dict.fromkeys(feat["subject"].astype(str)))
         sparse = bool(ann.attrs.get("annotated_only"))
         for_all = list(ann.attrs.get("annotated_for_all") or ())
@@ -999,6 +1036,11 @@ def training_table(
         else:
             how = "left" if unannotated == "absent" else "inner"
             merged = feat.merge(lab, on=["frame", "subject"], how=how, validate="one_to_one")
+        if len(ann) and not np.isin(ann["frame"].to_numpy(), feat["frame"].to_numpy()).any():
+            raise ValidationError(
+                f"session {sess!r}: no annotated frame is among the pose frames (annotations "
+                f"{int(ann['frame'].min())}..{int(ann['frame'].max())}, pose {int(feat['frame'].min())}.."
+                f"{int(feat['frame'].max())}); are they of this video?")
         merged = merged[~unseen_rows(merged)].reset_index(drop=True)
         yb = merged[list(behaviours)].fillna(0).astype(np.int64)
         xb = merged.drop(columns=list(behaviours))
@@ -1166,6 +1208,16 @@ def train_classifier(
     """
     from mapose.core import get_skeleton
 
+    if isinstance(tracks, xr.Dataset):  # one session given as itself rather than in a list
+        tracks = [tracks]
+    if isinstance(annotations, pd.DataFrame):
+        annotations = [annotations]
+    if isinstance(behaviours, str):
+        behaviours = [behaviours]
+    for i, ds in enumerate(tracks):
+        if not isinstance(ds, xr.Dataset):
+            raise ValidationError(f"tracks[{i}] is a {type(ds).__name__}; expected Tracks (an xarray.Dataset, "
+                                  "e.g. from mapose.io.read_tracks)")
     if len(tracks) != len(annotations):
         raise ValidationError(
             f"{len(tracks)} pose files but {len(annotations)} annotation files; they are paired by order"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -159,6 +160,31 @@ def trained():
     model = train_classifier([s[0] for s in sessions], [s[1] for s in sessions],
                              px_per_cm=10.0, windows=(5, 15), min_bout=10, **FAST)
     return model, sessions
+
+
+def test_annotation_tables_that_cannot_train_are_named():
+    """Slips in annotation tables are named instead of a pandas KeyError/MergeError or a silent 0."""
+    from mapose.behaviour.classifier import training_table
+
+    feat = pd.DataFrame({"frame": np.arange(100), "subject": "mouse", "speed": np.linspace(0, 1, 100)})
+    good = pd.DataFrame({"frame": np.arange(100), "subject": "mouse", "freeze": np.r_[np.zeros(50), np.ones(50)]})
+    X, y = training_table([feat], [good])
+    assert len(X) == 100 and int(y["freeze"].sum()) == 50
+    # no subject column: one animal, so its only subject
+    X, y = training_table([feat], [good.drop(columns="subject")])
+    assert int(y["freeze"].sum()) == 50
+    for ann, words in (
+        (good.drop(columns="frame"), "has no 'frame' column"),
+        (pd.concat([good, good.iloc[:1]]), "repeat frame 0 of 'mouse'"),
+        (good.assign(freeze=np.where(good["frame"] == 7, "yes", "0")), "values other than 0 and 1 ('0', 'yes'"),
+        (good.assign(freeze=np.where(good["frame"] == 7, np.nan, 0.0)),
+         "values other than 0 and 1 (nan, first at frame 7"),
+        (good.assign(frame=good["frame"] + 1000),
+         "no annotated frame is among the pose frames (annotations 1000..1099"),
+        (good["freeze"].to_numpy(), "the annotations are a ndarray; expected a table"),
+    ):
+        with pytest.raises(ValidationError, match=re.escape(words)):
+            training_table([feat], [ann], sessions=["s1"])
 
 
 def test_pose_classifier_detects_still_bouts(trained):
