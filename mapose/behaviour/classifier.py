@@ -727,8 +727,12 @@ def prepare_tracks(
     what
         Name of the data in error messages (e.g. the file name).
     """
-    from mapose.core import get_skeleton
+    from mapose.core import get_skeleton, validate_tracks
 
+    if not isinstance(ds, xr.Dataset):
+        raise ValidationError(f"{what}: a {type(ds).__name__}; expected Tracks (an xarray.Dataset, e.g. from "
+                              "mapose.io.read_tracks)")
+    validate_tracks(ds)
     if rename:
         ds = ds.copy()
         names = [str(k) for k in ds["keypoints"].values]

@@ -252,6 +252,17 @@ class Tracker:
 
     # ------------------------------------------------------------------ checks
     def _check_params(self) -> None:
+        import numbers
+
+        for name in ("n_animals", "max_gap", "gate", "body_size", "max_stitch_gap", "confidence_scale",
+                     "new_identity_cost", "min_track_score", "min_track_keypoints", "max_step", "step_quantile"):
+            v = getattr(self, name, None)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Real)):
+                raise ValidationError(f"{name} must be a number, got {v!r}")
+        if self.max_step is not None and not self.max_step > 0:
+            raise ValidationError(f"max_step must be > 0 pixels per frame or None (learned), got {self.max_step}")
+        if not 0 < self.step_quantile <= 100:
+            raise ValidationError(f"step_quantile is a percentile, from 0 (excluded) to 100; got {self.step_quantile}")
         if self.n_animals is not None and (int(self.n_animals) != self.n_animals or self.n_animals < 1):
             raise ValidationError(f"n_animals must be a positive integer or None, got {self.n_animals!r}")
         if self.max_gap < 0:

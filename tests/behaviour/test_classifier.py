@@ -198,6 +198,8 @@ def test_pose_classifier_detects_still_bouts(trained):
     assert frame_metrics(ann["freeze"].to_numpy(), pred["freeze"].to_numpy())["f1"] > 0.9
     bouts = bout_table(pred, ["freeze"], fps=30)
     assert (bouts["length"] >= 10).all() and set(bouts["behaviour"]) == {"freeze"}
+    with pytest.raises(ValidationError, match="a DataFrame; expected Tracks"):
+        model.predict_tracks(ann)  # the annotation table passed by mistake
 
 
 def test_frames_where_the_animal_is_not_seen_get_no_behaviour(trained):

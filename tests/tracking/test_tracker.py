@@ -151,6 +151,13 @@ def test_errors_name_the_bad_value():
         Tracker(n_animals=1).track(to_detections(lanes(1, 5)))
     with pytest.raises(ValidationError, match="Detections"):
         Tracker(n_animals=1).fit("detections.slp")
+    det = to_detections(lanes(1, 5))
+    for kw, words in (({"max_gap": "5"}, "max_gap must be a number, got '5'"),
+                      ({"max_step": -5}, "max_step must be > 0"),
+                      ({"step_quantile": 150}, "step_quantile is a percentile"),
+                      ({"gate": True}, "gate must be a number")):
+        with pytest.raises(ValidationError, match=words):
+            Tracker(n_animals=1, **kw).fit(det)
 
 
 def test_identity_switch_inside_a_tracklet_is_listed_as_a_likely_swap():
