@@ -1308,6 +1308,10 @@ def labels_for_tracks(labels: pd.DataFrame, ds: xr.Dataset, session: Optional[st
         raise ValidationError(f"no labels for session {session!r}")
     subjects = list(dict.fromkeys(sub["subject"]))
     frames = ds["frame"].values
+    if len(frames) and not np.isin(sub["frame"].to_numpy(), frames).any():
+        raise ValidationError(f"no labelled frame of session {session!r} ({int(sub['frame'].min())}.."
+                              f"{int(sub['frame'].max())}) is among the frames of these tracks "
+                              f"({int(frames.min())}..{int(frames.max())}); are they of this session?")
     out = np.full((len(frames), len(subjects)), -1, dtype=np.int64)
     pos = {int(f): i for i, f in enumerate(frames)}
     for j, s in enumerate(subjects):

@@ -181,6 +181,9 @@ def test_labels_for_tracks(animal_fit):
     arr = labels_for_tracks(model.labels_, ds)
     assert arr.dims == ("time", "subject") and arr.shape == (2400, 1)
     np.testing.assert_array_equal(arr.values[:, 0], model.labels_["cluster"].to_numpy())
+    later = ds.assign_coords(frame=("time", ds["frame"].values + 5000))  # another part of the video
+    with pytest.raises(ValidationError, match=r"no labelled frame of session .* \(0\.\.2399\) is among the frames"):
+        labels_for_tracks(model.labels_, later)
 
 
 def _table(seq_by_subject, session="s"):
