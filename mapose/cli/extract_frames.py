@@ -89,6 +89,31 @@ def _predictions(ds, frames):
     )
 
 
+def _refuse_a_labelled_project(out) -> None:
+    """A labelling project already at ``--out`` holds someone's work: never replaced by a new frame list."""
+    from mapose.errors import MaposeError
+
+    if not out.exists():
+        return
+    if out.is_dir():
+        raise MaposeError(f"--out {out} is a folder; give a .slp file name")
+    from mapose.io import read_labels
+
+    try:
+        labels = read_labels(out)
+    except MaposeError:
+        raise MaposeError(f"--out {out} exists and is not a label file mapose can read; choose another "
+                          "name (it is left as it is)") from None
+    import numpy as np
+
+    user = np.zeros(len(labels.instances.frame), bool) if labels.is_user is None else np.asarray(labels.is_user, bool)
+    n = int(user.sum())
+    if n:
+        frames = len(np.unique(labels.instances.frame[user]))
+        raise MaposeError(f"--out {out} exists and holds {n} labelled animals on {frames} frames; open it to go on "
+                          "labelling, or choose another --out for new frames (it is left as it is)")
+
+
 def run(args) -> int:
     from pathlib import Path
 
@@ -114,6 +139,7 @@ def run(args) -> int:
     for o in (out, csv):
         refuse_overwriting_inputs(o, [video, args.tracks, args.skeleton, *(args.exclude or [])],
                                   "--out" if o == out else "the frame table")
+    _refuse_a_labelled_project(out)
     if args.min_gap < 0:
         raise MaposeError(f"--min-gap must be 0 or more frames, got {args.min_gap}")
     for opt, v in (("--start", args.start), ("--stop", args.stop), ("--seed", args.seed)):

@@ -277,3 +277,21 @@ def test_track_names_negative_frames_and_more_identities_than_animals(tmp_path, 
     assert code == 0 and "clip.mp4, which is not found" in out and "give --video PATH" in out
     code, out, _ = run(capsys, "track", tmp_path / "gone.nc", "--out", tmp_path / "g2.h5", "--no-appearance")
     assert code == 0 and "not found" not in out
+
+
+def test_extract_frames_never_replaces_a_labelled_project(tmp_path, capsys):
+    """Choosing new frames into a file that holds someone's labels is refused and the file kept; a
+    previous frame list without labels is replaced (re-running the same command)."""
+    import shutil
+
+    project = tmp_path / "todo.slp"
+    shutil.copyfile(FLY_LABELS, project)
+    before = project.read_bytes()
+    one_error(capsys, "extract-frames", FLY_VIDEO, "--out", project, "--skeleton", "head,thorax,tail", "--n", 2,
+              words=("todo.slp exists and holds", "labelled animals on 55 frames", "it is left as it is"))
+    assert project.read_bytes() == before
+    fresh = tmp_path / "fresh.slp"
+    for _ in range(2):
+        code, _, err = run(capsys, "extract-frames", FLY_VIDEO, "--out", fresh, "--skeleton", "head,thorax,tail",
+                           "--n", 2, "--method", "uniform")
+        assert code == 0, err
