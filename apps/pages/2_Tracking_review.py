@@ -15,6 +15,34 @@ st.title("Tracking review")
 pose, video, ds = session_inputs()
 
 
+def free_name(path: Path) -> Path:
+    """``path``, or ``<name>-2``, ``-3``... beside it when a file is already there (never replaced)."""
+    if not path.exists():
+        return path
+    stem, suffix = path.name.split(".")[0], "".join(path.suffixes)
+    i = 2
+    while path.with_name(f"{stem}-{i}{suffix}").exists():
+        i += 1
+    return path.with_name(f"{stem}-{i}{suffix}")
+
+
+def save_target(pose_path: str) -> Path:
+    """Where corrected identities are saved: the pose file itself, unless it is a SLEAP project with
+    animals placed by people (saving tracks there would turn its labels into predictions): then a new
+    ``<name>.corrected.slp`` beside it, which becomes the open session."""
+    p = Path(pose_path)
+    if p.suffix.lower() == ".slp":
+        from mapose.io import read_labels
+
+        try:
+            labels = read_labels(p)
+        except Exception:  # noqa: BLE001 - a file read as tracks but not as labels holds no labels
+            return p
+        if labels.is_user is not None and np.asarray(labels.is_user, bool).any():
+            return free_name(p.with_name(p.name.split(".")[0] + ".corrected.slp"))
+    return p
+
+
 def swaps_path(pose_path: str) -> Path:
     p = Path(pose_path)
     return p.with_name(p.name + ".swaps.csv")
@@ -53,7 +81,7 @@ if ds is not None:
         n_animals = st.number_input("Number of animals", 1, 50, len(names), key="n_animals")
         if st.button("Re-track and list likely swaps", key="retrack"):
             p = Path(pose)
-            out_path = p.with_name(p.name.split(".")[0] + ".tracked" + "".join(p.suffixes))
+            out_path = free_name(p.with_name(p.name.split(".")[0] + ".tracked" + "".join(p.suffixes)))
             tracked, ev = retrack(pose, p.stat().st_mtime, int(n_animals), video)
             write_tracks(tracked, out_path)
             save_feature_table(ev, swaps_path(str(out_path)))
@@ -101,9 +129,17 @@ if ds is not None:
     history = st.session_state.setdefault("swap_history", [])
     bc1, bc2 = st.columns(2)
     if bc1.button("Swap A ↔ B from here and save", key="do_swap", disabled=(a == b)):
-        write_tracks(swap_identities(ds, int(frm), a, b), pose)  # atomic write
-        history.append((pose, int(frm), a, b))
-        st.success(f"swapped {a} ↔ {b} from frame {int(frm)}; saved {Path(pose).name}")
+        target = save_target(pose)
+        write_tracks(swap_identities(ds, int(frm), a, b), target)  # atomic write
+        history.append((str(target), int(frm), a, b))
+        if str(target) != pose:  # the labelled project is left as it is; the corrected copy is opened
+            if sp.exists():
+                save_feature_table(events, swaps_path(str(target)))  # the review queue goes along
+            open_pose(str(target))
+            st.success(f"swapped {a} ↔ {b} from frame {int(frm)}; saved {target.name} ({Path(pose).name} holds "
+                       "labels placed by people and is left as it is); it is now the open session")
+        else:
+            st.success(f"swapped {a} ↔ {b} from frame {int(frm)}; saved {Path(pose).name}")
         st.rerun()
     if bc2.button("Undo last swap", key="undo", disabled=not history):
         p, f0, a0, b0 = history.pop()

@@ -80,6 +80,35 @@ def test_tracking_review_retrack_and_swap_with_undo(session):
     np.testing.assert_array_equal(io.read_tracks(tracked)["position"].values, p0)
 
 
+def test_tracking_review_never_overwrites_labels_or_an_earlier_file(session):
+    """A swap on a SLEAP project with labels placed by people is saved to a new file (writing tracks
+    would turn the labels into predictions); re-tracking beside an existing file takes a new name."""
+    from mapose import io
+
+    original = session.read_bytes()
+    at = page("pages/2_Tracking_review.py").run()
+    assert_ok(at)
+    names = [str(n) for n in io.read_tracks(session)["individuals"].values]
+    at.number_input(key="swap_from").set_value(64)
+    at.selectbox(key="swap_a").set_value(names[0])
+    at.selectbox(key="swap_b").set_value(names[1])
+    at.button(key="do_swap").click().run()
+    assert_ok(at)
+    corrected = session.with_name("two_flies.corrected.slp")
+    assert session.read_bytes() == original and corrected.exists()
+    assert at.session_state["pose_path"] == str(corrected)
+    moved = io.read_tracks(corrected)["position"].values
+    t = int(np.searchsorted(io.read_tracks(session)["frame"].values, 64))
+    np.testing.assert_array_equal(moved[t:, :, :, 0], io.read_tracks(session)["position"].values[t:, :, :, 1])
+    # re-tracking when <name>.tracked.slp is already there writes <name>-2.tracked.slp
+    keep = session.with_name("two_flies.tracked.slp")
+    keep.write_bytes(b"someone's file")
+    at = page("pages/2_Tracking_review.py").run()
+    at.button(key="retrack").click().run()
+    assert_ok(at)
+    assert keep.read_bytes() == b"someone's file" and session.with_name("two_flies-2.tracked.slp").exists()
+
+
 def test_kinematics_page(session):
     at = page("pages/3_Kinematics.py").run()
     assert_ok(at)
