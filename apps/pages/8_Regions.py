@@ -54,17 +54,29 @@ def _store(regions: list, path: str) -> str:
     Returns what was done, for the page's message."""
     from mapose.io import write_regions
 
-    if regions:
-        return f"saved {write_regions(regions, path)}"
     p = Path(path)
+    kept = ""
+    if p.is_file() and S.get("reg_unreadable") == str(p):  # a file that could not be read is never replaced
+        backup = _aside(p, "unreadable")
+        p.replace(backup)
+        S.pop("reg_unreadable", None)
+        kept = f" ({p.name} could not be read; it is kept as {backup.name})"
+    if regions:
+        return f"saved {write_regions(regions, path)}{kept}"
     if not p.is_file():
-        return "no regions to save"
-    backup, n = p.with_name(f"{p.stem}.deleted{p.suffix}"), 1
-    while backup.exists():  # an earlier deletion is kept too
-        n += 1
-        backup = p.with_name(f"{p.stem}.deleted-{n}{p.suffix}")
+        return "no regions to save" + kept
+    backup = _aside(p, "deleted")
     p.replace(backup)
     return f"no regions left: removed {p} (its last version is kept as {backup})"
+
+
+def _aside(p: Path, why: str) -> Path:
+    """``<stem>.<why><suffix>`` beside ``p`` (``.<why>-2`` ... when earlier ones exist)."""
+    backup, n = p.with_name(f"{p.stem}.{why}{p.suffix}"), 1
+    while backup.exists():  # an earlier one is kept too
+        n += 1
+        backup = p.with_name(f"{p.stem}.{why}-{n}{p.suffix}")
+    return backup
 
 
 def _save_path(path: str) -> str:
@@ -91,11 +103,14 @@ def _load(path: str) -> None:
     S["reg_loaded_from"] = path
     S["reg_save_to"] = _save_path(path)
     S["reg_points"] = []
+    S.pop("reg_unreadable", None)
     try:  # an arena asked for with detect: is found in this video (or these tracks)
         S["reg_regions"] = list(read_regions(path, arena_finder(ds, video))) if Path(path).is_file() else []
     except MaposeError as exc:
         S["reg_regions"] = []
         S["reg_msg"] = f"error: {exc}"
+        if S["reg_save_to"] == path:  # Save will move it aside rather than write over it
+            S["reg_unreadable"] = path
 
 
 def _add() -> None:

@@ -180,6 +180,34 @@ def test_regions_page_measures_draws_saves_and_deletes(tmp_path, monkeypatch):
     assert "No regions yet" in at.info[0].value
 
 
+def test_regions_page_never_writes_over_a_regions_file_it_could_not_read(tmp_path, monkeypatch):
+    """A regions file with a typo (its regions are not shown) is moved aside when new regions are
+    saved, not replaced by them."""
+    from mapose.io import read_regions
+
+    src = ROOT / "data" / "flies_tutorial_pair"
+    pose = tmp_path / "predictions.slp"
+    shutil.copy(src / "predictions" / "predictions.slp", pose)
+    good = (src / "regions.yaml").read_text()
+    broken = good.replace("}", "", 1)
+    path = tmp_path / "regions.yaml"
+    path.write_text(broken)
+    monkeypatch.setenv("MAPOSE_DASHBOARD_PATH", str(pose))
+    at = page("pages/8_Regions.py").run()
+    assert at.text_input(key="reg_path").value == str(path)
+    assert "not valid YAML" in at.error[0].value
+    at.session_state["reg_points"] = [[100.0, 100.0], [200.0, 200.0]]
+    at.run()
+    at.radio(key="reg_shape").set_value("rectangle")
+    at.text_input(key="reg_name").set_value("new")
+    at.button(key="reg_add").click().run()
+    at.button(key="reg_save").click().run()
+    assert not at.exception
+    assert [r.name for r in read_regions(path)] == ["new"]
+    assert (tmp_path / "regions.unreadable.yaml").read_text() == broken  # the user's file, as it was
+    assert any("could not be read; it is kept as regions.unreadable.yaml" in c.value for c in at.caption)
+
+
 def test_regions_page_saves_deleting_every_region_by_moving_the_file_aside(tmp_path, monkeypatch):
     from mapose.core.regions import Region
     from mapose.io import read_regions, write_regions
