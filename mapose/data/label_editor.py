@@ -87,6 +87,15 @@ def _edit(method):
     return wrapper
 
 
+def _free_name(path: Path) -> Path:
+    """``<stem>-2.slp``, ``-3`` ... beside ``path``: the first name not taken."""
+    stem, suffix = path.name.split(".")[0], "".join(path.suffixes)
+    i = 2
+    while path.with_name(f"{stem}-{i}{suffix}").exists():
+        i += 1
+    return path.with_name(f"{stem}-{i}{suffix}")
+
+
 class LabelEditor:
     """Edit the keypoints of a label file frame by frame, and save it as a SLEAP ``.slp`` project.
 
@@ -97,7 +106,8 @@ class LabelEditor:
         are the frames to label), or any label file :func:`mapose.io.read_labels` reads.
     out
         Where :meth:`save` writes (a ``.slp``).  Default: ``path`` itself for a ``.slp``;
-        ``<stem>.slp`` beside any other label file; ``<stem>.labels.slp`` beside a package with
+        ``<stem>.slp`` beside any other label file (``<stem>-2.slp`` ... when that name is taken: an
+        existing file is never replaced); ``<stem>.labels.slp`` beside a package with
         embedded frames (saving over it would drop them).
 
     Attributes
@@ -141,6 +151,8 @@ class LabelEditor:
         if self._embedded:  # saving over a package would drop its frames
             default_out = self.path.with_name(self.path.name.split(".")[0] + ".labels.slp")
         self._format = fmt
+        if out is None and default_out != self.path and default_out.exists():
+            default_out = _free_name(default_out)  # a file already beside it (an earlier save?) is kept
         self.out = Path(out) if out is not None else default_out
         self._sk = slp_io._pick_skeleton(self._labels, self.path)
         self.skeleton: Skeleton = slp_io._to_skeleton(self._sk)

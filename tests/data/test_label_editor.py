@@ -201,6 +201,13 @@ def test_a_deeplabcut_project_is_edited_into_a_slp_beside_it(tmp_path):
     assert len(edited) == len(orig) and edited.skeleton.keypoints == orig.skeleton.keypoints
     assert np.allclose(edited.instances.keypoints[0, 0], [5, 6])
     assert np.allclose(edited.instances.keypoints[1:], orig.instances.keypoints[1:], equal_nan=True)
+    # opened again: the .slp of the first session is there, so this one saves beside it, never over it
+    first = ed.out.read_bytes()
+    again = LabelEditor(csv)
+    assert again.out == csv.with_name("CollectedData-2.slp")
+    again.place(0, 0, again.keypoints[0], 7.0, 8.0)
+    again.save()
+    assert csv.with_name("CollectedData.slp").read_bytes() == first
 
 
 def test_undo_takes_back_each_edit_and_a_failed_edit_leaves_no_step(project):
