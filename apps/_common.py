@@ -46,8 +46,15 @@ def _video_reader(path: str):
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def read_frame(path: str, index: int) -> np.ndarray:
-    """One RGB frame, read lazily (only the frames looked at are decoded)."""
-    return _video_reader(path)[int(index)]
+    """One RGB frame, read lazily (only the frames looked at are decoded).  A frame the video cannot
+    give (past a truncated end) is a dark grey picture, so the page goes on."""
+    from mapose.errors import MaposeError
+
+    reader = _video_reader(path)
+    try:
+        return reader[int(index)]
+    except MaposeError:
+        return np.full((reader.height, reader.width, 3), 40, np.uint8)
 
 
 def video_info(path: str) -> dict:
@@ -111,10 +118,35 @@ def session_inputs():
         or guess_video(pose, ds) or ""
     video = st.sidebar.text_input("Video", value=default_video, key="video_input")
     st.session_state["video_path"] = video
+    if not np.isfinite(ds["position"].values).any():
+        st.warning(f"{pose} holds no keypoint position in any frame (all missing): nothing to show or measure")
     if video and not Path(video).exists():
         st.sidebar.warning(f"video not found: {video}")
         video = None
+    if video:
+        video = _usable_video(video, pose, ds)
     return pose, (video or None), ds
+
+
+def _usable_video(video: str, pose: str, ds) -> Optional[str]:
+    """``video`` when it opens and can be this pose file's video; else None, with a sidebar warning
+    naming the problem (the pose is still shown without it)."""
+    import contextlib
+    import io
+
+    from mapose.cli._common import check_pose_fits_video
+    from mapose.errors import MaposeError
+
+    try:
+        info = video_info(video)
+        pos = ds["position"].transpose("time", "individuals", "keypoints", "space").values
+        with contextlib.redirect_stdout(io.StringIO()):  # its note about file names is for the terminal
+            check_pose_fits_video(pos, ds["frame"].values, {"n_frames": info["n_frames"], "width": info["width"],
+                                                             "height": info["height"]}, pose, video)
+    except MaposeError as exc:
+        st.sidebar.warning(f"video not used: {exc}")
+        return None
+    return video
 
 
 def reopen_editor(prefix: str, key, make):

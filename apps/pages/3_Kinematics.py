@@ -3,6 +3,7 @@
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -50,6 +51,10 @@ def plot_lines(df: pd.DataFrame, column: str) -> None:
     st.line_chart(wide.iloc[::step])
 
 
+from mapose.errors import MaposeError  # noqa: E402
+
+if ds is not None and not np.isfinite(ds["position"].values).any():
+    ds = None  # nothing to measure; the session inputs said so
 if ds is not None:
     c1, c2 = st.columns(2)
     own = regions_file(pose)
@@ -62,7 +67,11 @@ if ds is not None:
         c1.caption(f"the regions of {Path(own).name} give no calibration: {found}")
     conf = c2.slider("Drop points below confidence", 0.0, 1.0, 0.0, 0.05, key="kconf")
     unit = "cm" if px_per_cm else "px"
-    animal = features(pose, _mtime(pose), "animal", px_per_cm or None, conf)
+    try:
+        animal = features(pose, _mtime(pose), "animal", px_per_cm or None, conf)
+    except MaposeError as exc:  # e.g. a confidence cut that leaves no point
+        st.error(str(exc))
+        st.stop()
     st.subheader("Per animal")
     a_cols = [c for c in animal.columns if c not in ("frame", "subject")]
     col = st.selectbox("Feature", a_cols, index=a_cols.index("speed") if "speed" in a_cols else 0,

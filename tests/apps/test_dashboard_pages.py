@@ -54,6 +54,35 @@ def test_session_page_frame_viewer(session):
     assert at.slider(key="frame_slider").value == 100
 
 
+def test_pages_warn_about_a_bad_video_or_an_empty_pose_file_instead_of_failing(session, monkeypatch):
+    """A video that cannot be opened, one too short or of another size for the pose file, and a pose
+    file without a single position: a warning on the page, which goes on without the video."""
+    from mapose import io
+    from mapose.core import make_tracks
+
+    junk = session.with_name("junk.mp4")
+    junk.write_text("not a video\n")
+    far = io.read_tracks(session)
+    far = far.assign(position=far["position"] + 5000.0)
+    io.write_tracks(far, session.with_name("far.h5"))
+    nan = session.with_name("nan.h5")
+    io.write_tracks(make_tracks(np.full((50, 2, 3, 2), np.nan), keypoints=["head", "thorax", "abdomen"]), nan)
+    for pose, video, words in ((session, junk, "cannot open as a video"),
+                               (session.with_name("far.h5"), VIDEO, "is it the video of this pose file")):
+        monkeypatch.setenv("MAPOSE_DASHBOARD_PATH", str(pose))
+        monkeypatch.setenv("MAPOSE_DASHBOARD_VIDEO", str(video))
+        for name in ("pages/1_Session.py", "pages/2_Tracking_review.py", "pages/7_Behaviour_annotation.py"):
+            at = page(name).run()
+            assert not at.exception, (name, [e.value for e in at.exception])
+            assert any(words in w.value for w in at.sidebar.warning), (name, [w.value for w in at.sidebar.warning])
+    monkeypatch.setenv("MAPOSE_DASHBOARD_PATH", str(nan))
+    monkeypatch.delenv("MAPOSE_DASHBOARD_VIDEO")
+    for name in ("pages/1_Session.py", "pages/3_Kinematics.py"):
+        at = page(name).run()
+        assert not at.exception, (name, [e.value for e in at.exception])
+        assert any("holds no keypoint position in any frame" in w.value for w in at.warning), name
+
+
 def test_tracking_review_retrack_and_swap_with_undo(session):
     from mapose import io
 
