@@ -177,6 +177,27 @@ def reopen_editor(prefix: str, key, make):
     return S[f"{prefix}_editor"], True
 
 
+def run_command(argv: list) -> tuple[int, str]:
+    """Run ``mapose ARGV`` in this process; returns (exit code, its error line or "").  What it
+    prints is captured: a failure is shown on the page as the command's own one-line message."""
+    import contextlib
+    import io
+
+    from mapose.cli import main
+
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        try:
+            code = main([str(a) for a in argv])
+        except SystemExit as exc:  # argparse refusing an option
+            code = exc.code if isinstance(exc.code, int) else 2
+    if not code:
+        return 0, ""
+    lines = [ln for ln in err.getvalue().strip().splitlines() if ln.strip()]
+    said = [ln for ln in lines if "error:" in ln]
+    return code, (said or lines or [f"mapose {argv[0]} failed (exit code {code})"])[-1]
+
+
 def open_pose(path: str) -> None:
     """Make ``path`` the open session's pose file (applied on the next run)."""
     st.session_state["open_pose"] = str(path)

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the apps/ folder, for _common
-from _common import MAX_POINTS, _mtime, read_frame, regions_file, session_inputs  # noqa: E402
+from _common import MAX_POINTS, _mtime, read_frame, regions_file, run_command, session_inputs  # noqa: E402
 
 st.set_page_config(page_title="mapose · Behaviour clusters", layout="wide")
 st.title("Behaviour clusters")
@@ -167,13 +167,11 @@ if ds is not None:
         if own_regions:
             st.caption(f"with the regions of `{own_regions}`: where each cluster happens is measured too")
         if st.button("Cluster this session", key="cl_run"):
-            from mapose.cli import main
-
             with st.spinner("Clustering (features → UMAP → HDBSCAN)…"):
-                code = main(["cluster", pose, "--out", folder, "--mode", mode, "--seed", str(int(seed)),
-                             *(["--regions", own_regions] if own_regions else [])])
+                code, message = run_command(["cluster", pose, "--out", folder, "--mode", mode, "--seed", str(int(seed)),
+                                             *(["--regions", own_regions] if own_regions else [])])
             if code != 0:
-                st.error(f"mapose cluster failed with exit code {code}")
+                st.error(message)
             else:
                 st.rerun()
     else:

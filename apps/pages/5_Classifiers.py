@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the apps/ folder, for _common
-from _common import MAX_POINTS, _mtime, regions_file, session_inputs  # noqa: E402
+from _common import MAX_POINTS, _mtime, regions_file, run_command, session_inputs  # noqa: E402
 
 st.set_page_config(page_title="mapose · Classifiers", layout="wide")
 st.title("Behaviour classifiers")
@@ -47,8 +47,6 @@ def parse_pairs(text: str) -> list[tuple[str, str]]:
 
 
 if ds is not None:
-    from mapose.cli import main
-
     st.subheader("1 · Training sessions")
     default_pairs = st.session_state.get("clf_pairs_default") or (
         f"{pose}, {guess_annotations(pose)}" if guess_annotations(pose) else "")
@@ -93,8 +91,11 @@ if ds is not None:
         if use_regions:
             args += ["--regions", *found]
         with st.spinner("Training…"):
-            code = main(args)
-        (st.success if code == 0 else st.error)(f"mapose classify train finished with exit code {code}")
+            code, message = run_command(args)
+        if code:
+            st.error(message)
+        else:
+            st.success(f"trained: {model_dir}")
     if len(pairs) < 2:
         st.caption("cross-validation is grouped by session: give at least two sessions")
 
@@ -118,8 +119,11 @@ if ds is not None:
             if regions_file(pose):
                 args += ["--regions", regions_file(pose)]
             with st.spinner("Predicting…"):
-                code = main(args)
-            (st.success if code == 0 else st.error)(f"mapose classify predict finished with exit code {code}")
+                code, message = run_command(args)
+            if code:
+                st.error(message)
+            else:
+                st.success(f"predicted: {results}")
         pred_csv = results / f"{stem}.csv"
         if pred_csv.exists():
             pred = pd.read_csv(pred_csv)

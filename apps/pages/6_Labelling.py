@@ -9,7 +9,7 @@ import numpy as np
 import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the apps/ folder, for _common
-from _common import default_pose_path, reopen_editor  # noqa: E402
+from _common import default_pose_path, reopen_editor, run_command  # noqa: E402
 from _keys import key_pressed  # noqa: E402
 
 st.set_page_config(page_title="mapose · Labelling", layout="wide")
@@ -152,11 +152,6 @@ def _on_key(ed, key: str) -> None:
 
 def _new_project() -> None:
     """Choose frames of a video to label (``mapose extract-frames``) and open the project written."""
-    import contextlib
-    import io
-
-    from mapose.cli import main
-
     video, parts = S.get("lab_new_video", "").strip(), S.get("lab_new_parts", "").strip()
     tracks = S.get("lab_new_tracks", "").strip()
     if not video or not (parts or tracks):
@@ -165,15 +160,9 @@ def _new_project() -> None:
     out = str(Path(video).with_name(Path(video).stem + ".labels.slp"))
     argv = ["extract-frames", video, "--out", out, "--n", str(int(S.get("lab_new_n", 20)))]
     argv += ["--tracks", tracks] if tracks else ["--skeleton", parts]
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-        try:
-            code = main(argv)
-        except SystemExit as exc:  # argparse refusing an option
-            code = exc.code or 2
+    code, message = run_command(argv)
     if code:
-        lines = err.getvalue().strip().splitlines()
-        S["lab_msg"] = "error: " + (lines[-1] if lines else f"extract-frames failed (exit code {code})")
+        S["lab_msg"] = "error: " + message
         return
     S["lab_path_input"] = out
     S["lab_msg"] = f"chose frames of {Path(video).name} to label: {out}"

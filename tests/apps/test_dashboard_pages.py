@@ -482,6 +482,12 @@ def test_classifiers_page_train_and_predict(session):
     assert {"close_prob", "close"} <= set(pd.read_csv(pred).columns)
     where = next(d.value for d in at.dataframe if "enrichment" in d.value.columns)
     assert where[["behaviour", "region"]].values.tolist() == [["close", "left_half"]]
+    # a failing command shows its own one-line message, not just an exit code
+    skops = model / "estimators.skops"
+    skops.write_bytes(skops.read_bytes()[:500])
+    at.button(key="clf_predict").click().run(timeout=600)
+    assert not at.exception
+    assert any("estimators.skops" in e.value for e in at.error), [e.value for e in at.error]
 
 
 @pytest.fixture
