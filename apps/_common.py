@@ -92,6 +92,8 @@ def default_pose_path() -> str:
             found = sorted(Path(env).glob(suffix))
             if found:
                 return str(found[0])
+    if env:  # a path was given: never fall back to the sample (edits would be saved into it)
+        return ""
     sample = Path(__file__).resolve().parents[1] / "data" / "flies_dreem" / "two_flies.slp"
     return str(sample) if sample.exists() else ""
 
@@ -107,7 +109,9 @@ def session_inputs():
                                  key="pose_input")
     st.session_state["pose_path"] = pose
     if not pose:
-        st.info("Enter the path of a pose file (DeepLabCut, SLEAP, NWB, …) in the sidebar.")
+        env = os.environ.get("MAPOSE_DASHBOARD_PATH", "")
+        st.info((f"No pose file in {env}. " if env else "")
+                + "Enter the path of a pose file (DeepLabCut, SLEAP, NWB, …) in the sidebar.")
         return None, None, None
     try:
         ds = load_tracks(pose)

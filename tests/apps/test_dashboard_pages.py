@@ -83,6 +83,14 @@ def test_pages_warn_about_a_bad_video_or_an_empty_pose_file_instead_of_failing(s
         assert any("holds no keypoint position in any frame" in w.value for w in at.warning), name
 
 
+def test_a_folder_without_pose_files_never_opens_the_bundled_sample(tmp_path, monkeypatch):
+    monkeypatch.setenv("MAPOSE_DASHBOARD_PATH", str(tmp_path))
+    at = page("pages/1_Session.py").run()
+    assert not at.exception
+    assert at.sidebar.text_input(key="pose_input").value == ""  # not data/flies_dreem/two_flies.slp
+    assert f"No pose file in {tmp_path}" in at.info[0].value
+
+
 def test_tracking_review_retrack_and_swap_with_undo(session):
     from mapose import io
 
