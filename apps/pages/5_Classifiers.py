@@ -47,6 +47,8 @@ def parse_pairs(text: str) -> list[tuple[str, str]]:
 
 
 if ds is not None:
+    from mapose.errors import MaposeError
+
     st.subheader("1 · Training sessions")
     default_pairs = st.session_state.get("clf_pairs_default") or (
         f"{pose}, {guess_annotations(pose)}" if guess_annotations(pose) else "")
@@ -64,7 +66,10 @@ if ds is not None:
         pairs = []
     for _, ann in pairs[:6]:
         st.caption(f"{Path(ann).name}")
-        st.dataframe(annotation_summary(ann, _mtime(ann)), width="stretch", hide_index=True)
+        try:
+            st.dataframe(annotation_summary(ann, _mtime(ann)), width="stretch", hide_index=True)
+        except (MaposeError, OSError) as exc:  # an empty, damaged or unknown annotation file
+            st.error(str(exc))
 
     st.subheader("2 · Train with grouped cross-validation")
     c1, c2, c3 = st.columns(3)
