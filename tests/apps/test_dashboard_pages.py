@@ -719,3 +719,12 @@ def test_behaviour_annotation_page_shows_a_close_up_of_long_videos(tmp_path, mon
     assert any(c.value == "Close-up: frames 1950–2949" for c in at.caption)
     at.slider(key="ann_frame").set_value(4990).run()
     assert any(c.value == "Close-up: frames 4000–4999" for c in at.caption)
+
+
+def test_classifiers_page_names_an_annotation_file_it_cannot_read(session):
+    empty = session.with_name("two_flies.annotations.csv")
+    empty.write_text("")
+    at = page("pages/5_Classifiers.py").run()
+    at.text_area(key="clf_pairs").set_value(f"{session}, {empty}").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("two_flies.annotations.csv: not an annotation format mapose reads" in e.value for e in at.error)
