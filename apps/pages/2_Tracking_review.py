@@ -70,14 +70,24 @@ if ds is not None:
     from mapose.tracking import swap_identities
     from mapose.viz.overlay import draw_poses
 
+    from mapose.errors import MaposeError
+
     names = [str(i) for i in ds["individuals"].values]
     sp = swaps_path(pose)
+    events = None
     if sp.exists():
-        events = read_feature_table(sp)
-        st.write(f"{len(events)} likely swap(s) listed by the tracker in `{sp.name}`.")
-    else:
-        st.info(f"No swap list beside this file (`{sp.name}`). `mapose track IN --out OUT --n-animals N` "
-                "writes one; or re-track this file here.")
+        try:
+            events = read_feature_table(sp)
+            missing = {"frame", "animal_a", "animal_b"} - set(events.columns)
+            if missing:
+                raise MaposeError(f"{sp}: not a swap list (no {', '.join(sorted(missing))} column)")
+            st.write(f"{len(events)} likely swap(s) listed by the tracker in `{sp.name}`.")
+        except (MaposeError, OSError, ValueError) as exc:
+            st.warning(f"the swap list cannot be read: {exc}")
+            events = None
+    if events is None:
+        st.info(("" if sp.exists() else f"No swap list beside this file (`{sp.name}`). ")
+                + "`mapose track IN --out OUT --n-animals N` writes one; or re-track this file here.")
         n_animals = st.number_input("Number of animals", 1, 50, len(names), key="n_animals")
         if st.button("Re-track and list likely swaps", key="retrack"):
             p = Path(pose)
@@ -110,6 +120,8 @@ if ds is not None:
         ev_frame, default_a, default_b = 0, names[0], names[min(1, len(names) - 1)]
 
     frames = ds["frame"].values
+    if len(frames):  # a listed frame outside this file (a list of another file) is not jumped to
+        ev_frame = int(np.clip(ev_frame, 0, int(frames[-1])))
     t = int(np.clip(np.searchsorted(frames, ev_frame), 0, len(frames) - 1))
     if video:
         sk = get_skeleton(ds)

@@ -728,3 +728,14 @@ def test_classifiers_page_names_an_annotation_file_it_cannot_read(session):
     at.text_area(key="clf_pairs").set_value(f"{session}, {empty}").run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("two_flies.annotations.csv: not an annotation format mapose reads" in e.value for e in at.error)
+
+
+def test_tracking_review_names_a_swap_list_it_cannot_read(session):
+    swaps = session.with_name(session.name + ".swaps.csv")
+    for text, words in (("garbage\n", "not a swap list"),
+                        ("frame,animal_a,animal_b,reason,confidence\n5000,track_0,track_1,gap,0.5\n", None)):
+        swaps.write_text(text)
+        at = page("pages/2_Tracking_review.py").run()
+        assert not at.exception, [e.value for e in at.exception]
+        if words:
+            assert any(words in w.value for w in at.warning), [w.value for w in at.warning]
