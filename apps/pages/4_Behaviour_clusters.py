@@ -157,6 +157,13 @@ def frame_view(ds, pose: str, video: str, labels: pd.DataFrame, dyads, sel: pd.D
 
 if ds is not None:
     folder = st.text_input("Results folder of `mapose cluster`", value=default_folder(pose), key="cl_folder")
+    from mapose.io._files import MODEL_FOLDERS, folder_kind
+
+    kind = folder_kind(folder) if Path(folder).is_dir() else None
+    if Path(folder).is_file() or kind not in (None, "behaviour clusters output"):
+        st.error(f"{folder}: " + (f"is a {kind} folder (from {MODEL_FOLDERS[kind][1]})" if kind else "is a file")
+                 + "; give the results folder of mapose cluster (or a new folder to cluster into)")
+        st.stop()
     if not (Path(folder) / "labels.csv").exists():
         st.info("No clustering results in this folder yet. Run `mapose cluster POSE… --out FOLDER` "
                 "or cluster this session here.")

@@ -80,6 +80,13 @@ if ds is not None:
                              key="clf_splits")
     model_dir = st.text_input("Model folder", value=str(Path(pose).with_name("behaviour_classifier")),
                               key="clf_model")
+    from mapose.io._files import MODEL_FOLDERS, folder_kind
+
+    kind = folder_kind(model_dir) if Path(model_dir).is_dir() else None
+    if Path(model_dir).is_file() or kind not in (None, "behaviour classifier"):
+        st.error(f"{model_dir}: " + (f"is a {kind} folder (from {MODEL_FOLDERS[kind][1]})" if kind else "is a file")
+                 + "; give a behaviour classifier folder (or a new folder to train into)")
+        st.stop()
     importance = st.checkbox("Permutation feature importance (slower)", value=True, key="clf_importance")
     found = [regions_file(p) for p, _ in pairs]
     use_regions = bool(pairs) and all(found) and st.checkbox(

@@ -739,3 +739,19 @@ def test_tracking_review_names_a_swap_list_it_cannot_read(session):
         assert not at.exception, [e.value for e in at.exception]
         if words:
             assert any(words in w.value for w in at.warning), [w.value for w in at.warning]
+
+
+def test_cluster_and_classifier_pages_refuse_a_folder_of_another_kind(session, tmp_path):
+    """A pose model or classifier folder given as the clusters results folder (or the other way
+    round) is named, and nothing is written into it."""
+    other = tmp_path / "pose_model"
+    other.mkdir()
+    (other / "config.yaml").write_text("model: {}\n")
+    (other / "skeleton.json").write_text('{"keypoints": ["a"]}')
+    before = sorted(p.name for p in other.iterdir())
+    for name, key in (("pages/4_Behaviour_clusters.py", "cl_folder"), ("pages/5_Classifiers.py", "clf_model")):
+        at = page(name).run()
+        at.text_input(key=key).set_value(str(other)).run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert any("is a pose model folder (from 'mapose train --out')" in e.value for e in at.error), name
+    assert sorted(p.name for p in other.iterdir()) == before
