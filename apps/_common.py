@@ -122,35 +122,43 @@ def session_inputs():
         or guess_video(pose, ds) or ""
     video = st.sidebar.text_input("Video", value=default_video, key="video_input")
     st.session_state["video_path"] = video
-    if not np.isfinite(ds["position"].values).any():
+    problem = session_problem(pose, _mtime(pose), video or "", _mtime(video) if video else 0.0)
+    if problem.startswith("no position"):
         st.warning(f"{pose} holds no keypoint position in any frame (all missing): nothing to show or measure")
-    if video and not Path(video).exists():
+    elif video and not Path(video).exists():
         st.sidebar.warning(f"video not found: {video}")
         video = None
-    if video:
-        video = _usable_video(video, pose, ds)
+    elif video and problem:
+        st.sidebar.warning(f"video not used: {problem}")
+        video = None
     return pose, (video or None), ds
 
 
-def _usable_video(video: str, pose: str, ds) -> Optional[str]:
-    """``video`` when it opens and can be this pose file's video; else None, with a sidebar warning
-    naming the problem (the pose is still shown without it)."""
+@st.cache_data(max_entries=16, show_spinner=False)
+def session_problem(pose: str, pose_mtime: float, video: str, video_mtime: float) -> str:
+    """Why the session cannot be shown as it is: "no position" (an all-missing pose file), the reason
+    ``video`` does not open or cannot be this pose file's video (too short, another size), or "".
+    Cached: it scans every position once per file, not on every rerun of a page."""
     import contextlib
     import io
 
     from mapose.cli._common import check_pose_fits_video
     from mapose.errors import MaposeError
 
+    ds = load_tracks(pose)
+    pos = ds["position"].transpose("time", "individuals", "keypoints", "space").values
+    if not np.isfinite(pos).any():
+        return "no position"
+    if not video or not Path(video).exists():
+        return ""
     try:
         info = video_info(video)
-        pos = ds["position"].transpose("time", "individuals", "keypoints", "space").values
         with contextlib.redirect_stdout(io.StringIO()):  # its note about file names is for the terminal
             check_pose_fits_video(pos, ds["frame"].values, {"n_frames": info["n_frames"], "width": info["width"],
                                                              "height": info["height"]}, pose, video)
     except MaposeError as exc:
-        st.sidebar.warning(f"video not used: {exc}")
-        return None
-    return video
+        return str(exc)
+    return ""
 
 
 def reopen_editor(prefix: str, key, make):

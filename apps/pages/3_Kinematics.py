@@ -3,12 +3,11 @@
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the apps/ folder, for _common
-from _common import MAX_POINTS, _mtime, regions_file, session_inputs  # noqa: E402
+from _common import MAX_POINTS, _mtime, regions_file, session_inputs, session_problem  # noqa: E402
 
 st.set_page_config(page_title="mapose · Kinematics", layout="wide")
 st.title("Kinematics")
@@ -53,7 +52,7 @@ def plot_lines(df: pd.DataFrame, column: str) -> None:
 
 from mapose.errors import MaposeError  # noqa: E402
 
-if ds is not None and not np.isfinite(ds["position"].values).any():
+if ds is not None and session_problem(pose, _mtime(pose), "", 0.0) == "no position":
     ds = None  # nothing to measure; the session inputs said so
 if ds is not None:
     c1, c2 = st.columns(2)

@@ -217,6 +217,15 @@ def test_regions_page_measures_draws_saves_and_deletes(tmp_path, monkeypatch):
     assert "No regions yet" in at.info[0].value
 
 
+def _add_rectangle(at: AppTest, name: str) -> None:
+    """Draw a rectangle on the Regions page (two clicks) and add it as ``name``."""
+    at.session_state["reg_points"] = [[100.0, 100.0], [200.0, 200.0]]
+    at.run()
+    at.radio(key="reg_shape").set_value("rectangle")
+    at.text_input(key="reg_name").set_value(name)
+    at.button(key="reg_add").click().run()
+
+
 def test_regions_page_never_writes_over_a_regions_file_it_could_not_read(tmp_path, monkeypatch):
     """A regions file with a typo (its regions are not shown) is moved aside when new regions are
     saved, not replaced by them."""
@@ -233,11 +242,7 @@ def test_regions_page_never_writes_over_a_regions_file_it_could_not_read(tmp_pat
     at = page("pages/8_Regions.py").run()
     assert at.text_input(key="reg_path").value == str(path)
     assert "not valid YAML" in at.error[0].value
-    at.session_state["reg_points"] = [[100.0, 100.0], [200.0, 200.0]]
-    at.run()
-    at.radio(key="reg_shape").set_value("rectangle")
-    at.text_input(key="reg_name").set_value("new")
-    at.button(key="reg_add").click().run()
+    _add_rectangle(at, "new")
     at.button(key="reg_save").click().run()
     assert not at.exception
     assert [r.name for r in read_regions(path)] == ["new"]
@@ -270,11 +275,7 @@ def test_regions_page_saves_deleting_every_region_by_moving_the_file_aside(tmp_p
     assert any("no regions left" in c.value for c in at.caption)
     assert at.button(key="reg_save").disabled  # nothing more to save
     # drawn and deleted again: the earlier deleted version is kept beside the new one
-    at.session_state["reg_points"] = [[100.0, 100.0], [200.0, 200.0]]
-    at.run()
-    at.radio(key="reg_shape").set_value("rectangle")
-    at.text_input(key="reg_name").set_value("c")
-    at.button(key="reg_add").click().run()
+    _add_rectangle(at, "c")
     at.button(key="reg_save").click().run()
     at.selectbox(key="reg_delete").set_value("c")
     at.button(key="reg_do_delete").click().run()
