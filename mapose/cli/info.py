@@ -26,6 +26,11 @@ def symmetry_text(sk) -> str:
             "which mapose train uses for left/right flips")
 
 
+def _skeleton_lines(sk) -> list[str]:
+    return [f"keypoints:  {sk.n_keypoints} ({', '.join(sk.keypoints)})",
+            f"edges:      {sk.n_edges}; {symmetry_text(sk)}"]
+
+
 def describe_tracks(ds) -> list[str]:
     from mapose.core import get_skeleton, n_missing_fraction
 
@@ -34,8 +39,7 @@ def describe_tracks(ds) -> list[str]:
     fps = ds.attrs.get("fps")
     lines = [
         f"animals:    {ds.sizes['individuals']} ({', '.join(map(str, ds['individuals'].values))})",
-        f"keypoints:  {ds.sizes['keypoints']} ({', '.join(sk.keypoints)})",
-        f"edges:      {sk.n_edges}; {symmetry_text(sk)}",
+        *_skeleton_lines(sk),
         f"frames:     {ds.sizes['time']}"
         + (f" (video frames {int(frames[0])}..{int(frames[-1])})" if len(frames) else ""),
         f"fps:        {fps if fps else 'unknown'}",
@@ -57,8 +61,7 @@ def describe_labels(labels) -> list[str]:
         f"instances:  {len(inst)} ({n_user} placed by people, {len(inst) - n_user} predicted)",
         f"animals per frame: max {int(inst.counts().max()) if len(inst) else 0}",
         f"identities: {', '.join(labels.individuals) if labels.individuals else 'none'}",
-        f"keypoints:  {labels.skeleton.n_keypoints} ({', '.join(labels.skeleton.keypoints)})",
-        f"edges:      {labels.skeleton.n_edges}; {symmetry_text(labels.skeleton)}",
+        *_skeleton_lines(labels.skeleton),
         f"missing:    {100 * float(np.mean(~np.isfinite(inst.keypoints).all(-1))) if len(inst) else 0:.1f} "
         "% of keypoints",
         f"videos:     {', '.join(labels.videos()) or 'none (image files)'}",
@@ -72,11 +75,6 @@ def _read_json(path):
         return json.loads(path.read_text())
     except (OSError, ValueError):
         return {}
-
-
-def _skeleton_lines(sk) -> list[str]:
-    return [f"keypoints:  {sk.n_keypoints} ({', '.join(sk.keypoints)})",
-            f"edges:      {sk.n_edges}; {symmetry_text(sk)}"]
 
 
 def _global_step(ckpt) -> int:
