@@ -15,17 +15,6 @@ st.title("Tracking review")
 pose, video, ds = session_inputs()
 
 
-def free_name(path: Path) -> Path:
-    """``path``, or ``<name>-2``, ``-3``... beside it when a file is already there (never replaced)."""
-    if not path.exists():
-        return path
-    stem, suffix = path.name.split(".")[0], "".join(path.suffixes)
-    i = 2
-    while path.with_name(f"{stem}-{i}{suffix}").exists():
-        i += 1
-    return path.with_name(f"{stem}-{i}{suffix}")
-
-
 def save_target(pose_path: str) -> Path:
     """Where corrected identities are saved: the pose file itself, unless it is a SLEAP project with
     animals placed by people (saving tracks there would turn its labels into predictions): then a new
@@ -39,7 +28,9 @@ def save_target(pose_path: str) -> Path:
         except Exception:  # noqa: BLE001 - a file read as tracks but not as labels holds no labels
             return p
         if labels.is_user is not None and np.asarray(labels.is_user, bool).any():
-            return free_name(p.with_name(p.name.split(".")[0] + ".corrected.slp"))
+            from mapose.io._files import free_path
+
+            return free_path(p.with_name(p.name.split(".")[0] + ".corrected.slp"))
     return p
 
 
@@ -91,7 +82,9 @@ if ds is not None:
         n_animals = st.number_input("Number of animals", 1, 50, len(names), key="n_animals")
         if st.button("Re-track and list likely swaps", key="retrack"):
             p = Path(pose)
-            out_path = free_name(p.with_name(p.name.split(".")[0] + ".tracked" + "".join(p.suffixes)))
+            from mapose.io._files import free_path
+
+            out_path = free_path(p.with_name(p.name.split(".")[0] + ".tracked" + "".join(p.suffixes)))
             tracked, ev = retrack(pose, p.stat().st_mtime, int(n_animals), video)
             write_tracks(tracked, out_path)
             save_feature_table(ev, swaps_path(str(out_path)))

@@ -32,7 +32,7 @@ import numpy as np
 from mapose.core.skeleton import Skeleton
 from mapose.data.frames import find_media, read_image
 from mapose.errors import FormatError, MaposeError, ValidationError
-from mapose.io._files import PathLike, require_file
+from mapose.io._files import PathLike, free_path, require_file
 
 #: Edits kept for :meth:`LabelEditor.undo`.
 MAX_UNDO = 100
@@ -85,15 +85,6 @@ def _edit(method):
         return out
 
     return wrapper
-
-
-def _free_name(path: Path) -> Path:
-    """``<stem>-2.slp``, ``-3`` ... beside ``path``: the first name not taken."""
-    stem, suffix = path.name.split(".")[0], "".join(path.suffixes)
-    i = 2
-    while path.with_name(f"{stem}-{i}{suffix}").exists():
-        i += 1
-    return path.with_name(f"{stem}-{i}{suffix}")
 
 
 class LabelEditor:
@@ -151,8 +142,8 @@ class LabelEditor:
         if self._embedded:  # saving over a package would drop its frames
             default_out = self.path.with_name(self.path.name.split(".")[0] + ".labels.slp")
         self._format = fmt
-        if out is None and default_out != self.path and default_out.exists():
-            default_out = _free_name(default_out)  # a file already beside it (an earlier save?) is kept
+        if out is None and default_out != self.path:
+            default_out = free_path(default_out)  # a file already beside it (an earlier save?) is kept
         self.out = Path(out) if out is not None else default_out
         self._sk = slp_io._pick_skeleton(self._labels, self.path)
         self.skeleton: Skeleton = slp_io._to_skeleton(self._sk)

@@ -163,6 +163,19 @@ def require_model_folder(folder: PathLike, kind: str) -> Path:
     return p
 
 
+def free_path(path: PathLike) -> Path:
+    """``path`` when nothing is there, else the first of ``<name>-2<suffixes>``, ``-3`` ... beside it
+    that is free (``a.tracked.slp`` -> ``a-2.tracked.slp``): a new file never replaces one."""
+    p = Path(path)
+    if not p.exists():
+        return p
+    stem, suffix = p.name.split(".")[0], "".join(p.suffixes)
+    i = 2
+    while p.with_name(f"{stem}-{i}{suffix}").exists():
+        i += 1
+    return p.with_name(f"{stem}-{i}{suffix}")
+
+
 def check_folder_path(folder: PathLike, what: str = "the folder") -> Path:
     """Raise :class:`MaposeError` when ``folder``, or the nearest of its parents that exists, is a
     file, so that no folder can be made there; creates nothing.  ``what`` names the folder in the
