@@ -910,9 +910,9 @@ def _rename_window(col: str, sub: Mapping[str, str]) -> str:
     return col
 
 
-def _check_annotation_table(ann: pd.DataFrame, behaviours: Sequence[str], what: str) -> pd.DataFrame:
-    """A tidy annotation table: ``frame`` (and ``subject``, ``""`` when absent) with one 0/1 column
-    per behaviour and one row per (frame, subject); raise :class:`ValidationError` naming what is not."""
+def _check_annotation_table(ann: pd.DataFrame, what: str) -> pd.DataFrame:
+    """A tidy annotation table: ``frame`` (and ``subject``, ``""`` when absent) with one row per
+    (frame, subject); raise :class:`ValidationError` naming what is not.  Returns it with ``subject``."""
     if not isinstance(ann, pd.DataFrame):
         raise ValidationError(f"{what}: the annotations are a {type(ann).__name__}; expected a table (pandas "
                               "DataFrame, e.g. from mapose.io.annotations.read_annotations)")
@@ -931,6 +931,11 @@ def _check_annotation_table(ann: pd.DataFrame, behaviours: Sequence[str], what: 
         raise ValidationError(f"{what}: the annotations repeat frame {row['frame']}"
                               + (f" of {row['subject']!r}" if row["subject"] else "")
                               + f" ({int(dup.sum())} repeated row(s)); give each frame once")
+    return ann
+
+
+def _check_behaviour_values(ann: pd.DataFrame, behaviours: Sequence[str], what: str) -> None:
+    """Raise :class:`ValidationError` when a behaviour column holds anything but 0 and 1."""
     for b in behaviours:
         if b in ann.columns:
             vals = ann[b]
@@ -940,7 +945,6 @@ def _check_annotation_table(ann: pd.DataFrame, behaviours: Sequence[str], what: 
                 raise ValidationError(f"{what}: behaviour {b!r} has values other than 0 and 1 ({shown}, first at "
                                       f"frame {ann.loc[bad, 'frame'].iloc[0]}); write 1 where it happens and 0 "
                                       "where it does not (an empty cell is not read as 0)")
-    return ann
 
 
 def _match_subjects(labels: pd.DataFrame, subjects: Sequence[str], what: str) -> pd.DataFrame:
@@ -1014,13 +1018,13 @@ def training_table(
     sessions = list(sessions) if sessions is not None else [f"session{i}" for i in range(len(features))]
     if isinstance(behaviours, str):
         behaviours = [behaviours]
-    annotations = [_check_annotation_table(a, [], f"session {s!r}") for s, a in zip(sessions, annotations)]
+    annotations = [_check_annotation_table(a, f"session {s!r}") for s, a in zip(sessions, annotations)]
     if behaviours is None:
         behaviours = list(dict.fromkeys(
             c for a in annotations for c in a.columns if c not in ("frame", "subject")))
     Xs, Ys = [], []
     for sess, feat, ann in zip(sessions, features, annotations):
-        ann = _check_annotation_table(ann, behaviours, f"session {sess!r}")
+        _check_behaviour_values(ann, behaviours, f"session {sess!r}")
         subjects = list(dict.fromkeys(feat["subject"].astype(str)))
         sparse = bool(ann.attrs.get("annotated_only"))
         for_all = list(ann.attrs.get("annotated_for_all") or ())

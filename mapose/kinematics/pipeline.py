@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import xarray as xr
 
+from mapose.config import as_config
 from mapose.kinematics.cleaning import (
     calibrate,
     filter_by_confidence,
@@ -13,7 +14,6 @@ from mapose.kinematics.cleaning import (
     savgol_smooth,
     zeros_to_nan,
 )
-from mapose.config import as_config
 from mapose.kinematics.config import CalibrationConfig, CleaningConfig
 
 

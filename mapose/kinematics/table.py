@@ -341,7 +341,6 @@ def feature_table(
     (['individual_0|individual_1', 'individual_1|individual_0'], 100)
     """
     choice(mode, ("animal", "pair"), "feature table mode")
-    check_feature_input(ds, "the tracks", mode=mode)
     return feature_tables(ds, modes=(mode,), windows=windows, config=config, regions=regions)[mode]
 
 
@@ -373,13 +372,14 @@ def feature_tables(
 ) -> dict[str, pd.DataFrame]:
     """Several :func:`feature_table` modes at once, computing the animals' own features once.
 
-    Returns ``{mode: DataFrame}``; the pair table is empty (no rows) with fewer than 2 animals.
+    Returns ``{mode: DataFrame}``; the pair table is empty (no rows) with fewer than 2 animals,
+    unless it is the only table asked for: then that is an error, as in :func:`feature_table`.
     """
     for m in modes:
         choice(m, ("animal", "pair"), "feature table mode")
     windows = check_windows(windows)
     cfg = as_config(FeatureConfig, config, "the feature config")
-    check_feature_input(ds, "the tracks")
+    check_feature_input(ds, "the tracks", mode="pair" if tuple(modes) == ("pair",) else None)
     pos, t, kps, roles = _prepare(ds, cfg)
     n_i = pos.shape[3]
     names = [str(v) for v in ds["individuals"].values]
