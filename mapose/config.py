@@ -24,10 +24,14 @@ Cfg(sigma=3.0)
 from __future__ import annotations
 
 import dataclasses
+import functools
+import numbers
 import types
 import typing
 from pathlib import Path
 from typing import Any, Mapping, Sequence, TypeVar, Union
+
+import numpy as np
 
 from mapose.errors import ConfigError
 
@@ -85,23 +89,77 @@ def _convert(tp: Any, value: Any, where: str) -> Any:
             raise ConfigError(f"{where}: expected a mapping, got {value!r}")
         return dict(value)
     if tp is bool:
-        if not isinstance(value, bool):
+        if not isinstance(value, (bool, np.bool_)):
             raise ConfigError(f"{where}: expected true/false, got {value!r}")
-        return value
+        return bool(value)
     if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
             raise ConfigError(f"{where}: expected a number, got {value!r}")
         return float(value)
     if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            if isinstance(value, float) and value.is_integer():
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+            if isinstance(value, numbers.Real) and float(value).is_integer():
                 return int(value)
             raise ConfigError(f"{where}: expected an integer, got {value!r}")
-        return value
+        return int(value)
     if tp is str:
         if not isinstance(value, str):
             raise ConfigError(f"{where}: expected text, got {value!r}")
         return value
+    return value
+
+
+@functools.lru_cache(maxsize=None)
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def check_fields(obj: Any) -> None:
+    """Check and normalise every field of the dataclass instance ``obj`` against its type hint.
+
+    Call it first in a config's ``__post_init__``: a number given as text (``max_speed="1500"``)
+    or a single value where a list is wanted raises :class:`ConfigError` naming the field, as the
+    YAML reader does; numpy numbers become Python numbers and lists become tuples where the hint
+    says tuple.  Works on frozen dataclasses.
+    """
+    cls = type(obj)
+    hints = _hints(cls)
+    for f in dataclasses.fields(obj):
+        if f.name not in hints:
+            continue
+        value = getattr(obj, f.name)
+        new = _convert(hints[f.name], value, f"{cls.__name__}.{f.name}")
+        if new is not value:
+            object.__setattr__(obj, f.name, new)
+
+
+class CheckedConfig:
+    """Base of the config dataclasses: on construction every field is checked against its type
+    hint (:func:`check_fields`).  A subclass with its own ``__post_init__`` calls
+    ``super().__post_init__()`` first."""
+
+    def __post_init__(self) -> None:
+        check_fields(self)
+
+
+def as_number(value: Any, what: str, *, positive: bool = False, minimum: float | None = None,
+              maximum: float | None = None, optional: bool = False) -> float | None:
+    """``value`` as a finite float, or a :class:`ConfigError` naming ``what`` and the value.
+
+    Text (``"0.5"``), booleans, NaN and infinity are refused; None is allowed only with
+    ``optional``.  ``positive`` requires > 0; ``minimum`` / ``maximum`` are inclusive bounds.
+    """
+    if value is None and optional:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not np.isfinite(value):
+        raise ConfigError(f"{what} must be a number; got {value!r}")
+    value = float(value)
+    if positive and not value > 0:
+        raise ConfigError(f"{what} must be > 0; got {value:g}")
+    if minimum is not None and value < minimum:
+        raise ConfigError(f"{what} must be >= {minimum:g}; got {value:g}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{what} must be <= {maximum:g}; got {value:g}")
     return value
 
 
@@ -129,7 +187,7 @@ def from_dict(cls: type[T], data: Mapping[str, Any] | None, where: str = "") -> 
             f"unknown config key(s) {', '.join(prefix + k for k in unknown)} in {cls.__name__}; "
             f"allowed: {', '.join(sorted(fields))}"
         )
-    hints = typing.get_type_hints(cls)
+    hints = _hints(cls)
     kwargs = {k: _convert(hints[k], v, prefix + k) for k, v in data.items()}
     try:
         return cls(**kwargs)

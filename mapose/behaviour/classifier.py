@@ -40,6 +40,7 @@ from mapose.behaviour.validation import (
     grouped_folds,
     pr_curve,
 )
+from mapose.config import CheckedConfig
 from mapose.errors import ConfigError, FormatError, SkeletonError, ValidationError
 
 __all__ = [
@@ -619,7 +620,7 @@ def parse_rename(items: Optional[Sequence[str]]) -> dict[str, str]:
 
 
 @dataclass(frozen=True)
-class FeatureSpec:
+class FeatureSpec(CheckedConfig):
     """How a classifier's features are computed from pose (saved in the model manifest).
 
     Attributes
@@ -664,6 +665,7 @@ class FeatureSpec:
     regions: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.mode not in ("animal", "pair"):
             raise ConfigError(f"feature mode {self.mode!r}; allowed: animal, pair")
         w = tuple(int(x) for x in self.windows)
@@ -1215,6 +1217,7 @@ def train_classifier(
     PoseClassifier
     """
     from mapose.core import get_skeleton
+    from mapose.kinematics.windows import check_windows
 
     if isinstance(tracks, xr.Dataset):  # one session given as itself rather than in a list
         tracks = [tracks]
@@ -1257,7 +1260,7 @@ def train_classifier(
             f"frames, so train on files of one frame rate"
         )
     spec = FeatureSpec(
-        keypoints=tuple(keypoints), mode=mode, windows=tuple(windows),
+        keypoints=tuple(keypoints), mode=mode, windows=check_windows(windows),
         fps=next(iter(fps_set)), space_unit="cm" if cal[0] is not None else "px",
         feature_config=dict(feature_config or {}), cleaning=dict(cleaning or {}),
         motion_features=bool(motion_features),

@@ -50,7 +50,7 @@ import pandas as pd
 import xarray as xr
 
 from mapose.behaviour.bouts import find_bouts, min_bout_filter
-from mapose.config import choice
+from mapose.config import CheckedConfig, choice
 from mapose.errors import ConfigError, FormatError, SkeletonError, ValidationError
 from mapose.io._files import check_fps
 
@@ -96,7 +96,7 @@ Input = Union[xr.Dataset, pd.DataFrame]
 
 # --------------------------------------------------------------------------------------- config
 @dataclass(frozen=True)
-class ClusterConfig:
+class ClusterConfig(CheckedConfig):
     """Parameters of :class:`BehaviourClusterer` (the YAML of ``mapose cluster --config``).
 
     Attributes
@@ -173,6 +173,7 @@ class ClusterConfig:
     event_min_share: float = 0.5
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         choice(self.mode, ("animal", "pair"), "mode")
         choice(self.clusterer, ("hdbscan", "gmm"), "clusterer")
         choice(self.noise, ("keep", "assign"), "noise")
@@ -412,7 +413,9 @@ class BehaviourClusterer:
     def config(self) -> ClusterConfig:
         """The parameters, checked, as a :class:`ClusterConfig`."""
         p = self.get_params()
-        p["windows"] = tuple(int(w) for w in p["windows"])
+        from mapose.kinematics.windows import check_windows
+
+        p["windows"] = check_windows(p["windows"])
         p["exclude_features"] = tuple(str(w) for w in p["exclude_features"])
         p["compress_features"] = tuple(str(w) for w in p["compress_features"])
         return ClusterConfig(**p)
@@ -1003,6 +1006,10 @@ def mirror_events(mirrors: pd.DataFrame, min_share: float = 0.5, column: str = "
     """
     if not 0.0 <= float(min_share) <= 1.0:
         raise ValidationError(f"min_share must be in [0, 1], got {min_share}")
+    missing = [c for c in (column, "mirror", "share") if c not in getattr(mirrors, "columns", ())]
+    if missing:
+        raise ValidationError(f"mirrors must be the table of mirror_clusters ({column}, mirror, share, ...); it lacks "
+                              f"{', '.join(map(repr, missing))}")
     import networkx as nx
 
     graph = nx.Graph()
@@ -1048,6 +1055,10 @@ def dyad_events(labels: pd.DataFrame, mirrors: Optional[pd.DataFrame] = None, mi
         label) and ``cluster_b`` (``B|A``'s; ``-1`` where missing). ``attrs["events"]`` is the
         :func:`mirror_events` table.
     """
+    missing = [c for c in ("session", "frame", "subject", column) if c not in getattr(labels, "columns", ())]
+    if missing:
+        raise ValidationError(f"dyad events need a label table with columns session, frame, subject and {column!r}; "
+                              f"it lacks {', '.join(map(repr, missing))}")
     if mirrors is None:
         mirrors = mirror_clusters(labels, column=column)
     events = mirror_events(mirrors, min_share=min_share, column=column)
@@ -1089,6 +1100,15 @@ def _check_label_table(labels: pd.DataFrame) -> None:
     missing = [c for c in ("session", "frame", "subject", "cluster") if c not in labels.columns]
     if missing:
         raise ValidationError(f"label table lacks columns {missing}; has {list(labels.columns)}")
+    for column in ("frame", "cluster"):
+        values = labels[column]
+        if pd.api.types.is_integer_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            continue
+        numeric = pd.api.types.is_float_dtype(values)
+        bad = ~np.isfinite(values) | (values != values.round()) if numeric else np.ones(len(values), bool)
+        if bad.any():
+            raise ValidationError(f"label table: {column!r} holds {values[np.asarray(bad)].iloc[0]!r}; expected whole "
+                                  f"numbers ({'cluster ids, -1 = noise' if column == 'cluster' else 'video frames'})")
     repeated = labels.duplicated(subset=["session", "frame", "subject"])
     if repeated.any():
         row = labels[repeated].iloc[0]
@@ -1183,6 +1203,12 @@ def transition_graph(matrix: pd.DataFrame, min_probability: float = 0.05,
     """
     import networkx as nx
 
+    if (not isinstance(matrix, pd.DataFrame) or list(map(str, matrix.index)) != list(map(str, matrix.columns))
+            or not all(pd.api.types.is_numeric_dtype(t) for t in matrix.dtypes)):
+        raise ValidationError("transition_graph takes the matrix of transition_matrix(labels): square, numbers, the "
+                              "cluster ids as rows and columns; got "
+                              + (f"a table with columns {list(matrix.columns)[:6]}" if isinstance(matrix, pd.DataFrame)
+                                 else f"a {type(matrix).__name__}"))
     g = nx.DiGraph()
     frac = {}
     if stats is not None:
@@ -1237,6 +1263,12 @@ def typical_bouts(
         raise ConfigError(f"typical bouts per cluster (n) must be a whole number >= 1, got {n!r}")
     if len(labels) != len(reduced):
         raise ValidationError(f"{len(labels)} label rows but {len(reduced)} feature rows")
+    centers = np.asarray(centers, dtype=np.float64)
+    clusters = np.asarray(clusters).reshape(-1)
+    if centers.ndim != 2 or len(centers) != len(clusters) or centers.shape[1] != np.shape(reduced)[-1]:
+        raise ValidationError(f"centers have shape {centers.shape}; expected one row per cluster id ({len(clusters)}) "
+                              f"in the space of the reduced features ({np.shape(reduced)[-1]} columns): the model's "
+                              "centers_ and clusters_")
     lab = labels.reset_index(drop=True)
     cid = {int(c): i for i, c in enumerate(clusters)}
     lab_arr = lab["cluster"].to_numpy()
@@ -1353,11 +1385,10 @@ def save_model(model: BehaviourClusterer, folder: Union[str, Path]) -> Path:
     import skops.io as sio
 
     from mapose.config import to_dict
-    from mapose.io._files import atomic_path, atomic_write_bytes, atomic_write_text, json_ready
+    from mapose.io._files import atomic_path, atomic_write_bytes, atomic_write_text, ensure_folder, json_ready
 
     model._check_fitted()
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = ensure_folder(folder, "the clusters model")
     with atomic_path(folder / "arrays.npz") as tmp:
         np.savez(tmp, **{k: np.asarray(getattr(model, k)) for k in _ARRAYS})
     if isinstance(model.classifier_, _ConstantClassifier):

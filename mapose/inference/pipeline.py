@@ -27,6 +27,7 @@ from mapose.core.detections import Detections
 from mapose.decode import decode_batch, filter_instances, to_detections
 from mapose.decode.frame import (animal_extent_limit, edge_length_limits, model_min_keypoint_score,
                                  use_single_animal)
+from mapose.config import CheckedConfig
 from mapose.errors import ValidationError
 from mapose.inference.chunks import ChunkStore
 from mapose.inference.frames import BatchReader, Preprocess, probe_video
@@ -34,7 +35,7 @@ from mapose.inference.onnx_runtime import resolve_runtime, use_onnx, use_torch
 
 
 @dataclass(frozen=True)
-class DecodeOptions:
+class DecodeOptions(CheckedConfig):
     """Options of :func:`mapose.decode.decode_frame` used by the analysis (see there)."""
 
     peak_threshold: float = 0.1

@@ -270,6 +270,25 @@ def write_json(path: PathLike, value: Any, indent: int = 1) -> None:
     atomic_write_text(path, json.dumps(json_ready(value), indent=indent, allow_nan=False) + "\n")
 
 
+def read_json(path: PathLike, what: str = "JSON file") -> dict:
+    """The mapping stored in the JSON file ``path``; a missing, unreadable or damaged file, or one
+    that holds no mapping, raises a :class:`~mapose.errors.MaposeError` naming it and ``what``."""
+    import json
+
+    from mapose.errors import FormatError
+
+    p = require_file(path, what)
+    try:
+        value = json.loads(p.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise FormatError(f"{p}: cannot read the {what} (not valid JSON: {exc})") from None
+    except OSError as exc:
+        raise FormatError(f"{p}: cannot read the {what} ({exc.strerror or exc})") from None
+    if not isinstance(value, dict):
+        raise FormatError(f"{p}: the {what} holds {type(value).__name__}, not a mapping of keys")
+    return value
+
+
 def atomic_write_bytes(path: PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically."""
     with atomic_path(path) as tmp:

@@ -49,6 +49,7 @@ from typing import Optional, Sequence
 import numpy as np
 import pandas as pd
 
+from mapose.config import as_number
 from mapose.errors import FormatError, ValidationError
 from mapose.io._files import PathLike, atomic_path, require_file
 
@@ -104,8 +105,11 @@ def read_annotations(
     name = format or _sniff(p)
     if name not in FORMATS:
         raise FormatError(f"unknown annotation format {name!r}; known: {', '.join(FORMATS)}")
-    if n_frames is not None and int(n_frames) < 0:
-        raise ValidationError(f"n_frames must be >= 0, got {n_frames}")
+    if n_frames is not None:
+        n = as_number(n_frames, "n_frames (frames of the video)", minimum=0)
+        if not n.is_integer():
+            raise ValidationError(f"n_frames must be a whole number of frames, got {n_frames}")
+        n_frames = int(n)
     if name == "frames":
         table = _read_frames(p)
     elif name == "intervals":

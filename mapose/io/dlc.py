@@ -842,6 +842,12 @@ def read_labels(path: PathLike, config: Union[None, bool, PathLike] = None) -> L
     """
     p = Path(path)
     table = _load_table(p)
+    if len(table.index) and all(_is_frame_number(v) for v in table.index):
+        raise FormatError(
+            f"{p}: holds pose tracks of a video (its rows are frame numbers, not labelled images), not labelled "
+            f"frames; read it as tracks, or make a labelling project of frames of its video with "
+            f"'mapose extract-frames VIDEO --tracks {p.name}'"
+        )
     sk = _skeleton_for(table, p, config)
     perm = [table.bodyparts.index(k) for k in sk.keypoints]
     xy = table.xy[:, :, perm]
@@ -881,6 +887,13 @@ def read_labels(path: PathLike, config: Union[None, bool, PathLike] = None) -> L
         root=str(_project_root(p)),
         source=str(p),
     )
+
+
+def _is_frame_number(entry) -> bool:
+    """Whether a row name of a DeepLabCut table is a frame number (a tracks file) rather than an image."""
+    if isinstance(entry, tuple):
+        return False
+    return isinstance(entry, (int, np.integer)) or (isinstance(entry, str) and entry.strip().isdigit())
 
 
 def _image_name(ref: ImageRef, digits: int) -> str:

@@ -20,6 +20,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 import xarray as xr
 
+from mapose.config import as_number
 from mapose.core.tracks import validate_tracks
 from mapose.errors import ConfigError, ValidationError
 from mapose.kinematics._arrays import quiet_nan
@@ -55,7 +56,7 @@ def _time_first(ds: xr.Dataset) -> tuple[np.ndarray, tuple[int, ...], tuple[str,
     da = ds["position"]
     dims = da.dims
     moved = np.moveaxis(da.values, da.get_axis_num("time"), 0)
-    return moved.reshape(moved.shape[0], -1), moved.shape, dims
+    return moved.reshape(moved.shape[0], int(np.prod(moved.shape[1:]))), moved.shape, dims
 
 
 def _back(flat: np.ndarray, shape: tuple[int, ...], ds: xr.Dataset) -> np.ndarray:
@@ -95,8 +96,7 @@ def filter_by_confidence(ds: xr.Dataset, threshold: float) -> xr.Dataset:
         exceed 1).
     """
     _check_tracks(ds)
-    if not np.isfinite(threshold):
-        raise ConfigError(f"confidence threshold must be a finite number, got {threshold!r}")
+    threshold = as_number(threshold, "confidence threshold")
     conf = ds["confidence"]
     keep = (conf >= threshold) | conf.isnull()
     pos = ds["position"]
@@ -259,8 +259,7 @@ def outlier_mask(ds: xr.Dataset, max_speed: float) -> xr.DataArray:
         Boolean ``(time, keypoints, individuals)``.
     """
     _check_tracks(ds)
-    if not (np.isfinite(max_speed) and max_speed > 0):
-        raise ConfigError(f"max_speed must be a positive number, got {max_speed!r}")
+    max_speed = as_number(max_speed, "max_speed", positive=True)
     pos = ds["position"].transpose("time", "space", "keypoints", "individuals")
     p = pos.values
     t = np.asarray(ds["time"].values, dtype=np.float64)
@@ -334,21 +333,18 @@ def calibrate(
             if len(known_length) != 3:
                 raise ConfigError(f"known_length must be (keypoint_a, keypoint_b, cm), got {known_length!r}")
             a, b, cm = known_length
-            if not (np.isfinite(cm) and cm > 0):
-                raise ConfigError(f"known_length: length must be a positive number of cm, got {cm!r}")
+            cm = as_number(cm, "known_length: the length in cm", positive=True)
             with quiet_nan():
                 med = float(np.nanmedian(body_length(ds, a, b).values))
             if not np.isfinite(med) or med <= 0:
                 raise ConfigError(f"known_length: no frame has both {a!r} and {b!r}; cannot calibrate")
             px_per_cm = med / float(cm)
-        if not (np.isfinite(px_per_cm) and px_per_cm > 0):
-            raise ConfigError(f"px_per_cm must be a positive number, got {px_per_cm!r}")
+        px_per_cm = as_number(px_per_cm, "px_per_cm", positive=True)
         out["position"] = ds["position"] / float(px_per_cm)
         out.attrs["space_unit"] = "cm"
         out.attrs["px_per_cm"] = float(px_per_cm)
     if fps is not None:
-        if not (np.isfinite(fps) and fps > 0):
-            raise ConfigError(f"fps must be a positive number, got {fps!r}")
+        fps = as_number(fps, "fps", positive=True)
         old = ds.attrs.get("fps")
         if old and abs(float(old) - float(fps)) > 1e-9 * float(fps):
             raise ConfigError(f"tracks already have fps={old}; asked to calibrate with fps={fps}")

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal, Optional, Sequence
 
+from mapose.config import CheckedConfig
 from mapose.errors import ConfigError, SkeletonError
 
 #: Statistics the window features can compute.
@@ -25,7 +26,7 @@ TAIL_BASE_NAMES = ("tailbase", "tailroot", "basetail", "tailstart", "tail1", "ta
 
 
 @dataclass(frozen=True)
-class FeatureConfig:
+class FeatureConfig(CheckedConfig):
     """Which keypoints the features use, and feature options.
 
     Attributes
@@ -70,6 +71,7 @@ class FeatureConfig:
     pair_own_features: Literal["all", "base", "none"] = "all"
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         bad = [s for s in self.window_stats if s not in WINDOW_STATS]
         if bad:
             raise ConfigError(f"unknown window statistic(s) {bad}; allowed: {', '.join(WINDOW_STATS)}")
@@ -160,7 +162,7 @@ def resolve_roles(keypoints: Sequence[str], cfg: Optional[FeatureConfig] = None)
 
 
 @dataclass(frozen=True)
-class CleaningConfig:
+class CleaningConfig(CheckedConfig):
     """Cleaning steps, run in this fixed order by :func:`mapose.kinematics.clean`.
 
     1. ``zeros_are_missing``: points at exactly (0, 0) become NaN;
@@ -187,7 +189,7 @@ class CleaningConfig:
 
 
 @dataclass(frozen=True)
-class CalibrationConfig:
+class CalibrationConfig(CheckedConfig):
     """Pixels -> cm and frames -> seconds (see :func:`mapose.kinematics.calibrate`)."""
 
     px_per_cm: Optional[float] = None
@@ -196,7 +198,7 @@ class CalibrationConfig:
 
 
 @dataclass(frozen=True)
-class FeaturesRunConfig:
+class FeaturesRunConfig(CheckedConfig):
     """Everything ``mapose features --config`` reads: cleaning, calibration, features."""
 
     cleaning: CleaningConfig = field(default_factory=CleaningConfig)

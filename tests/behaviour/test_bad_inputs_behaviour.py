@@ -309,3 +309,29 @@ def test_clustering_refuses_sessions_in_other_units_rates_or_skeletons():
         typical_bouts(labels, model.reduced_, model.centers_, model.clusters_, fps=float("nan"))
     with pytest.raises(ValidationError, match="no column for behaviour\\(s\\) 'groom'"):
         bout_table(pd.DataFrame({"frame": [0, 1], "subject": "m", "walk": [0, 1]}), ["groom"])
+
+
+def test_cluster_tables_of_the_wrong_kind_are_named():
+    """Found by a sweep of the Python API: text cluster ids, a label table where the transition matrix
+    is wanted, mirrors of the wrong table, centres that do not fit the clusters, a model saved onto a file."""
+    from mapose.behaviour.clustering import dyad_events, transition_graph, transition_matrix
+
+    frames = np.arange(20)
+    labels = pd.DataFrame({"session": "s", "frame": np.r_[frames, frames], "subject": ["A|B"] * 20 + ["B|A"] * 20,
+                           "cluster": np.r_[frames // 10, 1 - frames // 10]})
+    with pytest.raises(ValidationError, match=r"'cluster' holds '0'; expected whole numbers"):
+        transition_matrix(labels.assign(cluster=labels["cluster"].astype(str)))
+    assert transition_matrix(labels.assign(cluster=labels["cluster"].astype(float))).shape == (2, 2)
+    with pytest.raises(ValidationError, match="transition_graph takes the matrix of transition_matrix"):
+        transition_graph(labels)
+    assert sorted(transition_graph(transition_matrix(labels)).nodes) == [0, 1]
+    with pytest.raises(ValidationError, match="mirrors must be the table of mirror_clusters.*lacks 'mirror', 'share'"):
+        dyad_events(labels, mirrors=labels)
+    with pytest.raises(ValidationError, match="dyad events need a label table.*lacks 'label'"):
+        dyad_events(labels, column="label")
+    reduced = np.zeros((40, 3))
+    with pytest.raises(ValidationError, match=r"centers have shape \(1, 3\); expected one row per cluster id \(2\)"):
+        typical_bouts(labels, reduced, np.zeros((1, 3)), np.array([0, 1]))
+    with pytest.raises(ValidationError, match=r"centers have shape \(2, 2\)"):
+        typical_bouts(labels, reduced, np.zeros((2, 2)), np.array([0, 1]))
+    assert len(typical_bouts(labels, reduced, np.zeros((2, 3)), np.array([0, 1]), n=1)) == 2

@@ -147,3 +147,16 @@ def test_the_python_api_names_bad_tracks_configs_and_windows():
         feature_table(ds, windows=5)
     with pytest.raises(ConfigError, match="window sizes are positive integers"):
         feature_table(ds, windows=(2.5,))
+    # numbers given as text are named, not handed on to numpy
+    from mapose.kinematics import calibrate, contact, filter_by_confidence, outlier_mask, region_summary
+    from mapose.core.regions import Region
+
+    for call, words in ((lambda: filter_by_confidence(ds, "0.5"), "confidence threshold must be a number; got '0.5'"),
+                        (lambda: outlier_mask(ds, "x"), "max_speed must be a number; got 'x'"),
+                        (lambda: calibrate(ds, px_per_cm="10"), "px_per_cm must be a number; got '10'"),
+                        (lambda: calibrate(ds, fps="25"), "fps must be a number; got '25'"),
+                        (lambda: contact(ds, "5"), r"contact threshold \(a distance\) must be a number"),
+                        (lambda: region_summary(ds, [Region.rectangle("r", 0, 0, 10, 10)], min_visit="0.2"),
+                         r"min_visit \(time units\) must be a number; got '0.2'")):
+        with pytest.raises(ConfigError, match=words):
+            call()
