@@ -227,3 +227,19 @@ def identity_colours(n: int) -> list[str]:
     from mapose.viz.overlay import identity_colour
 
     return ["#%02x%02x%02x" % identity_colour(i) for i in range(n)]
+
+
+def optional_table(path: Path, what: str, columns=(), problems: Optional[list] = None, **read_csv):
+    """The table at ``path`` (None if it is not there); a damaged one is left out, with its problem
+    added to ``problems`` for the page to show."""
+    from mapose.errors import MaposeError
+    from mapose.io.tables import read_table
+
+    if not path.exists():
+        return None
+    try:
+        return read_table(path, what, columns, **read_csv)
+    except MaposeError as exc:
+        if problems is not None:
+            problems.append(str(exc))
+        return None

@@ -63,7 +63,7 @@ if ds is not None:
     if isinstance(found, tuple):
         c1.caption(f"{found[0]:.4g} px/cm from region {found[1]!r} of {Path(own).name} and its real size (size_cm)")
     elif isinstance(found, str):
-        c1.caption(f"the regions of {Path(own).name} give no calibration: {found}")
+        c1.warning(f"the regions of {Path(own).name} give no calibration: {found}")
     conf = c2.slider("Drop points below confidence", 0.0, 1.0, 0.0, 0.05, key="kconf")
     unit = "cm" if px_per_cm else "px"
     try:

@@ -1,7 +1,6 @@
 """Behaviour clusters: embedding, ethogram linked to the video (click a frame to see it with every animal's pose
 and label), transitions, what sets each cluster apart; play a cluster's most typical bouts."""
 
-import json
 import sys
 from pathlib import Path
 
@@ -10,7 +9,8 @@ import pandas as pd
 import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the apps/ folder, for _common
-from _common import MAX_POINTS, _mtime, read_frame, regions_file, run_command, session_inputs  # noqa: E402
+from _common import (MAX_POINTS, _mtime, optional_table, read_frame, regions_file, run_command,  # noqa: E402
+                     session_inputs)
 
 st.set_page_config(page_title="mapose · Behaviour clusters", layout="wide")
 st.title("Behaviour clusters")
@@ -22,22 +22,40 @@ def default_folder(pose_path: str) -> str:
     return str(p.with_name(p.name.split(".")[0] + "_clusters"))
 
 
+LABEL_COLUMNS = ("session", "subject", "frame", "cluster")
+
+
 @st.cache_data(show_spinner=False, max_entries=4)
 def load_results(folder: str, mtime: float):
+    """The tables of ``mapose cluster``'s results folder and the problems of those that could not be
+    read (``labels.csv`` itself must be readable: a MaposeError otherwise)."""
+    from mapose.errors import MaposeError
+    from mapose.io._files import read_json
+    from mapose.io.tables import read_table
+
     f = Path(folder)
-    labels = pd.read_csv(f / "labels.csv")
-    stats = pd.read_csv(f / "cluster_stats.csv") if (f / "cluster_stats.csv").exists() else None
-    bouts = pd.read_csv(f / "typical_bouts.csv") if (f / "typical_bouts.csv").exists() else None
-    trans = pd.read_csv(f / "transitions.csv", index_col=0) if (f / "transitions.csv").exists() else None
-    summary = json.loads((f / "summary.json").read_text()) if (f / "summary.json").exists() else {}
-    return labels, stats, bouts, trans, summary
+    labels = read_table(f / "labels.csv", "cluster labels table", LABEL_COLUMNS)
+    problems: list = []
+    stats = optional_table(f / "cluster_stats.csv", "cluster statistics table", problems=problems)
+    bouts = optional_table(f / "typical_bouts.csv", "typical bouts table", ("cluster", "subject", "start", "stop"),
+                           problems)
+    trans = optional_table(f / "transitions.csv", "transition matrix", problems=problems, index_col=0)
+    summary = {}
+    if (f / "summary.json").exists():
+        try:
+            summary = read_json(f / "summary.json", "clustering summary")
+        except MaposeError as exc:
+            problems.append(str(exc))
+    return labels, stats, bouts, trans, summary, problems
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def load_dyads(folder: str, mtime: float):
-    """``dyad_events.csv`` (pair mode: one row per pair of animals and frame), or None."""
-    f = Path(folder) / "dyad_events.csv"
-    return pd.read_csv(f, keep_default_na=False) if f.exists() else None
+    """``dyad_events.csv`` (pair mode: one row per pair of animals and frame) or None, and its problem."""
+    problems: list = []
+    table = optional_table(Path(folder) / "dyad_events.csv", "dyad events table",
+                           ("session", "subject", "frame", "event", "actor"), problems, keep_default_na=False)
+    return table, problems
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -182,7 +200,21 @@ if ds is not None:
             else:
                 st.rerun()
     else:
-        labels, stats, bouts, trans, summary = load_results(folder, _mtime(str(Path(folder) / "labels.csv")))
+        from mapose.errors import MaposeError
+
+        try:
+            labels, stats, bouts, trans, summary, problems = load_results(
+                folder, _mtime(str(Path(folder) / "labels.csv")))
+        except MaposeError as exc:
+            st.error(f"{exc}. Cluster again (`mapose cluster POSE… --out {folder}`) or give another results folder.")
+            st.stop()
+        for problem in problems:
+            st.warning(f"{problem}; left out")
+        sessions = sorted(labels["session"].astype(str).unique())
+        if Path(pose).stem not in sessions:
+            st.warning(f"these results hold no session named {Path(pose).stem!r} (the open pose file); they hold "
+                       f"{', '.join(sessions[:5])}{' ...' if len(sessions) > 5 else ''}. The ethogram shows their rows "
+                       "over this video's frames: open the pose file they were made from, or cluster this one.")
         n_clusters = int((labels["cluster"] >= 0).any() and labels.loc[labels.cluster >= 0, "cluster"].nunique())
         st.write(f"**{n_clusters}** clusters · mode **{summary.get('mode', '?')}** · "
                  f"{100 * float(np.mean(labels['cluster'] >= 0)):.1f} % of frames assigned · "
@@ -191,9 +223,14 @@ if ds is not None:
         model_dir = Path(folder) / "model"
         with left:
             st.subheader("Embedding")
+            embedding = None
             if model_dir.exists():
-                st.scatter_chart(load_embedding(str(model_dir), _mtime(str(model_dir))), x="x", y="y",
-                                 color="cluster", size=6)
+                try:
+                    embedding = load_embedding(str(model_dir), _mtime(str(model_dir)))
+                except MaposeError as exc:
+                    st.warning(f"{exc}; the embedding is left out")
+            if embedding is not None:
+                st.scatter_chart(embedding, x="x", y="y", color="cluster", size=6)
             elif (Path(folder) / "embedding.png").exists():
                 st.image(str(Path(folder) / "embedding.png"))
         with right:
@@ -204,7 +241,9 @@ if ds is not None:
                 with st.expander("Transition matrix"):
                     st.dataframe(trans.round(3), width="stretch")
         st.subheader("Ethogram")
-        dyads = load_dyads(folder, _mtime(str(Path(folder) / "dyad_events.csv")))
+        dyads, dyad_problems = load_dyads(folder, _mtime(str(Path(folder) / "dyad_events.csv")))
+        for problem in dyad_problems:
+            st.warning(f"{problem}; the pairs' events are left out")
         view = "ordered"
         if dyads is not None:
             view = st.radio("Rows", ["ordered", "pairs"], horizontal=True, key="cl_view",
@@ -238,19 +277,25 @@ if ds is not None:
                        "yes/no feature such as contact, its share of frames), in the features' units.")
             if (Path(folder) / "cluster_profiles.png").exists():
                 st.image(str(Path(folder) / "cluster_profiles.png"))
-            mirrors = Path(folder) / "cluster_mirrors.csv"
-            if mirrors.exists():
+            mirrors = optional_table(Path(folder) / "cluster_mirrors.csv", "cluster mirrors table",
+                                     ("cluster", "mirror", "symmetric", "share"), more := [])
+            for problem in more:
+                st.warning(f"{problem}; left out")
+            if mirrors is not None:
                 seen = [(f"{r.cluster} (both)" if r.symmetric else f"{r.cluster} ↔ {r.mirror}")
                         + f" ({100 * r.share:.0f} % of frames)"
-                        for r in pd.read_csv(mirrors).itertuples()
+                        for r in mirrors.itertuples()
                         if r.cluster >= 0 and r.mirror >= 0 and (r.symmetric or r.cluster < r.mirror)]
                 if seen:
                     st.caption("Pair clusters seen from the partner's side (one event, two rows A|B and B|A): "
                                + " · ".join(seen))
             with st.expander("Every feature (medians)"):
-                table = pd.read_csv(profiles)
-                st.dataframe(table.pivot(index="feature", columns="cluster", values="value").round(3),
-                             width="stretch")
+                table = optional_table(profiles, "cluster profiles table", ("feature", "cluster", "value"), more := [])
+                if table is None:
+                    st.warning(f"{more[0]}; left out")
+                else:
+                    st.dataframe(table.pivot(index="feature", columns="cluster", values="value").round(3),
+                                 width="stretch")
         else:
             st.caption("Results from an older mapose: run `mapose cluster` again to describe each cluster by its "
                        "features.")
@@ -260,10 +305,12 @@ if ds is not None:
             if (Path(folder) / "cluster_regions.png").exists():
                 st.image(str(Path(folder) / "cluster_regions.png"))
             with st.expander("Table (every session of the results)"):
-                st.dataframe(pd.read_csv(saved), width="stretch")
+                table = optional_table(saved, "cluster regions table", problems=(more := []))
+                if table is None:
+                    st.warning(f"{more[0]}; left out")
+                else:
+                    st.dataframe(table, width="stretch")
         elif own_regions:
-            from mapose.errors import MaposeError
-
             try:
                 where = session_by_region(str(Path(folder) / "labels.csv"), _mtime(str(Path(folder) / "labels.csv")),
                                           pose, own_regions, _mtime(own_regions), video or "")

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the apps/ folder, for _common
-from _common import MAX_POINTS, _mtime, regions_file, run_command, session_inputs  # noqa: E402
+from _common import MAX_POINTS, _mtime, optional_table, regions_file, run_command, session_inputs  # noqa: E402
 
 st.set_page_config(page_title="mapose · Classifiers", layout="wide")
 st.title("Behaviour classifiers")
@@ -114,7 +114,11 @@ if ds is not None:
     mdir = Path(model_dir)
     if (mdir / "validation.csv").exists():
         st.subheader("Cross-validated metrics (never tested on a session it was trained on)")
-        st.dataframe(pd.read_csv(mdir / "validation.csv"), width="stretch", hide_index=True)
+        validation = optional_table(mdir / "validation.csv", "cross-validation table", problems=(problems := []))
+        if validation is None:
+            st.warning(f"{problems[0]}; train again to measure it")
+        else:
+            st.dataframe(validation, width="stretch", hide_index=True)
         cols = st.columns(2)
         if (mdir / "pr_curves.png").exists():
             cols[0].image(str(mdir / "pr_curves.png"), caption="precision–recall curves")
@@ -137,20 +141,25 @@ if ds is not None:
             else:
                 st.success(f"predicted: {results}")
         pred_csv = results / f"{stem}.csv"
-        if pred_csv.exists():
-            pred = pd.read_csv(pred_csv)
+        pred = optional_table(pred_csv, "table of predictions", ("frame", "subject"), problems := [])
+        if problems:
+            st.warning(f"{problems[0]}; predict again")
+        if pred is not None:
             probs = [c for c in pred.columns if c.endswith("_prob")]
             subj = st.selectbox("Subject", sorted(pred["subject"].astype(str).unique()), key="clf_subject")
             sel = pred[pred["subject"].astype(str) == subj].set_index("frame")[probs]
             st.line_chart(sel.iloc[:: max(1, len(sel) // MAX_POINTS)])
             if (results / f"{stem}_ethogram.png").exists():
                 st.image(str(results / f"{stem}_ethogram.png"), caption="ethogram of predictions")
-            if (results / f"{stem}_bouts.csv").exists():
+            bouts = optional_table(results / f"{stem}_bouts.csv", "table of predicted bouts", problems=problems)
+            if bouts is not None:
                 with st.expander("Predicted bouts"):
-                    st.dataframe(pd.read_csv(results / f"{stem}_bouts.csv"), width="stretch")
-            if (results / f"{stem}_regions.csv").exists():
+                    st.dataframe(bouts, width="stretch")
+            where = optional_table(results / f"{stem}_regions.csv", "table of behaviours by region", problems=problems)
+            for problem in problems:
+                st.warning(f"{problem}; left out")
+            if where is not None:
                 st.caption("Where each behaviour happens: the share of its frames inside each area, the share of "
                            "the time there that it takes, and (enrichment) how many times more it happens there "
                            "than the animals' time there alone explains")
-                st.dataframe(pd.read_csv(results / f"{stem}_regions.csv").round(3), width="stretch",
-                             hide_index=True)
+                st.dataframe(where.round(3), width="stretch", hide_index=True)

@@ -188,10 +188,24 @@ preds = {}
 if pred_path:
     from mapose.errors import MaposeError
 
-    try:
-        preds = _predictions(pred_path, Path(pred_path).stat().st_mtime, n_frames)
-    except (MaposeError, OSError) as exc:
-        st.sidebar.error(str(exc))
+    if not Path(pred_path).is_file():
+        st.sidebar.error(f"{pred_path}: predictions file not found" if not Path(pred_path).exists()
+                         else f"{pred_path}: is a folder; expected a predictions CSV (mapose classify predict)")
+    else:
+        try:
+            preds = _predictions(pred_path, Path(pred_path).stat().st_mtime, n_frames)
+        except (MaposeError, OSError) as exc:
+            st.sidebar.error(str(exc))
+    strangers = sorted({s for _, s in preds} - set(subjects) - {""})
+    if strangers:
+        st.sidebar.warning(f"{Path(pred_path).name} predicts for animals this pose file does not have "
+                           f"({', '.join(s.replace('|', ' → ') for s in strangers[:4])}): predictions for another "
+                           "session? They are not compared with your annotations.")
+strangers = [s for s in ed.subjects if s not in subjects and s != ""]
+if strangers:
+    st.warning(f"{Path(path).name} annotates animals this pose file does not have "
+               f"({', '.join(s.replace('|', ' → ') for s in strangers[:4])}{' ...' if len(strangers) > 4 else ''}): "
+               f"are these the annotations of another session? This session's animals: {', '.join(names)}.")
 
 behaviour = S.get("ann_behaviour")
 if behaviour not in ed.behaviours:

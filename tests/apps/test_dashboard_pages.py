@@ -756,3 +756,75 @@ def test_cluster_and_classifier_pages_refuse_a_folder_of_another_kind(session, t
         assert not at.exception, [e.value for e in at.exception]
         assert any("is a pose model folder (from 'mapose train --out')" in e.value for e in at.error), name
     assert sorted(p.name for p in other.iterdir()) == before
+
+
+def _cluster_labels(session, name: str) -> pd.DataFrame:
+    """A results table of `mapose cluster` (pair mode) written by hand for session ``name``."""
+    frames = np.arange(128)
+    return pd.concat([pd.DataFrame({"session": name, "subject": subject, "frame": frames, "cluster": frames // 40})
+                      for subject in ("F|M", "M|F")])
+
+
+def test_clusters_page_names_damaged_result_files(session):
+    """An empty labels table stops the page with its name; a damaged summary, typical-bouts table,
+    mirrors table or model beside readable labels is named and left out; results of another session
+    are said to be so."""
+    folder = session.with_name("two_flies_clusters")
+    folder.mkdir()
+    labels = folder / "labels.csv"
+    labels.write_text("")
+    at = page("pages/4_Behaviour_clusters.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    errors = [e.value for e in at.error]
+    assert any("labels.csv: the cluster labels table is empty" in e for e in errors), errors
+
+    _cluster_labels(session, "two_flies").to_csv(labels, index=False)
+    (folder / "summary.json").write_text("{not json")
+    (folder / "typical_bouts.csv").write_text("a,b\n1,2\n")
+    (folder / "cluster_profiles.csv").write_text("feature,cluster,value\nspeed,0,1.5\n")
+    (folder / "cluster_mirrors.csv").write_text("")
+    (folder / "model").mkdir()
+    for name in ("manifest.json", "estimators.skops"):  # a classifier where the clusters model should be
+        (folder / "model" / name).write_text("{}")
+    at = page("pages/4_Behaviour_clusters.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    warned = " | ".join(w.value for w in at.warning)
+    assert "summary.json: cannot read the clustering summary (not valid JSON" in warned
+    assert ("typical_bouts.csv: not a typical bouts table: it has no 'cluster', 'subject', 'start', 'stop' column"
+            in warned)
+    assert "cluster_mirrors.csv: the cluster mirrors table is empty" in warned
+    assert "model: is a behaviour classifier folder" in warned and "the embedding is left out" in warned
+    assert "no session named" not in warned
+    assert at.selectbox(key="cl_subject").options == ["F|M", "M|F"]
+
+    _cluster_labels(session, "another_video").to_csv(labels, index=False)
+    at = page("pages/4_Behaviour_clusters.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("these results hold no session named 'two_flies'" in w.value and "another_video" in w.value
+               for w in at.warning), [w.value for w in at.warning]
+
+
+def test_classifiers_page_names_damaged_result_files(session):
+    model = session.with_name("behaviour_classifier")
+    (model / "predictions").mkdir(parents=True)
+    (model / "validation.csv").write_text("")
+    (model / "predictions" / "two_flies.csv").write_text("frame,close_prob\n0,0.5\n")
+    at = page("pages/5_Classifiers.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    warned = " | ".join(w.value for w in at.warning)
+    assert "validation.csv: the cross-validation table is empty; train again" in warned
+    assert "two_flies.csv: not a table of predictions: it has no 'subject' column" in warned
+
+
+def test_behaviour_annotation_page_names_annotations_of_other_animals(session):
+    ann = session.with_name("other.bouts.csv")
+    ann.write_text("behaviour,subject,start,stop\nchase,track_0|track_1,10,20\n")
+    at = page("pages/7_Behaviour_annotation.py")
+    at.session_state["ann_path_default"] = str(ann)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("other.bouts.csv annotates animals this pose file does not have (track_0 → track_1)" in w.value
+               for w in at.warning), [w.value for w in at.warning]
+    at.sidebar.text_input(key="ann_pred_path").set_value(str(session.with_name("nope.csv"))).run()
+    assert any(e.value.endswith("nope.csv: predictions file not found") for e in at.sidebar.error)

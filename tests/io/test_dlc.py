@@ -538,3 +538,15 @@ def test_truncated_h5_gives_one_line(tmp_path):
         dlc.read_tracks(cut)
     msg = str(exc.value)
     assert str(cut) in msg and "truncated" in msg and "\n" not in msg
+
+
+@pytest.mark.parametrize("suffix", [".h5", ".csv"])
+def test_a_tracks_file_read_as_labels_is_named_as_tracks(tmp_path, suffix):
+    """A video's predictions (rows are frame numbers) opened where labelled frames are wanted (the
+    Labelling page, `mapose train --labels`) say what they are and how to label that video."""
+    out = tmp_path / f"pred{suffix}"
+    write_tracks(example_tracks(), out)
+    with pytest.raises(FormatError, match=r"holds pose tracks of a video \(its rows are frame numbers, not labelled "
+                                          r"images\).*'mapose extract-frames VIDEO --tracks pred"):
+        read_labels(out)
+    assert read_tracks(out).sizes["time"] == 6
