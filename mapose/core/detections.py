@@ -54,6 +54,9 @@ class Detections:
     source: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.skeleton, Skeleton):
+            raise ValidationError(f"Detections.skeleton must be a Skeleton (mapose.core.Skeleton); got "
+                                  f"{type(self.skeleton).__name__}")
         frame = np.asarray(self.frame, dtype=np.int64).reshape(-1)
         n = frame.shape[0]
         k = self.skeleton.n_keypoints

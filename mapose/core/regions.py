@@ -242,7 +242,13 @@ class Region:
 
 
 def check_regions(regions: Iterable[Region], what: str = "regions") -> tuple[Region, ...]:
-    """Return ``regions`` as a tuple after checking there is at least one and names are unique."""
+    """Return ``regions`` as a tuple after checking there is at least one and names are unique
+    (one :class:`Region` given on its own counts as a list of one)."""
+    if isinstance(regions, Region):
+        regions = [regions]
+    if isinstance(regions, (str, bytes)) or not hasattr(regions, "__iter__"):
+        raise ValidationError(f"{what}: expected a list of Region objects (e.g. from mapose.io.read_regions), "
+                              f"got {type(regions).__name__}")
     out = tuple(regions)
     if not out:
         raise ValidationError(f"{what}: no region given")

@@ -82,6 +82,9 @@ def make_tracks(
     for name, value in (("keypoints", keypoints), ("individuals", individuals)):
         if isinstance(value, (str, bytes)):
             raise ValidationError(f"{name} must be a list of names; got the single string {value!r}")
+    if skeleton is not None and not isinstance(skeleton, Skeleton):
+        raise ValidationError(f"skeleton must be a Skeleton (mapose.core.Skeleton, or mapose.io.read_skeleton(PATH)); "
+                              f"got {type(skeleton).__name__}: keypoint names alone go in keypoints=")
     if skeleton is None:
         if keypoints is None:
             raise ValidationError("make_tracks needs keypoints or a skeleton")

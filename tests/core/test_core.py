@@ -141,6 +141,19 @@ def test_common_slips_in_building_tracks_and_skeletons_are_named(fly):
 
     assert read_skeleton(["head", "thorax"]).keypoints == ("head", "thorax")  # before: "['head'" and "'thorax']"
     assert read_skeleton(fly) is fly
+    with pytest.raises(ValidationError, match="skeleton must be a Skeleton.*got list: keypoint names alone go in"):
+        make_tracks(pos, skeleton=["a", "b", "c"])
+    from mapose.core import Detections
+
+    with pytest.raises(ValidationError, match="Detections.skeleton must be a Skeleton"):
+        Detections(frame=[0], keypoints=np.zeros((1, 3, 2)), keypoint_scores=np.ones((1, 3)),
+                   instance_scores=np.ones(1), skeleton="a.yaml")
+    from mapose.core.regions import Region, check_regions
+
+    one = Region.rectangle("box", 0, 0, 5, 5)
+    assert check_regions(one) == (one,)  # one region on its own is a list of one
+    with pytest.raises(ValidationError, match="expected a list of Region objects"):
+        check_regions("box")
 
 
 @settings(max_examples=40, deadline=None)
