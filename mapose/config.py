@@ -155,7 +155,7 @@ def as_number(value: Any, what: str, *, positive: bool = False, minimum: float |
         raise ConfigError(f"{what} must be a number; got {value!r}")
     value = float(value)
     if positive and not value > 0:
-        raise ConfigError(f"{what} must be > 0; got {value:g}")
+        raise ConfigError(f"{what} must be > 0 (a positive number); got {value:g}")
     if minimum is not None and value < minimum:
         raise ConfigError(f"{what} must be >= {minimum:g}; got {value:g}")
     if maximum is not None and value > maximum:

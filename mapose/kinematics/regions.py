@@ -253,7 +253,7 @@ def region_summary(
         ``attrs`` hold ``time_unit``, ``space_unit``, ``keypoint`` and ``min_visit``.
     """
     regions = regions_in_units(ds, regions)
-    min_visit = as_number(min_visit, "min_visit (time units)", minimum=0)
+    min_visit = as_number(min_visit, "min_visit", minimum=0)
     pts = reference_points(ds, keypoint)  # (T, I, 2)
     t = np.asarray(ds["time"].values, dtype=np.float64)
     dt = _row_duration(t, ds.attrs.get("fps"))

@@ -76,7 +76,7 @@ def evaluate_tracks(pred: xr.Dataset, truth: xr.Dataset, threshold: Optional[flo
 
     if threshold is not None:
         threshold = as_number(threshold, "threshold (pixels)", positive=True)
-    threshold_fraction = as_number(threshold_fraction, "threshold_fraction (of the body size)", positive=True)
+    threshold_fraction = as_number(threshold_fraction, "threshold_fraction", positive=True)
     validate_tracks(pred)
     validate_tracks(truth)
     pred, truth, shared = _shared_keypoints(pred, truth)

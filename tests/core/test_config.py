@@ -79,7 +79,7 @@ def test_as_number_names_the_value():
     assert as_number(np.float32(0.5), "threshold") == 0.5
     assert as_number(None, "threshold", optional=True) is None
     for bad, words in (("0.5", "threshold must be a number; got '0.5'"), (None, "got None"),
-                       (float("nan"), "got nan"), (True, "got True"), (-1, "threshold must be > 0; got -1")):
+                       (float("nan"), "got nan"), (True, "got True"), (-1, r"threshold must be > 0 \(a positive number\); got -1")):
         with pytest.raises(ConfigError, match=words):
             as_number(bad, "threshold", positive=True)
     with pytest.raises(ConfigError, match="must be <= 1; got 2"):

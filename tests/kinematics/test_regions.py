@@ -9,7 +9,7 @@ import pytest
 
 from mapose.core import make_tracks
 from mapose.core.regions import Region
-from mapose.errors import SkeletonError, ValidationError
+from mapose.errors import ConfigError, SkeletonError, ValidationError
 from mapose.io import read_regions, read_tracks
 from mapose.kinematics import calibrate, feature_table
 from mapose.kinematics.regions import (
@@ -87,7 +87,7 @@ def test_unseen_frames_continue_a_visit_but_add_no_time_and_min_visit_removes_ji
     assert row["latency"] == pytest.approx(0.1)
     clean = region_summary(ds, [box], min_visit=0.2).iloc[0]
     assert clean["visits"] == 2 and clean["time_inside"] == pytest.approx(0.8)
-    with pytest.raises(ValidationError, match="min_visit must be >= 0"):
+    with pytest.raises(ConfigError, match="min_visit must be >= 0"):
         region_summary(ds, [box], min_visit=-1)
 
 
