@@ -32,6 +32,7 @@ import pandas as pd
 import xarray as xr
 from sklearn.ensemble import HistGradientBoostingClassifier
 
+from mapose.core.tables import check_table
 from mapose.behaviour.bouts import find_bouts, min_bout_filter
 from mapose.behaviour.validation import (
     best_threshold,
@@ -345,6 +346,8 @@ class BehaviourClassifier:
             return self._fit(X, y, groups, cross_validate)
 
     def _fit(self, X, y, groups, cross_validate) -> "BehaviourClassifier":
+        check_table(X, "X (the features)", (), "training_table")
+        check_table(y, "y (the 0/1 behaviour labels)", (), "training_table")
         if len(X) != len(y):
             raise ValidationError(f"X has {len(X)} rows but y has {len(y)}")
         if groups is None and "session" in X.columns:
@@ -1011,6 +1014,10 @@ def training_table(
     """
     from mapose.kinematics import unseen_rows
 
+    if isinstance(features, pd.DataFrame):  # one session given as itself rather than in a list
+        features = [features]
+    if isinstance(annotations, pd.DataFrame):
+        annotations = [annotations]
     if len(features) != len(annotations):
         raise ValidationError(f"{len(features)} feature tables but {len(annotations)} annotation tables")
     if not features:
@@ -1024,6 +1031,8 @@ def training_table(
     if behaviours is None:
         behaviours = list(dict.fromkeys(
             c for a in annotations for c in a.columns if c not in ("frame", "subject")))
+    for sess, feat in zip(sessions, features):
+        check_table(feat, f"session {sess!r}: the feature table", ("frame", "subject"), "pose_features")
     Xs, Ys = [], []
     for sess, feat, ann in zip(sessions, features, annotations):
         _check_behaviour_values(ann, behaviours, f"session {sess!r}")
@@ -1352,15 +1361,12 @@ def load_classifier(folder: Union[str, Path]) -> PoseClassifier:
     """
     import skops.io as sio
 
-    from mapose.io._files import require_file, require_model_folder
+    from mapose.io._files import read_json, require_file, require_model_folder
 
     folder = require_model_folder(folder, "behaviour classifier")
     mpath = require_file(folder / MANIFEST_FILE, "classifier manifest")
     epath = require_file(folder / MODEL_FILE, "classifier estimators")
-    try:
-        man = json.loads(mpath.read_text())
-    except json.JSONDecodeError as exc:
-        raise FormatError(f"{mpath}: not valid JSON ({exc})") from None
+    man = read_json(mpath, "classifier manifest")
     if man.get("format") != "mapose-behaviour-classifier":
         raise FormatError(f"{mpath}: not a mapose behaviour classifier manifest")
     if int(man.get("format_version", 0)) > FORMAT_VERSION:
@@ -1379,25 +1385,30 @@ def load_classifier(folder: Union[str, Path]) -> PoseClassifier:
             f"{', '.join(bad)}"
         )
     estimators = sio.load(epath, trusted=list(untrusted))
-    behaviours = list(man["behaviours"])
-    if sorted(estimators) != sorted(behaviours):
-        raise FormatError(f"{folder}: estimators for {sorted(estimators)} but manifest lists {behaviours}")
-    clf = BehaviourClassifier(**{k: (tuple(v) if isinstance(v, list) else v)
-                                 for k, v in man["params"].items()})
-    clf.behaviours_ = behaviours
-    clf.feature_names_ = list(man["feature_names"])
-    clf.thresholds_ = {b: float(t) for b, t in man["thresholds"].items()}
-    clf.fill_values_ = np.asarray(man["fill_values"], dtype=np.float32)
-    clf.estimators_ = {b: estimators[b] for b in behaviours}
-    clf.cv_ = {"metrics": man.get("validation") or {}, "folds": man.get("validation_folds"),
-               "fold_unit": man.get("validation_fold_unit")}
-    f = man["features"]
-    spec = FeatureSpec(keypoints=tuple(f["keypoints"]), mode=f["mode"], windows=tuple(f["windows"]),
-                       fps=f.get("fps"), space_unit=f.get("space_unit", "px"),
-                       feature_config=f.get("feature_config") or {},
-                       cleaning=f.get("cleaning") or {},
-                       motion_features=bool(f.get("motion_features", False)),
-                       regions=tuple(f.get("regions") or ()))
+    try:
+        behaviours = list(man["behaviours"])
+        if sorted(estimators) != sorted(behaviours):
+            raise FormatError(f"{folder}: estimators for {sorted(estimators)} but manifest lists {behaviours}")
+        clf = BehaviourClassifier(**{k: (tuple(v) if isinstance(v, list) else v)
+                                     for k, v in man["params"].items()})
+        clf.behaviours_ = behaviours
+        clf.feature_names_ = list(man["feature_names"])
+        clf.thresholds_ = {b: float(t) for b, t in man["thresholds"].items()}
+        clf.fill_values_ = np.asarray(man["fill_values"], dtype=np.float32)
+        clf.estimators_ = {b: estimators[b] for b in behaviours}
+        clf.cv_ = {"metrics": man.get("validation") or {}, "folds": man.get("validation_folds"),
+                   "fold_unit": man.get("validation_fold_unit")}
+        f = man["features"]
+        spec = FeatureSpec(keypoints=tuple(f["keypoints"]), mode=f["mode"], windows=tuple(f["windows"]),
+                           fps=f.get("fps"), space_unit=f.get("space_unit", "px"),
+                           feature_config=f.get("feature_config") or {},
+                           cleaning=f.get("cleaning") or {},
+                           motion_features=bool(f.get("motion_features", False)),
+                           regions=tuple(f.get("regions") or ()))
+    except (KeyError, TypeError, AttributeError) as exc:  # a manifest edited or cut short
+        what = f"no {exc.args[0]!r} entry" if isinstance(exc, KeyError) else str(exc)
+        raise FormatError(f"{mpath}: the classifier manifest is damaged or incomplete ({what}); train the "
+                          "classifier again") from None
     sk = json.dumps(man["skeleton"]) if man.get("skeleton") else ""
     return PoseClassifier(classifier=clf, spec=spec, skeleton_json=sk,
                           info={"versions": man.get("versions", {}), **(man.get("info") or {})})
@@ -1424,6 +1435,7 @@ def bout_table(predictions: pd.DataFrame, behaviours: Sequence[str], fps: Option
     from mapose.io._files import check_fps
 
     fps = check_fps(fps or None, "bout_table")  # 0 means unknown, as in files
+    check_table(predictions, "the prediction table", ("frame", "subject"), "PoseClassifier.predict_tracks")
     missing = [b for b in behaviours if b not in predictions.columns]
     if missing:
         raise ValidationError(f"bout_table: no column for behaviour(s) {', '.join(map(repr, missing))}; "

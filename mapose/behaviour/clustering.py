@@ -49,6 +49,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from mapose.core.tables import check_table
 from mapose.behaviour.bouts import find_bouts, min_bout_filter
 from mapose.config import CheckedConfig, choice
 from mapose.errors import ConfigError, FormatError, SkeletonError, ValidationError
@@ -883,6 +884,7 @@ def cluster_profiles(labels: pd.DataFrame, features: pd.DataFrame, columns: Opti
     import re
 
     _check_label_table(labels.rename(columns={column: "cluster"}) if column != "cluster" else labels)
+    check_table(features, "the feature table", (), "BehaviourClusterer.features_ or session_features")
     missing = [c for c in ID_COLUMNS if c not in features.columns]
     if missing:
         raise ValidationError(f"feature table lacks columns {missing}")
@@ -1097,9 +1099,8 @@ def dyad_events(labels: pd.DataFrame, mirrors: Optional[pd.DataFrame] = None, mi
 
 
 def _check_label_table(labels: pd.DataFrame) -> None:
-    missing = [c for c in ("session", "frame", "subject", "cluster") if c not in labels.columns]
-    if missing:
-        raise ValidationError(f"label table lacks columns {missing}; has {list(labels.columns)}")
+    check_table(labels, "the label table", ("session", "frame", "subject", "cluster"),
+                "BehaviourClusterer.labels_ or mapose cluster's labels.csv")
     for column in ("frame", "cluster"):
         values = labels[column]
         if pd.api.types.is_integer_dtype(values) and not pd.api.types.is_bool_dtype(values):

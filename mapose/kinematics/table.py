@@ -66,6 +66,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from mapose.core.tables import check_table
 from mapose.config import as_config, choice
 from mapose.core.regions import Region
 from mapose.core.tracks import validate_tracks
@@ -355,6 +356,7 @@ def unseen_rows(table: pd.DataFrame) -> np.ndarray:
     numpy.ndarray
         ``(len(table),)`` bool.
     """
+    check_table(table, "the feature table", (), "mapose.kinematics.feature_table")
     out = np.zeros(len(table), dtype=bool)
     for col in ("missing_fraction", "a_missing_fraction", "b_missing_fraction"):
         if col in table.columns:

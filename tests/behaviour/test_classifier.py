@@ -263,6 +263,41 @@ def test_load_refuses_unexpected_types(trained, tmp_path):
         load_classifier(folder)
     with pytest.raises(MissingFileError, match="nothing: not found; expected a behaviour classifier folder"):
         load_classifier(tmp_path / "nothing")
+    # a manifest cut short or edited: named, not a KeyError
+    import json
+
+    folder = save_classifier(model, tmp_path / "m2")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    del manifest["features"]
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(FormatError, match="manifest.json: the classifier manifest is damaged or incomplete "
+                                          r"\(no 'features' entry\)"):
+        load_classifier(folder)
+    (folder / "manifest.json").write_text("[1, 2]")
+    with pytest.raises(FormatError, match="holds list, not a mapping"):
+        load_classifier(folder)
+
+
+def test_tables_of_the_wrong_kind_are_named():
+    """Found by a sweep of the Python API: Tracks, arrays or tables without their columns where a
+    feature, label or prediction table is wanted."""
+    from mapose.behaviour.classifier import bout_table, training_table
+    from mapose.kinematics import unseen_rows
+
+    ds, ann = _mouse_session(n=50, seed=0)
+    X, Y = _rule_table(n_sessions=2)
+    with pytest.raises(ValidationError, match="X \\(the features\\) is a ndarray; expected a table"):
+        BehaviourClassifier(**FAST).fit(X.to_numpy(), Y)
+    with pytest.raises(ValidationError, match="y \\(the 0/1 behaviour labels\\) is a Series"):
+        BehaviourClassifier(**FAST).fit(X, Y.iloc[:, 0])
+    with pytest.raises(ValidationError, match="session 'session0': the feature table is a Dataset"):
+        training_table([ds], [ann])
+    with pytest.raises(ValidationError, match="the feature table has no 'frame' column"):
+        training_table(pd.DataFrame({"subject": ["m"], "speed": [1.0]}), ann)
+    with pytest.raises(ValidationError, match="the prediction table is a Dataset"):
+        bout_table(ds, ["b"])
+    with pytest.raises(ValidationError, match="the feature table is a Dataset"):
+        unseen_rows(ds)
 
 
 def test_parse_rename_errors():
