@@ -247,6 +247,60 @@ def target_spec(cfg: TrainConfig):
     )
 
 
+#: where the training log of the runs before a resume is kept (Lightning's CSV logger deletes
+#: ``metrics.csv`` when it starts again in the same folder)
+EARLIER_LOG = "metrics.earlier.csv"
+
+
+def _read_log(path: Path):
+    import pandas as pd
+
+    try:
+        df = pd.read_csv(path) if path.is_file() else None
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError):
+        return None  # a log cut short by the interrupt: nothing of it is kept
+    return df if df is not None and "step" in df.columns else None
+
+
+def joined_log(csv_dir: Path):
+    """The training log of every run in ``csv_dir``: the rows kept from before resumes
+    (:data:`EARLIER_LOG`) up to the step the current run started from, then ``metrics.csv``."""
+    import pandas as pd
+
+    earlier, current = _read_log(csv_dir / EARLIER_LOG), _read_log(csv_dir / "metrics.csv")
+    if earlier is None or current is None or current.empty:
+        return current if earlier is None else earlier
+    return pd.concat([earlier[earlier["step"] < current["step"].min()], current], ignore_index=True)
+
+
+def _keep_log_before_resume(csv_dir: Path) -> None:
+    """Before a resumed run: keep the log so far in :data:`EARLIER_LOG`, as the CSV logger will delete
+    ``metrics.csv`` (every resume adds its run; steps after the checkpoint resumed from are dropped later)."""
+    import os
+
+    from mapose.io._files import atomic_path
+
+    if os.environ.get("LOCAL_RANK", "0") != "0" or not (csv_dir / "metrics.csv").is_file():
+        return  # other processes of a multi-device run leave the files to the first one
+    log = joined_log(csv_dir)
+    if log is not None:
+        with atomic_path(csv_dir / EARLIER_LOG) as tmp:
+            log.to_csv(tmp, index=False)
+
+
+def _join_log_after_run(csv_dir: Path) -> None:
+    """After a resumed run: ``metrics.csv`` holds every run again."""
+    from mapose.io._files import atomic_path
+
+    if not (csv_dir / EARLIER_LOG).is_file():
+        return
+    log = joined_log(csv_dir)
+    if log is not None:
+        with atomic_path(csv_dir / "metrics.csv") as tmp:
+            log.to_csv(tmp, index=False)
+    (csv_dir / EARLIER_LOG).unlink()
+
+
 def train(
     labels_paths: Sequence[str | Path],
     out_dir: str | Path,
@@ -424,6 +478,8 @@ def train(
         images, gts = training_frames(labels_paths, out / "split.json")
         callbacks.append(LabelShift(sched, [dm.train_ds, dm.val_ds], images, gts,
                                     cfg.data.calibrate_at, cfg.data.input_scale, ckpt_cb))
+    if resumed:
+        _keep_log_before_resume(out / "logs" / "csv")  # before the loggers exist
     t = cfg.trainer
     devices = int(t.devices) if str(t.devices).isdigit() else t.devices
     quiet_lightning()
@@ -449,6 +505,7 @@ def train(
 
         full = calibrate_model(out, labels_paths)  # the whole record is in calibration.json
         calibration = {k: full[k] for k in ("mode", "applied", "label_offset_px", "cv_median_px")}
+    _join_log_after_run(out / "logs" / "csv")
     curve = out / "training_curve.png"
     save_training_curve(out / "logs" / "csv" / "metrics.csv", curve)
     best = ckpt_cb.best_model_score

@@ -6,6 +6,7 @@ import json
 
 import cv2
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -142,8 +143,15 @@ def test_cli_train_resume_evaluate(synthetic_labels, tmp_path, monkeypatch):
     raw, averaged = best["current_model_state"], best["state_dict"]
     assert raw.keys() == averaged.keys()
     assert any(not torch.equal(raw[k], averaged[k]) for k in raw if raw[k].is_floating_point())
+    log = out / "logs" / "csv" / "metrics.csv"
+    first_log = pd.read_csv(log)
+    assert first_log["step"].max() >= 2
     # same command again: resumes from last.ckpt (max_steps already reached -> stops at once)
     assert main(args) == 0
+    # the training log of the first run is still there (Lightning's CSV logger deletes metrics.csv on
+    # starting again; it is kept aside and joined back)
+    pd.testing.assert_frame_equal(pd.read_csv(log)[first_log.columns], first_log)
+    assert not (log.parent / "metrics.earlier.csv").exists()
     # 'mapose info' describes the folder from its files (it holds PNGs, so it is not a folder of images)
     capsys_out = _info_lines(main, out)
     assert "pose model folder (from 'mapose train --out')" in capsys_out[0]
@@ -857,3 +865,24 @@ def test_the_focal_loss_is_chosen_only_when_animals_outgrow_the_crops():
     assert resolve_heatmap_loss("auto", None, 128) == "bce"  # no animal with two labelled parts
     assert resolve_heatmap_loss("bce", 500.0, 256) == "bce"  # an explicit choice stays
     assert resolve_heatmap_loss("focal", 90.0, 128) == "focal"
+
+
+def test_the_training_log_of_interrupted_runs_is_joined(tmp_path):
+    """Two interrupts: each resumed run adds its rows; the rows an interrupted run logged after the
+    checkpoint the next run resumed from are dropped (that run redid those steps)."""
+    from mapose.training.train import EARLIER_LOG, _join_log_after_run, _keep_log_before_resume, joined_log
+
+    log = tmp_path / "metrics.csv"
+    pd.DataFrame({"step": [10, 20, 30, 40], "train_loss": [4.0, 3.0, 2.0, 1.5]}).to_csv(log, index=False)
+    _keep_log_before_resume(tmp_path)  # interrupted at 40, resumes from the checkpoint at 30
+    pd.DataFrame({"step": [31, 41, 50], "train_loss": [1.9, 1.6, 1.4]}).to_csv(log, index=False)
+    _keep_log_before_resume(tmp_path)  # interrupted again, resumes from 41
+    pd.DataFrame({"step": [42, 60], "train_loss": [1.5, 1.2], "val_loss": [None, 1.3]}).to_csv(log, index=False)
+    assert joined_log(tmp_path)["step"].tolist() == [10, 20, 30, 31, 41, 42, 60]
+    _join_log_after_run(tmp_path)
+    joined = pd.read_csv(log)
+    assert joined["step"].tolist() == [10, 20, 30, 31, 41, 42, 60]
+    assert joined["val_loss"].notna().sum() == 1 and not (tmp_path / EARLIER_LOG).exists()
+    log.write_text("")  # a log cut short: the earlier rows stay
+    pd.DataFrame({"step": [1]}).to_csv(tmp_path / EARLIER_LOG, index=False)
+    assert joined_log(tmp_path)["step"].tolist() == [1]
