@@ -49,9 +49,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from mapose.core.tables import check_table
 from mapose.behaviour.bouts import find_bouts, min_bout_filter
 from mapose.config import CheckedConfig, choice
+from mapose.core.tables import check_table
 from mapose.errors import ConfigError, FormatError, SkeletonError, ValidationError
 from mapose.io._files import check_fps
 
@@ -884,10 +884,7 @@ def cluster_profiles(labels: pd.DataFrame, features: pd.DataFrame, columns: Opti
     import re
 
     _check_label_table(labels.rename(columns={column: "cluster"}) if column != "cluster" else labels)
-    check_table(features, "the feature table", (), "BehaviourClusterer.features_ or session_features")
-    missing = [c for c in ID_COLUMNS if c not in features.columns]
-    if missing:
-        raise ValidationError(f"feature table lacks columns {missing}")
+    check_table(features, "the feature table", ID_COLUMNS, "BehaviourClusterer.features_ or session_features")
     if columns is None:
         columns = [c for c in _feature_columns(features)
                    if not any(re.search(p, c) for p in PROFILE_EXCLUDE)]
@@ -1008,10 +1005,7 @@ def mirror_events(mirrors: pd.DataFrame, min_share: float = 0.5, column: str = "
     """
     if not 0.0 <= float(min_share) <= 1.0:
         raise ValidationError(f"min_share must be in [0, 1], got {min_share}")
-    missing = [c for c in (column, "mirror", "share") if c not in getattr(mirrors, "columns", ())]
-    if missing:
-        raise ValidationError(f"mirrors must be the table of mirror_clusters ({column}, mirror, share, ...); it lacks "
-                              f"{', '.join(map(repr, missing))}")
+    check_table(mirrors, "the mirrors table", (column, "mirror", "share"), "mirror_clusters")
     import networkx as nx
 
     graph = nx.Graph()
@@ -1057,10 +1051,7 @@ def dyad_events(labels: pd.DataFrame, mirrors: Optional[pd.DataFrame] = None, mi
         label) and ``cluster_b`` (``B|A``'s; ``-1`` where missing). ``attrs["events"]`` is the
         :func:`mirror_events` table.
     """
-    missing = [c for c in ("session", "frame", "subject", column) if c not in getattr(labels, "columns", ())]
-    if missing:
-        raise ValidationError(f"dyad events need a label table with columns session, frame, subject and {column!r}; "
-                              f"it lacks {', '.join(map(repr, missing))}")
+    check_table(labels, "the label table", ("session", "frame", "subject", column), "BehaviourClusterer.labels_")
     if mirrors is None:
         mirrors = mirror_clusters(labels, column=column)
     events = mirror_events(mirrors, min_share=min_share, column=column)
