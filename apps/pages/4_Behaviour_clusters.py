@@ -9,8 +9,15 @@ import pandas as pd
 import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the apps/ folder, for _common
-from _common import (MAX_POINTS, _mtime, optional_table, read_frame, regions_file, run_command,  # noqa: E402
-                     session_inputs)
+from _common import (  # noqa: E402
+    MAX_POINTS,
+    _mtime,
+    optional_table,
+    read_frame,
+    regions_file,
+    run_command,
+    session_inputs,
+)
 
 st.set_page_config(page_title="mapose · Behaviour clusters", layout="wide")
 st.title("Behaviour clusters")

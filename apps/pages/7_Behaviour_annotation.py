@@ -162,6 +162,13 @@ from mapose.io.annotations import ANNOTATED  # noqa: E402
 
 names = [str(i) for i in ds["individuals"].values]
 subjects = pair_subjects(names) if len(names) > 1 else names
+
+
+def _strangers(found) -> str:
+    """The subjects in ``found`` that are not this session's (``A|B`` shown as ``A → B``), or ""."""
+    other = sorted(set(found) - set(subjects) - {""})
+    return ", ".join(x.replace("|", " → ") for x in other[:4]) + (" ..." if len(other) > 4 else "")
+
 frames = ds["frame"].values
 n_frames = video_info(video)["n_frames"] if video else int(frames.max()) + 1
 fps = ds.attrs.get("fps")
@@ -196,16 +203,14 @@ if pred_path:
             preds = _predictions(pred_path, Path(pred_path).stat().st_mtime, n_frames)
         except (MaposeError, OSError) as exc:
             st.sidebar.error(str(exc))
-    strangers = sorted({s for _, s in preds} - set(subjects) - {""})
+    strangers = _strangers({s for _, s in preds})
     if strangers:
-        st.sidebar.warning(f"{Path(pred_path).name} predicts for animals this pose file does not have "
-                           f"({', '.join(s.replace('|', ' → ') for s in strangers[:4])}): predictions for another "
-                           "session? They are not compared with your annotations.")
-strangers = [s for s in ed.subjects if s not in subjects and s != ""]
+        st.sidebar.warning(f"{Path(pred_path).name} predicts for animals this pose file does not have ({strangers}): "
+                           "predictions for another session? They are not compared with your annotations.")
+strangers = _strangers(ed.subjects)
 if strangers:
-    st.warning(f"{Path(path).name} annotates animals this pose file does not have "
-               f"({', '.join(s.replace('|', ' → ') for s in strangers[:4])}{' ...' if len(strangers) > 4 else ''}): "
-               f"are these the annotations of another session? This session's animals: {', '.join(names)}.")
+    st.warning(f"{Path(path).name} annotates animals this pose file does not have ({strangers}): are these the "
+               f"annotations of another session? This session's animals: {', '.join(names)}.")
 
 behaviour = S.get("ann_behaviour")
 if behaviour not in ed.behaviours:

@@ -32,7 +32,6 @@ import pandas as pd
 import xarray as xr
 from sklearn.ensemble import HistGradientBoostingClassifier
 
-from mapose.core.tables import check_table
 from mapose.behaviour.bouts import find_bouts, min_bout_filter
 from mapose.behaviour.validation import (
     best_threshold,
@@ -42,6 +41,7 @@ from mapose.behaviour.validation import (
     pr_curve,
 )
 from mapose.config import CheckedConfig
+from mapose.core.tables import check_table
 from mapose.errors import ConfigError, FormatError, SkeletonError, ValidationError
 
 __all__ = [
