@@ -143,17 +143,20 @@ class CheckedConfig:
 
 
 def as_number(value: Any, what: str, *, positive: bool = False, minimum: float | None = None,
-              maximum: float | None = None, optional: bool = False) -> float | None:
+              maximum: float | None = None, optional: bool = False, whole: bool = False) -> float | None:
     """``value`` as a finite float, or a :class:`ConfigError` naming ``what`` and the value.
 
     Text (``"0.5"``), booleans, NaN and infinity are refused; None is allowed only with
-    ``optional``.  ``positive`` requires > 0; ``minimum`` / ``maximum`` are inclusive bounds.
+    ``optional``.  ``positive`` requires > 0; ``minimum`` / ``maximum`` are inclusive bounds;
+    ``whole`` requires a whole number (``3`` or ``3.0``, not ``2.5``).
     """
     if value is None and optional:
         return None
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not np.isfinite(value):
-        raise ConfigError(f"{what} must be a number; got {value!r}")
+        raise ConfigError(f"{what} must be a {'whole ' if whole else ''}number; got {value!r}")
     value = float(value)
+    if whole and not value.is_integer():
+        raise ConfigError(f"{what} must be a whole number; got {value:g}")
     if positive and not value > 0:
         raise ConfigError(f"{what} must be > 0 (a positive number); got {value:g}")
     if minimum is not None and value < minimum:

@@ -40,7 +40,7 @@ from mapose.behaviour.validation import (
     grouped_folds,
     pr_curve,
 )
-from mapose.config import CheckedConfig
+from mapose.config import CheckedConfig, as_number
 from mapose.core.tables import check_table
 from mapose.errors import ConfigError, FormatError, SkeletonError, ValidationError
 
@@ -102,6 +102,11 @@ def _nullcontext():
 
 
 # ============================================================================ table estimator
+def _names(value) -> list[str]:
+    """A list of names given as one name or a list of them."""
+    return [value] if isinstance(value, str) else list(value or ())
+
+
 class BehaviourClassifier:
     """One binary classifier per behaviour, with thresholds chosen on grouped validation data.
 
@@ -226,12 +231,25 @@ class BehaviourClassifier:
         if isinstance(self.threshold, str):
             if self.threshold != "f1":
                 raise ConfigError(f"threshold must be 'f1' or a number in (0, 1), got {self.threshold!r}")
-        elif not 0 < float(self.threshold) < 1:
+        elif not 0 < as_number(self.threshold, "threshold") < 1:
             raise ConfigError(f"threshold must be 'f1' or a number in (0, 1), got {self.threshold!r}")
-        if int(self.min_bout) != self.min_bout or self.min_bout < 1:
-            raise ConfigError(f"min_bout must be a whole number of frames >= 1, got {self.min_bout!r}")
-        if int(self.n_splits) < 2:
-            raise ConfigError(f"n_splits must be >= 2, got {self.n_splits!r}")
+        as_number(self.min_bout, "min_bout (frames)", whole=True, minimum=1)
+        as_number(self.n_splits, "n_splits", whole=True, minimum=2)
+        as_number(self.max_iter, "max_iter", whole=True, minimum=1)
+        as_number(self.learning_rate, "learning_rate", positive=True)
+        as_number(self.max_leaf_nodes, "max_leaf_nodes", whole=True, minimum=2)
+        as_number(self.min_samples_leaf, "min_samples_leaf", whole=True, minimum=1)
+        as_number(self.l2_regularization, "l2_regularization", minimum=0)
+        as_number(self.n_estimators, "n_estimators", whole=True, minimum=1)
+        as_number(self.cv_max_rows, "cv_max_rows", whole=True, minimum=2, optional=True)
+        as_number(self.random_state, "random_state", whole=True, minimum=0)
+        as_number(self.n_threads, "n_threads", whole=True, minimum=1, optional=True)
+        for name in ("behaviours", "include", "exclude"):
+            value = getattr(self, name)
+            names = [value] if isinstance(value, str) else value
+            if names is not None and (not isinstance(names, (list, tuple, pd.Index, np.ndarray))
+                                      or not all(isinstance(n, str) for n in names)):
+                raise ConfigError(f"{name} must be a list of names; got {str(value)[:60]!r}")
 
     def _make_estimator(self):
         if self.estimator == "hist_gradient_boosting":
@@ -258,9 +276,10 @@ class BehaviourClassifier:
         bad = [c for c in cols if c not in numeric]
         if bad:
             raise ValidationError(f"feature columns must be numeric; not numeric: {bad[:10]}")
-        if self.include:
-            numeric = [c for c in numeric if any(fnmatch.fnmatchcase(c, p) for p in self.include)]
-        exclude = DEFAULT_EXCLUDE if self.exclude is None else self.exclude
+        include = _names(self.include)
+        if include:
+            numeric = [c for c in numeric if any(fnmatch.fnmatchcase(c, p) for p in include)]
+        exclude = DEFAULT_EXCLUDE if self.exclude is None else _names(self.exclude)
         if exclude:
             numeric = [c for c in numeric if not any(fnmatch.fnmatchcase(c, p) for p in exclude)]
         if not numeric:
@@ -354,7 +373,7 @@ class BehaviourClassifier:
             groups = X["session"].to_numpy()
         if groups is not None and len(groups) != len(X):
             raise ValidationError(f"groups has {len(groups)} entries; X has {len(X)} rows")
-        names = list(self.behaviours) if self.behaviours else [c for c in y.columns if c not in META_COLUMNS]
+        names = _names(self.behaviours) if self.behaviours else [c for c in y.columns if c not in META_COLUMNS]
         missing = [b for b in names if b not in y.columns]
         if missing:
             raise ValidationError(f"behaviour(s) {missing} not in the labels; columns: {list(y.columns)}")

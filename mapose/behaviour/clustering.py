@@ -1431,17 +1431,14 @@ def load_model(folder: Union[str, Path]) -> BehaviourClusterer:
     import skops.io as sio
 
     from mapose.config import from_dict
-    from mapose.io._files import folder_kind, require_file, require_model_folder
+    from mapose.io._files import folder_kind, read_json, require_file, require_model_folder
 
     folder = Path(folder)
     if folder_kind(folder) == "behaviour clusters output" and (folder / "model" / "model.json").is_file():
         folder = folder / "model"  # the output folder of 'mapose cluster' holds its model
     folder = require_model_folder(folder, "behaviour clusters model")
-    mpath = require_file(folder / "model.json", "behaviour model manifest")
-    try:
-        manifest = json.loads(mpath.read_text())
-    except json.JSONDecodeError as exc:
-        raise FormatError(f"{mpath}: not valid JSON ({exc})") from None
+    mpath = folder / "model.json"
+    manifest = read_json(mpath, "behaviour model manifest")
     if manifest.get("format") != MODEL_FORMAT:
         raise FormatError(f"{mpath}: format is {manifest.get('format')!r}; expected {MODEL_FORMAT!r}")
     if int(manifest.get("version", -1)) > MODEL_VERSION:

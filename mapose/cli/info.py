@@ -68,35 +68,40 @@ def describe_labels(labels) -> list[str]:
     ]
 
 
-def _read_json(path):
-    import json
+def _read_json(path, what: str) -> dict:
+    """A JSON file of a model or results folder; ``{}`` when the folder has none, an error naming a damaged one."""
+    from mapose.io._files import read_json
 
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
+    return read_json(path, what) if path.exists() else {}
 
 
 def _global_step(ckpt) -> int:
     """Training steps done, as the checkpoint records them (memory-mapped: nothing large is read)."""
-    import torch
+    from mapose.training.model import read_checkpoint
 
-    return int(torch.load(ckpt, map_location="cpu", weights_only=False, mmap=True).get("global_step", 0))
+    return int(read_checkpoint(ckpt, mmap=True).get("global_step", 0))
 
 
 def describe_pose_model(d) -> list[str]:
     """A pose model folder from its files (no network is loaded)."""
     import yaml
 
-    from mapose.core.skeleton import Skeleton
+    from mapose.errors import ConfigError
+    from mapose.io._files import parse_error_line
+    from mapose.io.skeletons import read_model_skeleton
 
-    lines = _skeleton_lines(Skeleton.from_json((d / "skeleton.json").read_text()))
-    cfg = yaml.safe_load((d / "config.yaml").read_text()) or {}
+    lines = _skeleton_lines(read_model_skeleton(d))
+    try:
+        cfg = yaml.safe_load((d / "config.yaml").read_text(encoding="utf-8")) or {}
+    except (UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{d / 'config.yaml'}: not valid YAML, {parse_error_line(exc)}") from None
+    if not isinstance(cfg, dict):
+        raise ConfigError(f"{d / 'config.yaml'}: expected a mapping of config keys at the top level")
     model = cfg.get("model", {})
     ens = int(model.get("ensemble") or 1)
     lines.append(f"network:    {model.get('encoder', '?')} (weights {model.get('weights', '?')}), output stride "
                  f"{model.get('stride', '?')}" + (f", ensemble of {ens}" if ens > 1 else ""))
-    split = _read_json(d / "split.json")
+    split = _read_json(d / "split.json", "training record (split.json)")
     if split:
         method = split.get("split", {}).get("method", "?")
         lines.append(f"labelled frames: {len(split.get('train', []))} for training, {len(split.get('val', []))} "
@@ -111,9 +116,9 @@ def describe_pose_model(d) -> list[str]:
         last = log.parent.parent.parent / "checkpoints" / "last.ckpt"
         text = f"{_global_step(last)} steps at the last checkpoint" if last.is_file() else "not trained yet"
         if log.is_file():
-            import pandas as pd
+            from mapose.io.tables import read_table
 
-            m = pd.read_csv(log)
+            m = read_table(log, "training log")
             val = m.dropna(subset=["val/loss"]) if "val/loss" in m and "step" in m else m.iloc[:0]
             if len(val):
                 text += (f"; lowest validation loss {val['val/loss'].min():.3f} (logged at step "
@@ -122,7 +127,7 @@ def describe_pose_model(d) -> list[str]:
     ckpts = sorted(p.stem for p in (d / "checkpoints").glob("*.ckpt")) if (d / "checkpoints").is_dir() else []
     lines.append("training:   " + "; ".join(steps) + "; checkpoints: "
                  + (", ".join(ckpts) if ckpts else "none (not trained yet, or an ensemble: see members/)"))
-    cal = _read_json(d / "calibration.json")
+    cal = _read_json(d / "calibration.json", "calibration record")
     if cal:
         off = cal.get("label_offset_px") or [float("nan")] * 2
         lines.append(f"calibration: {cal.get('mode', '?')}, {'applied' if cal.get('applied') else 'not applied'}"
@@ -137,7 +142,7 @@ def describe_clusters(d, output: bool) -> list[str]:
     """A 'mapose cluster' output folder (``output``) or the model folder inside one."""
     lines = []
     if output:
-        s = _read_json(d / "summary.json")
+        s = _read_json(d / "summary.json", "clusters summary")
         agreement = s.get("agreement_classifier_vs_transform")
         lines += [f"mode:       {s.get('mode', '?')}; {s.get('n_clusters', '?')} clusters; seed {s.get('seed', '?')}",
                   f"rows:       {s.get('rows', '?')} from {s.get('sessions', '?')} session(s); "
@@ -148,7 +153,7 @@ def describe_clusters(d, output: bool) -> list[str]:
         if (d / "dyad_events.csv").exists():
             lines.append(f"pair events: {len(s.get('dyad_events') or {})} (dyad_events.csv)")
         return lines
-    m = _read_json(d / "model.json")
+    m = _read_json(d / "model.json", "behaviour model manifest")
     params = m.get("params", {})
     lines += [f"mode:       {params.get('mode', '?')}; {m.get('n_clusters', '?')} clusters "
               f"({params.get('clusterer', '?')}); seed {params.get('seed', '?')}",
@@ -160,7 +165,7 @@ def describe_clusters(d, output: bool) -> list[str]:
 
 def describe_classifier(d) -> list[str]:
     """A 'mapose classify train' folder from its manifest."""
-    m = _read_json(d / "manifest.json")
+    m = _read_json(d / "manifest.json", "classifier manifest")
     feats = m.get("features", {})
     lines = [f"behaviours: {', '.join(m.get('behaviours', []))}",
              f"mode:       {feats.get('mode', '?')}; keypoints {', '.join(feats.get('keypoints') or [])}; "

@@ -41,6 +41,18 @@ def _from_names(names: list, text: str) -> Skeleton:
     return Skeleton.from_names(names, (), Skeleton.guess_symmetry(names))
 
 
+def read_model_skeleton(model_dir: str | Path) -> Skeleton:
+    """The skeleton a model folder was trained with (``skeleton.json``); a missing or damaged file
+    raises an error naming it."""
+    p = require_file(Path(model_dir) / "skeleton.json", "model skeleton")
+    try:
+        return Skeleton.from_json(p.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise SkeletonError(f"{p}: not a skeleton in JSON (not a text file)") from None
+    except (SkeletonError, TypeError, KeyError, AttributeError, ValueError) as exc:
+        raise SkeletonError(f"{p}: {exc}") from None
+
+
 def read_skeleton(source: Union[str, Path, Sequence[str], Skeleton]) -> Skeleton:
     """The skeleton named by ``source`` (see the module docs for what it may be).
 
@@ -61,7 +73,7 @@ def read_skeleton(source: Union[str, Path, Sequence[str], Skeleton]) -> Skeleton
         return _from_names([str(n).strip() for n in source], text)
     p = Path(text)
     if p.is_dir():
-        return Skeleton.from_json(require_file(p / "skeleton.json", "model skeleton").read_text())
+        return read_model_skeleton(p)
     if not p.exists():
         if "," in text and not any(c in text for c in "/\\"):
             return _from_names([n.strip() for n in text.split(",")], text)

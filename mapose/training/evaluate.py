@@ -4,14 +4,14 @@ and images of the worst frames."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
 
 from mapose.core.labels import Labels
-from mapose.errors import ConfigError
+from mapose.errors import ConfigError, FormatError
+from mapose.io._files import read_json
 
 
 def select_frames(labels: Labels, frames: str, split_json: Optional[Path]) -> np.ndarray:
@@ -28,8 +28,12 @@ def select_frames(labels: Labels, frames: str, split_json: Optional[Path]) -> np
     if frames in ("val", "train"):
         if split_json is None or not split_json.exists():
             raise ConfigError(f"--frames {frames} needs the model's split.json ({split_json})")
-        rec = json.loads(split_json.read_text())
-        trained = {(Path(r["video"]).name, int(r["frame"])) for r in rec["train"]}
+        rec = read_json(split_json, "training record (split.json)")
+        try:
+            trained = {(Path(r["video"]).name, int(r["frame"])) for r in rec["train"]}
+        except (KeyError, TypeError, ValueError):
+            raise FormatError(f"{split_json}: not a training record written by 'mapose train' (no list of "
+                              "training frames with their video and frame)") from None
         src = Path(labels.source).resolve() if labels.source else None
         if src is not None and any(Path(r.get("labels", "")).resolve() == src for r in rec["train"]) \
                 and not trained.intersection(keys):

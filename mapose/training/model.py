@@ -387,6 +387,41 @@ def init_from_trained(model: PoseModel, model_dir: str | Path) -> dict:
     }
 
 
+def read_checkpoint(path: str | Path, mmap: bool = False) -> dict:
+    """The contents of a Lightning checkpoint file (on the CPU).  A file that is not a readable
+    checkpoint (damaged, cut short, or another kind of file) raises :class:`~mapose.errors.FormatError`
+    naming it."""
+    from mapose.errors import FormatError
+
+    p = Path(path)
+    try:
+        try:
+            ckpt = torch.load(p, map_location="cpu", weights_only=False, mmap=mmap)
+        except RuntimeError:
+            if not mmap:
+                raise
+            ckpt = torch.load(p, map_location="cpu", weights_only=False)  # not a zip archive: say what it is
+    except FileNotFoundError:
+        raise MissingFileError(f"{p}: checkpoint not found") from None
+    except Exception as exc:  # torch raises many kinds (pickle, zip, EOF, runtime) for a damaged file
+        first = (str(exc).splitlines() or [""])[0].split(". ")[0]
+        raise FormatError(f"{p}: cannot read this checkpoint; it is damaged or not a checkpoint written by "
+                          f"'mapose train' ({type(exc).__name__}: {first})") from None
+    if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
+        raise FormatError(f"{p}: not a checkpoint written by 'mapose train' (it holds no network weights)")
+    return ckpt
+
+
+def read_training_record(model_dir: str | Path) -> dict:
+    """``split.json`` of a model folder (which frames trained it, what the labels showed); ``{}`` when the
+    folder has none (models trained before it was written).  A damaged file raises
+    :class:`~mapose.errors.FormatError` naming it."""
+    from mapose.io._files import read_json
+
+    p = Path(model_dir) / "split.json"
+    return read_json(p, "training record (split.json)") if p.exists() else {}
+
+
 def sha256_file(path: str | Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -465,8 +500,7 @@ def load_model(model_dir: str | Path, device: str = "cpu", checkpoint: str = "be
     if not (d / "config.yaml").exists():
         raise MissingFileError(f"{d / 'config.yaml'}: not found; is {d} a model folder written by 'mapose train'?")
     cfg = load_yaml(d / "config.yaml", TrainConfig)
-    split = d / "split.json"
-    record = json.loads(split.read_text()) if split.exists() else {}
+    record = read_training_record(d)
     if cfg.model.ensemble > 1:
         for i in range(cfg.model.ensemble):
             if not (d / "members" / str(i) / "result.json").exists():
@@ -482,9 +516,11 @@ def load_model(model_dir: str | Path, device: str = "cpu", checkpoint: str = "be
         for p in (d / "skeleton.json", ckpt):
             if not p.exists():
                 raise MissingFileError(f"{p}: not found; is {d} a model folder written by 'mapose train'?")
-        skeleton = Skeleton.from_json((d / "skeleton.json").read_text())
+        from mapose.io.skeletons import read_model_skeleton
+
+        skeleton = read_model_skeleton(d)
         model = PoseModel(skeleton, with_recorded_turns(cfg, record))
-        state = torch.load(ckpt, map_location="cpu", weights_only=False)["state_dict"]
+        state = read_checkpoint(ckpt)["state_dict"]
         state = {k[len("model."):]: v for k, v in state.items() if k.startswith("model.")}
         model.load_state_dict(state)
         model.checksum = sha256_file(ckpt)

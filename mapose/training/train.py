@@ -273,6 +273,18 @@ def joined_log(csv_dir: Path):
     return pd.concat([earlier[earlier["step"] < current["step"].min()], current], ignore_index=True)
 
 
+def _check_resumable(last: Path) -> None:
+    """Refuse to resume from a damaged checkpoint, naming it (Lightning would stop with a traceback)."""
+    from mapose.errors import FormatError
+    from mapose.training.model import read_checkpoint
+
+    try:
+        read_checkpoint(last, mmap=True)
+    except FormatError as exc:
+        raise FormatError(f"{exc}; cannot resume training from it: delete {last} to train again from the "
+                          "start in this folder, or train into a new --out folder") from None
+
+
 def _keep_log_before_resume(csv_dir: Path) -> None:
     """Before a resumed run: keep the log so far in :data:`EARLIER_LOG`, as the CSV logger will delete
     ``metrics.csv`` (every resume adds its run; steps after the checkpoint resumed from are dropped later)."""
@@ -371,6 +383,8 @@ def train(
                     "new --out folder"
                 )
         cfg = saved
+        if last.exists():
+            _check_resumable(last)
     if minutes is not None:
         cfg = dc_replace(cfg, optim=dc_replace(cfg.optim, minutes=float(minutes)))
     if not labels_paths:
@@ -541,7 +555,7 @@ def _train_ensemble(labels_paths, out: Path, cfg: TrainConfig, progress: bool, r
     import shutil
 
     from mapose.config import save_yaml
-    from mapose.io._files import atomic_path, ensure_folder, write_json
+    from mapose.io._files import atomic_path, ensure_folder, read_json, write_json
     from mapose.training.plots import save_training_curve
 
     n = cfg.model.ensemble
@@ -552,7 +566,7 @@ def _train_ensemble(labels_paths, out: Path, cfg: TrainConfig, progress: bool, r
         member = out / "members" / str(i)
         done = member / "result.json"
         if done.exists():
-            results.append(json.loads(done.read_text()))
+            results.append(read_json(done, f"result of ensemble network {i + 1}"))
             continue
         mcfg = member_config(cfg, i)
         budget = f", {mcfg.optim.minutes:g} minutes" if mcfg.optim.minutes else ""

@@ -144,6 +144,19 @@ def test_min_bout_smoothing_and_errors():
         BehaviourClassifier(estimator="svm").fit(X, Y)
     with pytest.raises(ValidationError, match="missing: f3"):
         clf.predict_proba(X.drop(columns="f3"))
+    # settings out of range or of the wrong kind are named before any training (not by scikit-learn)
+    for bad, message in ((dict(max_iter=0), "max_iter must be >= 1; got 0"),
+                         (dict(learning_rate="0.1"), "learning_rate must be a number; got '0.1'"),
+                         (dict(min_samples_leaf=2.5), "min_samples_leaf must be a whole number; got 2.5"),
+                         (dict(max_leaf_nodes=1), "max_leaf_nodes must be >= 2"),
+                         (dict(n_threads=0), "n_threads must be >= 1"),
+                         (dict(cv_max_rows=-5), "cv_max_rows must be >= 2"),
+                         (dict(exclude=5), "exclude must be a list of names; got '5'")):
+        with pytest.raises(ConfigError, match=message):
+            BehaviourClassifier(**{**FAST, **bad}).fit(X, Y)
+    # one name where a list is expected is that one name (not its letters)
+    one = BehaviourClassifier(behaviours="b", include="f*", exclude="f3", **FAST).fit(X, Y)
+    assert one.behaviours_ == ["b"] and one.feature_names_ == ["f0", "f1", "f2"]
 
 
 def test_random_forest_with_missing_features():

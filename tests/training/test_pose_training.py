@@ -117,7 +117,7 @@ def _info_lines(main, folder) -> list[str]:
 
 
 @pytest.mark.slow
-def test_cli_train_resume_evaluate(synthetic_labels, tmp_path, monkeypatch):
+def test_cli_train_resume_evaluate(synthetic_labels, tmp_path, monkeypatch, capsys):
     import yaml
 
     import mapose.io as mio
@@ -206,6 +206,29 @@ def test_cli_train_resume_evaluate(synthetic_labels, tmp_path, monkeypatch):
     (out / "calibration.json").write_text("{not json")
     with pytest.raises(FormatError, match="calibration.json"):
         load_model(out)
+
+    # damaged files of the model folder are named by loading, 'mapose info' and resuming ('mapose train')
+    from mapose.errors import SkeletonError
+
+    (out / "calibration.json").unlink()
+    for name, error in (("skeleton.json", SkeletonError), ("split.json", FormatError),
+                        ("checkpoints/best.ckpt", FormatError)):
+        good = (out / name).read_bytes()
+        (out / name).write_bytes(good[: len(good) // 2])  # cut short, as by a full disk or a broken copy
+        with pytest.raises(error, match=name.split("/")[-1]):
+            load_model(out)
+        (out / name).write_bytes(good)
+    last = out / "checkpoints" / "last.ckpt"
+    good = last.read_bytes()
+    last.write_bytes(good[: len(good) // 2])
+    assert main(["info", str(out)]) == 2
+    assert "last.ckpt: cannot read this checkpoint; it is damaged" in capsys.readouterr().err
+    assert main(args) == 2
+    assert f"cannot resume training from it: delete {last}" in capsys.readouterr().err
+    last.write_bytes(good)
+    (out / "split.json").write_text('{"train": [1,')
+    assert main(["info", str(out)]) == 2
+    assert "split.json: cannot read the training record (split.json) (not valid JSON" in capsys.readouterr().err
 
 
 def _rot(a):
