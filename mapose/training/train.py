@@ -32,9 +32,18 @@ class _NoAdverts:
         return "litlogger" not in str(record.msg)
 
 
+#: Lightning's warnings on resuming that mapose answers itself: the log it would delete is kept aside
+#: and joined back (:func:`joined_log`), the checkpoint folder is the one resumed from, and an epoch
+#: is a random draw of crops, so resuming within one repeats nothing.
+RESUME_WARNINGS = (r"Experiment logs directory .* exists and is not empty",
+                   r"Checkpoint directory .* exists and is not empty",
+                   r"You're resuming from a checkpoint that ended before the epoch ended")
+
+
 def quiet_lightning() -> None:
     """Keep what Lightning prints to what the user can act on: no advertisement for its cloud
-    logger, no deprecation warning raised inside Lightning by the torch it runs on."""
+    logger, no deprecation warning raised inside Lightning by the torch it runs on, no warning
+    about resuming that mapose answers itself (:data:`RESUME_WARNINGS`)."""
     import logging
     import warnings
 
@@ -42,6 +51,8 @@ def quiet_lightning() -> None:
     if not any(isinstance(f, _NoAdverts) for f in log.filters):
         log.addFilter(_NoAdverts())
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)` is deprecated")
+    for message in RESUME_WARNINGS:
+        warnings.filterwarnings("ignore", message=message)
 
 
 def _with_symmetry(skeleton: Skeleton, pairs: Optional[Sequence[tuple[str, str]]] = None
@@ -137,6 +148,26 @@ def split_record(samples, val: np.ndarray, cfg: TrainConfig) -> dict:
     n_animals = [int(np.isfinite(k).any(axis=(1, 2)).sum()) if len(k) else 0 for k in samples.keypoints]
     return {"split": to_dict(cfg.split), "train": rows(~val), "val": rows(val),
             "max_animals_per_frame": max(n_animals, default=0)}
+
+
+#: Fewer labelled training frames than this get a word on what to expect (transfer learning, as
+#: DeepLabCut showed, needs some 50-200 frames of varied postures).
+FEW_TRAINING_FRAMES = 20
+
+
+def say_split(record: dict, skeleton: Skeleton) -> None:
+    """Say how many labelled frames train and validate, and what too few of either means."""
+    n_train, n_val = len(record["train"]), len(record["val"])
+    method = record["split"].get("method", "?")
+    say(f"labelled frames: {n_train} for training, {n_val} held out for validation (split: {method}); "
+        f"{skeleton.n_keypoints} body parts, up to {record['max_animals_per_frame']} animals per frame")
+    if n_train < FEW_TRAINING_FRAMES:
+        say(f"only {n_train} frames to train on: expect keypoints far from where they should be in "
+            "postures and places these frames do not show; some 50-200 labelled frames of varied postures "
+            "is what fine-tuning needs ('mapose extract-frames VIDEO --out todo.slp' picks them)")
+    if n_val == 0:
+        say("no frame held out: the best checkpoint is the last one, and 'mapose evaluate' can only score "
+            "frames the model trained on (--frames train), which flatters it")
 
 
 def _animals(samples, mask: np.ndarray) -> np.ndarray:
@@ -413,6 +444,7 @@ def train(
     sides = body_sides(samples, skeleton, ~val)
     record["body_sides"] = sides.to_json(skeleton) if sides is not None else None
     atomic_write_text(out / "split.json", json.dumps(record, indent=1))
+    say_split(record, skeleton)
     train_s = samples.subset(np.flatnonzero(~val))
     val_s = samples.subset(np.flatnonzero(val)) if val.any() else None
 

@@ -355,6 +355,14 @@ def test_val_fraction_holds_out_blocks_or_nothing(synthetic_labels, tmp_path, mo
         split = json.loads((out / "split.json").read_text())
         assert len(split["val"]) == n_val, (fraction, split["val"])
         assert (out / "checkpoints" / "best.ckpt").exists()
+        said = capsys.readouterr().out
+        assert f"labelled frames: {n_frames - n_val} for training, {n_val} held out for validation" in said
+        assert f"only {n_frames - n_val} frames to train on" in said  # a handful: what to expect is said
+        assert ("no frame held out: the best checkpoint is the last one" in said) == (n_val == 0)
+    # without held-out frames, 'mapose evaluate' says how to score the training frames
+    assert main(["evaluate", "--model", str(tmp_path / "model_0"), "--labels", "x.slp", "--json",
+                 str(tmp_path / "e.json")]) == 2
+    assert "--frames" in capsys.readouterr().err
     assert main(["train", "--labels", "x.slp", "--out", str(tmp_path / "bad"), "--val-fraction", "1.5"]) == 2
     assert "split.val_fraction 1.5 must be above 0 and below 1" in capsys.readouterr().err
     # the default holds out one contiguous block in ten
@@ -644,6 +652,12 @@ def test_training_output_leaves_out_lightnings_advert_and_internal_deprecations(
     with warnings.catch_warnings(record=True) as seen:
         quiet_lightning()
         warnings.warn("`isinstance(treespec, LeafSpec)` is deprecated, use `isinstance(treespec, TreeSpec)`")
+        # resuming: mapose keeps the log Lightning says it deletes, and resumes in its own checkpoint folder
+        warnings.warn("Experiment logs directory /m/logs/csv exists and is not empty. Previous log files in this "
+                      "directory will be deleted when the new ones are saved!")
+        warnings.warn("Checkpoint directory /m/checkpoints exists and is not empty.")
+        warnings.warn("You're resuming from a checkpoint that ended before the epoch ended and your dataloader "
+                      "is not resumable.")
         warnings.warn("something else")
     assert [str(w.message) for w in seen] == ["something else"]
 
