@@ -14,6 +14,10 @@ def add_arguments(parser) -> None:
                              "(default: --threshold-fraction x median reference body size)")
     parser.add_argument("--threshold-fraction", type=float, default=0.5,
                         help="fraction of the median reference body size (default 0.5)")
+    parser.add_argument("--frames", choices=("overlap", "all"), default="overlap",
+                        help="overlap (default): score the video frames both files cover (a prediction of "
+                             "part of a video is scored on that part); all: every frame either covers, "
+                             "frames one lacks counting as empty there")
 
 
 def run(args) -> int:
@@ -46,7 +50,13 @@ def run(args) -> int:
                   "predictions where the reference has no animal count as false positives "
                   "(is it the reference of this video?)")
     m = evaluate_tracks(pred, truth, threshold=args.threshold,
-                        threshold_fraction=args.threshold_fraction)
+                        threshold_fraction=args.threshold_fraction, frames=args.frames)
+    left = {k: n for k, n in m["frames_left_out"].items() if n}
+    if left:
+        a, b = m["frames_scored"]
+        print(f"note: scored frames {a}-{b}, the frames both files cover; left out "
+              + " and ".join(f"{n} frame(s) of the {k} only" for k, n in left.items())
+              + " (--frames all scores them, a frame one file lacks counting as empty there)")
     # JSON has no infinities or NaN: a metric that is undefined here (MOTP without matches) is null
     m = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in m.items()}
     m = {"pred": str(args.pred), "truth": str(args.truth), **m}

@@ -9,7 +9,7 @@ import xarray as xr
 
 from mapose.config import as_number
 from mapose.core import validate_tracks
-from mapose.errors import ValidationError
+from mapose.errors import ConfigError, ValidationError
 from mapose.tracking.costs import body_sizes, centroids
 
 #: Metrics reported by :func:`evaluate_tracks`, in motmetrics names.
@@ -46,7 +46,7 @@ def _shared_keypoints(pred: xr.Dataset, truth: xr.Dataset):
 
 
 def evaluate_tracks(pred: xr.Dataset, truth: xr.Dataset, threshold: Optional[float] = None,
-                    threshold_fraction: float = 0.5) -> dict:
+                    threshold_fraction: float = 0.5, frames: str = "overlap") -> dict:
     """CLEAR-MOT and identity metrics of predicted tracks against reference tracks.
 
     Animals are matched per frame by the distance between keypoint centroids (mean of the visible
@@ -63,20 +63,28 @@ def evaluate_tracks(pred: xr.Dataset, truth: xr.Dataset, threshold: Optional[flo
         (keypoint bounding-box diagonal) of the reference animals.
     threshold_fraction
         Fraction of the median reference body size used when ``threshold`` is not given.
+    frames
+        ``"overlap"`` (default): only the video frames from the later of the two files' first frames
+        to the earlier of their last frames are scored, so a prediction made for part of a video
+        (``mapose analyze --frames A:B``) is scored on that part; ``"all"``: every frame either file
+        covers, those one file lacks counting as empty there.
 
     Returns
     -------
     dict
         The metrics of :data:`METRICS` (``mota``, ``idf1``, ``num_switches``,
         ``num_fragmentations``, ...), plus ``threshold_px``, ``n_frames``, ``keypoints_compared``
-        (body parts both name) and ``switch_frames`` (video frames where motmetrics counted an
-        identity switch).
+        (body parts both name), ``switch_frames`` (video frames where motmetrics counted an
+        identity switch), ``frames_scored`` (first and last video frame scored) and
+        ``frames_left_out`` (frames of each file outside them: ``prediction``, ``reference``).
     """
     import motmetrics as mm
 
     if threshold is not None:
         threshold = as_number(threshold, "threshold (pixels)", positive=True)
     threshold_fraction = as_number(threshold_fraction, "threshold_fraction", positive=True)
+    if frames not in ("overlap", "all"):
+        raise ConfigError(f"frames must be 'overlap' or 'all'; got {frames!r}")
     validate_tracks(pred)
     validate_tracks(truth)
     pred, truth, shared = _shared_keypoints(pred, truth)
@@ -97,7 +105,15 @@ def evaluate_tracks(pred: xr.Dataset, truth: xr.Dataset, threshold: Optional[flo
         threshold = threshold_fraction * float(np.median(sizes))
     if not threshold > 0:
         raise ValidationError(f"threshold must be > 0 pixels, got {threshold}")
+    lo, hi = (max(pf.min(), tf.min()), min(pf.max(), tf.max())) if frames == "overlap" and len(pf) and len(tf) \
+        else (min(pf.min(initial=np.iinfo(np.int64).max), tf.min()), max(pf.max(initial=-1), tf.max()))
+    if lo > hi:
+        raise ValidationError(f"the two files share no video frame: the prediction covers frames {pf.min()}-"
+                              f"{pf.max()}, the reference {tf.min()}-{tf.max()} (another video, or a part not "
+                              "analysed?); frames='all' scores every reference animal as missed")
+    left_out = {"prediction": int(((pf < lo) | (pf > hi)).sum()), "reference": int(((tf < lo) | (tf > hi)).sum())}
     frames = np.union1d(pf, tf)
+    frames = frames[(frames >= lo) & (frames <= hi)]
     p_at = {int(f): i for i, f in enumerate(pf)}
     t_at = {int(f): i for i, f in enumerate(tf)}
     # motmetrics (1.4) needs numeric ids: individuals are numbered by position on each side
@@ -123,5 +139,7 @@ def evaluate_tracks(pred: xr.Dataset, truth: xr.Dataset, threshold: Optional[flo
     out["switch_frames"] = sorted({int(i[0]) for i in switches.index})
     out["threshold_px"] = float(threshold)
     out["n_frames"] = int(len(frames))
+    out["frames_scored"] = [int(lo), int(hi)]
+    out["frames_left_out"] = left_out
     out["keypoints_compared"] = len(shared)
     return out

@@ -102,6 +102,15 @@ def test_evaluate_tracks_compares_shared_body_parts_and_refuses_unrelated_files(
     assert code == 0 and "holds no keypoint position" in out
     m = json.loads((tmp_path / "e.json").read_text())  # strict JSON: no Infinity / NaN tokens
     assert m["mota"] == 0.0 and m["motp"] is None and m["num_misses"] == 40
+    # a prediction of the first half of the video is scored on that half, and the note says so
+    half = small_pose(tmp_path / "half.csv", frames=10)
+    code, out, _ = run(capsys, "evaluate-tracks", "--pred", half, "--truth", pose, "--json", tmp_path / "h.json")
+    assert code == 0 and "scored frames 0-9, the frames both files cover; left out 10 frame(s) of the reference" in out
+    assert json.loads((tmp_path / "h.json").read_text())["mota"] == 1.0
+    code, out, _ = run(capsys, "evaluate-tracks", "--pred", half, "--truth", pose, "--json", tmp_path / "h.json",
+                       "--frames", "all")
+    assert code == 0 and "scored frames" not in out
+    assert json.loads((tmp_path / "h.json").read_text())["num_misses"] == 20
 
 
 def test_tracking_names_an_impossible_score_floor_and_an_all_missing_file(tmp_path, capsys):

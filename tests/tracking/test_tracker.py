@@ -4,7 +4,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mapose.core import Detections, Skeleton, validate_tracks
-from mapose.errors import ValidationError
+from mapose.errors import ConfigError, ValidationError
 from mapose.tracking import SWAP_COLUMNS, Tracker, evaluate_tracks
 from tests.tracking.synth import crossing, grid_walk, identity_map, lanes, pose, to_detections
 
@@ -203,6 +203,18 @@ def test_metrics_of_perfect_and_swapped_tracks():
     assert m["switch_frames"] == [50]
     assert m["idf1"] == pytest.approx(0.5)
     assert m["threshold_px"] == pytest.approx(0.5 * np.hypot(40, 3), rel=0.05)
+    # a prediction of part of the video (mapose analyze --frames 20:60) is scored on that part
+    part = truth.isel(time=slice(20, 60))
+    m = evaluate_tracks(part, truth)
+    assert m["mota"] == 1.0 and m["n_frames"] == 40 and m["frames_scored"] == [20, 59]
+    assert m["frames_left_out"] == {"prediction": 0, "reference": 60}
+    everything = evaluate_tracks(part, truth, frames="all")
+    assert everything["num_misses"] == 2 * 60 and everything["frames_scored"] == [0, 99]
+    with pytest.raises(ValidationError, match="share no video frame: the prediction covers frames 70-99, the "
+                                              "reference 0-59"):
+        evaluate_tracks(truth.isel(time=slice(70, 100)), truth.isel(time=slice(0, 60)))
+    with pytest.raises(ConfigError, match="frames must be 'overlap' or 'all'"):
+        evaluate_tracks(part, truth, frames="some")
 
 
 def test_ambiguous_continuation_is_cut_for_the_stitcher():
