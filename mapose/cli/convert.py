@@ -96,12 +96,12 @@ def _write_dlc_config(labels, dst) -> None:
     holds no skeleton edges, so without one they would be lost."""
     from pathlib import Path
 
-    from mapose.io.dlc import _project_root, find_project_config, write_project_config
+    from mapose.io.dlc import (_project_root, find_project_config, label_individuals, scorer_from_name,
+                               write_project_config)
 
     if find_project_config(dst) is not None:
         return
     path = _project_root(Path(dst)) / "config.yaml"
-    stem = Path(dst).name.split(".")[0]
-    scorer = stem.split("CollectedData_", 1)[1] if stem.startswith("CollectedData_") else "mapose"
-    write_project_config(path, labels.skeleton, labels.individuals, scorer=scorer)
+    # the individuals and scorer the CSV's header will name (a multi-animal project when it has individuals)
+    write_project_config(path, labels.skeleton, label_individuals(labels), scorer=scorer_from_name(dst))
     print(f"wrote {path} (body parts, skeleton, individuals of the new DeepLabCut project)")

@@ -909,10 +909,33 @@ def image_paths(labels: Labels) -> list[str]:
     return [_image_name(r, digits) for r in labels.images]
 
 
+def scorer_from_name(path: PathLike) -> str:
+    """The scorer a labelled-data file's name gives (``CollectedData_<scorer>.csv``), else ``mapose``."""
+    stem = Path(path).name.split(".")[0]
+    return stem.split("CollectedData_", 1)[1] or "mapose" if stem.startswith("CollectedData_") else "mapose"
+
+
+def label_individuals(labels: Labels) -> list[str]:
+    """The individuals :func:`write_labels` names in the file's header: the labels' own identities,
+    then ``individual<n>`` up to the most animals in one image; empty for a single-animal file
+    (no identities and at most one animal per image)."""
+    det = labels.instances
+    n_img = len(labels.images)
+    counts = np.bincount(det.frame, minlength=n_img) if len(det) else np.zeros(n_img, int)
+    if not labels.individuals and counts.max(initial=0) <= 1:
+        return []
+    names = list(labels.individuals)
+    need = max(int(counts.max(initial=0)), len(names))
+    names += [f"individual{j + 1}" for j in range(len(names), need) if f"individual{j + 1}" not in names]
+    while len(names) < need:
+        names.append(f"individual{len(names) + 1}_")
+    return names
+
+
 def write_labels(
     labels: Labels,
     path: PathLike,
-    scorer: str = "mapose",
+    scorer: Optional[str] = None,
     index_style: str = "auto",
     likelihood: bool = False,
     unique_bodyparts: Optional[Sequence[str]] = None,
@@ -927,7 +950,8 @@ def write_labels(
     Parameters
     ----------
     scorer
-        Value of the ``scorer`` level (DeepLabCut names the file ``CollectedData_<scorer>``).
+        Value of the ``scorer`` level (DeepLabCut names the file ``CollectedData_<scorer>``); default:
+        the one the file name gives (:func:`scorer_from_name`), as DeepLabCut expects.
     index_style
         ``"multi"``: the DeepLabCut >= 2.2 index ``('labeled-data', video, image)``;
         ``"path"``: one path string per row; ``"auto"`` (default): ``"multi"`` when every path has
@@ -947,20 +971,14 @@ def write_labels(
         raise FormatError(f"{p}: DeepLabCut files end in .h5 or .csv; got {suffix or 'no suffix'!r}")
     if index_style not in ("auto", "multi", "path"):
         raise MaposeError(f"index_style {index_style!r} unknown; expected auto, multi or path")
+    scorer = scorer_from_name(p) if scorer is None else scorer
     det = labels.instances
     keypoints = list(labels.skeleton.keypoints)
     n_img = len(labels.images)
-    counts = np.bincount(det.frame, minlength=n_img) if len(det) else np.zeros(n_img, int)
     tid = det.track_id if det.track_id is not None else np.full(len(det), -1)
-    multi = bool(labels.individuals) or (counts.max(initial=0) > 1)
-    if multi:
-        names = list(labels.individuals)
-        need = max(int(counts.max(initial=0)), len(names))
-        names += [f"individual{j + 1}" for j in range(len(names), need)
-                  if f"individual{j + 1}" not in names]
-        while len(names) < need:
-            names.append(f"individual{len(names) + 1}_")
-    else:
+    names = label_individuals(labels)
+    multi = bool(names)
+    if not multi:
         names = [SINGLE_ANIMAL_NAME]
     n_i, n_k = len(names), len(keypoints)
     pos = np.full((n_img, n_i, n_k, 2), np.nan)

@@ -44,6 +44,15 @@ def test_a_labelled_project_becomes_a_deeplabcut_project_with_its_images(tmp_pat
     config = out.parents[2] / "config.yaml"  # the new project's: its skeleton edges survive
     assert f"wrote {config}" in text
     assert dlc.skeleton.edge_names == src.skeleton.edge_names and len(dlc.skeleton.edges) == 12
+    # the project's config names what the file's header holds: DeepLabCut checks both against each other
+    import pandas as pd
+    import yaml
+
+    cfg = yaml.safe_load(config.read_text())
+    header = pd.read_csv(out, header=[0, 1, 2, 3], index_col=[0, 1, 2], nrows=1).columns
+    assert cfg["scorer"] == "me" and set(header.get_level_values("scorer")) == {"me"}
+    assert cfg["multianimalproject"] is True
+    assert cfg["individuals"] == list(dict.fromkeys(header.get_level_values("individuals")))
     assert len(dlc) == 3 and len(dlc.instances) == 3
     heads = dlc.instances.keypoints[:, 0]
     assert np.any(np.all(np.isclose(heads, [500.0, 400.0]), axis=1))
