@@ -180,6 +180,8 @@ def run(args) -> int:
         )
         tm = res.timings
         resumed = f", resumed at frame {res.resumed_from_frame}" if res.resumed_from_frame else ""
-        print(f"wrote {out}: {res.n_frames} frames, {res.n_detections} instances tracked, "
-              f"{tm.fps():.1f} frames/s{resumed}")
+        dropped = res.n_detections - res.n_tracked
+        left_out = f" ({dropped} detections left out by tracking)" if dropped > 0 else ""
+        print(f"wrote {out}: {res.n_frames} frames, {res.n_tracked} instances tracked as {res.n_identities} "
+              f"identities{left_out}, {tm.fps():.1f} frames/s{resumed}")
     return 0

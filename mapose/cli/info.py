@@ -211,8 +211,9 @@ def run(args) -> int:
                 raise
             raise FormatError(f"{exc}, or a folder written by mapose train, cluster or classify train") from None
         print(f"{path}: {'folder of images (frames)' if path.is_dir() else 'video'}")
+        width = max(map(len, meta)) + 2
         for k, v in meta.items():
-            print(f"{k + ':':<12}{v}")
+            print(f"{k + ':':<{width}}{round(v, 3) if isinstance(v, float) else v}")
         return 0
     fmt = args.format or detect_format(path)
     kind, obj = read_pose_any(path, fmt)

@@ -446,10 +446,15 @@ class AnalysisResult:
 
     output: Path
     n_frames: int
+    #: animals detected (after ``min_keypoints``), before tracking
     n_detections: int
     timings: Timings
     resumed_from_frame: int = 0
     provenance: dict = field(default_factory=dict)
+    #: animals in the output (frame x identity with a keypoint): detections the tracker did not leave out
+    n_tracked: int = 0
+    #: identities in the output
+    n_identities: int = 0
 
 
 def parse_n_animals(value: int | str | None, name: str = "n_animals") -> int | str:
@@ -613,7 +618,10 @@ def analyze_video(
     tm.write += time.perf_counter() - t1
     ChunkStore(partial, {}, chunk).remove()
     tm.total += time.perf_counter() - t_start
-    return AnalysisResult(out, animals.n_frames - first, len(animals), tm, tm.resumed_from_frame, provenance)
+    seen = np.isfinite(ds["position"].transpose("time", "individuals", ...).values)
+    n_tracked = int(seen.reshape(seen.shape[0], seen.shape[1], -1).any(axis=2).sum())
+    return AnalysisResult(out, animals.n_frames - first, len(animals), tm, tm.resumed_from_frame, provenance,
+                          n_tracked=n_tracked, n_identities=int(ds.sizes["individuals"]))
 
 
 __all__ = ["AnalysisResult", "DecodeOptions", "Timings", "analyze_video", "file_checksum", "frame_range",

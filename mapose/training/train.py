@@ -32,18 +32,20 @@ class _NoAdverts:
         return "litlogger" not in str(record.msg)
 
 
-#: Lightning's warnings on resuming that mapose answers itself: the log it would delete is kept aside
-#: and joined back (:func:`joined_log`), the checkpoint folder is the one resumed from, and an epoch
-#: is a random draw of crops, so resuming within one repeats nothing.
-RESUME_WARNINGS = (r"Experiment logs directory .* exists and is not empty",
-                   r"Checkpoint directory .* exists and is not empty",
-                   r"You're resuming from a checkpoint that ended before the epoch ended")
+#: Lightning's warnings that mapose answers itself.  On resuming: the log it would delete is kept aside
+#: and joined back (:func:`joined_log`), the checkpoint folder is the one resumed from, and an epoch is
+#: a random draw of crops, so resuming within one repeats nothing.  Without held-out frames
+#: (``--val-fraction 0``): no validation is what was asked for, and :func:`say_split` says what it means.
+ANSWERED_WARNINGS = (r"Experiment logs directory .* exists and is not empty",
+                     r"Checkpoint directory .* exists and is not empty",
+                     r"You're resuming from a checkpoint that ended before the epoch ended",
+                     r"Total length of `\w+` across ranks is zero")
 
 
 def quiet_lightning() -> None:
     """Keep what Lightning prints to what the user can act on: no advertisement for its cloud
     logger, no deprecation warning raised inside Lightning by the torch it runs on, no warning
-    about resuming that mapose answers itself (:data:`RESUME_WARNINGS`)."""
+    that mapose answers itself (:data:`ANSWERED_WARNINGS`)."""
     import logging
     import warnings
 
@@ -51,7 +53,7 @@ def quiet_lightning() -> None:
     if not any(isinstance(f, _NoAdverts) for f in log.filters):
         log.addFilter(_NoAdverts())
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)` is deprecated")
-    for message in RESUME_WARNINGS:
+    for message in ANSWERED_WARNINGS:
         warnings.filterwarnings("ignore", message=message)
 
 

@@ -658,6 +658,7 @@ def test_training_output_leaves_out_lightnings_advert_and_internal_deprecations(
         warnings.warn("Checkpoint directory /m/checkpoints exists and is not empty.")
         warnings.warn("You're resuming from a checkpoint that ended before the epoch ended and your dataloader "
                       "is not resumable.")
+        warnings.warn("Total length of `list` across ranks is zero. Please make sure this was your intention.")
         warnings.warn("something else")
     assert [str(w.message) for w in seen] == ["something else"]
 
