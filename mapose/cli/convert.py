@@ -45,6 +45,11 @@ def run(args) -> int:
     fmt = args.format or io.format_for_output(dst, kind)
     if kind == "labels" and fmt in ("dlc", "coco"):
         truth = obj.ground_truth()
+        if len(obj.instances) and not len(truth.instances):
+            raise MaposeError(
+                f"{src}: no animal placed by a person ({len(obj.instances)} predicted instances in {len(obj)} frames); "
+                f"{fmt} label files cannot mark predictions, so there is nothing to write: correct the frames "
+                f"first (mapose dashboard {src} -> Labelling), or convert the predictions as tracks (--tracks)")
         if len(truth.instances) < len(obj.instances) or len(truth) < len(obj):
             print(f"kept the ground truth: {len(truth)} of {len(obj)} frames, {len(truth.instances)} of "
                   f"{len(obj.instances)} instances ({fmt} files cannot mark predictions)")

@@ -101,3 +101,18 @@ def test_sleap_files_are_told_apart_by_what_they_hold(tmp_path):
     sparse = tmp_path / "sparse.slp"
     labels.save(str(sparse))
     assert content_kind(sparse) == "labels"
+
+
+def test_a_project_of_predictions_only_is_not_written_as_an_empty_label_file(tmp_path, capsys):
+    video = tmp_path / "v.mp4"
+    shutil.copy(FLIES / "two_flies.mp4", video)
+    todo = tmp_path / "todo.slp"
+    assert main(["extract-frames", str(video), "--out", str(todo), "--tracks", str(FLIES / "two_flies.slp"),
+                 "--n", "3", "--method", "uniform"]) == 0
+    capsys.readouterr()
+    for out in (tmp_path / "dlc" / "CollectedData_me.csv", tmp_path / "labels.json"):
+        assert main(["convert", str(todo), str(out), "--labels"]) == 2
+        err = capsys.readouterr().err
+        assert "no animal placed by a person (6 predicted instances in 3 frames)" in err
+        assert "convert the predictions as tracks (--tracks)" in err
+        assert not out.exists() and not (out.parent / "config.yaml").exists()
