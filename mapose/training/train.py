@@ -536,7 +536,8 @@ def train(
         max_epochs=-1, max_steps=cfg.optim.max_steps,
         callbacks=callbacks, logger=[CSVLogger(out / "logs", name="", version="csv", flush_logs_every_n_steps=10),
                                             TensorBoardLogger(out / "logs", name="", version="tb")],
-        log_every_n_steps=5, check_val_every_n_epoch=t.val_every_epochs, num_sanity_val_steps=0,
+        log_every_n_steps=max(1, min(5, cfg.data.samples_per_epoch // cfg.optim.batch_size)),  # short epochs too
+        check_val_every_n_epoch=t.val_every_epochs, num_sanity_val_steps=0,
         enable_progress_bar=progress, enable_model_summary=False,
         default_root_dir=out,
     )

@@ -41,7 +41,7 @@ def test_loss_falls_on_synthetic_set(synthetic_labels):
         opt.zero_grad()
         loss.backward()
         opt.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
     assert np.isfinite(losses).all()
     assert losses[-1] < 0.75 * losses[0], losses
     assert np.mean(losses[-5:]) < np.mean(losses[:5])
@@ -63,7 +63,7 @@ def test_channels_last_training_computes_the_same_step(synthetic_labels):
         module.eval()  # no dropout, whose random masks follow the memory order
         loss = module._losses(batch)["loss"]
         loss.backward()
-        losses[layout] = float(loss)
+        losses[layout] = float(loss.detach())
         grads[layout] = torch.cat([p.grad.flatten() for p in module.parameters()])
     # the same arithmetic in another memory order: loss and gradients equal up to float rounding
     assert losses[True] == pytest.approx(losses[False], rel=1e-5)
