@@ -912,7 +912,8 @@ def image_paths(labels: Labels) -> list[str]:
 def scorer_from_name(path: PathLike) -> str:
     """The scorer a labelled-data file's name gives (``CollectedData_<scorer>.csv``), else ``mapose``."""
     stem = Path(path).name.split(".")[0]
-    return stem.split("CollectedData_", 1)[1] or "mapose" if stem.startswith("CollectedData_") else "mapose"
+    scorer = stem[len("CollectedData_"):] if stem.startswith("CollectedData_") else ""
+    return scorer or "mapose"
 
 
 def label_individuals(labels: Labels) -> list[str]:
