@@ -87,7 +87,7 @@ def describe_pose_model(d) -> list[str]:
     import yaml
 
     from mapose.errors import ConfigError
-    from mapose.io._files import parse_error_line
+    from mapose.io._files import parse_error_line, read_training_record
     from mapose.io.skeletons import read_model_skeleton
 
     lines = _skeleton_lines(read_model_skeleton(d))
@@ -101,7 +101,7 @@ def describe_pose_model(d) -> list[str]:
     ens = int(model.get("ensemble") or 1)
     lines.append(f"network:    {model.get('encoder', '?')} (weights {model.get('weights', '?')}), output stride "
                  f"{model.get('stride', '?')}" + (f", ensemble of {ens}" if ens > 1 else ""))
-    split = _read_json(d / "split.json", "training record (split.json)")
+    split = read_training_record(d)
     if split:
         method = split.get("split", {}).get("method", "?")
         lines.append(f"labelled frames: {len(split.get('train', []))} for training, {len(split.get('val', []))} "

@@ -289,6 +289,14 @@ def read_json(path: PathLike, what: str = "JSON file") -> dict:
     return value
 
 
+def read_training_record(model_dir: str | Path) -> dict:
+    """``split.json`` of a model folder (which frames trained it, what the labels showed); ``{}`` when the
+    folder has none (models trained before it was written).  A damaged file raises
+    :class:`~mapose.errors.FormatError` naming it."""
+    p = Path(model_dir) / "split.json"
+    return read_json(p, "training record (split.json)") if p.exists() else {}
+
+
 def atomic_write_bytes(path: PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically."""
     with atomic_path(path) as tmp:

@@ -412,16 +412,6 @@ def read_checkpoint(path: str | Path, mmap: bool = False) -> dict:
     return ckpt
 
 
-def read_training_record(model_dir: str | Path) -> dict:
-    """``split.json`` of a model folder (which frames trained it, what the labels showed); ``{}`` when the
-    folder has none (models trained before it was written).  A damaged file raises
-    :class:`~mapose.errors.FormatError` naming it."""
-    from mapose.io._files import read_json
-
-    p = Path(model_dir) / "split.json"
-    return read_json(p, "training record (split.json)") if p.exists() else {}
-
-
 def sha256_file(path: str | Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -500,6 +490,8 @@ def load_model(model_dir: str | Path, device: str = "cpu", checkpoint: str = "be
     if not (d / "config.yaml").exists():
         raise MissingFileError(f"{d / 'config.yaml'}: not found; is {d} a model folder written by 'mapose train'?")
     cfg = load_yaml(d / "config.yaml", TrainConfig)
+    from mapose.io._files import read_training_record
+
     record = read_training_record(d)
     if cfg.model.ensemble > 1:
         for i in range(cfg.model.ensemble):
