@@ -62,5 +62,7 @@ def run(args) -> int:
             "rmse_px_pcutoff", "detected_pcutoff", "pcutoff", "n_frames", "tta", "single_animal",
             "min_keypoint_score"]
     print(json.dumps(json_ready({k: res[k] for k in keys}), indent=1))
+    if res["not_scored"]:
+        print(f"not scored: {', '.join(res['not_scored'])} (the model finds them; {args.labels} does not label them)")
     print(f"metrics: {out}; worst frames: {out.parent / (out.stem + '_worst')}")
     return 0

@@ -192,6 +192,27 @@ class Skeleton:
         sym = tuple((where[a], where[b]) for a, b in self.symmetry if a in where and b in where)
         return Skeleton(tuple(names), edges, sym, self.name)
 
+    def union(self, others: Iterable["Skeleton"]) -> "Skeleton":
+        """This skeleton extended by the keypoints, edges and symmetry pairs of ``others`` that it
+        lacks (matched by name; new keypoints appended in the order first met).  Used to train on
+        label files that name different body parts (projects to which parts were added later)."""
+        kps = list(self.keypoints)
+        edges, sym = list(self.edge_names), list(self.symmetry_names)
+        for other in others:
+            kps += [k for k in other.keypoints if k not in kps]
+            known = {frozenset(e) for e in edges}
+            edges += [e for e in other.edge_names if frozenset(e) not in known]
+            paired = {k for pair in sym for k in pair}
+            for a, b in other.symmetry_names:
+                if a in paired or b in paired:
+                    if (a, b) not in sym and (b, a) not in sym:
+                        raise SkeletonError(f"the skeletons disagree on left/right pairs: {a}-{b} in one, "
+                                            f"{', '.join(f'{x}-{y}' for x, y in sym if {x, y} & {a, b})} in another")
+                    continue
+                sym.append((a, b))
+                paired |= {a, b}
+        return Skeleton.from_names(kps, edges, sym, self.name)
+
     def restricted_to(self, names: Sequence[str]) -> Optional["Skeleton"]:
         """This skeleton for data holding keypoints ``names``: itself when they are its keypoints in
         order, :meth:`subset` when they are some of them or another order (data after an xarray

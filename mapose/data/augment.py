@@ -9,6 +9,7 @@ Flips swap left/right keypoints with ``Skeleton.flip_permutation()`` so that a m
 from __future__ import annotations
 
 import math
+from typing import Optional
 
 import cv2
 import numpy as np
@@ -123,7 +124,8 @@ def random_view(
     noise_std: float = 0.0,
     erase_prob: float = 0.0,
     erase_area: float = 0.2,
-) -> tuple[np.ndarray, np.ndarray]:
+    unknown: Optional[np.ndarray] = None,
+) -> tuple[np.ndarray, ...]:
     """One randomly augmented crop of ``image`` around ``center`` (pixels) and its keypoints.
 
     Parameters
@@ -136,6 +138,9 @@ def random_view(
         ``(width, height)`` of the crop.
     flip_permutation
         ``(K,)`` keypoint permutation applied by a mirror (``Skeleton.flip_permutation()``).
+    unknown
+        ``(n, K)`` bool body parts nobody labelled (:attr:`mapose.data.dataset.PoseSamples.unknown`),
+        swapped with the keypoints by a mirror and returned third; ``None``: not returned.
 
     Returns
     -------
@@ -143,6 +148,8 @@ def random_view(
         ``(height, width, C)`` uint8.
     keypoints : ndarray
         ``(n, K, 2)`` in crop pixels, left/right swapped when mirrored.
+    unknown : ndarray
+        Only when ``unknown`` is given: ``(n, K)`` bool, left/right swapped when mirrored.
     """
     cx, cy = center
     angle, sc, flip = 0.0, 1.0, False
@@ -160,8 +167,10 @@ def random_view(
     kp = transform_keypoints(keypoints, m)
     if flip:
         kp = kp[:, np.asarray(flip_permutation)]
+        if unknown is not None:
+            unknown = np.asarray(unknown)[:, np.asarray(flip_permutation)]
     if enabled:
         img = photometric(img, rng, brightness, contrast, blur_prob, blur_sigma, noise_std)
         if erase_prob > 0 and rng.random() < erase_prob:
             img = erase_patch(img, rng, erase_area)
-    return img, kp
+    return (img, kp) if unknown is None else (img, kp, unknown)

@@ -21,8 +21,8 @@ from mapose.core.labels import Labels
 from mapose.core.skeleton import Skeleton
 from mapose.data.augment import random_view
 from mapose.data.frames import load_images
-from mapose.data.targets import encode_heatmap, encode_offsets, encode_paf, output_shape
-from mapose.errors import ValidationError
+from mapose.data.targets import encode_heatmap, encode_offsets, encode_paf, encode_unknown_weights, output_shape
+from mapose.errors import SkeletonError, ValidationError
 
 
 @dataclass
@@ -42,6 +42,11 @@ class PoseSamples:
         Label file of each image.
     label_index
         Index of each image in its own :class:`Labels` (``images[...]``).
+    unknown
+        ``(n_i, K)`` bool per image: body parts whose place nobody labelled -- parts the image's
+        label file does not name, or labels left out as likely mistakes -- as opposed to missing
+        (NaN and not unknown: not in view).  Training leaves the unknown parts out of the loss
+        around their animal instead of teaching that they are absent.  Empty when there are none.
     """
 
     skeleton: Skeleton
@@ -52,6 +57,7 @@ class PoseSamples:
     sources: list[str] = field(default_factory=list)
     label_index: list[int] = field(default_factory=list)
     input_scale: float = 1.0
+    unknown: list[np.ndarray] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.images)
@@ -67,7 +73,12 @@ class PoseSamples:
             [self.sources[i] for i in idx] if self.sources else [],
             [self.label_index[i] for i in idx] if self.label_index else [],
             self.input_scale,
+            [self.unknown[i] for i in idx] if self.unknown else [],
         )
+
+    def unknown_of(self, i: int) -> Optional[np.ndarray]:
+        """``(n_i, K)`` unknown body parts of image ``i``, ``None`` when no image has any."""
+        return self.unknown[i] if self.unknown else None
 
 
 def scale_keypoints(kp: np.ndarray, scale: float) -> np.ndarray:
@@ -80,19 +91,31 @@ def samples_from_labels(
     skeleton: Optional[Skeleton] = None,
     input_scale: float = 1.0,
     user_only: bool = True,
+    unknown: Optional[Sequence[Optional[np.ndarray]]] = None,
 ) -> PoseSamples:
     """Decode the images of several label files into one :class:`PoseSamples`.
 
-    All label files must share the keypoints of ``skeleton`` (default: the first file's).
+    The label files may name different body parts, or the same in another order: their keypoints
+    are placed by name into ``skeleton`` (default: the first file's skeleton extended by the others',
+    :meth:`Skeleton.union`), and the parts a file does not name are marked unknown
+    (:attr:`PoseSamples.unknown`).  ``unknown``: per label file, ``(n_instances, K_file)`` bool
+    marking more unknown parts (labels left out as likely mistakes) or ``None``.
+
     Frames without any instance are kept as negatives (empty targets); with ``user_only``, frames
     that carry only predicted instances are skipped (see :meth:`Labels.ground_truth_images`).
     """
     if not labels_list:
         raise ValidationError("no label files given")
-    sk = skeleton or labels_list[0].skeleton
-    images, kps, videos, frames, sources, lidx = [], [], [], [], [], []
-    for lab in labels_list:
-        sk.check_same_keypoints(lab.skeleton, f"label file {lab.source}")
+    sk = skeleton or labels_list[0].skeleton.union(lab.skeleton for lab in labels_list[1:])
+    images, kps, videos, frames, sources, lidx, unk = [], [], [], [], [], [], []
+    for n, lab in enumerate(labels_list):
+        names = lab.skeleton.keypoints
+        extra = [k for k in names if k not in sk.keypoints]
+        if extra:
+            raise SkeletonError(f"label file {lab.source or '(in memory)'} names body parts the model's skeleton "
+                                f"lacks: {', '.join(extra)} (skeleton: {', '.join(sk.keypoints)})")
+        cols = np.array(sk.indices(names), dtype=int)
+        marked = None if unknown is None else unknown[n]
         keep = lab.ground_truth_images() if user_only else np.ones(len(lab.images), bool)
         if not keep.any():
             what = (f"{len(lab.images)} frames hold only predicted instances" if len(lab.images)
@@ -110,7 +133,11 @@ def samples_from_labels(
             sel = inst.frame == i
             if user_only:
                 sel &= lab.is_user
-            kp = inst.keypoints[sel]
+            kp = np.full((int(sel.sum()), sk.n_keypoints, 2), np.nan)
+            kp[:, cols] = inst.keypoints[sel]
+            u = np.ones(kp.shape[:2], bool)
+            u[:, cols] = False if marked is None else np.asarray(marked, bool)[sel]
+            kp[u] = np.nan
             img = imgs[i]
             if input_scale != 1.0:
                 h, w = img.shape[:2]
@@ -124,7 +151,10 @@ def samples_from_labels(
             frames.append(keys[i][1])
             sources.append(lab.source)
             lidx.append(i)
-    return PoseSamples(sk, images, kps, videos, frames, sources, lidx, input_scale)
+            unk.append(u)
+    if not any(u.any() for u in unk):
+        unk = []
+    return PoseSamples(sk, images, kps, videos, frames, sources, lidx, input_scale, unk)
 
 
 def _extent(points: np.ndarray) -> float:
@@ -218,12 +248,19 @@ class TargetSpec:
     sigma: float
     paf_width: Optional[float] = None
     offset_radius: Optional[float] = None
+    #: pixels around an animal's labelled keypoints where its unknown parts are left out of the loss
+    unknown_margin: float = 0.0
 
 
 def encode_sample(
-    image: np.ndarray, keypoints: np.ndarray, skeleton: Skeleton, spec: TargetSpec
+    image: np.ndarray, keypoints: np.ndarray, skeleton: Skeleton, spec: TargetSpec,
+    unknown: Optional[np.ndarray] = None,
 ) -> dict[str, np.ndarray]:
-    """Image (``(H, W, C)`` uint8) + keypoints -> dict of float32 arrays (image CHW, 3 channels)."""
+    """Image (``(H, W, C)`` uint8) + keypoints -> dict of float32 arrays (image CHW, 3 channels).
+
+    With ``unknown`` (``(n, K)`` bool, for samples that have unknown body parts) it also holds the
+    loss weights ``heatmap_weight`` ``(K, h, w)`` and ``paf_weight`` ``(E, h, w)``
+    (:func:`mapose.data.targets.encode_unknown_weights`)."""
     h, w = output_shape(image.shape[0], image.shape[1], spec.stride)
     img = image if image.shape[2] == 3 else np.repeat(image[..., :1], 3, axis=2)
     out = {
@@ -234,6 +271,12 @@ def encode_sample(
         out["paf"] = encode_paf(keypoints, np.array(skeleton.edges), (h, w), spec.stride, spec.paf_width)
     if spec.offset_radius is not None:
         out["offset"], out["offset_mask"] = encode_offsets(keypoints, (h, w), spec.stride, spec.offset_radius)
+    if unknown is not None:
+        hw, pw = encode_unknown_weights(keypoints, unknown, np.array(skeleton.edges), (h, w), spec.stride,
+                                        spec.unknown_margin)
+        out["heatmap_weight"] = hw
+        if spec.paf_width is not None:
+            out["paf_weight"] = pw
     return out
 
 
@@ -300,6 +343,10 @@ class TrainDataset:
 
     def view(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         """The augmented ``(image, keypoints)`` of item ``index`` (deterministic given epoch/seed)."""
+        return self.view_with_unknown(index)[:2]
+
+    def view_with_unknown(self, index: int) -> tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]:
+        """:meth:`view` plus the ``(n, K)`` unknown body parts (``None`` when the samples have none)."""
         rng = np.random.default_rng([self.seed, self.epoch, index])
         if self.image_p is None:
             i = int(rng.integers(len(self.samples)))
@@ -328,11 +375,13 @@ class TrainDataset:
         else:
             out_size = (w + (-w) % 32, h + (-h) % 32)
             center = ((w - 1) / 2, (h - 1) / 2)
-        return random_view(img, kp, out_size, rng, self.flip_perm, center=center, **self.augment)
+        unknown = self.samples.unknown_of(i)
+        out = random_view(img, kp, out_size, rng, self.flip_perm, center=center, unknown=unknown, **self.augment)
+        return out if unknown is not None else (*out, None)
 
     def __getitem__(self, index: int) -> dict[str, np.ndarray]:
-        img, kp = self.view(index)
-        return encode_sample(img, kp, self.samples.skeleton, self.spec)
+        img, kp, unknown = self.view_with_unknown(index)
+        return encode_sample(img, kp, self.samples.skeleton, self.spec, unknown)
 
 
 class EvalDataset:
@@ -361,13 +410,14 @@ class EvalDataset:
     def __getitem__(self, j: int) -> dict[str, np.ndarray]:
         i, center = self.items[j]
         img, kp = self.samples.images[i], self.samples.keypoints[i] + self.label_shift
+        unknown = self.samples.unknown_of(i)
         if center is None:
             img = pad_to_multiple(img)
         else:
             c = self.crop_size
             img, kp = random_view(img, kp, (c, c), np.random.default_rng(0), self.flip_perm,
-                                  center=center, enabled=False)
-        return encode_sample(img, kp, self.samples.skeleton, self.spec)
+                                  center=center, enabled=False)  # no mirror: unknown keeps its order
+        return encode_sample(img, kp, self.samples.skeleton, self.spec, unknown)
 
     @property
     def same_size(self) -> bool:

@@ -24,12 +24,12 @@ scored with).  :func:`check_labels` looks at every labelled animal and reports:
 
 Nothing is changed: the report names video, frame, animal and body parts, for a person to look at.
 Training can leave the flagged body parts out (``data: {suspect_labels: leave_out}``,
-:func:`leave_out_suspect_keypoints`); by default it trains on the labels as they are.
+:func:`suspect_keypoint_mask`); by default it trains on the labels as they are.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 import warnings
 from typing import Mapping, Optional
 
@@ -255,21 +255,18 @@ def check_labels(
     return issues
 
 
-def leave_out_suspect_keypoints(labels: Labels, issues: list[LabelIssue]) -> Labels:
-    """``labels`` with the body parts that ``issues`` name set missing (NaN), for training on labels
-    that hold a few mistakes (``data.suspect_labels: leave_out``).
+def suspect_keypoint_mask(labels: Labels, issues: list[LabelIssue]) -> np.ndarray:
+    """``(n_instances, K)`` bool: the labelled body parts that ``issues`` name, for training that
+    leaves likely labelling mistakes out (``data.suspect_labels: leave_out``; training treats them
+    as unknown -- left out of the loss around their animal -- rather than as out of view).
 
-    Both parts of a flagged pair or limb are left out, since the check cannot tell which one is
-    wrong; an instance placed twice (``duplicate_instance``) loses all its parts.  The label file is
-    not changed.
+    Both parts of a flagged pair or limb are marked, since the check cannot tell which one is
+    wrong; an instance placed twice (``duplicate_instance``) has all its parts marked.
     """
-    if not issues:
-        return labels
-    kp = np.array(labels.instances.keypoints, dtype=np.float64, copy=True)
+    kp = np.asarray(labels.instances.keypoints, dtype=np.float64)
+    mask = np.zeros(kp.shape[:2], bool)
     index = {n: k for k, n in enumerate(labels.skeleton.keypoints)}
     for s in issues:
         parts = [index[n] for n in s.keypoints] if s.keypoints else list(range(kp.shape[1]))
-        kp[s.instance, parts] = np.nan
-    scores = np.array(labels.instances.keypoint_scores, dtype=np.float64, copy=True)
-    scores[np.isnan(kp[..., 0])] = np.nan
-    return replace(labels, instances=replace(labels.instances, keypoints=kp, keypoint_scores=scores))
+        mask[s.instance, parts] = True
+    return mask & np.isfinite(kp).all(axis=-1)

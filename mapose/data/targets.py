@@ -8,7 +8,8 @@ keypoints (NaN) are skipped.
 Shapes (``K`` keypoints, ``E`` edges, ``n`` instances, ``h = ceil(H / stride)``,
 ``w = ceil(W / stride)``): heatmap ``(K, h, w)``, PAF ``(2E, h, w)`` (channel ``2e`` = x,
 ``2e + 1`` = y of the unit vector source -> destination), offsets ``(2K, h, w)`` (channel ``2k`` =
-dx, ``2k + 1`` = dy, output cells) with a mask ``(K, h, w)``.
+dx, ``2k + 1`` = dy, output cells) with a mask ``(K, h, w)``; loss weights for unknown body parts
+heatmap ``(K, h, w)`` and PAF ``(E, h, w)`` (:func:`encode_unknown_weights`).
 """
 
 from __future__ import annotations
@@ -170,6 +171,63 @@ def encode_offsets(
         off[1::2][m] = np.broadcast_to(v - rows, m.shape)[m]
         mask[m] = 1.0
     return off, mask
+
+
+def encode_unknown_weights(
+    keypoints: np.ndarray,
+    unknown: np.ndarray,
+    edges: np.ndarray,
+    shape: tuple[int, int],
+    stride: int,
+    margin: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Loss weights that leave unknown body parts out of training around their animal.
+
+    A part nobody labelled (``unknown``) may lie anywhere near its animal, so its confidence map --
+    and the fields of the edges that touch it -- get weight 0 over the box of the animal's labelled
+    keypoints grown by ``margin`` pixels on each side (the whole map for an animal without any), and
+    1 elsewhere: away from the animal the map is still taught to stay empty.
+
+    Parameters
+    ----------
+    keypoints
+        ``(n, K, 2)`` in model-input pixels (NaN = missing).
+    unknown
+        ``(n, K)`` bool, True for the unknown parts.
+    edges
+        ``(E, 2)`` keypoint indices.
+    shape, stride
+        Output grid and stride.
+    margin
+        Pixels added around the labelled keypoints (about an animal's length).
+
+    Returns
+    -------
+    heatmap_weight : ndarray
+        ``(K, h, w)`` float32.
+    paf_weight : ndarray
+        ``(E, h, w)`` float32.
+    """
+    kp = _check_kps(keypoints)
+    unknown = np.asarray(unknown, bool).reshape(kp.shape[:2])
+    edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
+    h, w = shape
+    hw = np.ones((kp.shape[1], h, w), np.float32)
+    pw = np.ones((len(edges), h, w), np.float32)
+    xs, ys = cell_to_pixel(np.arange(w), stride), cell_to_pixel(np.arange(h), stride)
+    for inst, unk in zip(kp, unknown):
+        if not unk.any():
+            continue
+        pts = inst[np.isfinite(inst).all(axis=1)]
+        if len(pts):
+            (x0, y0), (x1, y1) = pts.min(axis=0) - margin, pts.max(axis=0) + margin
+            box = ((ys >= y0) & (ys <= y1))[:, None] & ((xs >= x0) & (xs <= x1))[None, :]
+        else:
+            box = np.ones((h, w), bool)
+        hw[unk] *= ~box
+        if len(edges):
+            pw[unk[edges[:, 0]] | unk[edges[:, 1]]] *= ~box
+    return hw, pw
 
 
 def decode_targets_argmax(

@@ -130,7 +130,7 @@ def predict_labelled(
 
     model = load_model(model_dir, device=device, checkpoint=checkpoint, tta=tta)
     labels = read_labels(labels_path)
-    model.skeleton.check_same_keypoints(labels.skeleton, f"label file {labels_path}")
+    cols = label_columns(model.skeleton, labels.skeleton, labels_path)
     sel = select_frames(labels, frames, Path(model_dir) / "split.json")
     imgs_all = load_images(labels, sel)
     imgs = [imgs_all[i] for i in sel]
@@ -139,11 +139,28 @@ def predict_labelled(
     kps, kss, iss = predict_frames(model, imgs, max_animals=max_animals, peak_threshold=peak_threshold,
                                    keep_singletons=False, single_animal=single,
                                    min_keypoint_score=min_keypoint_score)
-    gts = [labels.instances.keypoints[(labels.instances.frame == i) & labels.is_user] for i in sel]
+    gts = []
+    for i in sel:
+        placed = labels.instances.keypoints[(labels.instances.frame == i) & labels.is_user]
+        gt = np.full((len(placed), model.skeleton.n_keypoints, 2), np.nan)
+        gt[:, cols] = placed
+        gts.append(gt)
     keys = labels.frame_keys()
     return {"model": model, "labels": labels, "images": imgs, "frames": [int(keys[i][1]) for i in sel],
             "single_animal": single, "gts": gts, "keypoints": kps, "keypoint_scores": kss,
             "instance_scores": iss}
+
+
+def label_columns(skeleton, label_skeleton, labels_path) -> np.ndarray:
+    """The model keypoint of each body part of a label file (matched by name): label files may name
+    fewer parts than the model, or order them differently; the parts they lack are not scored."""
+    from mapose.errors import SkeletonError
+
+    extra = [k for k in label_skeleton.keypoints if k not in skeleton.keypoints]
+    if extra:
+        raise SkeletonError(f"label file {labels_path} names body parts the model was not trained on: "
+                            f"{', '.join(extra)} (the model's: {', '.join(skeleton.keypoints)})")
+    return np.array(skeleton.indices(label_skeleton.keypoints), dtype=int)
 
 
 def evaluate_model(
@@ -167,7 +184,8 @@ def evaluate_model(
     is the keypoint score of the RMSE with p-cutoff (DeepLabCut's default 0.6); ``single_animal``
     forces one-animal decoding on or off (``None``: the model's ``inference.single_animal``);
     ``min_keypoint_score``: keypoints scored lower count as not found (``None``: the model's
-    ``inference.min_keypoint_score``)."""
+    ``inference.min_keypoint_score``).  A label file may name fewer body parts than the model
+    (``not_scored``: the model's parts it lacks)."""
     from mapose.decode.frame import model_min_keypoint_score
     from mapose.training.metrics import pose_metrics
 
@@ -184,6 +202,7 @@ def evaluate_model(
     res["min_keypoint_score"] = model_min_keypoint_score(model, min_keypoint_score)
     res["calibration"] = None if model.calibration is None else model.calibration.summary()
     res["labels"] = str(labels_path)
+    res["not_scored"] = [k for k in model.skeleton.keypoints if k not in run["labels"].skeleton.keypoints]
     if worst_dir is not None:
         res["worst_frame_images"] = save_worst_frames(
             run["images"], gts, kps, res["per_frame_mean_px"], res["frames"], Path(worst_dir), n_worst)

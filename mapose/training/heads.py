@@ -26,7 +26,7 @@ from mapose.models.heads import ConvHead
 
 
 def heatmap_loss(logits: torch.Tensor, target: torch.Tensor, kind: str = "bce",
-                 hard_fraction: float = 1.0) -> torch.Tensor:
+                 hard_fraction: float = 1.0, weight: torch.Tensor | None = None) -> torch.Tensor:
     """Confidence-map loss, normalised by the target mass so it is O(1) whatever the map size.
 
     ``bce``: binary cross-entropy with the Gaussian targets; ``focal``: the same weighted by
@@ -36,6 +36,9 @@ def heatmap_loss(logits: torch.Tensor, target: torch.Tensor, kind: str = "bce",
     ``hard_fraction`` < 1: online hard keypoint mining -- per sample, only that fraction of the body
     parts with the largest losses count (scaled back by ``1 / hard_fraction``), so training spends its
     gradient on the parts the model gets wrong rather than on those it already finds.
+
+    ``weight`` (the target's shape): per-cell loss weights, 0 where a body part nobody labelled may
+    lie (:func:`mapose.data.targets.encode_unknown_weights`).
     """
     norm = target.sum().clamp(min=1.0)
     if kind == "mse":
@@ -44,6 +47,8 @@ def heatmap_loss(logits: torch.Tensor, target: torch.Tensor, kind: str = "bce",
         per = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
         if kind == "focal":
             per = per * (torch.sigmoid(logits) - target).abs().pow(2)
+    if weight is not None:
+        per = per * weight
     if hard_fraction >= 1.0 or logits.shape[1] < 2:
         return per.sum() / norm
     per_part = per.flatten(2).sum(2)  # (B, K)
@@ -63,10 +68,15 @@ def resolve_heatmap_loss(loss: str, animal_size_px: float | None, crop_px: int) 
     return "focal" if crop_px and animal_size_px is not None and animal_size_px > crop_px else "bce"
 
 
-def paf_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Squared error over all cells, normalised by the number of supervised (band) cells."""
+def paf_loss(pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
+    """Squared error over all cells, normalised by the number of supervised (band) cells.
+    ``weight`` ``(B, E, h, w)``: per-edge cell weights (0 where an edge touches a body part nobody
+    labelled), applied to both channels of the edge."""
     band = (target.abs() > 0).float().sum().clamp(min=1.0)
-    return ((pred - target) ** 2).sum() / band
+    err = (pred - target) ** 2
+    if weight is not None:
+        err = err * weight.repeat_interleave(2, dim=1)
+    return err.sum() / band
 
 
 def offset_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -89,11 +99,11 @@ class HeadRole:
 
 
 def _heatmap_loss(raw, batch, kind="bce", hard_fraction=1.0):
-    return heatmap_loss(raw, batch["heatmap"], kind, hard_fraction)
+    return heatmap_loss(raw, batch["heatmap"], kind, hard_fraction, batch.get("heatmap_weight"))
 
 
 def _paf_loss(raw, batch):
-    return paf_loss(raw, batch["paf"])
+    return paf_loss(raw, batch["paf"], batch.get("paf_weight"))
 
 
 def _offset_loss(raw, batch):

@@ -83,15 +83,20 @@ def _with_edges(skeleton: Skeleton, keypoints: Sequence[np.ndarray]) -> Skeleton
 
 
 def prepare_samples(labels_paths: Sequence[str | Path], cfg: TrainConfig):
-    """Read label files, decode images, split. Returns ``(skeleton, samples, val_mask)``."""
+    """Read label files, decode images, split. Returns ``(skeleton, samples, val_mask)``.
+
+    Label files that name different body parts are trained together on all of them; the parts a
+    file does not name are unknown there (:attr:`mapose.data.dataset.PoseSamples.unknown`)."""
     from mapose.data.dataset import samples_from_labels
     from mapose.data.split import split_frames
     from mapose.io import read_labels
 
     labels = [read_labels(p) for p in labels_paths]
-    labels = [report_label_issues(lab, path, cfg.data.suspect_labels) for path, lab in zip(labels_paths, labels)]
-    skeleton, _ = _with_symmetry(labels[0].skeleton, cfg.data.symmetry)
-    samples = samples_from_labels(labels, skeleton, cfg.data.input_scale)
+    unknown = [report_label_issues(lab, path, cfg.data.suspect_labels) for path, lab in zip(labels_paths, labels)]
+    skeleton = labels[0].skeleton.union(lab.skeleton for lab in labels[1:])
+    say_body_parts(labels_paths, labels, skeleton)
+    skeleton, _ = _with_symmetry(skeleton, cfg.data.symmetry)
+    samples = samples_from_labels(labels, skeleton, cfg.data.input_scale, unknown=unknown)
     edged = _with_edges(skeleton, samples.keypoints)
     if edged is not skeleton:
         skeleton, samples = edged, dc_replace(samples, skeleton=edged)
@@ -102,26 +107,34 @@ def prepare_samples(labels_paths: Sequence[str | Path], cfg: TrainConfig):
     return skeleton, samples, val
 
 
-def report_label_issues(labels, path, suspect_labels: str = "keep"):
+def say_body_parts(paths, labels, skeleton: Skeleton) -> None:
+    """One line per label file that lacks some of the body parts trained on (named by another)."""
+    for path, lab in zip(paths, labels):
+        lacks = [k for k in skeleton.keypoints if k not in lab.skeleton.keypoints]
+        if lacks:
+            say(f"{path} does not label {', '.join(lacks)} ({len(lacks)} of the {skeleton.n_keypoints} body parts "
+                "the label files name): training leaves them out of the loss around its animals rather than "
+                "teaching that they are absent")
+
+
+def report_label_issues(labels, path, suspect_labels: str = "keep") -> Optional[np.ndarray]:
     """One line naming the likely labelling mistakes of a label file (:mod:`mapose.data.label_checks`),
-    if any.  Returns the labels to train on: as they are (``suspect_labels`` ``keep``), or without
-    the flagged body parts (``leave_out``)."""
-    from mapose.data.label_checks import check_labels, leave_out_suspect_keypoints, summary
+    if any.  Returns the body parts to leave out of training, ``(n_instances, K)`` bool: the flagged
+    ones with ``suspect_labels`` ``leave_out``, else ``None``."""
+    from mapose.data.label_checks import check_labels, summary, suspect_keypoint_mask
 
     issues = check_labels(labels)
     if not issues:
-        return labels
+        return None
     see = f"See them with: mapose check-labels {path} --images DIR"
     if suspect_labels == "leave_out":
-        kept = leave_out_suspect_keypoints(labels, issues)
-        placed = [int(np.isfinite(lab.instances.keypoints[..., 0]).sum()) for lab in (labels, kept)]
-        n = placed[0] - placed[1]
+        mask = suspect_keypoint_mask(labels, issues)
         say(f"{path}: {len(issues)} likely labelling mistakes ({summary(issues)}); training without the "
-            f"{n} labelled body parts they name (data.suspect_labels leave_out). {see}")
-        return kept
+            f"{int(mask.sum())} labelled body parts they name (data.suspect_labels leave_out). {see}")
+        return mask
     say(f"{path}: {len(issues)} likely labelling mistakes ({summary(issues)}); training on them as they are "
         f"(data: {{suspect_labels: leave_out}} trains without them). {see}")
-    return labels
+    return None
 
 
 def mirror_safe_augmentation(aug: dict, skeleton: Skeleton) -> dict:
@@ -458,6 +471,8 @@ def train(
         say(f"training crops: {f'{crop} px' if crop else 'whole frames'} (data.crop_size auto, from the "
             "animals' size)")
     size = animal_size(train_s)
+    if samples.unknown:  # unknown parts lie within about an animal's length of its labelled ones
+        spec = dc_replace(spec, unknown_margin=float(size or crop or 64))
     heatmap_loss = resolve_heatmap_loss(cfg.heads.heatmap.loss, size, crop)
     if cfg.heads.heatmap.loss == "auto" and heatmap_loss == "focal":
         say(f"the animals ({size:.0f} px) are larger than the {crop}-px crops, which hold only some body parts "

@@ -96,7 +96,7 @@ def test_training_can_leave_the_flagged_body_parts_out(flies, capsys):
     """``data.suspect_labels: leave_out`` trains as if the flagged parts were not labelled: both parts
     of a flagged pair, every part of an animal placed twice, nothing else; the label file stays."""
     from mapose.config import from_dict
-    from mapose.data.label_checks import leave_out_suspect_keypoints
+    from mapose.data.label_checks import suspect_keypoint_mask
     from mapose.training.config import TrainConfig
     from mapose.training.train import prepare_samples
 
@@ -107,30 +107,30 @@ def test_training_can_leave_the_flagged_body_parts_out(flies, capsys):
     kp[pair[1]] = kp[pair[0]] + 0.3
     planted = _with_keypoints(flies, kp)
     issues = check_labels(planted)
-    kept = leave_out_suspect_keypoints(planted, issues)
-    gone = np.isfinite(kp[..., 0]) & ~np.isfinite(kept.instances.keypoints[..., 0])
+    gone = suspect_keypoint_mask(planted, issues)
     want = np.zeros_like(gone)
     for s in issues:
         want[s.instance, [names.index(n) for n in s.keypoints] if s.keypoints else slice(None)] = True
     want &= np.isfinite(kp[..., 0])
     np.testing.assert_array_equal(gone, want)
     assert gone[pair[1]].all() and not gone[pair[0]].any()
-    left = np.isfinite(kept.instances.keypoints)
-    np.testing.assert_array_equal(kept.instances.keypoints[left], kp[left])
-    assert np.isnan(kept.instances.keypoint_scores[gone]).all()
     assert np.isfinite(planted.instances.keypoints[gone]).all()  # the labels given are not changed
 
-    # training on the bundled file: frame 200's swapped hind legs are not taught, the rest is
+    # training on the bundled file: frame 200's swapped hind legs are unknown (not taught, and not
+    # taught to be absent either), the rest is as labelled
     cfg = from_dict(TrainConfig, {"data": {"suspect_labels": "leave_out"}})
     _, samples, _ = prepare_samples([FLIES], cfg)
     assert "training without the 16 labelled body parts they name" in capsys.readouterr().out
     i = list(samples.frames).index(200)
     hind = [names.index(f"hindleg{s}{j}") for s in "LR" for j in (1, 2, 3)]
     assert np.isnan(samples.keypoints[i][1][hind]).all()
+    assert samples.unknown[i][1][hind].all() and not samples.unknown[i][0].any()
+    assert sum(int(u.sum()) for u in samples.unknown) == 16
     assert np.isfinite(samples.keypoints[i][0]).sum() == np.isfinite(flies.frame_instances(i)[0][0]).sum()
     _, as_labelled, _ = prepare_samples([FLIES], TrainConfig())
     assert "training on them as they are" in capsys.readouterr().out
     assert np.isfinite(as_labelled.keypoints[i][1][hind]).all()
+    assert as_labelled.unknown == []
 
 
 def test_median_posture_ignores_rotation():
