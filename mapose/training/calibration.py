@@ -231,9 +231,11 @@ def estimate_calibration(gts: Sequence[np.ndarray], preds: Sequence[np.ndarray],
 
 
 def training_frames(labels_paths: Sequence[str | Path], split_json: Path,
-                    max_pixels: Optional[int] = CALIBRATION_PIXELS):
+                    max_pixels: Optional[int] = CALIBRATION_PIXELS, skeleton=None):
     """Full-size images and labelled keypoints of the training frames listed in ``split.json``;
-    evenly spaced ones among them when all of them hold more than ``max_pixels`` pixels."""
+    evenly spaced ones among them when all of them hold more than ``max_pixels`` pixels.  With
+    ``skeleton`` (the model's) the keypoints are placed in its order by name, NaN for the body parts
+    a label file does not name."""
     from mapose.data.frames import load_images
     from mapose.errors import ConfigError
     from mapose.io import read_labels
@@ -250,7 +252,11 @@ def training_frames(labels_paths: Sequence[str | Path], split_json: Path,
         for i in sel:
             keep = (labels.instances.frame == i) & labels.is_user
             images.append(imgs[i])
-            gts.append(labels.instances.keypoints[keep])
+            gt = labels.instances.keypoints[keep]
+            if skeleton is not None:
+                gt = np.full((len(gt), skeleton.n_keypoints, 2), np.nan)
+                gt[:, skeleton.indices(labels.skeleton.keypoints)] = labels.instances.keypoints[keep]
+            gts.append(gt)
     pixels = sum(img.shape[0] * img.shape[1] for img in images)
     if max_pixels is not None and pixels > max_pixels:
         n = max(2, int(max_pixels / (pixels / len(images))))
@@ -282,7 +288,7 @@ def calibrate_model(model_dir: str | Path, labels_paths: Sequence[str | Path],
     d = Path(model_dir)
     (d / CALIBRATION_FILE).unlink(missing_ok=True)  # measure the raw model
     model = load_model(d, checkpoint=checkpoint)
-    images, gts = training_frames(labels_paths, d / "split.json")
+    images, gts = training_frames(labels_paths, d / "split.json", skeleton=model.skeleton)
     out = measure_calibration(model, images, gts)
     out["checkpoint"] = checkpoint
     atomic_write_text(d / CALIBRATION_FILE, json.dumps(out, indent=1))

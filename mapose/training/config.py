@@ -173,9 +173,11 @@ class DataConfig(CheckedConfig):
     one pixel or off the image, instances placed twice; ``mapose check-labels`` lists them).
     ``keep`` (default): train on the labels as they are, with a one-line warning.  ``leave_out``:
     train as if those parts were not labelled (both parts of a flagged pair or limb; the label file
-    is not changed).  Applies to training and validation frames alike; ``mapose evaluate`` scores
-    the labels as they are.  On the sample flies (16 flagged body parts of 2509, three
-    cross-validation folds) it changed nothing measurable: pooled RMSE 5.20 px either way."""
+    is not changed): they are unknown, left out of the loss around their animal rather than taught
+    as out of view (:attr:`mapose.data.dataset.PoseSamples.unknown`).  Applies to training and
+    validation frames alike; ``mapose evaluate`` scores the labels as they are.  On the sample flies
+    (16 flagged body parts of 2509, three cross-validation folds) it changed nothing measurable when
+    the left-out parts were still taught as out of view: pooled RMSE 5.20 px either way."""
 
 
 @dataclass(frozen=True)

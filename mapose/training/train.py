@@ -538,7 +538,7 @@ def train(
         from mapose.training.calibration import training_frames
         from mapose.training.callbacks import LabelShift
 
-        images, gts = training_frames(labels_paths, out / "split.json")
+        images, gts = training_frames(labels_paths, out / "split.json", skeleton=skeleton)
         callbacks.append(LabelShift(sched, [dm.train_ds, dm.val_ds], images, gts,
                                     cfg.data.calibrate_at, cfg.data.input_scale, ckpt_cb))
     if resumed:

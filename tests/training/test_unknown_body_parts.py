@@ -142,8 +142,9 @@ def test_training_and_evaluation_on_files_with_different_body_parts(two_files, t
     named, left out of its loss (the batches carry the weights), and not scored on it."""
     from mapose.cli import main
     from mapose.config import from_dict
-    from mapose.data.dataset import TrainDataset, _collate
+    from mapose.data.dataset import EvalDataset, TrainDataset, _collate
     from mapose.io import read_labels
+    from mapose.training.calibration import training_frames
     from mapose.training.config import TrainConfig
     from mapose.training.train import prepare_samples, target_spec
 
@@ -164,14 +165,22 @@ def test_training_and_evaluation_on_files_with_different_body_parts(two_files, t
     others = [k for k in range(24) if k not in tips]
     assert (hw[:, others] == 1).all()  # parts every file names are taught everywhere
     assert (hw[:, tips] == 0).any() and (hw[:, tips] == 1).any()
+    # validation frames (whole frames, no mirror) carry them too: a late frame's tips are not taught
+    late = EvalDataset(samples.subset([len(samples) - 1]), spec)[0]
+    assert (late["heatmap_weight"][tips] == 0).any() and (late["heatmap_weight"][others] == 1).all()
+    assert (EvalDataset(samples.subset([0]), spec)[0]["heatmap_weight"] == 1).all()
 
     out = tmp_path / "model"
     config = tmp_path / "tiny.yaml"
     config.write_text("model: {decoder_channels: 32, head_channels: 16}\n"
-                      "data: {samples_per_epoch: 8, calibrate_offset: false}\noptim: {batch_size: 4, ema_decay: 0.0}\n")
+                      "data: {samples_per_epoch: 8}\noptim: {batch_size: 4, ema_decay: 0.0}\n")
     assert main(["train", "--labels", str(first), str(second), "--out", str(out), "--config", str(config),
                  "--max-steps", "2", "--val-fraction", "0", "--no-progress"]) == 0
     assert json.loads((out / "skeleton.json").read_text())["keypoints"] == list(flies.skeleton.keypoints)
+    # the label calibration measures every training frame in the model's keypoint order
+    images, gts = training_frames([first, second], out / "split.json", skeleton=skeleton)
+    assert len(images) == len(flies.images) and all(g.shape[1:] == (24, 2) for g in gts)
+    assert sum(int(np.isnan(g[:, tips, 0]).all()) for g in gts) >= 27  # the 27 late frames, without leg tips
     capsys.readouterr()
     report = tmp_path / "late.json"
     assert main(["evaluate", "--model", str(out), "--labels", str(second), "--frames", "all",
