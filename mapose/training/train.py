@@ -185,6 +185,19 @@ def say_split(record: dict, skeleton: Skeleton) -> None:
             "frames the model trained on (--frames train), which flatters it")
 
 
+def say_untrained_parts(samples, skeleton: Skeleton, mask: np.ndarray) -> list[str]:
+    """Name the body parts that no frame in ``mask`` (the training frames) labels, which the model
+    cannot learn (a part added to the skeleton and labelled only in held-out frames); returns them."""
+    kp = _animals(samples, mask)
+    seen = np.isfinite(kp).all(axis=2).any(axis=0) if len(kp) else np.zeros(skeleton.n_keypoints, bool)
+    never = [k for k, s in zip(skeleton.keypoints, seen) if not s]
+    if never and len(never) < skeleton.n_keypoints:
+        say(f"no training frame labels {', '.join(never)}: the model will not learn to find "
+            f"{'it' if len(never) == 1 else 'them'}; label {'it' if len(never) == 1 else 'them'} in some "
+            "training frames")
+    return never
+
+
 def _animals(samples, mask: np.ndarray) -> np.ndarray:
     """``(N, K, 2)`` the labelled animals of the frames in ``mask`` (N may be 0)."""
     kp = [np.asarray(samples.keypoints[i], dtype=np.float64) for i in np.flatnonzero(mask)]
@@ -460,6 +473,7 @@ def train(
     record["body_sides"] = sides.to_json(skeleton) if sides is not None else None
     atomic_write_text(out / "split.json", json.dumps(record, indent=1))
     say_split(record, skeleton)
+    say_untrained_parts(samples, skeleton, ~val)
     train_s = samples.subset(np.flatnonzero(~val))
     val_s = samples.subset(np.flatnonzero(val)) if val.any() else None
 

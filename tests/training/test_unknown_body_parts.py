@@ -146,7 +146,7 @@ def test_training_and_evaluation_on_files_with_different_body_parts(two_files, t
     from mapose.io import read_labels
     from mapose.training.calibration import training_frames
     from mapose.training.config import TrainConfig
-    from mapose.training.train import prepare_samples, target_spec
+    from mapose.training.train import prepare_samples, say_untrained_parts, target_spec
 
     flies, first, second = two_files
     cfg = from_dict(TrainConfig, {"split": {"method": "none"}})
@@ -155,6 +155,11 @@ def test_training_and_evaluation_on_files_with_different_body_parts(two_files, t
     assert (f"{second} does not label forelegL3, forelegR3, midlegL3, midlegR3, hindlegL3, hindlegR3 (6 of the 24 "
             "body parts the label files name)") in said
     assert str(first) + " does not label" not in said
+    # training on the late frames only would leave the tips unlearnt: said before training starts
+    late_only = np.array([f >= 400 for f in samples.frames])
+    assert say_untrained_parts(samples, skeleton, late_only) == TIPS
+    assert f"no training frame labels {', '.join(TIPS)}: the model will not learn" in capsys.readouterr().out
+    assert say_untrained_parts(samples, skeleton, np.ones(len(samples), bool)) == []
     spec = replace(target_spec(cfg), unknown_margin=90.0)
     ds = TrainDataset(samples, spec, {"rotation_deg": 180.0, "hflip": 0.5}, 128, 16)
     batch = _collate([ds[i] for i in range(16)])
