@@ -7,7 +7,8 @@ HELP = "train a multi-animal pose model from labelled frames (resumes when MODEL
 
 def add_arguments(parser) -> None:
     parser.add_argument("--labels", nargs="+", required=True, metavar="PATH",
-                        help="label files (SLEAP .slp, DLC CollectedData .h5/.csv, COCO .json)")
+                        help="label files (SLEAP .slp, DLC CollectedData .h5/.csv, COCO .json); they may name "
+                        "different body parts: each trains the parts it labels")
     parser.add_argument("--out", required=True, metavar="MODEL_DIR", help="model folder to write")
     parser.add_argument("--config", metavar="CFG.yaml", help="training config (strict YAML; see "
                         "mapose.training.config)")

@@ -384,7 +384,9 @@ def train(
     Parameters
     ----------
     labels_paths
-        One or more label files (any format :func:`mapose.io.read_labels` reads).
+        One or more label files (any format :func:`mapose.io.read_labels` reads).  They may name
+        different body parts (matched by name): the model finds all of them, and each file trains
+        the parts it labels (:func:`prepare_samples`).
     out_dir
         Model folder. If it already holds ``checkpoints/last.ckpt``, training resumes from it with
         the saved ``config.yaml`` (same schedule and wall-clock budget).
