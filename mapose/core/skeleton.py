@@ -303,6 +303,20 @@ class Skeleton:
         return out
 
 
+def place_keypoints(keypoints: np.ndarray, names: Sequence[str], skeleton: Skeleton, what: str = "data") -> np.ndarray:
+    """Keypoints ``(..., len(names), 2)`` of body parts ``names`` placed by name in ``skeleton``'s
+    order, ``(..., K, 2)``, NaN for the parts ``names`` lacks.  Raises :class:`SkeletonError` when
+    ``what`` names a part the skeleton lacks."""
+    extra = [k for k in names if k not in skeleton.keypoints]
+    if extra:
+        raise SkeletonError(f"{what} names body parts the model's skeleton lacks: {', '.join(extra)} "
+                            f"(skeleton: {', '.join(skeleton.keypoints)})")
+    kp = np.asarray(keypoints, dtype=np.float64)
+    out = np.full(kp.shape[:-2] + (skeleton.n_keypoints, 2), np.nan)
+    out[..., skeleton.indices(names), :] = kp
+    return out
+
+
 def tree_edges(keypoints: Sequence[np.ndarray], n_keypoints: int) -> list[tuple[int, int]]:
     """Edges linking the body parts when the labels name none: the minimum spanning tree of the
     median distance between every two keypoints over the labelled instances (``(n, K, 2)`` per

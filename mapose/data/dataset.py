@@ -18,11 +18,11 @@ import cv2
 import numpy as np
 
 from mapose.core.labels import Labels
-from mapose.core.skeleton import Skeleton
+from mapose.core.skeleton import Skeleton, place_keypoints
 from mapose.data.augment import random_view
 from mapose.data.frames import load_images
 from mapose.data.targets import encode_heatmap, encode_offsets, encode_paf, encode_unknown_weights, output_shape
-from mapose.errors import SkeletonError, ValidationError
+from mapose.errors import ValidationError
 
 
 @dataclass
@@ -109,13 +109,14 @@ def samples_from_labels(
     sk = skeleton or labels_list[0].skeleton.union(lab.skeleton for lab in labels_list[1:])
     images, kps, videos, frames, sources, lidx, unk = [], [], [], [], [], [], []
     for n, lab in enumerate(labels_list):
+        inst = lab.instances
+        # every instance in the skeleton's order; unknown: the parts the file does not name, and marked ones
         names = lab.skeleton.keypoints
-        extra = [k for k in names if k not in sk.keypoints]
-        if extra:
-            raise SkeletonError(f"label file {lab.source or '(in memory)'} names body parts the model's skeleton "
-                                f"lacks: {', '.join(extra)} (skeleton: {', '.join(sk.keypoints)})")
-        cols = np.array(sk.indices(names), dtype=int)
+        placed = place_keypoints(inst.keypoints, names, sk, f"label file {lab.source or '(in memory)'}")
         marked = None if unknown is None else unknown[n]
+        file_unknown = np.ones(placed.shape[:2], bool)
+        file_unknown[:, sk.indices(names)] = False if marked is None else np.asarray(marked, bool)
+        placed[file_unknown] = np.nan
         keep = lab.ground_truth_images() if user_only else np.ones(len(lab.images), bool)
         if not keep.any():
             what = (f"{len(lab.images)} frames hold only predicted instances" if len(lab.images)
@@ -126,18 +127,13 @@ def samples_from_labels(
                 "this file out")
         imgs = load_images(lab, np.flatnonzero(keep))
         keys = lab.frame_keys()
-        inst = lab.instances
         for i, ref in enumerate(lab.images):
             if not keep[i]:
                 continue
             sel = inst.frame == i
             if user_only:
                 sel &= lab.is_user
-            kp = np.full((int(sel.sum()), sk.n_keypoints, 2), np.nan)
-            kp[:, cols] = inst.keypoints[sel]
-            u = np.ones(kp.shape[:2], bool)
-            u[:, cols] = False if marked is None else np.asarray(marked, bool)[sel]
-            kp[u] = np.nan
+            kp, u = placed[sel], file_unknown[sel]
             img = imgs[i]
             if input_scale != 1.0:
                 h, w = img.shape[:2]

@@ -236,6 +236,7 @@ def training_frames(labels_paths: Sequence[str | Path], split_json: Path,
     evenly spaced ones among them when all of them hold more than ``max_pixels`` pixels.  With
     ``skeleton`` (the model's) the keypoints are placed in its order by name, NaN for the body parts
     a label file does not name."""
+    from mapose.core.skeleton import place_keypoints
     from mapose.data.frames import load_images
     from mapose.errors import ConfigError
     from mapose.io import read_labels
@@ -253,10 +254,7 @@ def training_frames(labels_paths: Sequence[str | Path], split_json: Path,
             keep = (labels.instances.frame == i) & labels.is_user
             images.append(imgs[i])
             gt = labels.instances.keypoints[keep]
-            if skeleton is not None:
-                gt = np.full((len(gt), skeleton.n_keypoints, 2), np.nan)
-                gt[:, skeleton.indices(labels.skeleton.keypoints)] = labels.instances.keypoints[keep]
-            gts.append(gt)
+            gts.append(gt if skeleton is None else place_keypoints(gt, labels.skeleton.keypoints, skeleton, str(path)))
     pixels = sum(img.shape[0] * img.shape[1] for img in images)
     if max_pixels is not None and pixels > max_pixels:
         n = max(2, int(max_pixels / (pixels / len(images))))

@@ -123,6 +123,7 @@ def predict_labelled(
     model's ``inference.min_keypoint_score``, missing).  :func:`evaluate_model` scores them;
     ``benchmarks/cross_validate.py`` pools them over folds.
     """
+    from mapose.core.skeleton import place_keypoints
     from mapose.data.frames import load_images
     from mapose.decode.frame import use_single_animal
     from mapose.io import read_labels
@@ -130,7 +131,6 @@ def predict_labelled(
 
     model = load_model(model_dir, device=device, checkpoint=checkpoint, tta=tta)
     labels = read_labels(labels_path)
-    cols = label_columns(model.skeleton, labels.skeleton, labels_path)
     sel = select_frames(labels, frames, Path(model_dir) / "split.json")
     imgs_all = load_images(labels, sel)
     imgs = [imgs_all[i] for i in sel]
@@ -139,28 +139,14 @@ def predict_labelled(
     kps, kss, iss = predict_frames(model, imgs, max_animals=max_animals, peak_threshold=peak_threshold,
                                    keep_singletons=False, single_animal=single,
                                    min_keypoint_score=min_keypoint_score)
-    gts = []
-    for i in sel:
-        placed = labels.instances.keypoints[(labels.instances.frame == i) & labels.is_user]
-        gt = np.full((len(placed), model.skeleton.n_keypoints, 2), np.nan)
-        gt[:, cols] = placed
-        gts.append(gt)
+    # in the model's keypoint order: a label file may name fewer body parts, or order them differently
+    kp = place_keypoints(labels.instances.keypoints, labels.skeleton.keypoints, model.skeleton,
+                         f"label file {labels_path}")
+    gts = [kp[(labels.instances.frame == i) & labels.is_user] for i in sel]
     keys = labels.frame_keys()
     return {"model": model, "labels": labels, "images": imgs, "frames": [int(keys[i][1]) for i in sel],
             "single_animal": single, "gts": gts, "keypoints": kps, "keypoint_scores": kss,
             "instance_scores": iss}
-
-
-def label_columns(skeleton, label_skeleton, labels_path) -> np.ndarray:
-    """The model keypoint of each body part of a label file (matched by name): label files may name
-    fewer parts than the model, or order them differently; the parts they lack are not scored."""
-    from mapose.errors import SkeletonError
-
-    extra = [k for k in label_skeleton.keypoints if k not in skeleton.keypoints]
-    if extra:
-        raise SkeletonError(f"label file {labels_path} names body parts the model was not trained on: "
-                            f"{', '.join(extra)} (the model's: {', '.join(skeleton.keypoints)})")
-    return np.array(skeleton.indices(label_skeleton.keypoints), dtype=int)
 
 
 def evaluate_model(
